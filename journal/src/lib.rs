@@ -1,0 +1,4 @@
+//! The journal server.
+//!
+//! # Layout
+//! (filled as ingest, store and pages land.)

@@ -1,0 +1,4 @@
+//! `./run bench`.
+fn main() {
+    println!("otmetka bench: nothing yet");
+}

@@ -1,0 +1,4 @@
+//! `./run demo`.
+fn main() {
+    println!("otmetka demo: not yet wired");
+}
