@@ -2,5 +2,7 @@
 //!
 //! # Layout
 //! - [`card`]: canonical card keys and the forms readers report them in.
+//! - [`catalogue`]: the services of the standards with their limits and sources.
 
 pub mod card;
+pub mod catalogue;
