@@ -1,4 +1,6 @@
 //! The kiosk: the store with its outbox, the glue from reader to rules to store to screen and feed.
 //!
 //! # Layout
-//! (filled as the store, screens and feed land.)
+//! - [`store`]: SQLite (WAL, synchronous=FULL): outbox/event log, sessions, check-ins, documents.
+
+pub mod store;
