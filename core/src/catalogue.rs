@@ -238,7 +238,7 @@ impl Catalogue {
                 return Err(ctx.at_line(
                     line,
                     "code",
-                    Problem::DuplicateCode {
+                    CatalogueProblem::DuplicateCode {
                         code: service.code.0.clone(),
                         first_line: *first_line,
                     },
@@ -262,7 +262,7 @@ pub struct CatalogueError {
     /// The key at fault, dotted inside a service (`source.lines`, `limits.max`), where known.
     pub key: Option<String>,
     /// What is wrong.
-    pub problem: Problem,
+    pub problem: CatalogueProblem,
 }
 
 fn location(file: &str, line: Option<usize>, key: Option<&str>) -> String {
@@ -279,7 +279,7 @@ fn location(file: &str, line: Option<usize>, key: Option<&str>) -> String {
 
 /// What is wrong with a catalogue entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Problem {
+pub enum CatalogueProblem {
     /// The TOML parser's own message (syntax error, unknown key, wrong shape).
     #[error("{0}")]
     Toml(String),
@@ -439,11 +439,11 @@ impl Ctx<'_> {
             .count()
     }
 
-    fn at(&self, span: &Range<usize>, key: &str, problem: Problem) -> CatalogueError {
+    fn at(&self, span: &Range<usize>, key: &str, problem: CatalogueProblem) -> CatalogueError {
         self.at_line(self.line(span.start), key, problem)
     }
 
-    fn at_line(&self, line: usize, key: &str, problem: Problem) -> CatalogueError {
+    fn at_line(&self, line: usize, key: &str, problem: CatalogueProblem) -> CatalogueError {
         CatalogueError {
             file: self.file.to_string(),
             line: Some(line),
@@ -461,7 +461,7 @@ impl Ctx<'_> {
             file: self.file.to_string(),
             line: span.map(|s| self.line(s.start)),
             key,
-            problem: Problem::Toml(message),
+            problem: CatalogueProblem::Toml(message),
         }
     }
 
@@ -474,7 +474,7 @@ impl Ctx<'_> {
     ) -> Result<&'v Spanned<T>, CatalogueError> {
         value
             .as_ref()
-            .ok_or_else(|| self.at(whole, key, Problem::Missing { expected }))
+            .ok_or_else(|| self.at(whole, key, CatalogueProblem::Missing { expected }))
     }
 
     fn positive(&self, value: &Spanned<Value>, key: &str) -> Result<u32, CatalogueError> {
@@ -530,7 +530,7 @@ impl Ctx<'_> {
                 return Err(self.at(
                     &period_value.span(),
                     "limits.period",
-                    Problem::UnknownPeriod {
+                    CatalogueProblem::UnknownPeriod {
                         found: other.to_string(),
                     },
                 ));
@@ -552,7 +552,7 @@ impl Ctx<'_> {
                 return Err(self.at(
                     &period_value.span(),
                     "limits.period",
-                    Problem::UnknownPeriod {
+                    CatalogueProblem::UnknownPeriod {
                         found: period_value.get_ref().to_string(),
                     },
                 ));
@@ -562,7 +562,7 @@ impl Ctx<'_> {
             return Err(self.at(
                 &days.span(),
                 "limits.days",
-                Problem::DaysWithoutCourse {
+                CatalogueProblem::DaysWithoutCourse {
                     period: period_name.to_string(),
                 },
             ));
@@ -627,7 +627,7 @@ impl Ctx<'_> {
             return Err(self.at(
                 &lines.span(),
                 "source.lines",
-                Problem::LinesReversed { first, last },
+                CatalogueProblem::LinesReversed { first, last },
             ));
         }
         Ok(Source {
@@ -655,7 +655,7 @@ impl Ctx<'_> {
                 return Err(self.at(
                     &at.span(),
                     "group_min",
-                    Problem::GroupMinAboveMax { min, max },
+                    CatalogueProblem::GroupMinAboveMax { min, max },
                 ));
             }
         }
@@ -690,7 +690,7 @@ impl Ctx<'_> {
             return Err(self.at(
                 &at,
                 "unit_assumed",
-                Problem::AssumedUnitNotPerRecipient {
+                CatalogueProblem::AssumedUnitNotPerRecipient {
                     found: unit.as_str(),
                 },
             ));
@@ -716,7 +716,7 @@ impl Ctx<'_> {
             return Err(self.at(
                 &code_value.span(),
                 "code",
-                Problem::CodeNotOfSeed {
+                CatalogueProblem::CodeNotOfSeed {
                     seed: source.seed.clone(),
                     found: code.0.clone(),
                 },
@@ -773,7 +773,7 @@ impl Ctx<'_> {
                 return Err(self.at(
                     &line_value.span(),
                     &format!("{key}.line"),
-                    Problem::CitationOutsideSource { line, first, last },
+                    CatalogueProblem::CitationOutsideSource { line, first, last },
                 ));
             }
         }
@@ -781,12 +781,12 @@ impl Ctx<'_> {
     }
 }
 
-fn expected(what: &'static str, found: &Value) -> Problem {
+fn expected(what: &'static str, found: &Value) -> CatalogueProblem {
     let mut found = found.to_string();
     if found.chars().count() > 60 {
         found = found.chars().take(60).collect::<String>() + "…";
     }
-    Problem::Expected {
+    CatalogueProblem::Expected {
         expected: what,
         found,
     }
