@@ -26,7 +26,11 @@ fn main() -> Result<()> {
             let db = args.get(1).context("db path")?;
             let (mut store, session) = open_store(Path::new(db))?;
             for i in 0..n {
-                store.record(&[checkin(session, i)], t0() + Duration::milliseconds(i as i64), true)?;
+                store.record(
+                    &[checkin(session, i)],
+                    t0() + Duration::milliseconds(i as i64),
+                    true,
+                )?;
             }
             Ok(())
         }
@@ -35,7 +39,9 @@ fn main() -> Result<()> {
 }
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 fn checkin(session: SessionId, i: u64) -> Event {
@@ -51,7 +57,13 @@ fn checkin(session: SessionId, i: u64) -> Event {
 }
 
 fn open_store(db: &Path) -> Result<(Store, SessionId)> {
-    let mut store = Store::open(db, KioskIdentity { site: "bench".into(), kiosk: "k1".into() })?;
+    let mut store = Store::open(
+        db,
+        KioskIdentity {
+            site: "bench".into(),
+            kiosk: "k1".into(),
+        },
+    )?;
     let session = SessionId(Uuid::now_v7());
     store.record(
         &[Event::SessionOpened {
@@ -78,9 +90,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{cpu}, {cores} cores, {}", std::env::consts::ARCH)
 }
 
@@ -93,7 +111,9 @@ fn bench_store() -> Result<()> {
     let row_bytes = payload.len() + 200;
     let plain = rusqlite::Connection::open(dir.path().join("plain.db"))?;
     plain.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-    plain.execute_batch("PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")?;
+    plain.execute_batch(
+        "PRAGMA synchronous=FULL; CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
+    )?;
     let body = "x".repeat(row_bytes);
     let (mut durable, mut insert) = (Vec::with_capacity(N), Vec::with_capacity(N));
     // Interleaved, so both meet the same disk and the same background load.
@@ -112,10 +132,17 @@ fn bench_store() -> Result<()> {
     insert.sort_by(f64::total_cmp);
     let (d50, d99) = (percentile(&durable, 0.5), percentile(&durable, 0.99));
     let (i50, i99) = (percentile(&insert, 0.5), percentile(&insert, 0.99));
-    println!("store bench: {N} iterations each, interleaved; machine: {}", machine());
+    println!(
+        "store bench: {N} iterations each, interleaved; machine: {}",
+        machine()
+    );
     println!("  durable check-in (Store::record)          p50 {d50:.3} ms  p99 {d99:.3} ms");
     println!("  plain INSERT, {row_bytes} B row, own transaction p50 {i50:.3} ms  p99 {i99:.3} ms");
-    println!("  ratio durable/plain                        p50 {:.2}  p99 {:.2}", d50 / i50, d99 / i99);
+    println!(
+        "  ratio durable/plain                        p50 {:.2}  p99 {:.2}",
+        d50 / i50,
+        d99 / i99
+    );
 
     // fsyncs per check-in: a fixed number of check-ins under strace -c.
     let n = 200;
@@ -138,7 +165,11 @@ fn bench_store() -> Result<()> {
     let calls: u64 = summary
         .lines()
         .filter(|l| l.trim_end().ends_with("fsync") || l.trim_end().ends_with("fdatasync"))
-        .filter_map(|l| l.split_whitespace().nth(3).and_then(|c| c.parse::<u64>().ok()))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(3)
+                .and_then(|c| c.parse::<u64>().ok())
+        })
         .sum();
     // The child also opens the store and records the session: subtract nothing, say so.
     println!(
