@@ -39,7 +39,10 @@ impl SiteSecret {
 
     /// The hashes of every lookup form of a card (whole UID, 24-bit truncations).
     pub fn card_hashes(&self, key: &CardKey) -> Vec<String> {
-        key.lookup_forms().iter().map(|f| self.hash_form(f)).collect()
+        key.lookup_forms()
+            .iter()
+            .map(|f| self.hash_form(f))
+            .collect()
     }
 
     /// The hash a read is looked up under.
@@ -72,7 +75,9 @@ pub struct CardIndex<T> {
 
 impl<T: Clone + PartialEq> Default for CardIndex<T> {
     fn default() -> Self {
-        CardIndex { map: HashMap::new() }
+        CardIndex {
+            map: HashMap::new(),
+        }
     }
 }
 
@@ -98,7 +103,10 @@ impl<T: Clone + PartialEq> CardIndex<T> {
             .map
             .iter()
             .filter(|(_, v)| v.len() > 1)
-            .map(|(h, v)| Collision { hash: h.clone(), holders: v.clone() })
+            .map(|(h, v)| Collision {
+                hash: h.clone(),
+                holders: v.clone(),
+            })
             .collect();
         out.sort_by(|a, b| a.hash.cmp(&b.hash));
         out
@@ -123,11 +131,20 @@ mod tests {
         for h in secret.card_hashes(&b) {
             index.insert(h, "b");
         }
-        assert_eq!(index.lookup(&secret.read_hash(&w26)), Lookup::Ambiguous(vec!["a", "b"]));
-        assert_eq!(index.lookup(&secret.read_hash(&CardRead::Uid(a))), Lookup::Found("a"));
+        assert_eq!(
+            index.lookup(&secret.read_hash(&w26)),
+            Lookup::Ambiguous(vec!["a", "b"])
+        );
+        assert_eq!(
+            index.lookup(&secret.read_hash(&CardRead::Uid(a))),
+            Lookup::Found("a")
+        );
         assert_eq!(index.collisions().len(), 1);
         // Another site's secret gives other hashes.
         let other = SiteSecret::new(*b"another site");
-        assert_ne!(other.read_hash(&CardRead::Uid(a)), secret.read_hash(&CardRead::Uid(a)));
+        assert_ne!(
+            other.read_hash(&CardRead::Uid(a)),
+            secret.read_hash(&CardRead::Uid(a))
+        );
     }
 }

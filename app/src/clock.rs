@@ -38,7 +38,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(now: DateTime<Utc>, synced: bool) -> Self {
-        ManualClock { inner: Arc::new(Mutex::new((now, synced))) }
+        ManualClock {
+            inner: Arc::new(Mutex::new((now, synced))),
+        }
     }
 
     pub fn set(&self, now: DateTime<Utc>) {

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {detail}")]
     Invalid { path: PathBuf, detail: String },
 }
@@ -139,11 +142,18 @@ pub fn zone_offset_minutes(zone: &str) -> Option<i32> {
 impl KioskConfig {
     /// Reads and checks a configuration file. Relative paths in it are relative to the file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut cfg = Self::parse(path, &text)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.database, &mut cfg.catalogue, &mut cfg.site_secret_file, &mut cfg.socket] {
+        for p in [
+            &mut cfg.database,
+            &mut cfg.catalogue,
+            &mut cfg.site_secret_file,
+            &mut cfg.socket,
+        ] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -156,8 +166,12 @@ impl KioskConfig {
 
     /// Parses configuration text (`path` is for messages).
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let invalid = |detail: String| ConfigError::Invalid { path: path.to_path_buf(), detail };
-        let cfg: KioskConfig = toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_string()))?;
+        let invalid = |detail: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let cfg: KioskConfig =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_string()))?;
         if zone_offset_minutes(&cfg.time_zone).is_none() {
             return Err(invalid(format!(
                 "key \"time_zone\": expected a zone of Russia such as \"Asia/Yekaterinburg\" or an offset such as \"+05:00\", found {:?}",
@@ -167,7 +181,8 @@ impl KioskConfig {
         for (key, v) in [("site", &cfg.site), ("kiosk", &cfg.kiosk)] {
             let ok = !v.is_empty()
                 && v.len() <= 32
-                && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !ok {
                 return Err(invalid(format!(
                     "key {key:?}: expected 1 to 32 characters a-z, 0-9 or '-', found {v:?}"
@@ -181,7 +196,10 @@ impl KioskConfig {
     pub fn site_time(&self) -> SiteTime {
         let minutes = zone_offset_minutes(&self.time_zone).unwrap_or(0);
         let offset = chrono::FixedOffset::east_opt(minutes * 60).unwrap_or(chrono::Utc.fix());
-        SiteTime { offset, week: self.week }
+        SiteTime {
+            offset,
+            week: self.week,
+        }
     }
 }
 
@@ -193,9 +211,15 @@ mod tests {
 
     #[test]
     fn a_bad_key_is_named_with_its_line() {
-        let text = "site = \"s\"\nkiosk = \"k\"\ntime_zone = \"Asia/Yekaterinburg\"\ndatabase = 5\n";
-        let err = KioskConfig::parse(Path::new("kiosk.toml"), text).unwrap_err().to_string();
-        assert!(err.contains("kiosk.toml") && err.contains("line 4") && err.contains("database"), "{err}");
+        let text =
+            "site = \"s\"\nkiosk = \"k\"\ntime_zone = \"Asia/Yekaterinburg\"\ndatabase = 5\n";
+        let err = KioskConfig::parse(Path::new("kiosk.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("kiosk.toml") && err.contains("line 4") && err.contains("database"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -33,30 +33,39 @@ pub enum ExtraRequest {
 }
 
 /// Handles requests the worker does not (screenshots); returns None to pass on.
-pub type ExtraHandler = std::sync::Arc<dyn Fn(&ExtraRequest) -> Result<Reply, String> + Send + Sync>;
+pub type ExtraHandler =
+    std::sync::Arc<dyn Fn(&ExtraRequest) -> Result<Reply, String> + Send + Sync>;
 
 /// Serves the socket until the process ends. Each connection gets its own thread.
-pub fn serve(path: &Path, worker: WorkerHandle, extra: Option<ExtraHandler>) -> std::io::Result<()> {
+pub fn serve(
+    path: &Path,
+    worker: WorkerHandle,
+    extra: Option<ExtraHandler>,
+) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     // A socket file left by a killed kiosk would make bind fail.
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
-    std::thread::Builder::new().name("control".into()).spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let worker = worker.clone();
-            let extra = extra.clone();
-            let _ = std::thread::Builder::new()
-                .name("control-conn".into())
-                .spawn(move || serve_conn(conn, &worker, extra.as_ref()));
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let worker = worker.clone();
+                let extra = extra.clone();
+                let _ = std::thread::Builder::new()
+                    .name("control-conn".into())
+                    .spawn(move || serve_conn(conn, &worker, extra.as_ref()));
+            }
+        })?;
     Ok(())
 }
 
 fn serve_conn(conn: UnixStream, worker: &WorkerHandle, extra: Option<&ExtraHandler>) {
-    let Ok(mut out) = conn.try_clone() else { return };
+    let Ok(mut out) = conn.try_clone() else {
+        return;
+    };
     for line in BufReader::new(conn).lines() {
         let Ok(line) = line else { return };
         if line.trim().is_empty() {
@@ -74,7 +83,9 @@ fn serve_conn(conn: UnixStream, worker: &WorkerHandle, extra: Option<&ExtraHandl
             Ok(r) => Answer::Ok(r),
             Err(e) => Answer::Error(e),
         };
-        let Ok(mut json) = serde_json::to_string(&answer) else { return };
+        let Ok(mut json) = serde_json::to_string(&answer) else {
+            return;
+        };
         json.push('\n');
         if out.write_all(json.as_bytes()).is_err() {
             return;
@@ -92,7 +103,10 @@ pub struct ControlClient {
 impl ControlClient {
     pub fn connect(path: &Path) -> std::io::Result<Self> {
         let s = UnixStream::connect(path)?;
-        Ok(ControlClient { writer: s.try_clone()?, reader: BufReader::new(s) })
+        Ok(ControlClient {
+            writer: s.try_clone()?,
+            reader: BufReader::new(s),
+        })
     }
 
     /// Sends a request and reads its answer.
@@ -102,7 +116,10 @@ impl ControlClient {
         self.writer.write_all(json.as_bytes())?;
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the kiosk closed the connection"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the kiosk closed the connection",
+            ));
         }
         serde_json::from_str(&line).map_err(std::io::Error::other)
     }

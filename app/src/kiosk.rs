@@ -50,9 +50,13 @@ pub enum KioskError {
 #[serde(rename_all = "snake_case", tag = "cmd")]
 pub enum Command {
     /// A card on the reader.
-    Tap { card: String },
+    Tap {
+        card: String,
+    },
     /// An instructor signs in with a staff card number or a PIN.
-    SignIn { credential: String },
+    SignIn {
+        credential: String,
+    },
     SignOut,
     /// Open a session.
     Start {
@@ -68,9 +72,14 @@ pub enum Command {
         confirm_date: bool,
     },
     /// Override the last refused tap, with a reason.
-    Override { reason: String },
+    Override {
+        reason: String,
+    },
     /// Check a recipient in by name, with a reason.
-    Manual { recipient: RecipientId, reason: String },
+    Manual {
+        recipient: RecipientId,
+        reason: String,
+    },
     /// Undo a check-in (the last one if none is named).
     Undo {
         #[serde(default)]
@@ -131,11 +140,21 @@ pub struct SessionStatus {
 #[serde(rename_all = "snake_case", tag = "reply")]
 pub enum Reply {
     Tap(TapReply),
-    SignedIn { instructor: String },
+    SignedIn {
+        instructor: String,
+    },
     SignedOut,
-    Started { session: SessionId },
-    Ended { session: SessionId, units: Vec<Unit>, below_group_min: bool },
-    Undone { checkin: CheckInId },
+    Started {
+        session: SessionId,
+    },
+    Ended {
+        session: SessionId,
+        units: Vec<Unit>,
+        below_group_min: bool,
+    },
+    Undone {
+        checkin: CheckInId,
+    },
     Status(StatusReply),
     Ok,
 }
@@ -211,7 +230,10 @@ impl Kiosk {
         if taken {
             self.roster = RosterIndex::from_roster(roster);
             for c in self.roster.collisions() {
-                tracing::warn!(holders = c.holders.len(), "two cards share a card form: a truncated read of it cannot tell them apart");
+                tracing::warn!(
+                    holders = c.holders.len(),
+                    "two cards share a card form: a truncated read of it cannot tell them apart"
+                );
             }
         }
         Ok(taken)
@@ -265,11 +287,17 @@ impl Kiosk {
                 self.instructor = None;
                 Ok(Reply::SignedOut)
             }
-            Command::Start { service, group, unit_kind, safety_briefing, confirm_date } => {
-                self.start(service, group, unit_kind, safety_briefing, confirm_date)
-            }
+            Command::Start {
+                service,
+                group,
+                unit_kind,
+                safety_briefing,
+                confirm_date,
+            } => self.start(service, group, unit_kind, safety_briefing, confirm_date),
             Command::Override { reason } => self.override_last(&reason).map(Reply::Tap),
-            Command::Manual { recipient, reason } => self.manual(recipient, &reason).map(Reply::Tap),
+            Command::Manual { recipient, reason } => {
+                self.manual(recipient, &reason).map(Reply::Tap)
+            }
             Command::Undo { checkin } => self.undo(checkin),
             Command::End { head_count } => self.end(head_count),
             Command::Status => self.status().map(Reply::Status),
@@ -285,10 +313,18 @@ impl Kiosk {
             }
         });
         let id = by_card
-            .or_else(|| self.roster.instructor_by_pin(&self.secret, credential.trim()))
+            .or_else(|| {
+                self.roster
+                    .instructor_by_pin(&self.secret, credential.trim())
+            })
             .ok_or(KioskError::BadCredential)?;
         self.instructor = Some(id);
-        let name = self.roster.instructors.get(&id).map(|i| i.display_name.clone()).unwrap_or_default();
+        let name = self
+            .roster
+            .instructors
+            .get(&id)
+            .map(|i| i.display_name.clone())
+            .unwrap_or_default();
         Ok(Reply::SignedIn { instructor: name })
     }
 
@@ -304,10 +340,18 @@ impl Kiosk {
         if self.session.is_some() {
             return Err(KioskError::SessionOpen);
         }
-        let svc = self.catalogue.get(&service).ok_or(KioskError::UnknownService(service))?;
+        let svc = self
+            .catalogue
+            .get(&service)
+            .ok_or(KioskError::UnknownService(service))?;
         let id = SessionId(Uuid::now_v7());
         let planned = Session::plan(id, svc, unit_kind, group, instructor)?;
-        let opened = planned.open(self.clock.now(), self.verdict()?, confirm_date, safety_briefing)?;
+        let opened = planned.open(
+            self.clock.now(),
+            self.verdict()?,
+            confirm_date,
+            safety_briefing,
+        )?;
         self.record(&[opened])?;
         Ok(Reply::Started { session: id })
     }
@@ -330,16 +374,27 @@ impl Kiosk {
         };
         let who = match &recipient {
             Some(r) => Tapper::Known { recipient: r, card },
-            None => Tapper::Unknown { card_hash: &card_hash },
+            None => Tapper::Unknown {
+                card_hash: &card_hash,
+            },
         };
         let outcome = match self.session.as_ref() {
             Some(session) => {
-                let svc = self.catalogue.get(&session.service).ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
+                let svc = self
+                    .catalogue
+                    .get(&session.service)
+                    .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
                 let history = match &recipient {
                     Some(r) => self.store.attendance(r.id, now - Duration::days(400))?,
                     None => Vec::new(),
                 };
-                let inputs = RuleInputs { service: svc, history: &history, site: &self.site, policy: &self.policy, clock: verdict };
+                let inputs = RuleInputs {
+                    service: svc,
+                    history: &history,
+                    site: &self.site,
+                    policy: &self.policy,
+                    clock: verdict,
+                };
                 session.tap(who, &inputs, CheckInId(Uuid::now_v7()), Uuid::now_v7(), now)
             }
             None => {
@@ -347,7 +402,12 @@ impl Kiosk {
                 let unknown = matches!(who, Tapper::Unknown { .. });
                 otmetka_core::session::TapOutcome {
                     decision: Decision::NoOpenSession,
-                    event: unknown.then(|| Event::UnidentifiedTap { session: None, tap: Uuid::now_v7(), card_hash: card_hash.clone(), at: now }),
+                    event: unknown.then(|| Event::UnidentifiedTap {
+                        session: None,
+                        tap: Uuid::now_v7(),
+                        card_hash: card_hash.clone(),
+                        at: now,
+                    }),
                 }
             }
         };
@@ -359,10 +419,17 @@ impl Kiosk {
             None => false,
         };
         self.refusal = match (&outcome.decision.rule(), &recipient) {
-            (Some(_), Some(r)) => Some(Refusal { recipient: r.id, card }),
+            (Some(_), Some(r)) => Some(Refusal {
+                recipient: r.id,
+                card,
+            }),
             _ => None,
         };
-        Ok(Reply::Tap(self.tap_reply(outcome.decision, outcome.event.as_ref(), committed)))
+        Ok(Reply::Tap(self.tap_reply(
+            outcome.decision,
+            outcome.event.as_ref(),
+            committed,
+        )))
     }
 
     fn tap_reply(&self, decision: Decision, event: Option<&Event>, committed: bool) -> TapReply {
@@ -375,10 +442,21 @@ impl Kiosk {
             _ => None,
         };
         let (present, group_max) = match &self.session {
-            Some(s) => (s.present_count(), self.catalogue.get(&s.service).and_then(|svc| svc.group_max)),
+            Some(s) => (
+                s.present_count(),
+                self.catalogue.get(&s.service).and_then(|svc| svc.group_max),
+            ),
             None => (0, None),
         };
-        TapReply { kind: decision.kind(), decision, committed, display_name, checkin, present, group_max }
+        TapReply {
+            kind: decision.kind(),
+            decision,
+            committed,
+            display_name,
+            checkin,
+            present,
+            group_max,
+        }
     }
 
     fn check_in_by_instructor(
@@ -394,16 +472,42 @@ impl Kiosk {
         let now = self.clock.now();
         let verdict = self.verdict()?;
         let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
-        let r = self.roster.recipients.get(&recipient).cloned().ok_or(KioskError::UnknownRecipient(recipient))?;
-        let svc = self.catalogue.get(&session.service).ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
+        let r = self
+            .roster
+            .recipients
+            .get(&recipient)
+            .cloned()
+            .ok_or(KioskError::UnknownRecipient(recipient))?;
+        let svc = self
+            .catalogue
+            .get(&session.service)
+            .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
         let history = self.store.attendance(r.id, now - Duration::days(400))?;
-        let inputs = RuleInputs { service: svc, history: &history, site: &self.site, policy: &self.policy, clock: verdict };
-        let outcome = session.check_in_overriding(&r, card, method, reason, &inputs, CheckInId(Uuid::now_v7()), now)?;
+        let inputs = RuleInputs {
+            service: svc,
+            history: &history,
+            site: &self.site,
+            policy: &self.policy,
+            clock: verdict,
+        };
+        let outcome = session.check_in_overriding(
+            &r,
+            card,
+            method,
+            reason,
+            &inputs,
+            CheckInId(Uuid::now_v7()),
+            now,
+        )?;
         if let Some(ev) = &outcome.event {
             self.record(std::slice::from_ref(ev))?;
         }
         self.refusal = None;
-        Ok(self.tap_reply(outcome.decision, outcome.event.as_ref(), outcome.event.is_some()))
+        Ok(self.tap_reply(
+            outcome.decision,
+            outcome.event.as_ref(),
+            outcome.event.is_some(),
+        ))
     }
 
     fn override_last(&mut self, reason: &str) -> Result<TapReply, KioskError> {
@@ -412,7 +516,9 @@ impl Kiosk {
     }
 
     fn manual(&mut self, recipient: RecipientId, reason: &str) -> Result<TapReply, KioskError> {
-        let method = CheckInMethod::Manual { reason: reason.to_string() };
+        let method = CheckInMethod::Manual {
+            reason: reason.to_string(),
+        };
         self.check_in_by_instructor(recipient, CardStatus::Active, method, reason)
     }
 
@@ -423,7 +529,11 @@ impl Kiosk {
         let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
         let id = match checkin {
             Some(id) => id,
-            None => session.present().last().map(|c| c.id).ok_or(KioskError::NoSession)?,
+            None => session
+                .present()
+                .last()
+                .map(|c| c.id)
+                .ok_or(KioskError::NoSession)?,
         };
         let ev = session.undo(id, self.clock.now())?;
         self.record(&[ev])?;
@@ -435,8 +545,18 @@ impl Kiosk {
             return Err(KioskError::NotSignedIn);
         }
         let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
-        let svc = self.catalogue.get(&session.service).ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
-        let events = session.close(self.clock.now(), CloseKind::Instructor, head_count, svc, &self.site, self.clock.synced())?;
+        let svc = self
+            .catalogue
+            .get(&session.service)
+            .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
+        let events = session.close(
+            self.clock.now(),
+            CloseKind::Instructor,
+            head_count,
+            svc,
+            &self.site,
+            self.clock.synced(),
+        )?;
         let id = session.id;
         let units = match &events[1] {
             Event::Units { units, .. } => units.clone(),
@@ -444,14 +564,28 @@ impl Kiosk {
         };
         self.record(&events)?;
         let below_group_min = units.iter().any(|u| u.below_group_min);
-        Ok(Reply::Ended { session: id, units, below_group_min })
+        Ok(Reply::Ended {
+            session: id,
+            units,
+            below_group_min,
+        })
     }
 
     /// Closes the open session if it passed its time norm plus grace.
     pub fn tick(&mut self) -> Result<(), KioskError> {
-        let Some(session) = self.session.as_ref() else { return Ok(()) };
-        let Some(svc) = self.catalogue.get(&session.service) else { return Ok(()) };
-        if let Some(events) = session.tick(self.clock.now(), svc, &self.policy, &self.site, self.clock.synced()) {
+        let Some(session) = self.session.as_ref() else {
+            return Ok(());
+        };
+        let Some(svc) = self.catalogue.get(&session.service) else {
+            return Ok(());
+        };
+        if let Some(events) = session.tick(
+            self.clock.now(),
+            svc,
+            &self.policy,
+            &self.site,
+            self.clock.synced(),
+        ) {
             self.record(&events)?;
         }
         Ok(())
@@ -462,11 +596,20 @@ impl Kiosk {
         let session = self.session.as_ref().map(|s| SessionStatus {
             id: s.id,
             service: s.service.clone(),
-            title: self.catalogue.get(&s.service).map(|x| x.title_ru.clone()).unwrap_or_default(),
+            title: self
+                .catalogue
+                .get(&s.service)
+                .map(|x| x.title_ru.clone())
+                .unwrap_or_default(),
             present: s
                 .present()
                 .map(|c| {
-                    let name = self.roster.recipients.get(&c.recipient).map(|r| r.display_name.clone()).unwrap_or_default();
+                    let name = self
+                        .roster
+                        .recipients
+                        .get(&c.recipient)
+                        .map(|r| r.display_name.clone())
+                        .unwrap_or_default();
                     (c.recipient, name)
                 })
                 .collect(),
@@ -476,7 +619,10 @@ impl Kiosk {
         Ok(StatusReply {
             site: self.names.0.clone(),
             kiosk: self.names.1.clone(),
-            instructor: self.instructor.and_then(|i| self.roster.instructors.get(&i)).map(|i| i.display_name.clone()),
+            instructor: self
+                .instructor
+                .and_then(|i| self.roster.instructors.get(&i))
+                .map(|i| i.display_name.clone()),
             session,
             outbox_depth,
             clock: self.verdict()?,

@@ -5,7 +5,7 @@
 //! - [`kiosk`]: commands (tap, sign in, start, override, undo, end) → decisions → durable events.
 //! - [`roster`]: the roster with card hashes indexed; roster files with raw numbers (bootstrap).
 //! - [`cards`]: keyed card hashes (HMAC with the site secret) and the collision-reporting index.
-//! - [`config`]: `kiosk.toml`.
+//! - [`config`]: the configuration file, `kiosk.toml`.
 //! - [`worker`]: the thread that owns the kiosk; everyone else sends it commands.
 //! - [`control`]: the control socket (`otmetka-kiosk ctl`).
 //! - [`clock`]: the one place that reads the system time.

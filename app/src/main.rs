@@ -69,7 +69,10 @@ enum CtlCmd {
     /// Override the last refused tap.
     Override { reason: String },
     /// Check a recipient in by id, with a reason.
-    Manual { recipient: uuid::Uuid, reason: String },
+    Manual {
+        recipient: uuid::Uuid,
+        reason: String,
+    },
     /// Undo the last check-in.
     Undo,
     /// End the session.
@@ -104,19 +107,26 @@ fn main() {
 fn run(config_path: &Path, _headless: bool) -> Result<()> {
     let cfg = KioskConfig::load(config_path)?;
     let secret = std::fs::read(&cfg.site_secret_file).with_context(|| {
-        format!("cannot read the site secret {}", cfg.site_secret_file.display())
+        format!(
+            "cannot read the site secret {}",
+            cfg.site_secret_file.display()
+        )
     })?;
     let secret = SiteSecret::new(secret.trim_ascii().to_vec());
     let catalogue_text = std::fs::read_to_string(&cfg.catalogue)
         .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
     let catalogue = Catalogue::from_toml(&cfg.catalogue.display().to_string(), &catalogue_text)?;
     if let Some(dir) = cfg.database.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let identity = KioskIdentity { site: cfg.site.clone(), kiosk: cfg.kiosk.clone() };
+    let identity = KioskIdentity {
+        site: cfg.site.clone(),
+        kiosk: cfg.kiosk.clone(),
+    };
     let store = Store::open(&cfg.database, identity)?;
-    let clock = SystemClock { assume_synced: cfg.assume_clock_synced };
+    let clock = SystemClock {
+        assume_synced: cfg.assume_clock_synced,
+    };
     let mut kiosk = Kiosk::new(
         store,
         catalogue,
@@ -153,7 +163,13 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
         CtlCmd::Tap { uid } => Request::Kiosk(Command::Tap { card: uid }),
         CtlCmd::Signin { credential } => Request::Kiosk(Command::SignIn { credential }),
         CtlCmd::Signout => Request::Kiosk(Command::SignOut),
-        CtlCmd::Start { service, group, unit_kind, safety_briefing, confirm_date } => {
+        CtlCmd::Start {
+            service,
+            group,
+            unit_kind,
+            safety_briefing,
+            confirm_date,
+        } => {
             let unit_kind = match unit_kind.as_deref() {
                 None => None,
                 Some("per_recipient") => Some(UnitKind::PerRecipient),
@@ -169,19 +185,25 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
             })
         }
         CtlCmd::Override { reason } => Request::Kiosk(Command::Override { reason }),
-        CtlCmd::Manual { recipient, reason } => {
-            Request::Kiosk(Command::Manual { recipient: RecipientId(recipient), reason })
-        }
+        CtlCmd::Manual { recipient, reason } => Request::Kiosk(Command::Manual {
+            recipient: RecipientId(recipient),
+            reason,
+        }),
         CtlCmd::Undo => Request::Kiosk(Command::Undo { checkin: None }),
         CtlCmd::End { head_count } => Request::Kiosk(Command::End { head_count }),
         CtlCmd::Status => Request::Kiosk(Command::Status),
         CtlCmd::Screenshot { file } => {
             let path = std::path::absolute(&file).unwrap_or(file);
-            Request::Extra(ExtraRequest::Screenshot { path: path.display().to_string() })
+            Request::Extra(ExtraRequest::Screenshot {
+                path: path.display().to_string(),
+            })
         }
     };
     let mut client = ControlClient::connect(socket).with_context(|| {
-        format!("cannot reach the kiosk at {} (is it running?)", socket.display())
+        format!(
+            "cannot reach the kiosk at {} (is it running?)",
+            socket.display()
+        )
     })?;
     match client.request(&request)? {
         Answer::Ok(reply) => {

@@ -5,9 +5,10 @@
 //! hashed on load and never stored raw.
 
 use crate::cards::{CardIndex, Collision, Lookup, SiteSecret};
-use otmetka_core::card::{CardRead, CardKey};
+use otmetka_core::card::{CardKey, CardRead};
 use otmetka_core::people::{
-    CardStatus, Consent, Group, GroupId, Instructor, InstructorId, Programme, Recipient, RecipientId,
+    CardStatus, Consent, Group, GroupId, Instructor, InstructorId, Programme, Recipient,
+    RecipientId,
 };
 use otmetka_core::wire::{Roster, RosterCard, RosterInstructor, RosterRecipient, SCHEMA};
 use serde::Deserialize;
@@ -34,10 +35,14 @@ pub struct RosterIndex {
 impl RosterIndex {
     /// Indexes a roster as the journal publishes it.
     pub fn from_roster(roster: &Roster) -> Self {
-        let mut ix = RosterIndex { version: roster.version, ..Default::default() };
+        let mut ix = RosterIndex {
+            version: roster.version,
+            ..Default::default()
+        };
         for r in &roster.recipients {
             for c in &r.cards {
-                ix.cards.insert(c.hash.clone(), Holder::Recipient(r.id, c.status));
+                ix.cards
+                    .insert(c.hash.clone(), Holder::Recipient(r.id, c.status));
             }
             ix.recipients.insert(
                 r.id,
@@ -52,7 +57,8 @@ impl RosterIndex {
         }
         for i in &roster.instructors {
             for h in &i.card_hashes {
-                ix.cards.insert(h.clone(), Holder::Instructor(i.instructor.id));
+                ix.cards
+                    .insert(h.clone(), Holder::Instructor(i.instructor.id));
             }
             if let Some(p) = &i.pin_hash {
                 ix.pins.insert(p.clone(), i.instructor.id);
@@ -141,14 +147,21 @@ pub enum RosterFileError {
     #[error("{file}: {detail}")]
     Parse { file: String, detail: String },
     #[error("{file}: card {card:?} of {who}: {source}")]
-    Card { file: String, card: String, who: String, source: otmetka_core::card::CardError },
+    Card {
+        file: String,
+        card: String,
+        who: String,
+        source: otmetka_core::card::CardError,
+    },
 }
 
 impl RosterFile {
     /// Parses a roster file.
     pub fn parse(file: &str, text: &str) -> Result<Self, RosterFileError> {
-        toml::from_str(text)
-            .map_err(|e| RosterFileError::Parse { file: file.to_string(), detail: e.to_string() })
+        toml::from_str(text).map_err(|e| RosterFileError::Parse {
+            file: file.to_string(),
+            detail: e.to_string(),
+        })
     }
 
     /// The roster as the journal would publish it: card numbers replaced by keyed hashes.
@@ -164,14 +177,23 @@ impl RosterFile {
                         who: who.to_string(),
                         source,
                     })?;
-                out.extend(secret.card_hashes(&key).into_iter().map(|hash| RosterCard { hash, status }));
+                out.extend(
+                    secret
+                        .card_hashes(&key)
+                        .into_iter()
+                        .map(|hash| RosterCard { hash, status }),
+                );
             }
             Ok::<_, RosterFileError>(out)
         };
         let mut recipients = Vec::new();
         for r in &self.recipients {
             let mut cards = hashes(&r.cards, CardStatus::Active, &r.display_name)?;
-            cards.extend(hashes(&r.blocked_cards, CardStatus::Blocked, &r.display_name)?);
+            cards.extend(hashes(
+                &r.blocked_cards,
+                CardStatus::Blocked,
+                &r.display_name,
+            )?);
             recipients.push(RosterRecipient {
                 id: r.id,
                 display_name: r.display_name.clone(),
@@ -188,7 +210,10 @@ impl RosterFile {
                 .map(|c| c.hash)
                 .collect();
             instructors.push(RosterInstructor {
-                instructor: Instructor { id: i.id, display_name: i.display_name.clone() },
+                instructor: Instructor {
+                    id: i.id,
+                    display_name: i.display_name.clone(),
+                },
                 card_hashes,
                 pin_hash: i.pin.as_ref().map(|p| secret.hash_bytes(p.as_bytes())),
             });

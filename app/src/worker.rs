@@ -22,8 +22,11 @@ impl WorkerHandle {
     /// Sends a command and waits for its reply.
     pub fn call(&self, cmd: Command) -> Result<Reply, String> {
         let (tx, rx) = mpsc::channel();
-        self.tx.send((cmd, tx)).map_err(|_| "the kiosk worker has stopped".to_string())?;
-        rx.recv().map_err(|_| "the kiosk worker has stopped".to_string())?
+        self.tx
+            .send((cmd, tx))
+            .map_err(|_| "the kiosk worker has stopped".to_string())?;
+        rx.recv()
+            .map_err(|_| "the kiosk worker has stopped".to_string())?
     }
 }
 
