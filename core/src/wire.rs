@@ -12,9 +12,57 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The schema version this build writes.
-pub const SCHEMA: u32 = 1;
+///
+/// - 2: the envelope carries `recorded_at` and `clock_synced`.
+/// - 1: the first field format: the envelope's time was `at`, and it had no `clock_synced`
+///   (such events are taken as recorded on an unsynchronised clock).
+pub const SCHEMA: u32 = 2;
 /// The oldest schema version this build still reads.
 pub const SCHEMA_MIN: u32 = 1;
+
+/// Why a payload is not an envelope this build reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("no schema version")]
+    NoSchema,
+    #[error("schema {0} is not read by this build (reads {SCHEMA_MIN} to {SCHEMA})")]
+    UnsupportedSchema(u32),
+    #[error("not an envelope of schema {schema}: {detail}")]
+    Shape { schema: u32, detail: String },
+}
+
+impl Envelope {
+    /// Decodes an envelope of any schema this build reads, upgrading older ones.
+    pub fn decode(payload: &[u8]) -> Result<Envelope, DecodeError> {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(payload).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        let schema = v
+            .get("schema")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(DecodeError::NoSchema)?;
+        let schema = u32::try_from(schema).map_err(|_| DecodeError::UnsupportedSchema(u32::MAX))?;
+        if !(SCHEMA_MIN..=SCHEMA).contains(&schema) {
+            return Err(DecodeError::UnsupportedSchema(schema));
+        }
+        if schema == 1 {
+            if let Some(obj) = v.as_object_mut() {
+                if let Some(at) = obj.remove("at") {
+                    obj.insert("recorded_at".into(), at);
+                }
+                obj.entry("clock_synced").or_insert(serde_json::Value::Bool(false));
+                obj.insert("schema".into(), serde_json::Value::from(SCHEMA));
+            }
+        }
+        serde_json::from_value(v).map_err(|e| DecodeError::Shape { schema, detail: e.to_string() })
+    }
+
+    /// The `seq` of a payload that may not decode as a whole (to reject it by number).
+    pub fn peek_seq(payload: &[u8]) -> Option<u64> {
+        serde_json::from_slice::<serde_json::Value>(payload).ok()?.get("seq")?.as_u64()
+    }
+}
 
 /// A kiosk's event on the wire (`kiosk/{kiosk}/events`, QoS 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,6 +240,19 @@ pub struct EnrolmentRequest {
 mod tests {
     use super::*;
     use crate::session::SessionId;
+
+    #[test]
+    fn schema_1_envelopes_are_upgraded_and_unknown_schemas_refused() {
+        let v1 = r#"{"schema":1,"site":"s","kiosk":"k","seq":3,"event_id":"00000000-0000-0000-0000-000000000001",
+            "at":"2026-11-23T10:00:00Z","event":{"type":"session_cancelled",
+            "session":"00000000-0000-0000-0000-000000000002","at":"2026-11-23T10:00:00Z","reason":"x"}}"#;
+        let env = Envelope::decode(v1.as_bytes()).unwrap();
+        assert_eq!((env.schema, env.seq, env.clock_synced), (SCHEMA, 3, false));
+        let v9 = v1.replace(r#""schema":1"#, r#""schema":9"#);
+        assert_eq!(Envelope::decode(v9.as_bytes()), Err(DecodeError::UnsupportedSchema(9)));
+        assert_eq!(Envelope::peek_seq(v9.as_bytes()), Some(3));
+        assert!(matches!(Envelope::decode(b"{"), Err(DecodeError::NotJson(_))));
+    }
 
     #[test]
     fn envelope_round_trips_with_a_tagged_event() {
