@@ -220,3 +220,78 @@ pub fn server_name(opts: &TlsOptions, host: &str) -> Result<ServerName<'static>,
     let name = opts.server_name.as_deref().unwrap_or(host);
     ServerName::try_from(name.to_owned()).map_err(|e| tls_err("server name", e))
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::{TestPki, new_year};
+
+    fn verifier(pki: &TestPki, lkg: Option<SystemTime>, clock_year: i32) -> LastKnownGoodVerifier {
+        let mut roots = RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        LastKnownGoodVerifier::new(roots, lkg, Arc::new(move || new_year(clock_year))).unwrap()
+    }
+
+    fn check(v: &LastKnownGoodVerifier, pki: &TestPki, name: &str) -> Result<(), rustls::Error> {
+        let cert = CertificateDer::from_pem_slice(pki.server_cert_pem.as_bytes()).unwrap();
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        // rustls's own `now` is deliberately wrong: the verifier must not use it.
+        let rustls_now = UnixTime::since_unix_epoch(Duration::ZERO);
+        v.verify_server_cert(&cert, &[], &name, &[], rustls_now)
+            .map(|_| ())
+    }
+
+    #[test]
+    fn a_clock_in_1970_is_lifted_to_the_last_known_good_time() {
+        let pki = TestPki::generate(&["broker.local"]).unwrap();
+        // The kiosk booted without RTC: its clock says 1970.
+        let err = check(&verifier(&pki, None, 1970), &pki, "broker.local").unwrap_err();
+        assert!(format!("{err:?}").contains("NotValidYet"), "{err:?}");
+        let lkg = Some(new_year(2026));
+        check(&verifier(&pki, lkg, 1970), &pki, "broker.local").unwrap();
+        // A trusted clock inside the validity period needs no floor.
+        check(&verifier(&pki, None, 2030), &pki, "broker.local").unwrap();
+        // The floor never moves time backwards.
+        let v = verifier(&pki, Some(new_year(2025)), 2101);
+        assert_eq!(v.effective_time(), new_year(2101));
+        let err = check(&v, &pki, "broker.local").unwrap_err();
+        assert!(format!("{err:?}").contains("Expired"), "{err:?}");
+    }
+
+    #[test]
+    fn the_floor_does_not_weaken_the_other_checks() {
+        let pki = TestPki::generate(&["broker.local"]).unwrap();
+        let lkg = Some(new_year(2026));
+        let err = check(&verifier(&pki, lkg, 1970), &pki, "other.local").unwrap_err();
+        assert!(format!("{err:?}").contains("NotValidForName"), "{err:?}");
+        // A certificate from another CA (same CA name, other key: the signature fails).
+        let stranger = TestPki::generate(&["broker.local"]).unwrap();
+        let err = check(&verifier(&pki, lkg, 1970), &stranger, "broker.local").unwrap_err();
+        assert!(
+            matches!(err, rustls::Error::InvalidCertificate(_)),
+            "{err:?}"
+        );
+        // A last-known-good time past the certificate's end is honoured too.
+        let err = check(
+            &verifier(&pki, Some(new_year(2101)), 1970),
+            &pki,
+            "broker.local",
+        );
+        assert!(format!("{err:?}").contains("Expired"), "{err:?}");
+    }
+
+    #[test]
+    fn new_year_matches_known_timestamps() {
+        let secs = |y| {
+            new_year(y)
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        assert_eq!(secs(1970), 0);
+        assert_eq!(secs(2000), 946_684_800);
+        assert_eq!(secs(2026), 1_767_225_600);
+    }
+}
