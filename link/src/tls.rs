@@ -222,6 +222,7 @@ pub fn server_name(opts: &TlsOptions, host: &str) -> Result<ServerName<'static>,
 }
 
 #[cfg(all(test, feature = "testing"))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::testing::{TestPki, new_year};

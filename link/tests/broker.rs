@@ -1,4 +1,6 @@
 //! The client against a real Mosquitto 2.0 (Debian's `/usr/sbin/mosquitto`), on a free port.
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! Helpers shared by the tests against a real Mosquitto.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::time::Duration;
 
