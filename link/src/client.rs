@@ -168,6 +168,9 @@ enum Command {
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
     tx: mpsc::Sender<Command>,
+    /// Acks and DISCONNECT bypass the request queue: they must get through even when the
+    /// client holds `max_queued` requests while offline.
+    ctl: mpsc::UnboundedSender<Command>,
     next_id: Arc<AtomicU64>,
 }
 
@@ -255,14 +258,18 @@ impl ClientHandle {
     /// With `manual_ack`: the application has taken the message; PUBACK it (in arrival order).
     /// Acks of messages from an earlier connection are dropped (the broker re-sends those).
     pub async fn ack(&self, ack: AckId) -> Result<(), LinkError> {
-        self.send(Command::Request(Request::Ack(ack), None)).await
+        self.ctl
+            .send(Command::Request(Request::Ack(ack), None))
+            .map_err(|_| LinkError::Closed)
     }
 
     /// Sends DISCONNECT (so the broker does not publish the last will), closes the socket and
     /// stops the client. Pending tokens fail with `Closed`.
     pub async fn disconnect(&self) -> Result<(), LinkError> {
         let (tx, rx) = oneshot::channel();
-        self.send(Command::Disconnect(tx)).await?;
+        self.ctl
+            .send(Command::Disconnect(tx))
+            .map_err(|_| LinkError::Closed)?;
         // The task answers once the socket is closed; a dropped answer means it already stopped.
         let _ = rx.await;
         Ok(())
@@ -311,6 +318,7 @@ impl Client {
             )),
         };
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel(opts.event_capacity.max(1));
         let seed = opts.backoff_seed.unwrap_or_else(random_seed);
         let task = Task {
@@ -319,17 +327,18 @@ impl Client {
             opts,
             tls,
             cmd_rx,
+            ctl_rx,
+            ctl_closed: false,
             ev_tx,
             completions: HashMap::new(),
         };
         tokio::spawn(task.run());
-        Ok((
-            ClientHandle {
-                tx: cmd_tx,
-                next_id: Arc::new(AtomicU64::new(1)),
-            },
-            EventStream { rx: ev_rx },
-        ))
+        let handle = ClientHandle {
+            tx: cmd_tx,
+            ctl: ctl_tx,
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        Ok((handle, EventStream { rx: ev_rx }))
     }
 }
 
@@ -366,6 +375,8 @@ struct Task {
     session: Session,
     backoff: Backoff,
     cmd_rx: mpsc::Receiver<Command>,
+    ctl_rx: mpsc::UnboundedReceiver<Command>,
+    ctl_closed: bool,
     ev_tx: mpsc::Sender<Event>,
     completions: HashMap<RequestId, Completion>,
 }
@@ -454,6 +465,12 @@ impl Task {
             let room = self.session.queued_len() < self.opts.max_queued;
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return None,
+                cmd = self.ctl_rx.recv(), if !self.ctl_closed => match cmd {
+                    // Every handle is gone; stop once `cmd_rx` has given up what they sent.
+                    None => self.ctl_closed = true,
+                    Some(Command::Disconnect(done)) => return Some(Stop::Client(Some(done))),
+                    Some(Command::Request(r, c)) => self.accept(r, c),
+                },
                 cmd = self.cmd_rx.recv(), if room => match cmd {
                     None => return Some(Stop::Client(None)),
                     Some(Command::Disconnect(done)) => return Some(Stop::Client(Some(done))),
@@ -507,6 +524,17 @@ impl Task {
                         }
                     }
                     Err(e) => return lost(e.to_string(), was_connected),
+                },
+                cmd = self.ctl_rx.recv(), if !self.ctl_closed => match cmd {
+                    Some(Command::Request(r, c)) => self.accept(r, c),
+                    None => self.ctl_closed = true,
+                    Some(Command::Disconnect(done)) => {
+                        let done = Some(done);
+                        self.session.disconnect();
+                        let _ = self.write_out(&mut stream).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(2), stream.shutdown()).await;
+                        return Stop::Client(done);
+                    }
                 },
                 cmd = self.cmd_rx.recv(), if room => match cmd {
                     Some(Command::Request(r, c)) => self.accept(r, c),
