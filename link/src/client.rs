@@ -158,8 +158,12 @@ enum Completion {
     Unsubscribe(oneshot::Sender<Result<(), LinkError>>),
 }
 
-enum Command {
-    Request(Request, Option<Completion>),
+/// A request on the bounded queue, with what to complete when it is done.
+struct Queued(Request, Option<Completion>);
+
+/// What bypasses the bounded queue.
+enum Control {
+    Ack(AckId),
     Disconnect(oneshot::Sender<()>),
 }
 
@@ -167,18 +171,24 @@ enum Command {
 /// dropped (after a graceful DISCONNECT).
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
-    tx: mpsc::Sender<Command>,
+    tx: mpsc::Sender<Queued>,
     /// Acks and DISCONNECT bypass the request queue: they must get through even when the
     /// client holds `max_queued` requests while offline.
-    ctl: mpsc::UnboundedSender<Command>,
+    ctl: mpsc::UnboundedSender<Control>,
     next_id: Arc<AtomicU64>,
 }
 
-impl std::fmt::Debug for Command {
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Queued({:?})", self.0)
+    }
+}
+
+impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Request(r, _) => write!(f, "Request({r:?})"),
-            Command::Disconnect(_) => f.write_str("Disconnect"),
+            Control::Ack(a) => write!(f, "Ack({a:?})"),
+            Control::Disconnect(_) => f.write_str("Disconnect"),
         }
     }
 }
@@ -188,7 +198,7 @@ impl ClientHandle {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    async fn send(&self, cmd: Command) -> Result<(), LinkError> {
+    async fn send(&self, cmd: Queued) -> Result<(), LinkError> {
         self.tx.send(cmd).await.map_err(|_| LinkError::Closed)
     }
 
@@ -211,7 +221,7 @@ impl ClientHandle {
             qos,
             retain,
         };
-        self.send(Command::Request(request, Some(Completion::Publish(tx))))
+        self.send(Queued(request, Some(Completion::Publish(tx))))
             .await?;
         Ok(Token { rx })
     }
@@ -231,7 +241,7 @@ impl ClientHandle {
             id: self.id(),
             filters,
         };
-        self.send(Command::Request(request, Some(Completion::Subscribe(tx))))
+        self.send(Queued(request, Some(Completion::Subscribe(tx))))
             .await?;
         Ok(Token { rx })
     }
@@ -250,7 +260,7 @@ impl ClientHandle {
             id: self.id(),
             filters,
         };
-        self.send(Command::Request(request, Some(Completion::Unsubscribe(tx))))
+        self.send(Queued(request, Some(Completion::Unsubscribe(tx))))
             .await?;
         Ok(Token { rx })
     }
@@ -259,7 +269,7 @@ impl ClientHandle {
     /// Acks of messages from an earlier connection are dropped (the broker re-sends those).
     pub async fn ack(&self, ack: AckId) -> Result<(), LinkError> {
         self.ctl
-            .send(Command::Request(Request::Ack(ack), None))
+            .send(Control::Ack(ack))
             .map_err(|_| LinkError::Closed)
     }
 
@@ -268,7 +278,7 @@ impl ClientHandle {
     pub async fn disconnect(&self) -> Result<(), LinkError> {
         let (tx, rx) = oneshot::channel();
         self.ctl
-            .send(Command::Disconnect(tx))
+            .send(Control::Disconnect(tx))
             .map_err(|_| LinkError::Closed)?;
         // The task answers once the socket is closed; a dropped answer means it already stopped.
         let _ = rx.await;
@@ -374,8 +384,8 @@ struct Task {
     )>,
     session: Session,
     backoff: Backoff,
-    cmd_rx: mpsc::Receiver<Command>,
-    ctl_rx: mpsc::UnboundedReceiver<Command>,
+    cmd_rx: mpsc::Receiver<Queued>,
+    ctl_rx: mpsc::UnboundedReceiver<Control>,
     ctl_closed: bool,
     ev_tx: mpsc::Sender<Event>,
     completions: HashMap<RequestId, Completion>,
@@ -465,16 +475,15 @@ impl Task {
             let room = self.session.queued_len() < self.opts.max_queued;
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return None,
-                cmd = self.ctl_rx.recv(), if !self.ctl_closed => match cmd {
+                ctl = self.ctl_rx.recv(), if !self.ctl_closed => match ctl {
                     // Every handle is gone; stop once `cmd_rx` has given up what they sent.
                     None => self.ctl_closed = true,
-                    Some(Command::Disconnect(done)) => return Some(Stop::Client(Some(done))),
-                    Some(Command::Request(r, c)) => self.accept(r, c),
+                    Some(Control::Disconnect(done)) => return Some(Stop::Client(Some(done))),
+                    Some(Control::Ack(ack)) => self.session.handle_request(Request::Ack(ack)),
                 },
                 cmd = self.cmd_rx.recv(), if room => match cmd {
                     None => return Some(Stop::Client(None)),
-                    Some(Command::Disconnect(done)) => return Some(Stop::Client(Some(done))),
-                    Some(Command::Request(r, c)) => self.accept(r, c),
+                    Some(Queued(r, c)) => self.accept(r, c),
                 },
             }
         }
@@ -525,28 +534,22 @@ impl Task {
                     }
                     Err(e) => return lost(e.to_string(), was_connected),
                 },
-                cmd = self.ctl_rx.recv(), if !self.ctl_closed => match cmd {
-                    Some(Command::Request(r, c)) => self.accept(r, c),
+                ctl = self.ctl_rx.recv(), if !self.ctl_closed => match ctl {
+                    Some(Control::Ack(ack)) => self.session.handle_request(Request::Ack(ack)),
                     None => self.ctl_closed = true,
-                    Some(Command::Disconnect(done)) => {
-                        let done = Some(done);
-                        self.session.disconnect();
-                        let _ = self.write_out(&mut stream).await;
-                        let _ = tokio::time::timeout(Duration::from_secs(2), stream.shutdown()).await;
-                        return Stop::Client(done);
+                    Some(Control::Disconnect(done)) => {
+                        self.close(&mut stream).await;
+                        return Stop::Client(Some(done));
                     }
                 },
                 cmd = self.cmd_rx.recv(), if room => match cmd {
-                    Some(Command::Request(r, c)) => self.accept(r, c),
-                    other => {
-                        let done = match other {
-                            Some(Command::Disconnect(done)) => Some(done),
-                            _ => None,
-                        };
-                        self.session.disconnect();
-                        let _ = self.write_out(&mut stream).await;
-                        let _ = tokio::time::timeout(Duration::from_secs(2), stream.shutdown()).await;
-                        return Stop::Client(done);
+                    Some(Queued(r, c)) => {
+                        self.accept(r, c);
+                        self.accept_ready();
+                    }
+                    None => {
+                        self.close(&mut stream).await;
+                        return Stop::Client(None);
                     }
                 },
                 _ = sleep_until_opt(deadline) => {
@@ -556,6 +559,27 @@ impl Task {
                 }
             }
         }
+    }
+
+    /// Takes requests that are already waiting (up to a batch), so that their packets go out in
+    /// one write instead of one system call each.
+    fn accept_ready(&mut self) {
+        for _ in 0..256 {
+            if self.session.queued_len() >= self.opts.max_queued {
+                return;
+            }
+            match self.cmd_rx.try_recv() {
+                Ok(Queued(r, c)) => self.accept(r, c),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Graceful end: DISCONNECT (so no last will), then close the socket.
+    async fn close(&mut self, stream: &mut Box<dyn Stream>) {
+        self.session.disconnect();
+        let _ = self.write_out(stream).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), stream.shutdown()).await;
     }
 
     fn take_frames(&mut self, rbuf: &mut BytesMut) -> Result<(), LinkError> {

@@ -38,13 +38,23 @@ impl Broker {
     /// config may use `{dir}` for the temp dir. Without any `allow_anonymous` line in
     /// `config_extra`, anonymous clients are allowed.
     pub fn start(config_extra: &str) -> Result<Broker, LinkError> {
+        Broker::start_logging(config_extra, "all")
+    }
+
+    /// Like [`Broker::start`], logging only errors and warnings: for benchmarks, where logging
+    /// every packet to a file would measure the log.
+    pub fn start_quiet(config_extra: &str) -> Result<Broker, LinkError> {
+        Broker::start_logging(config_extra, "error\nlog_type warning")
+    }
+
+    fn start_logging(config_extra: &str, log_types: &str) -> Result<Broker, LinkError> {
         let mut last_err = None;
         // The free port is found by binding :0 and letting go; another process may take it in
         // between, so try a few ports.
         for _ in 0..5 {
             let dir = tempfile::tempdir()?;
             let port = free_port()?;
-            let config = base_config(port, dir.path(), config_extra);
+            let config = base_config(port, dir.path(), config_extra, log_types);
             let mut broker = Broker {
                 port,
                 dir,
@@ -183,7 +193,7 @@ pub fn free_port() -> Result<u16, LinkError> {
         .port())
 }
 
-fn base_config(port: u16, dir: &Path, extra: &str) -> String {
+fn base_config(port: u16, dir: &Path, extra: &str, log_types: &str) -> String {
     let d = dir.display();
     let anonymous = if extra.contains("allow_anonymous") {
         ""
@@ -198,7 +208,7 @@ fn base_config(port: u16, dir: &Path, extra: &str) -> String {
          persistence true\n\
          persistence_location {d}/\n\
          log_dest file {d}/mosquitto.log\n\
-         log_type all\n\
+         log_type {log_types}\n\
          {extra}\n",
         extra = extra.replace("{dir}", &d.to_string()),
         user = RUN_AS,
