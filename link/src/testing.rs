@@ -326,6 +326,10 @@ pub struct TestPki {
     pub server_cert_pem: String,
     /// Server private key (PEM, PKCS#8).
     pub server_key_pem: String,
+    /// A client certificate signed by the same CA (PEM), for `require_certificate true`.
+    pub client_cert_pem: String,
+    /// Its private key (PEM, PKCS#8).
+    pub client_key_pem: String,
 }
 
 /// Start of the [`TestPki`] validity period.
@@ -366,18 +370,32 @@ impl TestPki {
         params.not_after = date_time_ymd(TEST_PKI_NOT_AFTER_YEAR, 1, 1);
         let key = KeyPair::generate().map_err(e)?;
         let cert = params.signed_by(&key, &ca).map_err(e)?;
+
+        let mut client_params = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "Otmetka test kiosk");
+        client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        client_params.not_before = date_time_ymd(TEST_PKI_NOT_BEFORE_YEAR, 1, 1);
+        client_params.not_after = date_time_ymd(TEST_PKI_NOT_AFTER_YEAR, 1, 1);
+        let client_key = KeyPair::generate().map_err(e)?;
+        let client_cert = client_params.signed_by(&client_key, &ca).map_err(e)?;
         Ok(TestPki {
             ca_pem: ca.pem(),
             server_cert_pem: cert.pem(),
             server_key_pem: key.serialize_pem(),
+            client_cert_pem: client_cert.pem(),
+            client_key_pem: client_key.serialize_pem(),
         })
     }
 
-    /// Writes `ca.crt`, `server.crt` and `server.key` into `dir`.
+    /// Writes `ca.crt`, `server.crt`, `server.key`, `client.crt` and `client.key` into `dir`.
     pub fn write_to(&self, dir: &Path) -> Result<(), LinkError> {
         std::fs::write(dir.join("ca.crt"), &self.ca_pem)?;
         std::fs::write(dir.join("server.crt"), &self.server_cert_pem)?;
         std::fs::write(dir.join("server.key"), &self.server_key_pem)?;
+        std::fs::write(dir.join("client.crt"), &self.client_cert_pem)?;
+        std::fs::write(dir.join("client.key"), &self.client_key_pem)?;
         Ok(())
     }
 }

@@ -43,7 +43,13 @@ fn users() -> Vec<(String, String)> {
 /// The shipped mosquitto.conf with only its port and file locations rewritten, the shipped ACL
 /// plus the per-kiosk blocks provisioning would append, a password file, and fresh certificates.
 fn site_broker() -> Broker {
+    site_broker_with(|conf| conf)
+}
+
+/// [`site_broker`] with the shipped config edited by `edit` first.
+fn site_broker_with(edit: impl FnOnce(String) -> String) -> Broker {
     let conf = std::fs::read_to_string(Path::new(CONFIG_DIR).join("mosquitto.conf")).unwrap();
+    let conf = edit(conf);
     assert!(conf.contains("listener 8883\n"));
     let conf = conf
         .replace("listener 8883\n", "listener {port} 127.0.0.1\n")
@@ -298,5 +304,31 @@ async fn a_broker_certificate_from_another_ca_is_refused() {
         lost(&mut ev).await,
         DisconnectReason::ConnectFailed(_)
     ));
+    client.disconnect().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_is_presented_when_the_broker_requires_one() {
+    let broker = site_broker_with(|conf| {
+        assert!(conf.contains("require_certificate false\n"));
+        conf.replace("require_certificate false\n", "require_certificate true\n")
+    });
+    // Without a certificate the handshake fails.
+    let (client, mut ev) = start(login(&broker, "s1/kiosk/k1", "k1-secret"));
+    assert!(matches!(
+        lost(&mut ev).await,
+        DisconnectReason::ConnectFailed(_)
+    ));
+    client.disconnect().await.unwrap();
+    // With the CA-signed client certificate (and the password) it connects.
+    let mut o = login(&broker, "s1/kiosk/k1", "k1-secret");
+    let mut t = tls(&broker, Some(new_year(2026)));
+    t.client_cert = Some((
+        broker.dir().join("client.crt"),
+        broker.dir().join("client.key"),
+    ));
+    o.transport = Transport::Tls(t);
+    let (client, mut ev) = start(o);
+    connected(&mut ev).await;
     client.disconnect().await.unwrap();
 }

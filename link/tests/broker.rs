@@ -63,6 +63,34 @@ async fn qos1_round_trip_from_publisher_to_subscriber() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(log_has_puback(), "{}", broker.log());
+
+    // After UNSUBSCRIBE nothing more arrives from t/#; a marker on another filter proves the
+    // subscriber is still listening.
+    sub.unsubscribe(&["t/#"])
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    sub.subscribe(&[("marker", QoS::AtLeastOnce)])
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    publ.publish("t/3", "gone", QoS::AtLeastOnce, false)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    publ.publish("marker", "m", QoS::AtLeastOnce, false)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(message(&mut sub_ev).await.topic, "marker");
     publ.disconnect().await.unwrap();
     sub.disconnect().await.unwrap();
 }
@@ -401,4 +429,50 @@ async fn a_refused_login_is_reported_and_retried() {
         }
     }
     panic!("no Stopped event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_not_acked_before_the_connection_drops_is_delivered_again() {
+    let broker = Broker::start("").unwrap();
+    let proxy = Proxy::start(broker.port).await.unwrap();
+    let mut o = options(proxy.port, "ingest");
+    o.manual_ack = true;
+    let (sub, mut sub_ev) = start(o);
+    connected(&mut sub_ev).await;
+    sub.subscribe(&[("e/#", QoS::AtLeastOnce)])
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let (publ, mut pub_ev) = start(options(broker.port, "kiosk"));
+    connected(&mut pub_ev).await;
+    publ.publish("e/1", "unit", QoS::AtLeastOnce, false)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let first = message(&mut sub_ev).await;
+    assert!(!first.dup);
+    // The journal crashes (or the link drops) before committing: no PUBACK was sent.
+    proxy.cut();
+    assert!(connected(&mut sub_ev).await, "session kept");
+    let again = message(&mut sub_ev).await;
+    assert_eq!(
+        (again.topic.as_str(), &again.payload[..], again.dup),
+        ("e/1", &b"unit"[..], true)
+    );
+    // The old ack id is void; the new one acknowledges, and nothing comes a third time.
+    sub.ack(first.ack.unwrap()).await.unwrap();
+    sub.ack(again.ack.unwrap()).await.unwrap();
+    publ.publish("e/2", "next", QoS::AtLeastOnce, false)
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    assert_eq!(message(&mut sub_ev).await.topic, "e/2");
+    publ.disconnect().await.unwrap();
+    sub.disconnect().await.unwrap();
 }
