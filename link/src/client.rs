@@ -7,6 +7,11 @@
 //! [`ClientOptions::manual_ack`] the application calls [`ClientHandle::ack`] once the message is
 //! safe (e.g. committed to the journal); PUBACKs still go out in arrival order. A message not
 //! acknowledged before the connection drops is delivered again by the broker after reconnecting.
+//!
+//! Events wait for room in the [`EventStream`] channel (capacity
+//! [`ClientOptions::event_capacity`]); while one waits, the socket is not read, which is the
+//! backpressure towards the broker. So the application must keep reading its stream, or drop it
+//! (a dropped stream discards events; QoS 1 messages are then acknowledged as delivered).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -419,7 +424,7 @@ impl Task {
                     } else {
                         DisconnectReason::ConnectFailed(reason)
                     };
-                    self.notify(Event::Disconnected { reason });
+                    self.emit(Event::Disconnected { reason }).await;
                 }
             }
             let delay = self.backoff.next_delay();
@@ -445,12 +450,19 @@ impl Task {
         }
     }
 
-    /// State changes must not block the task; if the application is not reading events, they
-    /// are dropped (messages, in contrast, wait for room).
+    /// The last event, from a task that is ending: if the application is not reading, it is
+    /// dropped rather than waited for.
     fn notify(&self, event: Event) {
         if self.ev_tx.try_send(event).is_err() {
-            debug!("event channel full or closed; state event dropped");
+            debug!("event channel full or closed; final event dropped");
         }
+    }
+
+    /// Hands an event to the application, waiting for room: connection events are never lost
+    /// (an outbox may start draining on `Connected`). The application must keep reading its
+    /// [`EventStream`] or drop it; a dropped stream discards events.
+    async fn emit(&self, event: Event) {
+        let _ = self.ev_tx.send(event).await;
     }
 
     async fn open(&self) -> Result<Box<dyn Stream>, LinkError> {
@@ -629,7 +641,7 @@ impl Task {
                         *was_connected = true;
                         self.backoff.reset();
                         info!(session_present, "MQTT connected");
-                        self.notify(Event::Connected { session_present });
+                        self.emit(Event::Connected { session_present }).await;
                     }
                     SessionEvent::Published(id) => {
                         if let Some(Completion::Publish(tx)) = self.completions.remove(&id) {
