@@ -302,7 +302,16 @@ async fn pump(
         tokio::select! {
             _ = cut.changed() => return,
             n = from.read(&mut buf) => {
-                let n = match n { Ok(0) | Err(_) => return, Ok(n) => n };
+                let n = match n {
+                    Ok(n) if n > 0 => n,
+                    _ => {
+                        // A dead link tells nobody: keep the other side open until cut.
+                        if *mode.borrow() == ProxyMode::Blackhole {
+                            let _ = cut.changed().await;
+                        }
+                        return;
+                    }
+                };
                 let forward = match *mode.borrow() {
                     ProxyMode::Pass => true,
                     ProxyMode::Blackhole => false,

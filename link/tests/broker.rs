@@ -218,7 +218,8 @@ async fn keep_alive_pings_and_a_silent_link_is_declared_dead() {
     let broker = Broker::start("").unwrap();
     let proxy = Proxy::start(broker.port).await.unwrap();
     let mut o = options(proxy.port, "pinger");
-    o.session.keep_alive = Duration::from_secs(1);
+    // 2 s: the broker drops a client silent for 1.5 × keep-alive; leave room on a loaded machine.
+    o.session.keep_alive = Duration::from_secs(2);
     o.session.response_timeout = Duration::from_secs(2);
     let (client, mut ev) = start(o);
     connected(&mut ev).await;
