@@ -311,6 +311,7 @@ pub struct Client;
 impl Client {
     /// Checks the options, spawns the client task on the current tokio runtime and returns its
     /// handle and event stream. The task connects at once and reconnects until stopped.
+    /// Must be called from within a tokio runtime (it spawns the task there).
     pub fn start(opts: ClientOptions) -> Result<(ClientHandle, EventStream), LinkError> {
         if opts.session.client_id.is_empty() && !opts.session.clean_session {
             return Err(LinkError::Options(

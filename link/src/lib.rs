@@ -12,7 +12,24 @@
 //! - [`client`]: the thin tokio task (socket, framing, timers, reconnect) and the public
 //!   [`ClientHandle`] / [`EventStream`] API.
 //! - [`error`]: [`LinkError`], the crate's one error enum.
-//! - `testing` (feature `testing`): a real Mosquitto on a free loopback port for tests.
+//! - `testing` (feature `testing`): for this crate's tests and the system tests: `Broker`, a real
+//!   Mosquitto on a free loopback port (stop, kill, restart); `Proxy`, a TCP forwarder that can
+//!   cut or silently black-hole connections; `TestPki`, rcgen certificates.
+//!
+//! # Using it
+//! ```no_run
+//! # async fn demo() -> Result<(), otmetka_link::LinkError> {
+//! use otmetka_link::{Client, ClientOptions, Event, QoS};
+//! let mut opts = ClientOptions::new("broker.local", 1883, "s1/kiosk/k1");
+//! opts.session.username = Some("s1/kiosk/k1".into());
+//! let (client, mut events) = Client::start(opts)?;
+//! let token = client.publish("otmetka/v1/s1/kiosk/k1/events", "{}", QoS::AtLeastOnce, false).await?;
+//! token.wait().await?; // the broker's PUBACK
+//! while let Some(event) = events.recv().await {
+//!     if let Event::Message(m) = event { println!("{}", m.topic); }
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod backoff;
 pub mod client;
@@ -27,9 +44,9 @@ pub mod testing;
 
 pub use client::{
     Client, ClientHandle, ClientOptions, DisconnectReason, Event, EventStream, Message,
-    PublishToken, SubscribeToken, Transport,
+    PublishToken, SubscribeToken, Token, Transport, UnsubscribeToken,
 };
 pub use error::LinkError;
 pub use packet::{LastWill, QoS};
-pub use session::AckId;
+pub use session::{AckId, SessionOptions};
 pub use tls::TlsOptions;
