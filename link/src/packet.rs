@@ -634,3 +634,72 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decode_all(bytes: &[u8]) -> Vec<Result<InPacket, String>> {
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        // Bounded: each round either consumes a frame or stops.
+        for _ in 0..bytes.len() + 1 {
+            match split_frame(&mut buf, 4096) {
+                Ok(Some(frame)) => out.push(decode_frame(&frame).map_err(|e| e.to_string())),
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(e.to_string()));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// Whatever a broker (or an attacker in its place) sends, decoding returns, never panics.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            decode_all(&bytes);
+        }
+
+        /// Plausible packets: a valid type byte and remaining length, random body.
+        #[test]
+        fn plausible_frames_never_panic(
+            first in prop_oneof![Just(0x20u8), Just(0x30), Just(0x32), Just(0x34), Just(0x3b),
+                                 Just(0x40), Just(0x90), Just(0xb0), Just(0xd0)],
+            body in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let mut bytes = vec![first, body.len() as u8];
+            bytes.extend_from_slice(&body);
+            decode_all(&bytes);
+        }
+
+        /// What we encode, the framer cuts back out whole, at any split of the byte stream.
+        #[test]
+        fn encoded_publishes_frame_back(
+            topic in "[a-z/]{1,20}",
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+            pid in 1u16..,
+            split in 0usize..400,
+        ) {
+            let p = OutPacket::Publish {
+                dup: false, qos: QoS::AtLeastOnce, pid: Some(pid), retain: false,
+                topic: topic.clone(), payload: Bytes::from(payload.clone()),
+            };
+            let mut wire = BytesMut::new();
+            p.encode(&mut wire).unwrap();
+            let split = split.min(wire.len());
+            let mut buf = BytesMut::from(&wire[..split]);
+            let early = split_frame(&mut buf, 4096).unwrap();
+            prop_assert_eq!(early.is_some(), split == wire.len());
+            buf.extend_from_slice(&wire[split..]);
+            let frame = match early { Some(f) => f, None => split_frame(&mut buf, 4096).unwrap().unwrap() };
+            prop_assert_eq!(decode_frame(&frame).unwrap(), InPacket::Publish {
+                dup: false, qos: QoS::AtLeastOnce, pid: Some(pid), retain: false,
+                topic, payload: Bytes::from(payload),
+            });
+        }
+    }
+}
