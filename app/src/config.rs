@@ -54,6 +54,20 @@ pub struct FeedConfig {
     /// Days to keep delivered rows for audit.
     #[serde(default = "default_audit_days")]
     pub audit_days: u32,
+    /// Events published ahead of the journal's ack.
+    #[serde(default = "default_window")]
+    pub window: u64,
+    /// Seconds without ack progress before publishing again from the last ack.
+    #[serde(default = "default_resend")]
+    pub resend_after_s: u64,
+}
+
+fn default_window() -> u64 {
+    200
+}
+
+fn default_resend() -> u64 {
+    10
 }
 
 fn default_audit_days() -> u32 {

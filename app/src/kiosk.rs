@@ -3,18 +3,18 @@
 //! control socket ever waits on the disk. A reply that says "committed" is sent only after the
 //! store's transaction committed.
 
-use crate::cards::{Lookup, SiteSecret};
 use crate::clock::{Clock, build_time};
-use crate::roster::{Holder, RosterIndex};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use otmetka_core::card::CardRead;
+use otmetka_core::cards::{Lookup, SiteSecret};
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
 use otmetka_core::clock::{ClockFacts, ClockVerdict};
 use otmetka_core::decision::{Decision, DecisionKind};
 use otmetka_core::event::{CheckInMethod, CloseKind, Event};
 use otmetka_core::people::{CardStatus, GroupId, InstructorId, RecipientId};
 use otmetka_core::period::SiteTime;
+use otmetka_core::roster::{Holder, RosterIndex};
 use otmetka_core::rules::Policy;
 use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, SessionId, Tapper};
 use otmetka_core::unit::Unit;
@@ -94,6 +94,10 @@ pub enum Command {
     Status,
     /// Let time-based rules act (automatic close).
     Tick,
+    /// A roster from the journal (taken if newer than the one held).
+    PutRoster {
+        roster: Box<Roster>,
+    },
 }
 
 /// The answer to a tap.
@@ -302,6 +306,7 @@ impl Kiosk {
             Command::End { head_count } => self.end(head_count),
             Command::Status => self.status().map(Reply::Status),
             Command::Tick => self.tick().map(|_| Reply::Ok),
+            Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
         }
     }
 

@@ -7,16 +7,16 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use otmetka_app::cards::SiteSecret;
 use otmetka_app::clock::SystemClock;
 use otmetka_app::config::KioskConfig;
 use otmetka_app::control::{self, Answer, ControlClient, ExtraRequest, Request};
 use otmetka_app::kiosk::{Command, Kiosk};
-use otmetka_app::roster::RosterFile;
 use otmetka_app::store::{KioskIdentity, Store};
 use otmetka_app::worker;
+use otmetka_core::cards::SiteSecret;
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
 use otmetka_core::people::{GroupId, RecipientId};
+use otmetka_core::roster::RosterFile;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -150,6 +150,22 @@ fn run(config_path: &Path, _headless: bool) -> Result<()> {
         tracing::info!(session = %s.id, present = s.present_count(), "resumed the open session");
     }
     let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), None);
+    if let Some(feed) = &cfg.feed {
+        otmetka_app::feed::spawn(
+            otmetka_app::feed::FeedOptions {
+                config: feed.clone(),
+                identity: KioskIdentity {
+                    site: cfg.site.clone(),
+                    kiosk: cfg.kiosk.clone(),
+                },
+                database: cfg.database.clone(),
+                window: feed.window,
+                resend_after: std::time::Duration::from_secs(feed.resend_after_s),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            handle.clone(),
+        );
+    }
     control::serve(&cfg.socket, handle, None)
         .with_context(|| format!("cannot listen on {}", cfg.socket.display()))?;
     tracing::info!(socket = %cfg.socket.display(), "kiosk {} of site {} ready", cfg.kiosk, cfg.site);

@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`card`]: canonical card keys and the forms readers report them in.
+//! - [`cards`]: keyed card hashes (HMAC with the site secret) and the collision-reporting index.
+//! - [`roster`]: the roster indexed by card hash; roster files with raw numbers (bootstrap).
 //! - [`catalogue`]: the services of the standards with their limits and sources.
 //! - [`people`]: recipients, instructors, groups, individual programmes, consent.
 //! - [`decision`]: the decision for a tap, its kind and tone.
@@ -14,12 +16,14 @@
 //! - [`wire`]: the messages of the feed, with their schema version.
 
 pub mod card;
+pub mod cards;
 pub mod catalogue;
 pub mod clock;
 pub mod decision;
 pub mod event;
 pub mod people;
 pub mod period;
+pub mod roster;
 pub mod rules;
 pub mod session;
 pub mod unit;

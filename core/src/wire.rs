@@ -51,16 +51,23 @@ impl Envelope {
                 if let Some(at) = obj.remove("at") {
                     obj.insert("recorded_at".into(), at);
                 }
-                obj.entry("clock_synced").or_insert(serde_json::Value::Bool(false));
+                obj.entry("clock_synced")
+                    .or_insert(serde_json::Value::Bool(false));
                 obj.insert("schema".into(), serde_json::Value::from(SCHEMA));
             }
         }
-        serde_json::from_value(v).map_err(|e| DecodeError::Shape { schema, detail: e.to_string() })
+        serde_json::from_value(v).map_err(|e| DecodeError::Shape {
+            schema,
+            detail: e.to_string(),
+        })
     }
 
     /// The `seq` of a payload that may not decode as a whole (to reject it by number).
     pub fn peek_seq(payload: &[u8]) -> Option<u64> {
-        serde_json::from_slice::<serde_json::Value>(payload).ok()?.get("seq")?.as_u64()
+        serde_json::from_slice::<serde_json::Value>(payload)
+            .ok()?
+            .get("seq")?
+            .as_u64()
     }
 }
 
@@ -249,9 +256,15 @@ mod tests {
         let env = Envelope::decode(v1.as_bytes()).unwrap();
         assert_eq!((env.schema, env.seq, env.clock_synced), (SCHEMA, 3, false));
         let v9 = v1.replace(r#""schema":1"#, r#""schema":9"#);
-        assert_eq!(Envelope::decode(v9.as_bytes()), Err(DecodeError::UnsupportedSchema(9)));
+        assert_eq!(
+            Envelope::decode(v9.as_bytes()),
+            Err(DecodeError::UnsupportedSchema(9))
+        );
         assert_eq!(Envelope::peek_seq(v9.as_bytes()), Some(3));
-        assert!(matches!(Envelope::decode(b"{"), Err(DecodeError::NotJson(_))));
+        assert!(matches!(
+            Envelope::decode(b"{"),
+            Err(DecodeError::NotJson(_))
+        ));
     }
 
     #[test]

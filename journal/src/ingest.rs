@@ -21,7 +21,10 @@ pub struct Incoming {
 #[derive(Debug, Clone)]
 pub enum Verdict {
     Accept(Box<Envelope>),
-    Reject { seq: Option<u64>, reason: RejectReason },
+    Reject {
+        seq: Option<u64>,
+        reason: RejectReason,
+    },
 }
 
 /// Validates one message.
@@ -30,25 +33,49 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
     if msg.payload.len() > MAX_PAYLOAD {
         return Verdict::Reject {
             seq: None,
-            reason: RejectReason::TooLarge { bytes: msg.payload.len(), max: MAX_PAYLOAD },
+            reason: RejectReason::TooLarge {
+                bytes: msg.payload.len(),
+                max: MAX_PAYLOAD,
+            },
         };
     }
     let Some((site, kiosk)) = &msg.from else {
-        return Verdict::Reject { seq: seq(), reason: RejectReason::WrongTopic { topic: msg.topic.clone() } };
+        return Verdict::Reject {
+            seq: seq(),
+            reason: RejectReason::WrongTopic {
+                topic: msg.topic.clone(),
+            },
+        };
     };
     let env = match Envelope::decode(&msg.payload) {
         Ok(env) => env,
         Err(DecodeError::UnsupportedSchema(schema)) => {
-            return Verdict::Reject { seq: seq(), reason: RejectReason::UnsupportedSchema { schema } };
+            return Verdict::Reject {
+                seq: seq(),
+                reason: RejectReason::UnsupportedSchema { schema },
+            };
         }
         Err(e) => {
-            return Verdict::Reject { seq: seq(), reason: RejectReason::Malformed { detail: truncate(&e.to_string()) } };
+            return Verdict::Reject {
+                seq: seq(),
+                reason: RejectReason::Malformed {
+                    detail: truncate(&e.to_string()),
+                },
+            };
         }
     };
     if &env.site != site || &env.kiosk != kiosk {
-        return Verdict::Reject { seq: Some(env.seq), reason: RejectReason::WrongTopic { topic: msg.topic.clone() } };
+        return Verdict::Reject {
+            seq: Some(env.seq),
+            reason: RejectReason::WrongTopic {
+                topic: msg.topic.clone(),
+            },
+        };
     }
-    let invalid = |detail: String| Verdict::Reject { seq: Some(env.seq), reason: RejectReason::Invalid { detail } };
+    let invalid = |detail: String| Verdict::Reject {
+        seq: Some(env.seq),
+        reason: RejectReason::Invalid { detail },
+    };
     if env.seq == 0 {
         return invalid("seq starts at 1".into());
     }

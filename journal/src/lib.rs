@@ -4,6 +4,10 @@
 //! - [`ingest`]: pure validation of each message from a kiosk (accept or reject with a reason).
 //! - [`store`]: the journal store behind a trait; SQLite by default. Idempotent batch commits,
 //!   per-kiosk committed seq, gap detection, rejections kept with their reasons.
+//! - [`serve`]: the ingest loop over MQTT (commit, then PUBACK, then the kiosk's ack).
+//! - [`config`]: the configuration file, `journal.toml`.
 
+pub mod config;
 pub mod ingest;
+pub mod serve;
 pub mod store;

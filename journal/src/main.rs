@@ -1,5 +1,164 @@
-//! `otmetka-journal`: the journal server binary.
+//! `otmetka-journal`: the journal server.
+//!
+//! - `otmetka-journal serve --config FILE`
+//! - `otmetka-journal units --config FILE --from DATE --to DATE` (JSON lines)
+//! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv --out FILE`
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use otmetka_core::cards::SiteSecret;
+use otmetka_core::catalogue::Catalogue;
+use otmetka_core::roster::RosterFile;
+use otmetka_journal::config::JournalConfig;
+use otmetka_journal::store::{JournalStore, SqliteJournal};
+use otmetka_link::topics::Id;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "otmetka-journal", about = "Otmetka journal server")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Receive the feed and keep the journal.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Print the units of a period as JSON lines.
+    Units {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+    },
+    /// Export the units of a period.
+    Export {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 fn main() {
-    eprintln!("otmetka-journal: not yet wired");
-    std::process::exit(2);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("otmetka-journal: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn load_catalogue(cfg: &JournalConfig) -> Result<Catalogue> {
+    let text = std::fs::read_to_string(&cfg.catalogue)
+        .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
+    Ok(Catalogue::from_toml(
+        &cfg.catalogue.display().to_string(),
+        &text,
+    )?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Serve { config } => {
+            let cfg = JournalConfig::load(&config)?;
+            let catalogue = load_catalogue(&cfg)?;
+            let mut documents = Vec::new();
+            for site in &cfg.sites {
+                let id = Id::new(&site.id).with_context(|| format!("bad site id {:?}", site.id))?;
+                let secret = std::fs::read(&site.site_secret_file)
+                    .with_context(|| format!("cannot read {}", site.site_secret_file.display()))?;
+                let secret = SiteSecret::new(secret.trim_ascii().to_vec());
+                if let Some(file) = &site.roster_file {
+                    let name = file.display().to_string();
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {name}"))?;
+                    let roster = RosterFile::parse(&name, &text)?.to_roster(&name, &secret)?;
+                    documents.push((
+                        id.clone(),
+                        "roster".to_string(),
+                        Bytes::from(serde_json::to_vec(&roster)?),
+                    ));
+                }
+            }
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            tracing::info!(
+                "journal serving {} site(s) from {}",
+                cfg.sites.len(),
+                cfg.database.display()
+            );
+            rt.block_on(otmetka_journal::serve::run(&cfg, &catalogue, &documents))
+        }
+        Cmd::Units { config, from, to } => {
+            let cfg = JournalConfig::load(&config)?;
+            let store = SqliteJournal::open(&cfg.database)?;
+            for u in store.units(from, to)? {
+                println!("{}", serde_json::to_string(&u)?);
+            }
+            Ok(())
+        }
+        Cmd::Export {
+            config,
+            from,
+            to,
+            format,
+            out,
+        } => {
+            if format != "csv" {
+                bail!("--format {format}: this build exports csv");
+            }
+            let cfg = JournalConfig::load(&config)?;
+            let catalogue = load_catalogue(&cfg)?;
+            let store = SqliteJournal::open(&cfg.database)?;
+            let mut csv = String::from(
+                "date;service;title;unit_kind;recipient;participants;started_at;ended_at;over_limit;below_group_min;site;kiosk;unit_id\n",
+            );
+            for ju in store.units(from, to)? {
+                let u = &ju.unit;
+                let title = catalogue
+                    .get(&u.service)
+                    .map(|s| s.title_ru.replace(';', ","))
+                    .unwrap_or_default();
+                csv.push_str(&format!(
+                    "{};{};{};{:?};{};{};{};{};{};{};{};{};{}\n",
+                    u.date,
+                    u.service,
+                    title,
+                    u.kind,
+                    u.recipient.map(|r| r.to_string()).unwrap_or_default(),
+                    u.participants.len(),
+                    u.started_at.to_rfc3339(),
+                    u.ended_at.to_rfc3339(),
+                    u.over_limit(),
+                    u.below_group_min,
+                    ju.site,
+                    ju.kiosk,
+                    u.id.0
+                ));
+            }
+            std::fs::write(&out, csv).with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(())
+        }
+    }
 }

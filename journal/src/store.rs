@@ -56,18 +56,29 @@ pub struct StoredRejection {
     pub reason: RejectReason,
 }
 
+/// An unidentified tap awaiting reconciliation: (site, kiosk, card hash, when).
+pub type UnidentifiedTap = (String, String, String, DateTime<Utc>);
+
 /// The journal's storage.
 pub trait JournalStore: Send {
     /// Commits a batch and says what to acknowledge to each kiosk it touched.
-    fn commit_batch(&mut self, batch: &[Judged], now: DateTime<Utc>) -> Result<Vec<KioskAck>, JournalError>;
+    fn commit_batch(
+        &mut self,
+        batch: &[Judged],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<KioskAck>, JournalError>;
     /// Every unit with a date in `[from, to]`.
-    fn units(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<JournalUnit>, JournalError>;
+    fn units(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<JournalUnit>, JournalError>;
     /// Every stored rejection.
     fn rejections(&self) -> Result<Vec<StoredRejection>, JournalError>;
     /// Gaps seen in a kiosk's seq (from, to inclusive).
     fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, JournalError>;
     /// Unidentified taps not yet reconciled: (site, kiosk, card hash, at).
-    fn unidentified(&self) -> Result<Vec<(String, String, String, DateTime<Utc>)>, JournalError>;
+    fn unidentified(&self) -> Result<Vec<UnidentifiedTap>, JournalError>;
 }
 
 const SCHEMA: &str = "
@@ -134,7 +145,13 @@ impl SqliteJournal {
     }
 
     /// Records a kiosk's status message.
-    pub fn put_status(&mut self, site: &str, kiosk: &str, body: &str, now: DateTime<Utc>) -> Result<(), JournalError> {
+    pub fn put_status(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
         self.conn.execute(
             "INSERT INTO kiosk_status (site, kiosk, body, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (site, kiosk) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
@@ -146,24 +163,49 @@ impl SqliteJournal {
     fn apply(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<(), JournalError> {
         let (site, kiosk) = (&env.site, &env.kiosk);
         match &env.event {
-            Event::SessionOpened { session, service, instructor, at, .. } => {
+            Event::SessionOpened {
+                session,
+                service,
+                instructor,
+                at,
+                ..
+            } => {
                 tx.execute(
                     "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor, opened_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![session.to_string(), site, kiosk, service.0, instructor.to_string(), ts(*at)],
                 )?;
             }
-            Event::SessionClosed { session, at, how, head_count } => {
+            Event::SessionClosed {
+                session,
+                at,
+                how,
+                head_count,
+            } => {
                 tx.execute(
                     "UPDATE sessions SET closed_at = ?2, how = ?3, head_count = ?4 WHERE id = ?1",
                     params![session.to_string(), ts(*at), format!("{how:?}"), head_count],
                 )?;
             }
-            Event::CheckedIn { session, checkin, recipient, at, .. } => {
+            Event::CheckedIn {
+                session,
+                checkin,
+                recipient,
+                at,
+                ..
+            } => {
                 tx.execute(
                     "INSERT OR IGNORE INTO checkins (id, site, kiosk, session, recipient, at, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![checkin.to_string(), site, kiosk, session.to_string(), recipient.to_string(), ts(*at), serde_json::to_string(&env.event)?],
+                    params![
+                        checkin.to_string(),
+                        site,
+                        kiosk,
+                        session.to_string(),
+                        recipient.to_string(),
+                        ts(*at),
+                        serde_json::to_string(&env.event)?
+                    ],
                 )?;
             }
             Event::CheckInUndone { checkin, at, .. } => {
@@ -172,7 +214,12 @@ impl SqliteJournal {
                     params![checkin.to_string(), ts(*at)],
                 )?;
             }
-            Event::UnidentifiedTap { session, tap, card_hash, at } => {
+            Event::UnidentifiedTap {
+                session,
+                tap,
+                card_hash,
+                at,
+            } => {
                 tx.execute(
                     "INSERT OR IGNORE INTO unidentified_taps (tap, site, kiosk, session, card_hash, at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -206,7 +253,11 @@ impl SqliteJournal {
 }
 
 impl JournalStore for SqliteJournal {
-    fn commit_batch(&mut self, batch: &[Judged], now: DateTime<Utc>) -> Result<Vec<KioskAck>, JournalError> {
+    fn commit_batch(
+        &mut self,
+        batch: &[Judged],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<KioskAck>, JournalError> {
         let tx = self.conn.transaction()?;
         let mut touched: BTreeMap<(String, String), Vec<Rejection>> = BTreeMap::new();
         for m in batch {
@@ -246,7 +297,10 @@ impl JournalStore for SqliteJournal {
                             params![m.site, m.kiosk, seq, ts(now)],
                         )?;
                     }
-                    touched.entry(key).or_default().push(Rejection { seq: *seq, reason: reason.clone() });
+                    touched.entry(key).or_default().push(Rejection {
+                        seq: *seq,
+                        reason: reason.clone(),
+                    });
                 }
             }
         }
@@ -294,29 +348,48 @@ impl JournalStore for SqliteJournal {
                  ON CONFLICT (site, kiosk) DO UPDATE SET committed_seq = excluded.committed_seq",
                 params![site, kiosk, committed],
             )?;
-            acks.push(KioskAck { site, kiosk, committed_seq: committed, rejected });
+            acks.push(KioskAck {
+                site,
+                kiosk,
+                committed_seq: committed,
+                rejected,
+            });
         }
         tx.commit()?;
         Ok(acks)
     }
 
-    fn units(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<JournalUnit>, JournalError> {
+    fn units(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<JournalUnit>, JournalError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 ORDER BY date, service, id",
         )?;
         let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (site, kiosk, body) = row?;
-            out.push(JournalUnit { site, kiosk, unit: serde_json::from_str(&body)? });
+            out.push(JournalUnit {
+                site,
+                kiosk,
+                unit: serde_json::from_str(&body)?,
+            });
         }
         Ok(out)
     }
 
     fn rejections(&self) -> Result<Vec<StoredRejection>, JournalError> {
-        let mut stmt = self.conn.prepare("SELECT site, kiosk, topic, seq, reason FROM rejected ORDER BY id")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT site, kiosk, topic, seq, reason FROM rejected ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, Option<String>>(0)?,
@@ -348,17 +421,24 @@ impl JournalStore for SqliteJournal {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn unidentified(&self) -> Result<Vec<(String, String, String, DateTime<Utc>)>, JournalError> {
+    fn unidentified(&self) -> Result<Vec<UnidentifiedTap>, JournalError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, card_hash, at FROM unidentified_taps WHERE recipient IS NULL ORDER BY at",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (s, k, h, at) = row?;
-            let at = DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+            let at = DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default();
             out.push((s, k, h, at));
         }
         Ok(out)

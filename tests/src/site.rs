@@ -108,6 +108,11 @@ impl KioskProcess {
         )
     }
 
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -135,4 +140,97 @@ impl Drop for KioskProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A running journal process.
+#[derive(Debug)]
+pub struct JournalProcess {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub database: PathBuf,
+    child: Option<Child>,
+}
+
+impl JournalProcess {
+    /// Writes a config for a journal serving `sites` (with the secrets [`KioskProcess`] writes)
+    /// against the broker on `port`, and starts it.
+    pub fn start(
+        dir: &Path,
+        port: u16,
+        sites: &[&str],
+        roster_file: Option<&Path>,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let root = repo_root();
+        let roster = roster_file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.join("config/roster.sample.toml"));
+        let mut text = format!(
+            "database = {db:?}\ncatalogue = {cat:?}\nbroker = \"127.0.0.1:{port}\"\n",
+            db = dir.join("journal.db"),
+            cat = root.join("config/services.toml"),
+        );
+        for site in sites {
+            let secret = dir.join(format!("{site}.secret"));
+            std::fs::write(&secret, format!("{site}-demo-secret-not-for-production\n"))?;
+            text.push_str(&format!(
+                "\n[[sites]]\nid = {site:?}\nroster_file = {roster:?}\nsite_secret_file = {secret:?}\n"
+            ));
+        }
+        let config = dir.join("journal.toml");
+        std::fs::write(&config, text)?;
+        let mut j = JournalProcess {
+            dir: dir.to_path_buf(),
+            database: dir.join("journal.db"),
+            config,
+            child: None,
+        };
+        j.spawn()?;
+        Ok(j)
+    }
+
+    /// (Re)starts the process.
+    pub fn spawn(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("journal.log"))?;
+        let child = std::process::Command::new(sibling_binary("otmetka-journal")?)
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("start otmetka-journal")?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The units the journal holds for a period, read from its database.
+    pub fn units(&self) -> Result<Vec<otmetka_journal::store::JournalUnit>> {
+        use otmetka_journal::store::JournalStore;
+        let store = otmetka_journal::store::SqliteJournal::open(&self.database)?;
+        let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).context("date")?;
+        let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).context("date")?;
+        Ok(store.units(from, to)?)
+    }
+}
+
+impl Drop for JournalProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The `[feed]` section of a kiosk config for a broker on this machine.
+pub fn feed_toml(port: u16) -> String {
+    format!("[feed]\nbroker = \"127.0.0.1:{port}\"\nresend_after_s = 3\n")
 }

@@ -4,13 +4,13 @@
 //! demo) may seed it from a file that lists raw card numbers (`config/roster.sample.toml`); they are
 //! hashed on load and never stored raw.
 
+use crate::card::{CardKey, CardRead};
 use crate::cards::{CardIndex, Collision, Lookup, SiteSecret};
-use otmetka_core::card::{CardKey, CardRead};
-use otmetka_core::people::{
+use crate::people::{
     CardStatus, Consent, Group, GroupId, Instructor, InstructorId, Programme, Recipient,
     RecipientId,
 };
-use otmetka_core::wire::{Roster, RosterCard, RosterInstructor, RosterRecipient, SCHEMA};
+use crate::wire::{Roster, RosterCard, RosterInstructor, RosterRecipient, SCHEMA};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -151,7 +151,7 @@ pub enum RosterFileError {
         file: String,
         card: String,
         who: String,
-        source: otmetka_core::card::CardError,
+        source: crate::card::CardError,
     },
 }
 

@@ -2,8 +2,8 @@
 //! can be read in, indexed to the recipient or instructor who holds it. The raw UID never reaches
 //! the disk or the feed (152-ФЗ).
 
+use crate::card::{CardForm, CardKey, CardRead};
 use hmac::{Hmac, Mac};
-use otmetka_core::card::{CardForm, CardKey, CardRead};
 use sha2::Sha256;
 use std::collections::HashMap;
 

@@ -1,0 +1,291 @@
+//! The feed, kiosk side: drains the outbox to the journal over MQTT and takes the journal's
+//! documents (roster) back.
+//!
+//! The outbox is the store's event log. Rows go out in `seq` order, at most `window` of them
+//! ahead of the journal's last ack; a row is marked delivered only when the journal's ack says it
+//! is committed (never on the broker's PUBACK). On every (re)connection, and when acks stall, the
+//! drain starts again after the last ack: a resend is harmless because the journal is idempotent.
+//! The feed has its own database connection and thread, so a backlog never delays a live tap.
+
+use crate::config::FeedConfig;
+use crate::kiosk::Command;
+use crate::store::{KioskIdentity, Store, StoreError};
+use crate::worker::WorkerHandle;
+use bytes::Bytes;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use otmetka_core::wire::{Ack, Presence, Roster, SCHEMA, Status};
+use otmetka_link::topics::{self, Id};
+use otmetka_link::{Client, ClientOptions, Event, LastWill, QoS, TlsOptions, Transport};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How the feed runs.
+#[derive(Debug, Clone)]
+pub struct FeedOptions {
+    pub config: FeedConfig,
+    pub identity: KioskIdentity,
+    pub database: PathBuf,
+    /// Rows published ahead of the journal's ack.
+    pub window: u64,
+    /// With no ack progress for this long, publish again from the last ack.
+    pub resend_after: Duration,
+    pub version: String,
+}
+
+/// The drain's state, without I/O: what to publish next and what the acks allow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drain {
+    /// Highest seq the journal acknowledged as committed.
+    pub acked: u64,
+    /// Highest seq published on the current connection.
+    pub sent: u64,
+}
+
+impl Drain {
+    /// How many more rows may go out now.
+    pub fn room(&self, window: u64) -> u64 {
+        window.saturating_sub(self.sent.saturating_sub(self.acked))
+    }
+
+    /// A new connection (or stalled acks): start again after the last ack.
+    pub fn rewind(&mut self) {
+        self.sent = self.acked;
+    }
+
+    /// The journal acknowledged up to `seq`. Returns whether that is progress.
+    pub fn on_ack(&mut self, seq: u64) -> bool {
+        if seq > self.acked {
+            self.acked = seq;
+            self.sent = self.sent.max(seq);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Starts the feed on its own thread (a current-thread tokio runtime).
+pub fn spawn(opts: FeedOptions, worker: WorkerHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("feed".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("the feed cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            loop {
+                if let Err(e) = rt.block_on(run(&opts, &worker)) {
+                    tracing::error!("feed stopped: {e}; restarting in 5 s");
+                }
+                std::thread::sleep(Duration::from_secs(5));
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the feed thread: {e}");
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // the feed's timestamps are wall-clock by nature
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn client_options(opts: &FeedOptions, site: &Id, kiosk: &Id) -> anyhow::Result<ClientOptions> {
+    let (host, port) = opts
+        .config
+        .broker
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "feed.broker must be host:port, not {:?}",
+                opts.config.broker
+            )
+        })?;
+    let username = opts
+        .config
+        .username
+        .clone()
+        .unwrap_or_else(|| topics::kiosk_username(site, kiosk));
+    let mut o = ClientOptions::new(host, port, username.clone());
+    o.session.username = Some(username);
+    if let Some(pw) = &opts.config.password_file {
+        let pw =
+            std::fs::read(pw).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", pw.display()))?;
+        o.session.password = Some(Bytes::from(pw.trim_ascii().to_vec()));
+    }
+    if let Some(ca) = &opts.config.ca_file {
+        o.transport = Transport::Tls(TlsOptions::new(ca));
+    }
+    let offline = Status {
+        schema: SCHEMA,
+        kiosk: kiosk.as_str().to_string(),
+        presence: Presence::Offline,
+        version: opts.version.clone(),
+        outbox_depth: 0,
+        oldest_undelivered_s: None,
+        reader_ok: false,
+        clock_synced: false,
+        at: None,
+    };
+    o.session.last_will = Some(LastWill {
+        topic: topics::status(site, kiosk),
+        payload: Bytes::from(serde_json::to_vec(&offline)?),
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    });
+    o.backoff_initial = Duration::from_millis(200);
+    o.backoff_max = Duration::from_secs(10);
+    o.session.keep_alive = Duration::from_secs(10);
+    o.session.response_timeout = Duration::from_secs(5);
+    Ok(o)
+}
+
+async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
+    let site = Id::new(&opts.identity.site).ok_or_else(|| anyhow::anyhow!("bad site id"))?;
+    let kiosk = Id::new(&opts.identity.kiosk).ok_or_else(|| anyhow::anyhow!("bad kiosk id"))?;
+    let mut store = Store::open(&opts.database, opts.identity.clone())?;
+    let (handle, mut events) = Client::start(client_options(opts, &site, &kiosk)?)?;
+    let events_topic = topics::events(&site, &kiosk);
+    let acks_topic = topics::acks(&site, &kiosk);
+    let roster_topic = topics::roster(&site);
+    let mut drain = Drain::default();
+    let mut connected = false;
+    let mut last_progress = Instant::now();
+    let mut last_status = Instant::now() - Duration::from_secs(3600);
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            ev = events.recv() => {
+                let Some(ev) = ev else { return Ok(()) };
+                match ev {
+                    Event::Connected { .. } => {
+                        connected = true;
+                        drain.rewind();
+                        last_progress = Instant::now();
+                        let subs = [(acks_topic.as_str(), QoS::AtLeastOnce), (roster_topic.as_str(), QoS::AtLeastOnce)];
+                        // The token resolves on SUBACK; the client re-subscribes by itself later.
+                        let _ = handle.subscribe(&subs).await?;
+                        last_status = Instant::now() - Duration::from_secs(3600);
+                        tracing::info!("feed connected");
+                    }
+                    Event::Disconnected { reason } => {
+                        if connected {
+                            tracing::warn!("feed disconnected: {reason:?}");
+                        }
+                        connected = false;
+                    }
+                    Event::Message(m) if m.topic == acks_topic => match serde_json::from_slice::<Ack>(&m.payload) {
+                        Ok(ack) => {
+                            for r in &ack.rejected {
+                                tracing::error!(seq = ?r.seq, reason = ?r.reason, "the journal rejected an event");
+                            }
+                            if drain.on_ack(ack.committed_seq) {
+                                last_progress = Instant::now();
+                                store.mark_delivered(ack.committed_seq, now())?;
+                            }
+                        }
+                        Err(e) => tracing::warn!("an ack that does not parse: {e}"),
+                    },
+                    Event::Message(m) if m.topic == roster_topic => match serde_json::from_slice::<Roster>(&m.payload) {
+                        Ok(roster) => {
+                            let worker = worker.clone();
+                            // The worker owns the kiosk; wait for it off this runtime.
+                            let res = tokio::task::spawn_blocking(move || worker.call(Command::PutRoster { roster: Box::new(roster) })).await;
+                            if let Ok(Err(e)) = res {
+                                tracing::warn!("the roster was not taken: {e}");
+                            }
+                        }
+                        Err(e) => tracing::warn!("a roster that does not parse: {e}"),
+                    },
+                    Event::Message(_) => {}
+                }
+            }
+            _ = tick.tick() => {
+                if !connected {
+                    continue;
+                }
+                if drain.sent > drain.acked && last_progress.elapsed() > opts.resend_after {
+                    tracing::warn!(acked = drain.acked, sent = drain.sent, "no ack progress: publishing again from the last ack");
+                    drain.rewind();
+                    last_progress = Instant::now();
+                }
+                let room = drain.room(opts.window);
+                if room > 0 {
+                    for row in store.undelivered(drain.sent, room as usize)? {
+                        handle.publish(events_topic.clone(), Bytes::from(row.payload), QoS::AtLeastOnce, false).await?;
+                        drain.sent = row.seq;
+                    }
+                }
+                if last_status.elapsed() > Duration::from_secs(10) {
+                    last_status = Instant::now();
+                    publish_status(&handle, &store, opts, &site, &kiosk).await?;
+                    let keep = ChronoDuration::days(i64::from(opts.config.audit_days));
+                    store.prune_delivered(now() - keep)?;
+                }
+            }
+        }
+    }
+}
+
+async fn publish_status(
+    handle: &otmetka_link::ClientHandle,
+    store: &Store,
+    opts: &FeedOptions,
+    site: &Id,
+    kiosk: &Id,
+) -> anyhow::Result<()> {
+    let (depth, oldest) = store
+        .backlog()
+        .map_err(|e: StoreError| anyhow::anyhow!(e))?;
+    let status = Status {
+        schema: SCHEMA,
+        kiosk: kiosk.as_str().to_string(),
+        presence: Presence::Online,
+        version: opts.version.clone(),
+        outbox_depth: depth,
+        oldest_undelivered_s: oldest.map(|t| (now() - t).num_seconds().max(0) as u64),
+        reader_ok: true,
+        clock_synced: true,
+        at: Some(now()),
+    };
+    handle
+        .publish(
+            topics::status(site, kiosk),
+            Bytes::from(serde_json::to_vec(&status)?),
+            QoS::AtLeastOnce,
+            true,
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drain_keeps_a_window_and_rewinds_to_the_last_ack() {
+        let mut d = Drain::default();
+        assert_eq!(d.room(100), 100);
+        d.sent = 100;
+        assert_eq!(d.room(100), 0);
+        assert!(d.on_ack(40));
+        assert_eq!(d.room(100), 40);
+        assert!(!d.on_ack(30), "an older ack is no progress");
+        d.rewind();
+        assert_eq!(d.sent, 40);
+        assert!(
+            d.on_ack(120),
+            "an ack beyond what this connection sent (an earlier one did)"
+        );
+        assert_eq!((d.acked, d.sent), (120, 120));
+    }
+}

@@ -1,0 +1,182 @@
+//! The journal's ingest loop: subscribe to every kiosk's events (persistent session, manual
+//! PUBACK), judge each message, commit a batch in one transaction, then PUBACK the messages and
+//! publish each kiosk's ack (retained, so a kiosk that reconnects learns it at once). A message is
+//! PUBACKed only after its batch committed: a journal killed mid-batch gets it again from the broker.
+
+use crate::config::JournalConfig;
+use crate::ingest::{self, Incoming, Verdict};
+use crate::store::{JournalStore, Judged, SqliteJournal};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use otmetka_core::catalogue::Catalogue;
+use otmetka_core::wire::{Ack, CatalogueMessage, SCHEMA};
+use otmetka_link::topics::{self, Id, Topic};
+use otmetka_link::{Client, ClientOptions, Event, QoS, TlsOptions, Transport};
+use std::time::Duration;
+
+/// Most messages committed in one transaction.
+const BATCH: usize = 500;
+
+#[allow(clippy::disallowed_methods)] // received_at is wall-clock by nature
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn client_options(cfg: &JournalConfig) -> anyhow::Result<ClientOptions> {
+    let (host, port) = cfg
+        .broker
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("broker must be host:port, not {:?}", cfg.broker))?;
+    let mut o = ClientOptions::new(host, port, cfg.client_id.clone());
+    o.manual_ack = true;
+    o.session.username = Some(
+        cfg.username
+            .clone()
+            .unwrap_or_else(|| cfg.client_id.clone()),
+    );
+    if let Some(pw) = &cfg.password_file {
+        let pw =
+            std::fs::read(pw).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", pw.display()))?;
+        o.session.password = Some(Bytes::from(pw.trim_ascii().to_vec()));
+    }
+    if let Some(ca) = &cfg.ca_file {
+        o.transport = Transport::Tls(TlsOptions::new(ca));
+    }
+    o.session.max_inflight = 1000;
+    o.backoff_initial = Duration::from_millis(200);
+    o.backoff_max = Duration::from_secs(10);
+    o.session.keep_alive = Duration::from_secs(10);
+    o.session.response_timeout = Duration::from_secs(5);
+    Ok(o)
+}
+
+/// Runs the ingest until the client stops.
+pub async fn run(
+    cfg: &JournalConfig,
+    catalogue: &Catalogue,
+    documents: &[(Id, String, Bytes)],
+) -> anyhow::Result<()> {
+    let mut store = SqliteJournal::open(&cfg.database)?;
+    let (handle, mut events) = Client::start(client_options(cfg)?)?;
+    let catalogue_body = Bytes::from(serde_json::to_vec(&CatalogueMessage {
+        schema: SCHEMA,
+        version: 1,
+        catalogue: catalogue.clone(),
+    })?);
+    loop {
+        let Some(first) = events.recv().await else {
+            return Ok(());
+        };
+        let mut batch_events = vec![first];
+        while batch_events.len() < BATCH {
+            match tokio::time::timeout(Duration::from_millis(2), events.recv()).await {
+                Ok(Some(e)) => batch_events.push(e),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let mut judged = Vec::new();
+        let mut acks = Vec::new();
+        for ev in batch_events {
+            match ev {
+                Event::Connected { .. } => {
+                    tracing::info!("journal connected to the broker");
+                    let _ = handle
+                        .subscribe(&[
+                            (topics::ALL_EVENTS_FILTER, QoS::AtLeastOnce),
+                            (topics::ALL_STATUS_FILTER, QoS::AtLeastOnce),
+                        ])
+                        .await?;
+                    for (site, name, body) in documents {
+                        let topic = match name.as_str() {
+                            "roster" => topics::roster(site),
+                            _ => topics::schedule(site),
+                        };
+                        handle
+                            .publish(topic, body.clone(), QoS::AtLeastOnce, true)
+                            .await?;
+                        handle
+                            .publish(
+                                topics::catalogue(site),
+                                catalogue_body.clone(),
+                                QoS::AtLeastOnce,
+                                true,
+                            )
+                            .await?;
+                    }
+                }
+                Event::Disconnected { reason } => {
+                    tracing::warn!("journal disconnected: {reason:?}")
+                }
+                Event::Message(m) => {
+                    let parsed = topics::parse_topic(&m.topic);
+                    if let Some(Topic::Status { site, kiosk }) = &parsed {
+                        store.put_status(
+                            site.as_str(),
+                            kiosk.as_str(),
+                            &String::from_utf8_lossy(&m.payload),
+                            now(),
+                        )?;
+                        if let Some(a) = m.ack {
+                            acks.push(a);
+                        }
+                        continue;
+                    }
+                    let from = match &parsed {
+                        Some(Topic::Events { site, kiosk }) => {
+                            Some((site.as_str().to_string(), kiosk.as_str().to_string()))
+                        }
+                        _ => None,
+                    };
+                    let incoming = Incoming {
+                        topic: m.topic.clone(),
+                        from: from.clone(),
+                        payload: m.payload.to_vec(),
+                    };
+                    let verdict = ingest::judge(&incoming, catalogue);
+                    if let Verdict::Reject { reason, .. } = &verdict {
+                        tracing::warn!(topic = %m.topic, ?reason, "rejected a message");
+                    }
+                    let (site, kiosk) = from.unwrap_or_default();
+                    judged.push(Judged {
+                        site,
+                        kiosk,
+                        topic: m.topic,
+                        payload: incoming.payload,
+                        verdict,
+                    });
+                    if let Some(a) = m.ack {
+                        acks.push(a);
+                    }
+                }
+            }
+        }
+        let kiosk_acks = if judged.is_empty() {
+            Vec::new()
+        } else {
+            store.commit_batch(&judged, now())?
+        };
+        // Committed: now the broker may forget them.
+        for a in acks {
+            handle.ack(a).await?;
+        }
+        for k in kiosk_acks {
+            let (Some(site), Some(kiosk)) = (Id::new(&k.site), Id::new(&k.kiosk)) else {
+                continue;
+            };
+            let ack = Ack {
+                schema: SCHEMA,
+                committed_seq: k.committed_seq,
+                rejected: k.rejected,
+            };
+            handle
+                .publish(
+                    topics::acks(&site, &kiosk),
+                    Bytes::from(serde_json::to_vec(&ack)?),
+                    QoS::AtLeastOnce,
+                    true,
+                )
+                .await?;
+        }
+    }
+}

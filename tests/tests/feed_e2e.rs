@@ -1,0 +1,99 @@
+//! The feed end to end with real parts: Mosquitto on a free loopback port, the real
+//! `otmetka-journal` and `otmetka-kiosk` binaries, real SQLite files.
+
+#![allow(clippy::unwrap_used)]
+
+use otmetka_app::kiosk::{Command, Reply};
+use otmetka_core::catalogue::ServiceCode;
+use otmetka_core::decision::DecisionKind;
+use otmetka_link::testing::Broker;
+use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml};
+use std::time::{Duration, Instant};
+
+fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start("").unwrap();
+    let journal =
+        JournalProcess::start(&dir.path().join("journal"), broker.port, &["demo"], None).unwrap();
+    let k = KioskProcess::start(
+        &dir.path().join("k1"),
+        "demo",
+        "kiosk-1",
+        &feed_toml(broker.port),
+    )
+    .unwrap();
+    k.call(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
+    let start = Command::Start {
+        service: ServiceCode::from("001"),
+        group: None,
+        unit_kind: None,
+        safety_briefing: false,
+        confirm_date: false,
+    };
+    k.call(start).unwrap();
+    for i in 1..=4 {
+        let Reply::Tap(t) = k
+            .call(Command::Tap {
+                card: format!("0A0000{i:02X}"),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(t.kind, DecisionKind::Accepted);
+    }
+    // The broker goes away while the session goes on.
+    broker.stop().unwrap();
+    for i in 5..=8 {
+        let Reply::Tap(t) = k
+            .call(Command::Tap {
+                card: format!("0A0000{i:02X}"),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert!(t.committed, "a tap is committed with the broker down");
+    }
+    let Reply::Ended { units, .. } = k
+        .call(Command::End {
+            head_count: Some(8),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(units.len(), 8);
+    broker.restart().unwrap();
+    let got = wait_for("8 units in the journal", 60, || {
+        let u = journal.units().ok()?;
+        (u.len() >= 8).then_some(u)
+    });
+    assert_eq!(got.len(), 8);
+    let mut ids: Vec<_> = got.iter().map(|u| u.unit.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "no unit twice");
+    // The kiosk marks the rows delivered once the journal acked them.
+    wait_for("an empty outbox", 30, || {
+        let Reply::Status(s) = k.call(Command::Status).ok()? else {
+            return None;
+        };
+        (s.outbox_depth == 0).then_some(())
+    });
+}
