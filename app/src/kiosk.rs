@@ -265,8 +265,13 @@ impl Kiosk {
     /// Records events durably, then applies them to the session.
     fn record(&mut self, events: &[Event]) -> Result<(), KioskError> {
         let now = self.clock.now();
-        self.store.record(events, now, self.clock.synced())?;
-        for e in events {
+        let events: Vec<Event> = events
+            .iter()
+            .cloned()
+            .flat_map(|e| e.split_units(otmetka_core::event::UNITS_PER_EVENT))
+            .collect();
+        self.store.record(&events, now, self.clock.synced())?;
+        for e in &events {
             if let Event::SessionOpened { .. } = e {
                 self.session = Session::from_opened(e);
             } else if let Some(s) = self.session.as_mut().filter(|s| Some(s.id) == e.session()) {

@@ -141,7 +141,22 @@ pub enum Event {
     },
 }
 
+/// Most units in one `Units` event: keeps a message well under the journal's size limit
+/// (a unit is ~0.5 KiB of JSON).
+pub const UNITS_PER_EVENT: usize = 50;
+
 impl Event {
+    /// Splits a `Units` event into events of at most `max` units each (other events pass).
+    pub fn split_units(self, max: usize) -> Vec<Event> {
+        match self {
+            Event::Units { session, units } if units.len() > max.max(1) => units
+                .chunks(max.max(1))
+                .map(|c| Event::Units { session, units: c.to_vec() })
+                .collect(),
+            other => vec![other],
+        }
+    }
+
     /// The session an event belongs to, if any.
     pub fn session(&self) -> Option<SessionId> {
         match self {
@@ -174,5 +189,46 @@ impl Event {
             | Event::CardEnrolled { at, .. } => Some(*at),
             Event::Units { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::{ServiceCode, UnitKind};
+    use crate::people::InstructorId;
+    use crate::unit::UnitId;
+
+    #[test]
+    fn a_large_units_event_is_split_and_nothing_is_lost() {
+        let session = SessionId(Uuid::from_u128(1));
+        let unit = |n: u128| Unit {
+            id: UnitId(Uuid::from_u128(n)),
+            session,
+            service: ServiceCode::from("001"),
+            kind: UnitKind::PerRecipient,
+            recipient: Some(RecipientId(Uuid::from_u128(n))),
+            participants: Vec::new(),
+            group: None,
+            instructor: InstructorId(Uuid::from_u128(9)),
+            date: "2026-11-23".parse().unwrap(),
+            started_at: "2026-11-23T06:00:00Z".parse().unwrap(),
+            ended_at: "2026-11-23T07:00:00Z".parse().unwrap(),
+            overridden: Vec::new(),
+            manual: false,
+            below_group_min: false,
+            clock_synced: true,
+        };
+        let ev = Event::Units { session, units: (0..120).map(unit).collect() };
+        let parts = ev.split_units(UNITS_PER_EVENT);
+        assert_eq!(parts.len(), 3);
+        let n: usize = parts
+            .iter()
+            .map(|e| match e {
+                Event::Units { units, .. } => units.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(n, 120);
     }
 }

@@ -36,8 +36,9 @@ id_type!(
     GroupId
 );
 
-/// Consent on file for a recipient.
+/// Consent on file for a recipient. A flag not given is "no consent".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Consent {
     /// Agreement to take part in group sessions (000: "по согласованию с получателями").
     pub participation: bool,

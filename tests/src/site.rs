@@ -43,8 +43,20 @@ pub struct KioskProcess {
 impl KioskProcess {
     /// Writes a config for a kiosk in `dir` (the shipped one, with local paths) and starts it.
     pub fn start(dir: &Path, site: &str, kiosk: &str, extra_toml: &str) -> Result<Self> {
+        Self::start_with_roster(dir, site, kiosk, None, extra_toml)
+    }
+
+    /// As [`KioskProcess::start`], with another roster file.
+    pub fn start_with_roster(
+        dir: &Path,
+        site: &str,
+        kiosk: &str,
+        roster: Option<&Path>,
+        extra_toml: &str,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let root = repo_root();
+        let roster = roster.map(Path::to_path_buf).unwrap_or_else(|| root.join("config/roster.sample.toml"));
         let secret = dir.join("site-secret");
         if !secret.exists() {
             std::fs::write(&secret, format!("{site}-demo-secret-not-for-production\n"))?;
@@ -57,7 +69,6 @@ impl KioskProcess {
              assume_clock_synced = true\n{extra_toml}\n",
             db = dir.join("kiosk.db"),
             cat = root.join("config/services.toml"),
-            roster = root.join("config/roster.sample.toml"),
             socket = dir.join("kiosk.sock"),
         );
         std::fs::write(&config, text)?;
@@ -119,6 +130,27 @@ impl KioskProcess {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Starts the process again if it died (killed from outside), waiting up to `grace` for a
+    /// death that is under way (SIGKILL is delivered asynchronously). Returns whether it had died.
+    pub fn ensure_running(&mut self, grace: Duration) -> Result<bool> {
+        let deadline = Instant::now() + grace;
+        let dead = loop {
+            let dead = match self.child.as_mut() {
+                None => true,
+                Some(c) => c.try_wait()?.is_some(),
+            };
+            if dead || Instant::now() >= deadline {
+                break dead;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        if dead {
+            self.child = None;
+            self.spawn()?;
+        }
+        Ok(dead)
     }
 
     /// A control client.
