@@ -13,7 +13,12 @@ use otmetka_firmware::sim::mfrc522::{Bus, SimMfrc522};
 
 const HANG_GUARD: u64 = 10_000;
 
-fn published(sim: &SimMfrc522) -> mfrc522::Mfrc522<SpiInterface<SimMfrc522, mfrc522::comm::blocking::spi::DummyDelay>, mfrc522::Initialized> {
+fn published(
+    sim: &SimMfrc522,
+) -> mfrc522::Mfrc522<
+    SpiInterface<SimMfrc522, mfrc522::comm::blocking::spi::DummyDelay>,
+    mfrc522::Initialized,
+> {
     sim.fail_after(Some(HANG_GUARD));
     mfrc522::Mfrc522::new(SpiInterface::new(sim.clone()))
         .init()
@@ -26,7 +31,10 @@ fn published_driver_inits_and_reads_the_version() {
     let mut m = published(&sim);
     assert_eq!(m.version().unwrap(), 0x92);
     // It switched the antenna on in the simulated TxControlReg.
-    assert_eq!(sim.peek(rc522::TX_CONTROL_REG) & rc522::ANTENNA_ON, rc522::ANTENNA_ON);
+    assert_eq!(
+        sim.peek(rc522::TX_CONTROL_REG) & rc522::ANTENNA_ON,
+        rc522::ANTENNA_ON
+    );
 }
 
 #[test]
@@ -74,7 +82,10 @@ fn published_driver_resolves_a_first_byte_collision() {
     sim.place_uid(&[0x11, 0x22, 0x33, 0x44]);
     let atqa = m.reqa().expect("ATQA");
     // It picks the card with a 1 at the first differing bit, as ours does.
-    assert_eq!(m.select(&atqa).unwrap().as_bytes(), &[0x11, 0x22, 0x33, 0x44]);
+    assert_eq!(
+        m.select(&atqa).unwrap().as_bytes(),
+        &[0x11, 0x22, 0x33, 0x44]
+    );
 }
 
 #[test]
