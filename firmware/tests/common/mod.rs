@@ -48,3 +48,16 @@ pub fn reader() -> (SimMfrc522, SimReader) {
 pub const UID4: [u8; 4] = [0xDE, 0xAD, 0xBE, 0xEF];
 pub const UID7: [u8; 7] = [0x04, 0x5A, 0x1B, 0x22, 0x6C, 0x3F, 0x80];
 pub const UID10: [u8; 10] = [0x04, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09];
+
+/// DS3231 registers (Maxim DS3231 datasheet, figure 1 "Timekeeping Registers").
+pub mod ds3231 {
+    pub const ADDRESS: u8 = 0x68;
+    pub const SECONDS: u8 = 0x00;
+    pub const HOURS: u8 = 0x02;
+    pub const MONTH_CENTURY: u8 = 0x05;
+    pub const YEAR: u8 = 0x06;
+    pub const STATUS: u8 = 0x0F;
+    pub const OSF: u8 = 0x80;
+    pub const HOUR_12: u8 = 0x40;
+    pub const PM: u8 = 0x20;
+}
