@@ -261,6 +261,23 @@ impl OutputPin for NoPin {
     }
 }
 
+/// A reset pin that may or may not be wired (chosen at run time from the pin map).
+#[derive(Debug)]
+pub struct OptionalPin<P>(pub Option<P>);
+
+impl<P: OutputPin> embedded_hal::digital::ErrorType for OptionalPin<P> {
+    type Error = P::Error;
+}
+
+impl<P: OutputPin> OutputPin for OptionalPin<P> {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.0.as_mut().map_or(Ok(()), OutputPin::set_low)
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.0.as_mut().map_or(Ok(()), OutputPin::set_high)
+    }
+}
+
 /// What the chip received after a transceive.
 #[derive(Debug, Clone, Copy)]
 struct Rx {

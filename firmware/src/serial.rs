@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(
             got[0],
             Err(DecodeError::Checksum {
-                expected: 1 ^ 2 ^ 3 ^ 4 ^ 5,
+                expected: 0x01, // 1 ^ 2 ^ 3 ^ 4 ^ 5
                 got: 0
             })
         );

@@ -1,5 +1,6 @@
 //! Our MFRC522 driver against the register-level simulator: every case ends in a UID or a
 //! typed error within a bounded number of SPI transactions (read from the simulator's log).
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too; a test may panic
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Buzzer/lights/relay, the PIR input and the DS3231 clock against virtual pins and a virtual
 //! DS3231 register file.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too; a test may panic
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! That crate's loops are unbounded (its soft reset and transceive spin until a bit changes),
 //! so every test arms the simulator's bus fault after a generous number of transactions: a
 //! spin becomes an error instead of a hung test.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too; a test may panic
 
 mod common;
 

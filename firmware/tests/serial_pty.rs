@@ -1,5 +1,6 @@
 //! Serial readers over real pseudo-terminals: the test writes what a reader module would send
 //! into the pty master; `serialport` opens the slave path as it would open /dev/ttyAMA0.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too; a test may panic
 
 use nix::pty::openpty;
 use nix::unistd::{ttyname, write};

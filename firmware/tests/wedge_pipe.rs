@@ -1,5 +1,6 @@
 //! Keyboard-wedge readers: recorded `input_event` bytes through a real pipe, and the same card
 //! read by a USB reader and over SPI giving one key.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too; a test may panic
 
 mod common;
 

@@ -439,12 +439,12 @@ impl Chip {
                     self.set_fifo_error(1 << 4);
                 }
             }
-            FIFO_LEVEL => {
-                if value & 0x80 != 0 {
-                    self.fifo.clear();
-                    self.regs[usize::from(ERROR)] &= !(1 << 4);
-                }
+            // FlushBuffer; the level itself is read-only.
+            FIFO_LEVEL if value & 0x80 != 0 => {
+                self.fifo.clear();
+                self.regs[usize::from(ERROR)] &= !(1 << 4);
             }
+            FIFO_LEVEL => {}
             COM_IRQ | DIV_IRQ => {
                 let r = &mut self.regs[usize::from(addr)];
                 if value & 0x80 != 0 {
