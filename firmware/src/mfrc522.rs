@@ -75,6 +75,8 @@ pub mod reg {
 pub mod cmd {
     /// No action; cancels the current command.
     pub const IDLE: u8 = 0b0000;
+    /// Transmits the FIFO, then stops.
+    pub const TRANSMIT: u8 = 0b0100;
     /// Transmits the FIFO and receives the answer.
     pub const TRANSCEIVE: u8 = 0b1100;
     /// Resets the chip.
@@ -87,6 +89,7 @@ const TIMER_IRQ: u8 = 1 << 0; // ComIrqReg
 const ERR_IRQ: u8 = 1 << 1;
 const IDLE_IRQ: u8 = 1 << 4;
 const RX_IRQ: u8 = 1 << 5;
+const TX_IRQ: u8 = 1 << 6;
 const ALL_COM_IRQ: u8 = 0x7F; // Set1 = 0: clears every request bit
 const FLUSH: u8 = 1 << 7; // FIFOLevelReg
 const START_SEND: u8 = 1 << 7; // BitFramingReg
@@ -663,13 +666,29 @@ impl<SPI: SpiDevice, RST: OutputPin, D: DelayNs> Mfrc522<SPI, RST, D> {
         Ok(rx.fifo[0])
     }
 
-    /// Sends HLTA. The card must not answer (ISO 14443-3 §6.4.3.6): a timeout is success.
+    /// Sends HLTA with the Transmit command and waits only until it has left the antenna
+    /// (TxIRq). ISO 14443-3 §6.4.3.6: the card does not answer, and an answer within 1 ms would
+    /// be a NAK; waiting out that millisecond buys nothing here, because a card that failed to
+    /// halt is simply read again (and debounced) at the next poll.
     pub fn halt(&mut self) -> Result<(), Error<SPI::Error>> {
-        match self.transceive(&a::hlta_frame(), 0, 0) {
-            Err(Error::Timeout) => Ok(()),
-            Ok(_) => Err(Error::Protocol),
-            Err(e) => Err(e),
+        self.write(reg::COMMAND, cmd::IDLE)?;
+        self.write(reg::COM_IRQ, ALL_COM_IRQ)?;
+        self.write(reg::FIFO_LEVEL, FLUSH)?;
+        self.write_fifo(&a::hlta_frame())?;
+        self.write(reg::BIT_FRAMING, 0)?;
+        self.write(reg::COMMAND, cmd::TRANSMIT)?;
+        let mut sent = false;
+        for i in 0..self.config.max_irq_polls {
+            if i > 0 {
+                self.delay.delay_ns(self.config.irq_poll_pause_ns);
+            }
+            if self.read(reg::COM_IRQ)? & (TX_IRQ | IDLE_IRQ) != 0 {
+                sent = true;
+                break;
+            }
         }
+        self.write(reg::COMMAND, cmd::IDLE)?;
+        if sent { Ok(()) } else { Err(Error::ChipSilent) }
     }
 
     /// Selects one card after a successful request: anticollision and SELECT through the

@@ -457,7 +457,7 @@ impl Chip {
             BIT_FRAMING => {
                 self.regs[usize::from(BIT_FRAMING)] = value & 0x77;
                 if value & 0x80 != 0 && self.regs[usize::from(COMMAND)] & 0x0F == 0b1100 {
-                    self.transceive();
+                    self.exchange(true);
                 }
             }
             ERROR | STATUS1 | VERSION => {} // read-only
@@ -521,10 +521,14 @@ impl Chip {
                 self.regs[usize::from(STATUS1)] |= 1 << 5; // CRCReady
                 // CalcCRC keeps running until Idle is written; leave the code in place.
             }
+            0b0100 => {
+                // Transmit: sends the FIFO at once, receives nothing, then goes idle.
+                self.exchange(false);
+            }
             0b1100 => {
                 // Transceive: waits for StartSend (BitFramingReg).
                 if self.regs[usize::from(BIT_FRAMING)] & 0x80 != 0 {
-                    self.transceive();
+                    self.exchange(true);
                 }
             }
             0b1111 => {
@@ -543,8 +547,9 @@ impl Chip {
         self.regs[usize::from(COM_IRQ)] |= 1 << 4; // IdleIRq
     }
 
-    /// Runs one RF exchange: the FIFO goes out, the cards in the field answer.
-    fn transceive(&mut self) {
+    /// Runs one RF exchange: the FIFO goes out, the cards in the field answer (and are heard
+    /// only if `receive`: Transceive rather than Transmit).
+    fn exchange(&mut self, receive: bool) {
         self.log.rf_frames += 1;
         let frame_no = self.log.rf_frames;
         let due: Vec<Vec<u8>> = self
@@ -578,6 +583,20 @@ impl Chip {
         };
         let timer_auto = self.regs[usize::from(T_MODE)] & 0x80 != 0;
         let polls_left = self.response_polls.max(1);
+        if !receive {
+            // Transmit ends by itself: TxIRq, then the command goes idle (IdleIRq).
+            self.pending = Some(Pending {
+                polls_left,
+                irq: (1 << 6) | (1 << 4),
+                error: 0,
+                coll: None,
+                fifo: Vec::new(),
+                last_bits: self.regs[usize::from(CONTROL)] & 0x07,
+            });
+            self.regs[usize::from(COM_IRQ)] &= !(1 << 6);
+            self.regs[usize::from(COMMAND)] &= 0xF0;
+            return;
+        }
         if answers.is_empty() {
             self.pending = timer_auto.then_some(Pending {
                 polls_left,
