@@ -244,6 +244,37 @@ mod tests {
         assert!(d.recent.len() <= MAX_RECENT);
     }
 
+    proptest::proptest! {
+        /// One card seen with gaps never longer than the window is exactly one tap, however
+        /// the observations are spread; any gap longer than the window adds one tap.
+        #[test]
+        fn taps_are_one_plus_the_gaps_longer_than_the_window(
+            steps in proptest::collection::vec((0u64..5000, proptest::bool::ANY), 1..200),
+        ) {
+            let window = Duration::from_secs(2);
+            let t0 = Instant::now();
+            let mut d = Debouncer::new(window);
+            let mut t = 0u64;
+            let mut last_seen: Option<u64> = None;
+            let mut expected = 0;
+            let mut taps = 0;
+            for (dt, seen) in steps {
+                t += dt;
+                let obs = seen.then_some(card(9));
+                if seen {
+                    if last_seen.is_none_or(|l| t - l > 2000) {
+                        expected += 1;
+                    }
+                    last_seen = Some(t);
+                }
+                if d.observe(ms(t0, t), obs).is_some() {
+                    taps += 1;
+                }
+            }
+            proptest::prop_assert_eq!(taps, expected);
+        }
+    }
+
     struct Scripted(Vec<Option<CardRead>>);
     impl CardReader for Scripted {
         fn kind(&self) -> ReaderKind {

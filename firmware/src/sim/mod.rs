@@ -12,3 +12,20 @@
 pub mod ds3231;
 pub mod mfrc522;
 pub mod pins;
+
+use crate::delay::NoDelay;
+use crate::mfrc522::{Config, Mfrc522, NoPin};
+
+/// Our MFRC522 driver on a simulated chip: what `reader = "sim"` runs.
+pub type SimReader = Mfrc522<mfrc522::SimMfrc522, NoPin, NoDelay>;
+
+/// A simulated reader, initialised, with a handle on its field (place and remove cards with
+/// it, e.g. for `otmetka-kiosk ctl tap UID`). The real driver runs against the simulated chip,
+/// so the demo exercises the code the Pi runs.
+pub fn reader()
+-> Result<(mfrc522::SimMfrc522, SimReader), crate::mfrc522::Error<mfrc522::SimBusFault>> {
+    let chip = mfrc522::SimMfrc522::default();
+    let mut rc = Mfrc522::new(chip.clone(), NoDelay, Config::default());
+    rc.init()?;
+    Ok((chip, rc))
+}

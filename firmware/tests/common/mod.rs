@@ -3,8 +3,7 @@
 //! driver, so that the driver is checked against the datasheet rather than against itself.
 #![allow(dead_code)]
 
-use otmetka_firmware::delay::NoDelay;
-use otmetka_firmware::mfrc522::{Config, Mfrc522, NoPin};
+use otmetka_firmware::mfrc522::Config;
 use otmetka_firmware::sim::mfrc522::SimMfrc522;
 
 /// MFRC522 registers (datasheet §9.2).
@@ -33,13 +32,11 @@ pub fn max_transactions_per_transceive() -> u64 {
     6 + u64::from(Config::default().max_irq_polls) + 3
 }
 
-pub type SimReader = Mfrc522<SimMfrc522, NoPin, NoDelay>;
+pub use otmetka_firmware::sim::SimReader;
 
 /// A driver on a fresh simulator (chip V2, no card), initialised; the log is cleared.
 pub fn reader() -> (SimMfrc522, SimReader) {
-    let sim = SimMfrc522::default();
-    let mut rc = Mfrc522::new(sim.clone(), NoDelay, Config::default());
-    rc.init().expect("init against the simulator");
+    let (sim, rc) = otmetka_firmware::sim::reader().expect("init against the simulator");
     sim.clear_log();
     (sim, rc)
 }
