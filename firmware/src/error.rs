@@ -36,6 +36,18 @@ pub enum Error {
     Rtc(String),
 }
 
+impl Error {
+    /// Whether the error concerns one read (a card pulled away mid-read, RF noise, a garbled
+    /// frame) rather than the device: the kiosk keeps polling and only logs it. A persistent
+    /// error (no reader, bus failure, device gone) should be shown to staff.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout | Error::Rf(_) | Error::Card(_) | Error::Decode(_)
+        )
+    }
+}
+
 impl From<serialport::Error> for Error {
     fn from(e: serialport::Error) -> Self {
         Error::Serial(e.to_string())

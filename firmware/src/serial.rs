@@ -238,6 +238,7 @@ impl<S: Read, D: Decoder> SerialReader<S, D> {
 
 /// Opens a serial port for a reader (8N1, no flow control) with a short read timeout, so that
 /// each poll returns promptly.
+#[tracing::instrument]
 pub fn open_port(path: &str, baud: u32) -> Result<Box<dyn serialport::SerialPort>, Error> {
     Ok(serialport::new(path, baud)
         .timeout(Duration::from_millis(5))

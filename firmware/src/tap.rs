@@ -301,6 +301,8 @@ mod tests {
         assert_eq!(tap.at, t0);
         assert!(r.poll(ms(t0, 50)).unwrap().is_none());
         assert!(r.poll(ms(t0, 100)).unwrap().is_none());
-        assert!(matches!(r.poll(ms(t0, 150)), Err(Error::Timeout)));
+        let err = r.poll(ms(t0, 150)).unwrap_err();
+        assert!(matches!(err, Error::Timeout) && err.is_transient());
+        assert!(!Error::NoReader("x".into()).is_transient());
     }
 }

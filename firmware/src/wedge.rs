@@ -223,6 +223,7 @@ pub struct EvdevDevice {
 
 impl EvdevDevice {
     /// Opens `/dev/input/eventN` (needs read access: the `input` group or a udev rule).
+    #[tracing::instrument]
     pub fn open(path: &str) -> std::io::Result<Self> {
         use std::os::fd::AsFd;
         let device = evdev::Device::open(path)?;
@@ -331,6 +332,11 @@ mod tests {
     use super::*;
     use otmetka_core::card::CardKey;
     use proptest::prelude::*;
+
+    #[test]
+    fn opening_a_missing_device_is_an_io_error() {
+        assert!(EvdevDevice::open("/nonexistent/otmetka-event0").is_err());
+    }
 
     #[test]
     fn an_event_record_is_24_bytes_and_round_trips() {

@@ -37,6 +37,7 @@ fn open_chip(map: &PinMap) -> Result<Chip, Error> {
 
 /// Opens the MFRC522 on the configured spidev node (mode 0, 8 bits) and reset line. Does not
 /// initialise it: call [`Mfrc522::init`].
+#[tracing::instrument(skip_all)]
 pub fn open_mfrc522(map: &PinMap, config: Config) -> Result<Reader, Error> {
     let mut spi = SpidevDevice::open(&map.spi_device)
         .map_err(|e| Error::Bus(format!("{}: {e}", map.spi_device)))?;
@@ -55,6 +56,7 @@ pub fn open_mfrc522(map: &PinMap, config: Config) -> Result<Reader, Error> {
 }
 
 /// Opens the buzzer, lights and relay lines that are fitted.
+#[tracing::instrument(skip_all)]
 pub fn open_indicators(map: &PinMap) -> Result<Indicators<CdevPin>, Error> {
     let mut chip = open_chip(map)?;
     let mut out = |p: Option<u8>| p.map(|l| gpio(&mut chip, l, true)).transpose();
@@ -67,6 +69,7 @@ pub fn open_indicators(map: &PinMap) -> Result<Indicators<CdevPin>, Error> {
 }
 
 /// Opens the PIR input, if fitted.
+#[tracing::instrument(skip_all)]
 pub fn open_pir(map: &PinMap, filter: PresenceFilter) -> Result<Option<PirSensor<CdevPin>>, Error> {
     match map.pir {
         Some(line) => Ok(Some(PirSensor::new(
@@ -78,6 +81,7 @@ pub fn open_pir(map: &PinMap, filter: PresenceFilter) -> Result<Option<PirSensor
 }
 
 /// Opens the DS3231 on the configured I2C bus, if fitted.
+#[tracing::instrument(skip_all)]
 pub fn open_rtc(map: &PinMap) -> Result<Option<Ds3231<I2cdev>>, Error> {
     match map.rtc_i2c_device() {
         Some(path) => {

@@ -36,6 +36,7 @@ fn input(gpio: &Gpio, pin: u8) -> Result<InputPin, Error> {
 
 /// Opens the MFRC522 on the configured SPI bus and chip select (mode 0) and its reset pin.
 /// Does not initialise it: call [`Mfrc522::init`].
+#[tracing::instrument(skip_all)]
 pub fn open_mfrc522(map: &PinMap, config: Config) -> Result<Reader, Error> {
     let bus = match map.spi_bus {
         0 => Bus::Spi0,
@@ -63,6 +64,7 @@ pub fn open_mfrc522(map: &PinMap, config: Config) -> Result<Reader, Error> {
 }
 
 /// Opens the buzzer, lights and relay pins that are fitted.
+#[tracing::instrument(skip_all)]
 pub fn open_indicators(map: &PinMap) -> Result<Indicators<OutputPin>, Error> {
     let gpio = gpio()?;
     let out = |p: Option<u8>| p.map(|pin| output(&gpio, pin)).transpose();
@@ -75,6 +77,7 @@ pub fn open_indicators(map: &PinMap) -> Result<Indicators<OutputPin>, Error> {
 }
 
 /// Opens the PIR input, if fitted.
+#[tracing::instrument(skip_all)]
 pub fn open_pir(
     map: &PinMap,
     filter: PresenceFilter,
@@ -86,6 +89,7 @@ pub fn open_pir(
 }
 
 /// Opens the DS3231 on the configured I2C bus, if fitted.
+#[tracing::instrument(skip_all)]
 pub fn open_rtc(map: &PinMap) -> Result<Option<Ds3231<I2c>>, Error> {
     match map.rtc_i2c_bus {
         Some(bus) => {
