@@ -1,5 +1,215 @@
 //! `otmetka-kiosk`: the kiosk binary.
+//!
+//! - `otmetka-kiosk run --config FILE [--headless]`
+//! - `otmetka-kiosk ctl [--socket PATH] tap UID | signin UID-or-PIN | start SERVICE [--group G] |
+//!   end [--head-count N] | override REASON | manual RECIPIENT REASON | undo | status |
+//!   screenshot FILE.png`
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use otmetka_app::cards::SiteSecret;
+use otmetka_app::clock::SystemClock;
+use otmetka_app::config::KioskConfig;
+use otmetka_app::control::{self, Answer, ControlClient, ExtraRequest, Request};
+use otmetka_app::kiosk::{Command, Kiosk};
+use otmetka_app::roster::RosterFile;
+use otmetka_app::store::{KioskIdentity, Store};
+use otmetka_app::worker;
+use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
+use otmetka_core::people::{GroupId, RecipientId};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "otmetka-kiosk", about = "Otmetka attendance kiosk")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the kiosk.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// No window: screens are rendered off-screen (servers, CI).
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Talk to a running kiosk over its control socket.
+    Ctl {
+        #[arg(long, default_value = "/run/otmetka/kiosk.sock")]
+        socket: PathBuf,
+        #[command(subcommand)]
+        cmd: CtlCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CtlCmd {
+    /// A card on the reader (hex UID, 10-digit decimal, or "facility,number").
+    Tap { uid: String },
+    /// Sign an instructor in with a staff card or a PIN.
+    Signin { credential: String },
+    /// Sign the instructor out.
+    Signout,
+    /// Open a session of a service.
+    Start {
+        service: String,
+        #[arg(long)]
+        group: Option<uuid::Uuid>,
+        /// per_recipient or per_group, where the service lets the session choose.
+        #[arg(long)]
+        unit_kind: Option<String>,
+        #[arg(long)]
+        safety_briefing: bool,
+        #[arg(long)]
+        confirm_date: bool,
+    },
+    /// Override the last refused tap.
+    Override { reason: String },
+    /// Check a recipient in by id, with a reason.
+    Manual {
+        recipient: uuid::Uuid,
+        reason: String,
+    },
+    /// Undo the last check-in.
+    Undo,
+    /// End the session.
+    End {
+        #[arg(long)]
+        head_count: Option<u32>,
+    },
+    /// Show what the kiosk is doing.
+    Status,
+    /// Save the current screen as PNG.
+    Screenshot { file: PathBuf },
+}
+
 fn main() {
-    eprintln!("otmetka-kiosk: not yet wired");
-    std::process::exit(2);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Run { config, headless } => run(&config, headless),
+        Cmd::Ctl { socket, cmd } => ctl(&socket, cmd),
+    };
+    if let Err(e) = result {
+        eprintln!("otmetka-kiosk: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(config_path: &Path, _headless: bool) -> Result<()> {
+    let cfg = KioskConfig::load(config_path)?;
+    let secret = std::fs::read(&cfg.site_secret_file).with_context(|| {
+        format!(
+            "cannot read the site secret {}",
+            cfg.site_secret_file.display()
+        )
+    })?;
+    let secret = SiteSecret::new(secret.trim_ascii().to_vec());
+    let catalogue_text = std::fs::read_to_string(&cfg.catalogue)
+        .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
+    let catalogue = Catalogue::from_toml(&cfg.catalogue.display().to_string(), &catalogue_text)?;
+    if let Some(dir) = cfg.database.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let identity = KioskIdentity {
+        site: cfg.site.clone(),
+        kiosk: cfg.kiosk.clone(),
+    };
+    let store = Store::open(&cfg.database, identity)?;
+    let clock = SystemClock {
+        assume_synced: cfg.assume_clock_synced,
+    };
+    let mut kiosk = Kiosk::new(
+        store,
+        catalogue,
+        secret.clone(),
+        cfg.site_time(),
+        cfg.policy.clone(),
+        Box::new(clock),
+        &cfg.site,
+        &cfg.kiosk,
+    )?;
+    if let Some(file) = &cfg.roster_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the roster file {}", file.display()))?;
+        let name = file.display().to_string();
+        let roster = RosterFile::parse(&name, &text)?.to_roster(&name, &secret)?;
+        if kiosk.put_roster(&roster)? {
+            tracing::info!(version = roster.version, "roster loaded from {name}");
+        }
+    }
+    if let Some(s) = kiosk.session() {
+        tracing::info!(session = %s.id, present = s.present_count(), "resumed the open session");
+    }
+    let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), None);
+    control::serve(&cfg.socket, handle, None)
+        .with_context(|| format!("cannot listen on {}", cfg.socket.display()))?;
+    tracing::info!(socket = %cfg.socket.display(), "kiosk {} of site {} ready", cfg.kiosk, cfg.site);
+    loop {
+        std::thread::park();
+    }
+}
+
+fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
+    let request = match cmd {
+        CtlCmd::Tap { uid } => Request::Kiosk(Command::Tap { card: uid }),
+        CtlCmd::Signin { credential } => Request::Kiosk(Command::SignIn { credential }),
+        CtlCmd::Signout => Request::Kiosk(Command::SignOut),
+        CtlCmd::Start {
+            service,
+            group,
+            unit_kind,
+            safety_briefing,
+            confirm_date,
+        } => {
+            let unit_kind = match unit_kind.as_deref() {
+                None => None,
+                Some("per_recipient") => Some(UnitKind::PerRecipient),
+                Some("per_group") => Some(UnitKind::PerGroup),
+                Some(other) => bail!("--unit-kind is per_recipient or per_group, not {other:?}"),
+            };
+            Request::Kiosk(Command::Start {
+                service: ServiceCode(service),
+                group: group.map(GroupId),
+                unit_kind,
+                safety_briefing,
+                confirm_date,
+            })
+        }
+        CtlCmd::Override { reason } => Request::Kiosk(Command::Override { reason }),
+        CtlCmd::Manual { recipient, reason } => Request::Kiosk(Command::Manual {
+            recipient: RecipientId(recipient),
+            reason,
+        }),
+        CtlCmd::Undo => Request::Kiosk(Command::Undo { checkin: None }),
+        CtlCmd::End { head_count } => Request::Kiosk(Command::End { head_count }),
+        CtlCmd::Status => Request::Kiosk(Command::Status),
+        CtlCmd::Screenshot { file } => {
+            let path = std::path::absolute(&file).unwrap_or(file);
+            Request::Extra(ExtraRequest::Screenshot {
+                path: path.display().to_string(),
+            })
+        }
+    };
+    let mut client = ControlClient::connect(socket).with_context(|| {
+        format!(
+            "cannot reach the kiosk at {} (is it running?)",
+            socket.display()
+        )
+    })?;
+    match client.request(&request)? {
+        Answer::Ok(reply) => {
+            println!("{}", serde_json::to_string(&reply)?);
+            Ok(())
+        }
+        Answer::Error(e) => bail!("{e}"),
+    }
 }

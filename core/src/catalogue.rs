@@ -1,8 +1,17 @@
 //! The service catalogue: each group service of the regional standards with its limits and its
-//! source (seed, item, lines). Loaded from `config/services.toml`.
+//! source (seed, item, lines). Shipped as `config/services.toml`; [`Catalogue::from_toml`] turns
+//! that text into values (the caller reads the file: `core` does no I/O).
+//!
+//! Every number the catalogue takes from a seed carries a [`Citation`]: the 1-based line of the
+//! seed (`docs/standards/NNN_*.txt`) and the Russian words that stand there, so that a reader can
+//! check the number against the standard and `core/tests/catalogue_sources.rs` can check it by
+//! machine.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
+use toml::{Spanned, Value};
 
 /// A service's code: the seed and item, e.g. `000`, `002-1.7.1`, `004-7.5.2`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -45,16 +54,20 @@ pub enum Period {
 pub struct Citation {
     /// 1-based line in the seed file.
     pub line: u32,
-    /// Words that stand at that line (whitespace-normalised), in Russian, as in the seed.
+    /// Words that stand at that line (whitespace-normalised), in Russian, as in the seed. The
+    /// fragment may run on into the next line.
     pub text: String,
 }
 
 /// "Not more than `max` per `period`".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrequencyLimit {
+    /// The most sessions (units) a recipient may have in one period.
     pub max: u32,
+    /// The period the limit counts over.
     #[serde(flatten)]
     pub period: Period,
+    /// The seed's words for `max` (and, for a course, its days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cite: Option<Citation>,
 }
@@ -73,10 +86,40 @@ pub enum UnitKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitRule {
+    /// Always one unit per recipient per session.
     PerRecipient,
+    /// Always one unit per session (event) for the group.
     PerGroup,
     /// The standard allows either (002 §1.7.1): the session chooses when it opens.
     SessionChooses,
+}
+
+impl UnitRule {
+    /// Whether a session of this service may count its units as `kind`.
+    pub fn allows(self, kind: UnitKind) -> bool {
+        match self {
+            UnitRule::PerRecipient => kind == UnitKind::PerRecipient,
+            UnitRule::PerGroup => kind == UnitKind::PerGroup,
+            UnitRule::SessionChooses => true,
+        }
+    }
+
+    /// The unit kind when the rule leaves no choice; `None` for [`UnitRule::SessionChooses`].
+    pub fn fixed(self) -> Option<UnitKind> {
+        match self {
+            UnitRule::PerRecipient => Some(UnitKind::PerRecipient),
+            UnitRule::PerGroup => Some(UnitKind::PerGroup),
+            UnitRule::SessionChooses => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            UnitRule::PerRecipient => "per_recipient",
+            UnitRule::PerGroup => "per_group",
+            UnitRule::SessionChooses => "session_chooses",
+        }
+    }
 }
 
 /// A service's source in the seeds.
@@ -87,35 +130,82 @@ pub struct Source {
     /// Item in the seed ("§1.7.1"), empty where the seed is a single SOP.
     #[serde(default)]
     pub item: String,
-    /// First and last line of the service's text in the seed.
+    /// First and last line of the service's text in the seed (1-based, inclusive).
     pub lines: [u32; 2],
 }
 
 /// One service of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
+    /// The service's code, e.g. `002-1.7.1`.
     pub code: ServiceCode,
+    /// The service's name as the seed gives it.
     pub title_ru: String,
+    /// Our translation of the name.
     pub title_en: String,
+    /// The smallest group the seed allows (e.g. "группа не менее 5 человек").
     #[serde(default)]
     pub group_min: Option<u32>,
+    /// The largest group the seed allows.
     #[serde(default)]
     pub group_max: Option<u32>,
     /// The time norm in minutes ("up to 40 min").
     #[serde(default)]
     pub time_norm_minutes: Option<u32>,
+    /// Frequency caps per recipient; empty where the seed sets none ("as needed").
     #[serde(default)]
     pub limits: Vec<FrequencyLimit>,
+    /// How a session's attendance becomes units.
     pub unit: UnitRule,
     /// True where the seed states no unit and we count one per recipient per session.
     #[serde(default)]
     pub unit_assumed: bool,
+    /// Where in the seeds the service is described.
     pub source: Source,
+    /// The seed's words for `group_min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_min_cite: Option<Citation>,
+    /// The seed's words for `group_max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_max_cite: Option<Citation>,
+    /// The seed's words for `time_norm_minutes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_norm_cite: Option<Citation>,
+    /// The seed's words for the unit of service (absent where `unit_assumed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_cite: Option<Citation>,
+    /// What the numbers leave out: other norms of the same item, "as needed" frequencies, our
+    /// readings of unclear wording. For people, not for rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Service {
+    /// Every citation of the service, with the key it belongs to (`limits.cite` for each limit).
+    pub fn citations(&self) -> Vec<(&'static str, &Citation)> {
+        let fields = [
+            ("group_min_cite", &self.group_min_cite),
+            ("group_max_cite", &self.group_max_cite),
+            ("time_norm_cite", &self.time_norm_cite),
+            ("unit_cite", &self.unit_cite),
+        ];
+        let mut out: Vec<(&'static str, &Citation)> = fields
+            .into_iter()
+            .filter_map(|(key, cite)| cite.as_ref().map(|c| (key, c)))
+            .collect();
+        out.extend(
+            self.limits
+                .iter()
+                .filter_map(|l| l.cite.as_ref().map(|c| ("limits.cite", c))),
+        );
+        out
+    }
 }
 
 /// The catalogue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalogue {
+    /// The services, in the order of the file.
     pub services: Vec<Service>,
 }
 
@@ -123,5 +213,896 @@ impl Catalogue {
     /// The service with this code.
     pub fn get(&self, code: &ServiceCode) -> Option<&Service> {
         self.services.iter().find(|s| &s.code == code)
+    }
+
+    /// Parses and validates the catalogue from the text of `services.toml`. `file_name` is used
+    /// only in error messages (`config/services.toml:42: key "group_max": ...`).
+    pub fn from_toml(file_name: &str, text: &str) -> Result<Catalogue, CatalogueError> {
+        let ctx = Ctx {
+            file: file_name,
+            text,
+        };
+        let raw: RawCatalogue = toml::from_str(text).map_err(|e| ctx.toml_error(&e))?;
+        let mut first_line_of: HashMap<String, usize> = HashMap::new();
+        let mut services = Vec::with_capacity(raw.services.len());
+        for raw_service in raw.services {
+            let span = raw_service.span();
+            let raw_service = raw_service.into_inner();
+            // The code's own line, for the duplicate message.
+            let line = raw_service
+                .code
+                .as_ref()
+                .map_or_else(|| ctx.line(span.start), |c| ctx.line(c.span().start));
+            let service = ctx.service(raw_service, span)?;
+            if let Some(first_line) = first_line_of.get(&service.code.0) {
+                return Err(ctx.at_line(
+                    line,
+                    "code",
+                    CatalogueProblem::DuplicateCode {
+                        code: service.code.0.clone(),
+                        first_line: *first_line,
+                    },
+                ));
+            }
+            first_line_of.insert(service.code.0.clone(), line);
+            services.push(service);
+        }
+        Ok(Catalogue { services })
+    }
+}
+
+/// A catalogue that cannot be loaded: where (file, line, key) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}", location(.file, *.line, .key.as_deref()), .problem)]
+pub struct CatalogueError {
+    /// The file name given to [`Catalogue::from_toml`].
+    pub file: String,
+    /// 1-based line of the offending key or value, where known.
+    pub line: Option<usize>,
+    /// The key at fault, dotted inside a service (`source.lines`, `limits.max`), where known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub problem: CatalogueProblem,
+}
+
+fn location(file: &str, line: Option<usize>, key: Option<&str>) -> String {
+    let mut out = String::from(file);
+    if let Some(line) = line {
+        out.push_str(&format!(":{line}"));
+    }
+    out.push_str(": ");
+    if let Some(key) = key {
+        out.push_str(&format!("key \"{key}\": "));
+    }
+    out
+}
+
+/// What is wrong with a catalogue entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueProblem {
+    /// The TOML parser's own message (syntax error, unknown key, wrong shape).
+    #[error("{0}")]
+    Toml(String),
+    /// A value of the wrong type or range.
+    #[error("expected {expected}, found {found}")]
+    Expected {
+        /// What the key takes.
+        expected: &'static str,
+        /// The value found, as TOML.
+        found: String,
+    },
+    /// A required key is absent.
+    #[error("missing; expected {expected}")]
+    Missing {
+        /// What the key takes.
+        expected: &'static str,
+    },
+    /// Two services with one code.
+    #[error(
+        "duplicate service code \"{code}\", first defined at line {first_line}; expected each code once"
+    )]
+    DuplicateCode {
+        /// The code.
+        code: String,
+        /// Line of the first definition.
+        first_line: usize,
+    },
+    /// `group_min` above `group_max`.
+    #[error("group_min {min} is greater than group_max {max}; expected group_min <= group_max")]
+    GroupMinAboveMax {
+        /// The minimum given.
+        min: u32,
+        /// The maximum given.
+        max: u32,
+    },
+    /// A period name we do not know.
+    #[error(
+        "expected one of \"day\", \"week\", \"month\", \"quarter\", \"year\", \"course\", found {found}"
+    )]
+    UnknownPeriod {
+        /// The value found, as TOML.
+        found: String,
+    },
+    /// `days` given with a period other than a course.
+    #[error("expected \"days\" only with period = \"course\", found period = \"{period}\"")]
+    DaysWithoutCourse {
+        /// The period given.
+        period: String,
+    },
+    /// `unit_assumed = true` with a unit other than per recipient.
+    #[error(
+        "unit_assumed = true (the seed states no unit) requires unit = \"per_recipient\", found \"{found}\""
+    )]
+    AssumedUnitNotPerRecipient {
+        /// The unit given.
+        found: &'static str,
+    },
+    /// `source.lines` with the first line after the last.
+    #[error("lines reversed: first {first} is after last {last}; expected [first, last]")]
+    LinesReversed {
+        /// First line given.
+        first: u32,
+        /// Last line given.
+        last: u32,
+    },
+    /// A citation outside the service's source lines.
+    #[error(
+        "citation line {line} lies outside the service's source lines [{first}, {last}]; expected a line within them"
+    )]
+    CitationOutsideSource {
+        /// The cited line.
+        line: u32,
+        /// First source line.
+        first: u32,
+        /// Last source line.
+        last: u32,
+    },
+    /// A code that does not name its source seed.
+    #[error("expected the source seed \"{seed}\" or \"{seed}-<item>\", found \"{found}\"")]
+    CodeNotOfSeed {
+        /// The seed of `source.seed`.
+        seed: String,
+        /// The code given.
+        found: String,
+    },
+}
+
+// ---- The raw shape of the file: every scalar spanned, so that an error can name its line. ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "catalogue")]
+struct RawCatalogue {
+    #[serde(default)]
+    services: Vec<Spanned<RawService>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "service")]
+struct RawService {
+    code: Option<Spanned<Value>>,
+    title_ru: Option<Spanned<Value>>,
+    title_en: Option<Spanned<Value>>,
+    group_min: Option<Spanned<Value>>,
+    group_max: Option<Spanned<Value>>,
+    time_norm_minutes: Option<Spanned<Value>>,
+    unit: Option<Spanned<Value>>,
+    unit_assumed: Option<Spanned<Value>>,
+    note: Option<Spanned<Value>>,
+    group_min_cite: Option<Spanned<RawCite>>,
+    group_max_cite: Option<Spanned<RawCite>>,
+    time_norm_cite: Option<Spanned<RawCite>>,
+    unit_cite: Option<Spanned<RawCite>>,
+    #[serde(default)]
+    limits: Vec<Spanned<RawLimit>>,
+    source: Option<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "citation")]
+struct RawCite {
+    line: Option<Spanned<Value>>,
+    text: Option<Spanned<Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "limit")]
+struct RawLimit {
+    max: Option<Spanned<Value>>,
+    period: Option<Spanned<Value>>,
+    days: Option<Spanned<Value>>,
+    cite: Option<Spanned<RawCite>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "source")]
+struct RawSource {
+    seed: Option<Spanned<Value>>,
+    item: Option<Spanned<Value>>,
+    lines: Option<Spanned<Value>>,
+}
+
+const POSITIVE: &str = "a positive integer";
+const TEXT: &str = "a non-empty string";
+
+/// The file being parsed: turns spans into lines and builds errors.
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        1 + self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+    }
+
+    fn at(&self, span: &Range<usize>, key: &str, problem: CatalogueProblem) -> CatalogueError {
+        self.at_line(self.line(span.start), key, problem)
+    }
+
+    fn at_line(&self, line: usize, key: &str, problem: CatalogueProblem) -> CatalogueError {
+        CatalogueError {
+            file: self.file.to_string(),
+            line: Some(line),
+            key: Some(key.to_string()),
+            problem,
+        }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> CatalogueError {
+        let span = e.span();
+        let message = e.message().trim().to_string();
+        let key =
+            key_in_message(&message).or_else(|| span.as_ref().and_then(|s| key_at(self.text, s)));
+        CatalogueError {
+            file: self.file.to_string(),
+            line: span.map(|s| self.line(s.start)),
+            key,
+            problem: CatalogueProblem::Toml(message),
+        }
+    }
+
+    fn required<'v, T>(
+        &self,
+        value: &'v Option<Spanned<T>>,
+        whole: &Range<usize>,
+        key: &str,
+        expected: &'static str,
+    ) -> Result<&'v Spanned<T>, CatalogueError> {
+        value
+            .as_ref()
+            .ok_or_else(|| self.at(whole, key, CatalogueProblem::Missing { expected }))
+    }
+
+    fn positive(&self, value: &Spanned<Value>, key: &str) -> Result<u32, CatalogueError> {
+        match value.get_ref() {
+            Value::Integer(i) if *i > 0 => u32::try_from(*i)
+                .map_err(|_| self.at(&value.span(), key, expected(POSITIVE, value.get_ref()))),
+            other => Err(self.at(&value.span(), key, expected(POSITIVE, other))),
+        }
+    }
+
+    fn opt_positive(
+        &self,
+        value: &Option<Spanned<Value>>,
+        key: &str,
+    ) -> Result<Option<u32>, CatalogueError> {
+        value.as_ref().map(|v| self.positive(v, key)).transpose()
+    }
+
+    fn string(&self, value: &Spanned<Value>, key: &str) -> Result<String, CatalogueError> {
+        match value.get_ref() {
+            Value::String(s) if !s.trim().is_empty() => Ok(s.clone()),
+            other => Err(self.at(&value.span(), key, expected(TEXT, other))),
+        }
+    }
+
+    fn cite(
+        &self,
+        raw: &Option<Spanned<RawCite>>,
+        key: &str,
+    ) -> Result<Option<Citation>, CatalogueError> {
+        let Some(raw) = raw else { return Ok(None) };
+        let whole = raw.span();
+        let raw = raw.get_ref();
+        let line_key = format!("{key}.line");
+        let text_key = format!("{key}.text");
+        let line = self.required(&raw.line, &whole, &line_key, POSITIVE)?;
+        let text = self.required(&raw.text, &whole, &text_key, TEXT)?;
+        Ok(Some(Citation {
+            line: self.positive(line, &line_key)?,
+            text: self.string(text, &text_key)?,
+        }))
+    }
+
+    fn limit(&self, raw: &Spanned<RawLimit>) -> Result<FrequencyLimit, CatalogueError> {
+        let whole = raw.span();
+        let raw = raw.get_ref();
+        let max = self.required(&raw.max, &whole, "limits.max", POSITIVE)?;
+        let max = self.positive(max, "limits.max")?;
+        let period_value = self.required(&raw.period, &whole, "limits.period", "a period name")?;
+        let period_name = match period_value.get_ref() {
+            Value::String(s) => s.as_str(),
+            other => {
+                return Err(self.at(
+                    &period_value.span(),
+                    "limits.period",
+                    CatalogueProblem::UnknownPeriod {
+                        found: other.to_string(),
+                    },
+                ));
+            }
+        };
+        let period = match period_name {
+            "day" => Period::Day,
+            "week" => Period::Week,
+            "month" => Period::Month,
+            "quarter" => Period::Quarter,
+            "year" => Period::Year,
+            "course" => {
+                let days = self.required(&raw.days, &whole, "limits.days", POSITIVE)?;
+                Period::Course {
+                    days: self.positive(days, "limits.days")?,
+                }
+            }
+            _ => {
+                return Err(self.at(
+                    &period_value.span(),
+                    "limits.period",
+                    CatalogueProblem::UnknownPeriod {
+                        found: period_value.get_ref().to_string(),
+                    },
+                ));
+            }
+        };
+        if let (Some(days), false) = (&raw.days, matches!(period, Period::Course { .. })) {
+            return Err(self.at(
+                &days.span(),
+                "limits.days",
+                CatalogueProblem::DaysWithoutCourse {
+                    period: period_name.to_string(),
+                },
+            ));
+        }
+        Ok(FrequencyLimit {
+            max,
+            period,
+            cite: self.cite(&raw.cite, "limits.cite")?,
+        })
+    }
+
+    fn source(&self, raw: &Spanned<RawSource>) -> Result<Source, CatalogueError> {
+        let whole = raw.span();
+        let raw = raw.get_ref();
+        let seed = self.required(
+            &raw.seed,
+            &whole,
+            "source.seed",
+            "a seed number such as \"002\"",
+        )?;
+        let seed_text = match seed.get_ref() {
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.clone(),
+            other => {
+                return Err(self.at(
+                    &seed.span(),
+                    "source.seed",
+                    expected("a seed number such as \"002\"", other),
+                ));
+            }
+        };
+        let item = match &raw.item {
+            None => String::new(),
+            Some(item) => match item.get_ref() {
+                Value::String(s) => s.clone(),
+                other => {
+                    return Err(self.at(&item.span(), "source.item", expected("a string", other)));
+                }
+            },
+        };
+        const LINES: &str = "[first, last]: two positive line numbers";
+        let lines = self.required(&raw.lines, &whole, "source.lines", LINES)?;
+        let pair = match lines.get_ref() {
+            Value::Array(a) => match a.as_slice() {
+                [Value::Integer(first), Value::Integer(last)] => {
+                    match (u32::try_from(*first), u32::try_from(*last)) {
+                        (Ok(f), Ok(l)) if f > 0 && l > 0 => Some([f, l]),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some([first, last]) = pair else {
+            return Err(self.at(
+                &lines.span(),
+                "source.lines",
+                expected(LINES, lines.get_ref()),
+            ));
+        };
+        if first > last {
+            return Err(self.at(
+                &lines.span(),
+                "source.lines",
+                CatalogueProblem::LinesReversed { first, last },
+            ));
+        }
+        Ok(Source {
+            seed: seed_text,
+            item,
+            lines: [first, last],
+        })
+    }
+
+    fn service(&self, raw: RawService, whole: Range<usize>) -> Result<Service, CatalogueError> {
+        let code_value = self.required(&raw.code, &whole, "code", TEXT)?;
+        let code = ServiceCode(self.string(code_value, "code")?);
+        let title_ru = self.string(
+            self.required(&raw.title_ru, &whole, "title_ru", TEXT)?,
+            "title_ru",
+        )?;
+        let title_en = self.string(
+            self.required(&raw.title_en, &whole, "title_en", TEXT)?,
+            "title_en",
+        )?;
+        let group_min = self.opt_positive(&raw.group_min, "group_min")?;
+        let group_max = self.opt_positive(&raw.group_max, "group_max")?;
+        if let (Some(min), Some(max), Some(at)) = (group_min, group_max, &raw.group_min) {
+            if min > max {
+                return Err(self.at(
+                    &at.span(),
+                    "group_min",
+                    CatalogueProblem::GroupMinAboveMax { min, max },
+                ));
+            }
+        }
+        let time_norm_minutes = self.opt_positive(&raw.time_norm_minutes, "time_norm_minutes")?;
+
+        const UNITS: &str = "one of \"per_recipient\", \"per_group\", \"session_chooses\"";
+        let unit_value = self.required(&raw.unit, &whole, "unit", UNITS)?;
+        let unit = match unit_value.get_ref() {
+            Value::String(s) if s == "per_recipient" => UnitRule::PerRecipient,
+            Value::String(s) if s == "per_group" => UnitRule::PerGroup,
+            Value::String(s) if s == "session_chooses" => UnitRule::SessionChooses,
+            other => return Err(self.at(&unit_value.span(), "unit", expected(UNITS, other))),
+        };
+        let unit_assumed = match &raw.unit_assumed {
+            None => false,
+            Some(v) => match v.get_ref() {
+                Value::Boolean(b) => *b,
+                other => {
+                    return Err(self.at(
+                        &v.span(),
+                        "unit_assumed",
+                        expected("true or false", other),
+                    ));
+                }
+            },
+        };
+        if let (true, UnitRule::PerGroup | UnitRule::SessionChooses) = (unit_assumed, unit) {
+            let at = raw
+                .unit_assumed
+                .as_ref()
+                .map_or(unit_value.span(), |v| v.span());
+            return Err(self.at(
+                &at,
+                "unit_assumed",
+                CatalogueProblem::AssumedUnitNotPerRecipient {
+                    found: unit.as_str(),
+                },
+            ));
+        }
+        let note = raw
+            .note
+            .as_ref()
+            .map(|n| self.string(n, "note"))
+            .transpose()?;
+        let limits = raw
+            .limits
+            .iter()
+            .map(|l| self.limit(l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let source_value = self.required(
+            &raw.source,
+            &whole,
+            "source",
+            "a table { seed, item, lines }",
+        )?;
+        let source = self.source(source_value)?;
+        if code.0 != source.seed && !code.0.starts_with(&format!("{}-", source.seed)) {
+            return Err(self.at(
+                &code_value.span(),
+                "code",
+                CatalogueProblem::CodeNotOfSeed {
+                    seed: source.seed.clone(),
+                    found: code.0.clone(),
+                },
+            ));
+        }
+        let service = Service {
+            code,
+            title_ru,
+            title_en,
+            group_min,
+            group_max,
+            time_norm_minutes,
+            limits,
+            unit,
+            unit_assumed,
+            source,
+            group_min_cite: self.cite(&raw.group_min_cite, "group_min_cite")?,
+            group_max_cite: self.cite(&raw.group_max_cite, "group_max_cite")?,
+            time_norm_cite: self.cite(&raw.time_norm_cite, "time_norm_cite")?,
+            unit_cite: self.cite(&raw.unit_cite, "unit_cite")?,
+            note,
+        };
+        self.check_citations_in_source(&service, &raw)?;
+        Ok(service)
+    }
+
+    /// Every cited line must lie within the service's source lines.
+    fn check_citations_in_source(
+        &self,
+        service: &Service,
+        raw: &RawService,
+    ) -> Result<(), CatalogueError> {
+        let [first, last] = service.source.lines;
+        let spans = [
+            ("group_min_cite", &raw.group_min_cite),
+            ("group_max_cite", &raw.group_max_cite),
+            ("time_norm_cite", &raw.time_norm_cite),
+            ("unit_cite", &raw.unit_cite),
+        ]
+        .into_iter()
+        .filter_map(|(k, c)| c.as_ref().map(|c| (k.to_string(), c)))
+        .chain(raw.limits.iter().filter_map(|l| {
+            l.get_ref()
+                .cite
+                .as_ref()
+                .map(|c| ("limits.cite".to_string(), c))
+        }));
+        for (key, raw_cite) in spans {
+            let Some(line_value) = &raw_cite.get_ref().line else {
+                continue;
+            };
+            let line = self.positive(line_value, &format!("{key}.line"))?;
+            if line < first || line > last {
+                return Err(self.at(
+                    &line_value.span(),
+                    &format!("{key}.line"),
+                    CatalogueProblem::CitationOutsideSource { line, first, last },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn expected(what: &'static str, found: &Value) -> CatalogueProblem {
+    let mut found = found.to_string();
+    if found.chars().count() > 60 {
+        found = found.chars().take(60).collect::<String>() + "…";
+    }
+    CatalogueProblem::Expected {
+        expected: what,
+        found,
+    }
+}
+
+/// The key a serde message names: "missing field `x`", "unknown field `x`, expected …".
+fn key_in_message(message: &str) -> Option<String> {
+    if !(message.starts_with("missing field") || message.starts_with("unknown field")) {
+        return None;
+    }
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_string())
+}
+
+/// The key whose value starts at `span`: the bare key before the last `=` on that line before
+/// the span, or the key the span itself starts with.
+fn key_at(text: &str, span: &Range<usize>) -> Option<String> {
+    let start = span.start.min(text.len());
+    if !text.is_char_boundary(start) {
+        return None;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..start];
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
+    if let Some(eq) = before.rfind('=') {
+        let key: String = before[..eq]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(|c| is_key_char(*c))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if !key.is_empty() {
+            return Some(key);
+        }
+    }
+    let key: String = text[start..]
+        .chars()
+        .take_while(|c| is_key_char(*c))
+        .collect();
+    (!key.is_empty()).then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "config/services.toml";
+
+    /// A valid one-service catalogue; tests break one line of it at a time.
+    const GOOD: &str = r#"
+[[services]]
+code = "000"
+title_ru = "занятие"
+title_en = "session"
+group_min = 10
+group_max = 25
+time_norm_minutes = 40
+unit = "per_recipient"
+group_min_cite = { line = 16, text = "с группой от 10 до 25 человек" }
+source = { seed = "000", item = "", lines = [16, 23] }
+
+[[services.limits]]
+max = 2
+period = "course"
+days = 14
+cite = { line = 19, text = "до 2 раз" }
+"#;
+
+    fn load(text: &str) -> Result<Catalogue, CatalogueError> {
+        Catalogue::from_toml(FILE, text)
+    }
+
+    fn error_of(text: &str) -> String {
+        match load(text) {
+            Ok(_) => panic!("expected an error for:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The 1-based line of the first occurrence of `needle` in `text`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .expect("needle in text")
+            + 1
+    }
+
+    fn assert_names(message: &str, line: usize, key: &str) {
+        let head = format!("{FILE}:{line}: key \"{key}\": ");
+        assert!(
+            message.starts_with(&head),
+            "message {message:?} should start with {head:?}"
+        );
+    }
+
+    #[test]
+    fn good_catalogue_loads() {
+        let c = load(GOOD).unwrap();
+        assert_eq!(c.services.len(), 1);
+        let s = c.get(&ServiceCode::from("000")).unwrap();
+        assert_eq!(s.group_min, Some(10));
+        assert_eq!(s.group_max, Some(25));
+        assert_eq!(s.time_norm_minutes, Some(40));
+        assert_eq!(s.limits[0].period, Period::Course { days: 14 });
+        assert_eq!(s.limits[0].max, 2);
+        assert_eq!(s.source.lines, [16, 23]);
+        assert_eq!(s.citations().len(), 2);
+        assert!(c.get(&ServiceCode::from("001")).is_none());
+    }
+
+    #[test]
+    fn wrong_type_names_file_line_key_and_expectation() {
+        let text = GOOD.replace("group_max = 25", "group_max = \"abc\"");
+        let m = error_of(&text);
+        assert_eq!(
+            m,
+            format!(
+                "{FILE}:{}: key \"group_max\": expected a positive integer, found \"abc\"",
+                line_of(&text, "group_max")
+            )
+        );
+    }
+
+    #[test]
+    fn toml_syntax_error_names_line_and_key() {
+        let text = GOOD.replace("time_norm_minutes = 40", "time_norm_minutes = 4 0");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "time_norm_minutes"), "time_norm_minutes");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = GOOD.replace("group_max = 25", "grup_max = 25");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "grup_max"), "grup_max");
+        assert!(m.contains("unknown field"), "{m}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let text = GOOD.replace("title_en = \"session\"\n", "");
+        let m = error_of(&text);
+        // A missing key has no line of its own: the error points at its table's header.
+        assert_names(&m, line_of(&text, "[[services]]"), "title_en");
+        assert!(m.ends_with("missing; expected a non-empty string"), "{m}");
+    }
+
+    #[test]
+    fn duplicate_code() {
+        let second = GOOD.replace("[[services.limits]]", "# second\n[[services.limits]]");
+        let text = format!("{GOOD}\n{}", &second[..second.find("# second").unwrap()]);
+        let m = error_of(&text);
+        let second_line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("code ="))
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        assert_names(&m, second_line, "code");
+        assert!(
+            m.contains("duplicate service code \"000\", first defined at line 3"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn group_min_above_max() {
+        let text = GOOD.replace("group_min = 10", "group_min = 30");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "group_min = 30"), "group_min");
+        assert!(
+            m.contains("group_min 30 is greater than group_max 25"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn zero_max_in_limit() {
+        let text = GOOD.replace("max = 2\n", "max = 0\n");
+        let m = error_of(&text);
+        assert_eq!(
+            m,
+            format!(
+                "{FILE}:{}: key \"limits.max\": expected a positive integer, found 0",
+                line_of(&text, "max = 0")
+            )
+        );
+    }
+
+    #[test]
+    fn course_of_zero_days() {
+        let text = GOOD.replace("days = 14", "days = 0");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "days = 0"), "limits.days");
+        assert!(m.ends_with("expected a positive integer, found 0"), "{m}");
+    }
+
+    #[test]
+    fn course_without_days() {
+        let text = GOOD.replace("days = 14\n", "");
+        let m = error_of(&text);
+        assert!(
+            m.contains("key \"limits.days\": missing; expected a positive integer"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn days_with_a_calendar_period() {
+        let text = GOOD.replace("period = \"course\"", "period = \"week\"");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "days = 14"), "limits.days");
+        assert!(m.contains("only with period = \"course\""), "{m}");
+    }
+
+    #[test]
+    fn unknown_period() {
+        let text = GOOD.replace("period = \"course\"", "period = \"fortnight\"");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "fortnight"), "limits.period");
+        assert!(m.contains("expected one of \"day\""), "{m}");
+        assert!(m.ends_with("found \"fortnight\""), "{m}");
+    }
+
+    #[test]
+    fn assumed_unit_must_be_per_recipient() {
+        let text = GOOD.replace(
+            "unit = \"per_recipient\"",
+            "unit = \"per_group\"\nunit_assumed = true",
+        );
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "unit_assumed"), "unit_assumed");
+        assert!(
+            m.contains("requires unit = \"per_recipient\", found \"per_group\""),
+            "{m}"
+        );
+        // The same with per_recipient is fine.
+        let ok = GOOD.replace(
+            "unit = \"per_recipient\"",
+            "unit = \"per_recipient\"\nunit_assumed = true",
+        );
+        assert!(load(&ok).unwrap().services[0].unit_assumed);
+    }
+
+    #[test]
+    fn unknown_unit() {
+        let text = GOOD.replace("unit = \"per_recipient\"", "unit = \"per_person\"");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "per_person"), "unit");
+        assert!(m.ends_with("found \"per_person\""), "{m}");
+    }
+
+    #[test]
+    fn lines_reversed() {
+        let text = GOOD.replace("lines = [16, 23]", "lines = [23, 16]");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "lines = [23, 16]"), "source.lines");
+        assert!(
+            m.contains("lines reversed: first 23 is after last 16"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn lines_not_a_pair() {
+        let text = GOOD.replace("lines = [16, 23]", "lines = [16]");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "lines = [16]"), "source.lines");
+        assert!(m.ends_with("found [16]"), "{m}");
+    }
+
+    #[test]
+    fn citation_outside_source_lines() {
+        let text = GOOD.replace("line = 19,", "line = 40,");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "line = 40"), "limits.cite.line");
+        assert!(
+            m.contains("outside the service's source lines [16, 23]"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn code_must_name_its_seed() {
+        let text = GOOD.replace("code = \"000\"", "code = \"002-1.7.1\"");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "code ="), "code");
+        assert!(m.contains("expected the source seed \"000\""), "{m}");
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_catalogue() {
+        assert_eq!(load("").unwrap(), Catalogue::default());
+    }
+
+    #[test]
+    fn unit_rule_allows() {
+        assert!(UnitRule::SessionChooses.allows(UnitKind::PerGroup));
+        assert!(UnitRule::SessionChooses.allows(UnitKind::PerRecipient));
+        assert!(!UnitRule::PerRecipient.allows(UnitKind::PerGroup));
+        assert!(!UnitRule::PerGroup.allows(UnitKind::PerRecipient));
+        assert_eq!(UnitRule::PerGroup.fixed(), Some(UnitKind::PerGroup));
+        assert_eq!(UnitRule::SessionChooses.fixed(), None);
+    }
+
+    #[test]
+    fn serialises_to_json_and_back() {
+        let c = load(GOOD).unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        let back: Catalogue = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
     }
 }

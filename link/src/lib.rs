@@ -1,4 +1,52 @@
 //! The MQTT session both sides use, on the `mqttrs` codec.
 //!
 //! # Layout
-//! (issue 6 fills this crate.)
+//! - [`topics`]: the feed's topic names (`otmetka/v1/{site}/...`): builders, parser, the kiosk's
+//!   MQTT username and its ACL block.
+//! - [`packet`]: owned MQTT 3.1.1 packets, framing, and the bridge to `mqttrs` encode/decode.
+//! - [`session`]: the protocol as a sans-I/O state machine (packet ids, in-flight QoS 1, PUBACK
+//!   order, keep-alive, CONNACK/PINGRESP deadlines), `now` passed in.
+//! - [`backoff`]: reconnect delays, exponential with jitter from an injected seed.
+//! - [`tls`]: rustls client configuration, with certificate validity checked against the
+//!   caller's "last time known good" when the kiosk's clock cannot be trusted.
+//! - [`client`]: the thin tokio task (socket, framing, timers, reconnect) and the public
+//!   [`ClientHandle`] / [`EventStream`] API.
+//! - [`error`]: [`LinkError`], the crate's one error enum.
+//! - `testing` (feature `testing`): for this crate's tests and the system tests: `Broker`, a real
+//!   Mosquitto on a free loopback port (stop, kill, restart); `Proxy`, a TCP forwarder that can
+//!   cut or silently black-hole connections; `TestPki`, rcgen certificates.
+//!
+//! # Using it
+//! ```no_run
+//! # async fn demo() -> Result<(), otmetka_link::LinkError> {
+//! use otmetka_link::{Client, ClientOptions, Event, QoS};
+//! let mut opts = ClientOptions::new("broker.local", 1883, "s1/kiosk/k1");
+//! opts.session.username = Some("s1/kiosk/k1".into());
+//! let (client, mut events) = Client::start(opts)?;
+//! let token = client.publish("otmetka/v1/s1/kiosk/k1/events", "{}", QoS::AtLeastOnce, false).await?;
+//! token.wait().await?; // the broker's PUBACK
+//! while let Some(event) = events.recv().await {
+//!     if let Event::Message(m) = event { println!("{}", m.topic); }
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod backoff;
+pub mod client;
+pub mod error;
+pub mod packet;
+pub mod session;
+pub mod tls;
+pub mod topics;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use client::{
+    Client, ClientHandle, ClientOptions, DisconnectReason, Event, EventStream, Message,
+    PublishToken, SubscribeToken, Token, Transport, UnsubscribeToken,
+};
+pub use error::LinkError;
+pub use packet::{LastWill, QoS};
+pub use session::{AckId, SessionOptions};
+pub use tls::TlsOptions;

@@ -1,4 +1,7 @@
 //! Helpers for Otmetka's system tests, the demo driver and the benchmarks.
 //!
 //! # Layout
-//! (filled as the system tests land.)
+//! - [`site`]: starts the real binaries (kiosk, later journal and broker) in a run directory and
+//!   talks to them.
+
+pub mod site;

@@ -1,4 +1,140 @@
-//! `./run demo`.
-fn main() {
-    println!("otmetka demo: not yet wired");
+//! `./run demo`: a site on this machine. Starts a kiosk with the simulated reader and drives a
+//! session through its control socket, printing each decision and the units at the end.
+
+use anyhow::Result;
+use otmetka_app::kiosk::{Command, Reply};
+use otmetka_core::catalogue::ServiceCode;
+use otmetka_tests::site::{KioskProcess, repo_root};
+
+fn main() -> Result<()> {
+    let dir = repo_root().join("demo-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("Otmetka demo: run directory {}", dir.display());
+    let kiosk = KioskProcess::start(&dir.join("kiosk-1"), "demo", "kiosk-1", "")?;
+    println!("kiosk-1 is up (control socket {})", kiosk.socket.display());
+    let say = |what: &str, cmd: Command| -> Result<()> {
+        match kiosk.call(cmd) {
+            Ok(Reply::Tap(t)) => println!(
+                "{what:<44} → {:?}{}{}",
+                t.kind,
+                t.display_name
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                if t.committed {
+                    format!(", committed; {} present", t.present)
+                } else {
+                    String::new()
+                }
+            ),
+            Ok(Reply::Ended {
+                units,
+                below_group_min,
+                ..
+            }) => {
+                println!(
+                    "{what:<44} → session closed, {} units{}",
+                    units.len(),
+                    if below_group_min {
+                        " (below the group minimum)"
+                    } else {
+                        ""
+                    }
+                );
+                for u in units {
+                    println!(
+                        "    unit {} service {} recipient {} {}{}",
+                        u.id.0,
+                        u.service,
+                        u.recipient
+                            .map(|r| r.to_string())
+                            .unwrap_or_else(|| "(group)".into()),
+                        u.date,
+                        if u.over_limit() {
+                            format!(" overridden {:?}", u.overridden)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+            Ok(other) => println!("{what:<44} → {}", serde_json::to_string(&other)?),
+            Err(e) => println!("{what:<44} → refused: {e}"),
+        }
+        Ok(())
+    };
+    say(
+        "tap card 0A000001 before any session",
+        Command::Tap {
+            card: "0A000001".into(),
+        },
+    )?;
+    say(
+        "instructor signs in with PIN",
+        Command::SignIn {
+            credential: "1234".into(),
+        },
+    )?;
+    say(
+        "start 000 (labour skills), briefing done",
+        Command::Start {
+            service: ServiceCode::from("000"),
+            group: None,
+            unit_kind: None,
+            safety_briefing: true,
+            confirm_date: false,
+        },
+    )?;
+    for i in 1..=11u8 {
+        say(
+            &format!("tap card 0A0000{i:02X}"),
+            Command::Tap {
+                card: format!("0A0000{i:02X}"),
+            },
+        )?;
+    }
+    say(
+        "instructor undoes the last check-in",
+        Command::Undo { checkin: None },
+    )?;
+    say(
+        "tap card 0A000001 again",
+        Command::Tap {
+            card: "0A000001".into(),
+        },
+    )?;
+    say(
+        "tap an unknown card DEADBEEF",
+        Command::Tap {
+            card: "DEADBEEF".into(),
+        },
+    )?;
+    say(
+        "tap card 0A00001D (no consent on file)",
+        Command::Tap {
+            card: "0A00001D".into(),
+        },
+    )?;
+    say(
+        "instructor overrides: consent given orally",
+        Command::Override {
+            reason: "согласие получено устно, документ донесут".into(),
+        },
+    )?;
+    say(
+        "tap a blocked card 0B00001C",
+        Command::Tap {
+            card: "0B00001C".into(),
+        },
+    )?;
+    say(
+        "instructor ends the session, head count 11",
+        Command::End {
+            head_count: Some(11),
+        },
+    )?;
+    let status = kiosk.call(Command::Status)?;
+    if let Reply::Status(s) = status {
+        println!("outbox: {} events waiting for the journal", s.outbox_depth);
+    }
+    Ok(())
 }

@@ -1,0 +1,231 @@
+//! The kiosk's configuration file (`config/kiosk.toml`). A bad file is refused with a message that
+//! names the file, the line and the key.
+
+use otmetka_core::period::{SiteTime, WeekRule};
+use otmetka_core::rules::Policy;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {detail}")]
+    Invalid { path: PathBuf, detail: String },
+}
+
+/// Where the kiosk reads cards from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ReaderConfig {
+    /// The simulated reader: taps come from the control socket, keys F1–F9 in a window.
+    Sim,
+    /// A reader on a serial port (EM4100 frames or one UID per line).
+    Serial { path: PathBuf },
+    /// A USB keyboard-wedge reader (evdev device).
+    Evdev { path: PathBuf },
+    /// An MFRC522 on SPI.
+    Mfrc522 {
+        #[serde(default = "default_spi")]
+        spi: PathBuf,
+    },
+}
+
+fn default_spi() -> PathBuf {
+    PathBuf::from("/dev/spidev0.0")
+}
+
+/// The feed's broker connection.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// `host:port` of the MQTT broker.
+    pub broker: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Days to keep delivered rows for audit.
+    #[serde(default = "default_audit_days")]
+    pub audit_days: u32,
+}
+
+fn default_audit_days() -> u32 {
+    90
+}
+
+/// The kiosk's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskConfig {
+    pub site: String,
+    pub kiosk: String,
+    /// An IANA zone of Russia ("Asia/Yekaterinburg") or "+05:00".
+    pub time_zone: String,
+    #[serde(default)]
+    pub week: WeekRule,
+    pub database: PathBuf,
+    pub catalogue: PathBuf,
+    /// A roster file with raw card numbers, used until the journal sends one.
+    #[serde(default)]
+    pub roster_file: Option<PathBuf>,
+    pub site_secret_file: PathBuf,
+    #[serde(default = "default_socket")]
+    pub socket: PathBuf,
+    pub reader: ReaderConfig,
+    #[serde(default)]
+    pub policy: Policy,
+    #[serde(default)]
+    pub feed: Option<FeedConfig>,
+    /// Treat the system clock as synchronised (desktop, server).
+    #[serde(default)]
+    pub assume_clock_synced: bool,
+}
+
+fn default_socket() -> PathBuf {
+    PathBuf::from("/run/otmetka/kiosk.sock")
+}
+
+/// Russia's zones and their fixed offsets (no daylight saving since 26 October 2014).
+const ZONES: &[(&str, i32)] = &[
+    ("Europe/Kaliningrad", 120),
+    ("Europe/Moscow", 180),
+    ("Europe/Simferopol", 180),
+    ("Europe/Kirov", 180),
+    ("Europe/Volgograd", 180),
+    ("Europe/Samara", 240),
+    ("Europe/Astrakhan", 240),
+    ("Europe/Saratov", 240),
+    ("Europe/Ulyanovsk", 240),
+    ("Asia/Yekaterinburg", 300),
+    ("Asia/Omsk", 360),
+    ("Asia/Novosibirsk", 420),
+    ("Asia/Barnaul", 420),
+    ("Asia/Tomsk", 420),
+    ("Asia/Novokuznetsk", 420),
+    ("Asia/Krasnoyarsk", 420),
+    ("Asia/Irkutsk", 480),
+    ("Asia/Chita", 540),
+    ("Asia/Yakutsk", 540),
+    ("Asia/Khandyga", 540),
+    ("Asia/Vladivostok", 600),
+    ("Asia/Ust-Nera", 600),
+    ("Asia/Magadan", 660),
+    ("Asia/Sakhalin", 660),
+    ("Asia/Srednekolymsk", 660),
+    ("Asia/Kamchatka", 720),
+    ("Asia/Anadyr", 720),
+    ("UTC", 0),
+];
+
+/// The offset in minutes of a zone name or a "+HH:MM" offset.
+pub fn zone_offset_minutes(zone: &str) -> Option<i32> {
+    if let Some((_, m)) = ZONES.iter().find(|(z, _)| *z == zone) {
+        return Some(*m);
+    }
+    let (sign, rest) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
+}
+
+impl KioskConfig {
+    /// Reads and checks a configuration file. Relative paths in it are relative to the file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut cfg = Self::parse(path, &text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut cfg.database,
+            &mut cfg.catalogue,
+            &mut cfg.site_secret_file,
+            &mut cfg.socket,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(p) = cfg.roster_file.as_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
+        }
+        Ok(cfg)
+    }
+
+    /// Parses configuration text (`path` is for messages).
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let invalid = |detail: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let cfg: KioskConfig =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_string()))?;
+        if zone_offset_minutes(&cfg.time_zone).is_none() {
+            return Err(invalid(format!(
+                "key \"time_zone\": expected a zone of Russia such as \"Asia/Yekaterinburg\" or an offset such as \"+05:00\", found {:?}",
+                cfg.time_zone
+            )));
+        }
+        for (key, v) in [("site", &cfg.site), ("kiosk", &cfg.kiosk)] {
+            let ok = !v.is_empty()
+                && v.len() <= 32
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(invalid(format!(
+                    "key {key:?}: expected 1 to 32 characters a-z, 0-9 or '-', found {v:?}"
+                )));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The site's local time.
+    pub fn site_time(&self) -> SiteTime {
+        let minutes = zone_offset_minutes(&self.time_zone).unwrap_or(0);
+        let offset = chrono::FixedOffset::east_opt(minutes * 60).unwrap_or(chrono::Utc.fix());
+        SiteTime {
+            offset,
+            week: self.week,
+        }
+    }
+}
+
+use chrono::Offset;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_key_is_named_with_its_line() {
+        let text =
+            "site = \"s\"\nkiosk = \"k\"\ntime_zone = \"Asia/Yekaterinburg\"\ndatabase = 5\n";
+        let err = KioskConfig::parse(Path::new("kiosk.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("kiosk.toml") && err.contains("line 4") && err.contains("database"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn zones() {
+        assert_eq!(zone_offset_minutes("Asia/Kamchatka"), Some(720));
+        assert_eq!(zone_offset_minutes("+05:00"), Some(300));
+        assert_eq!(zone_offset_minutes("Mars/Olympus"), None);
+    }
+}

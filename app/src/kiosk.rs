@@ -1,0 +1,640 @@
+//! The kiosk's logic: reader → rules → store → reply. One `Kiosk` owns the store and the open
+//! session; it runs on a worker thread (see [`crate::worker`]) so that neither the screen nor the
+//! control socket ever waits on the disk. A reply that says "committed" is sent only after the
+//! store's transaction committed.
+
+use crate::cards::{Lookup, SiteSecret};
+use crate::clock::{Clock, build_time};
+use crate::roster::{Holder, RosterIndex};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use otmetka_core::card::CardRead;
+use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
+use otmetka_core::clock::{ClockFacts, ClockVerdict};
+use otmetka_core::decision::{Decision, DecisionKind};
+use otmetka_core::event::{CheckInMethod, CloseKind, Event};
+use otmetka_core::people::{CardStatus, GroupId, InstructorId, RecipientId};
+use otmetka_core::period::SiteTime;
+use otmetka_core::rules::Policy;
+use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, SessionId, Tapper};
+use otmetka_core::unit::Unit;
+use otmetka_core::wire::Roster;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Why a command was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KioskError {
+    #[error("no instructor is signed in")]
+    NotSignedIn,
+    #[error("not a staff card or PIN")]
+    BadCredential,
+    #[error("unknown service {0}")]
+    UnknownService(ServiceCode),
+    #[error("unknown recipient {0}")]
+    UnknownRecipient(RecipientId),
+    #[error("a session is already open")]
+    SessionOpen,
+    #[error("no session is open")]
+    NoSession,
+    #[error("there is no refused tap to override")]
+    NothingToOverride,
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A command to the kiosk, from the reader, the screens or the control socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "cmd")]
+pub enum Command {
+    /// A card on the reader.
+    Tap {
+        card: String,
+    },
+    /// An instructor signs in with a staff card number or a PIN.
+    SignIn {
+        credential: String,
+    },
+    SignOut,
+    /// Open a session.
+    Start {
+        service: ServiceCode,
+        #[serde(default)]
+        group: Option<GroupId>,
+        #[serde(default)]
+        unit_kind: Option<UnitKind>,
+        #[serde(default)]
+        safety_briefing: bool,
+        /// The instructor confirms the date although the clock is not trusted.
+        #[serde(default)]
+        confirm_date: bool,
+    },
+    /// Override the last refused tap, with a reason.
+    Override {
+        reason: String,
+    },
+    /// Check a recipient in by name, with a reason.
+    Manual {
+        recipient: RecipientId,
+        reason: String,
+    },
+    /// Undo a check-in (the last one if none is named).
+    Undo {
+        #[serde(default)]
+        checkin: Option<CheckInId>,
+    },
+    /// End the session with the head count the instructor confirms.
+    End {
+        #[serde(default)]
+        head_count: Option<u32>,
+    },
+    /// What the kiosk is doing.
+    Status,
+    /// Let time-based rules act (automatic close).
+    Tick,
+}
+
+/// The answer to a tap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TapReply {
+    pub decision: Decision,
+    pub kind: DecisionKind,
+    /// The check-in (or unidentified tap) is durably stored.
+    pub committed: bool,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub checkin: Option<CheckInId>,
+    pub present: u32,
+    #[serde(default)]
+    pub group_max: Option<u32>,
+}
+
+/// A snapshot of the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReply {
+    pub site: String,
+    pub kiosk: String,
+    pub instructor: Option<String>,
+    pub session: Option<SessionStatus>,
+    pub outbox_depth: u64,
+    pub clock: ClockVerdict,
+    pub roster_version: u64,
+}
+
+/// The open session, briefly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStatus {
+    pub id: SessionId,
+    pub service: ServiceCode,
+    pub title: String,
+    pub present: Vec<(RecipientId, String)>,
+    pub group_max: Option<u32>,
+    pub opened_at: Option<DateTime<Utc>>,
+}
+
+/// A reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reply")]
+pub enum Reply {
+    Tap(TapReply),
+    SignedIn {
+        instructor: String,
+    },
+    SignedOut,
+    Started {
+        session: SessionId,
+    },
+    Ended {
+        session: SessionId,
+        units: Vec<Unit>,
+        below_group_min: bool,
+    },
+    Undone {
+        checkin: CheckInId,
+    },
+    Status(StatusReply),
+    Ok,
+}
+
+/// The refused tap an instructor may override.
+#[derive(Debug, Clone)]
+struct Refusal {
+    recipient: RecipientId,
+    card: CardStatus,
+}
+
+/// The kiosk.
+#[derive(Debug)]
+pub struct Kiosk {
+    store: Store,
+    catalogue: Catalogue,
+    roster: RosterIndex,
+    secret: SiteSecret,
+    site: SiteTime,
+    policy: Policy,
+    clock: Box<dyn Clock>,
+    session: Option<Session>,
+    instructor: Option<InstructorId>,
+    refusal: Option<Refusal>,
+    names: (String, String),
+}
+
+impl Kiosk {
+    /// A kiosk over an opened store; resumes the open session, if any.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Store,
+        catalogue: Catalogue,
+        secret: SiteSecret,
+        site: SiteTime,
+        policy: Policy,
+        clock: Box<dyn Clock>,
+        site_id: &str,
+        kiosk_id: &str,
+    ) -> Result<Self, KioskError> {
+        let roster = match store.document("roster")? {
+            Some((_, body)) => serde_json::from_str::<Roster>(&body)
+                .map(|r| RosterIndex::from_roster(&r))
+                .unwrap_or_default(),
+            None => RosterIndex::default(),
+        };
+        let session = store.open_sessions()?.into_iter().next();
+        let mut k = Kiosk {
+            store,
+            catalogue,
+            roster,
+            secret,
+            site,
+            policy,
+            clock,
+            session,
+            instructor: None,
+            refusal: None,
+            names: (site_id.to_string(), kiosk_id.to_string()),
+        };
+        if let Some(s) = &k.session {
+            k.instructor = Some(s.instructor);
+        }
+        // A session that passed its time while the kiosk was off closes itself now.
+        k.tick()?;
+        Ok(k)
+    }
+
+    /// Installs a roster if it is newer than the one held. Returns whether it was taken.
+    pub fn put_roster(&mut self, roster: &Roster) -> Result<bool, KioskError> {
+        let body = serde_json::to_string(roster).map_err(StoreError::from)?;
+        let taken = self.store.put_document("roster", roster.version, &body)?;
+        if taken {
+            self.roster = RosterIndex::from_roster(roster);
+            for c in self.roster.collisions() {
+                tracing::warn!(
+                    holders = c.holders.len(),
+                    "two cards share a card form: a truncated read of it cannot tell them apart"
+                );
+            }
+        }
+        Ok(taken)
+    }
+
+    /// The roster held.
+    pub fn roster(&self) -> &RosterIndex {
+        &self.roster
+    }
+
+    /// The open session.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    fn verdict(&self) -> Result<ClockVerdict, KioskError> {
+        Ok(ClockVerdict::of(&ClockFacts {
+            now: self.clock.now(),
+            synced: self.clock.synced(),
+            build_time: build_time(),
+            last_seen: self.store.last_seen()?,
+        }))
+    }
+
+    /// Records events durably, then applies them to the session.
+    fn record(&mut self, events: &[Event]) -> Result<(), KioskError> {
+        let now = self.clock.now();
+        self.store.record(events, now, self.clock.synced())?;
+        for e in events {
+            if let Event::SessionOpened { .. } = e {
+                self.session = Session::from_opened(e);
+            } else if let Some(s) = self.session.as_mut().filter(|s| Some(s.id) == e.session()) {
+                s.apply(e)?;
+            }
+        }
+        if self.session.as_ref().is_some_and(|s| !s.is_open()) {
+            self.session = None;
+        }
+        Ok(())
+    }
+
+    /// Handles one command.
+    pub fn handle(&mut self, cmd: Command) -> Result<Reply, KioskError> {
+        match cmd {
+            Command::Tap { card } => {
+                let read = CardRead::parse(&card).map_err(|_| KioskError::BadCredential)?;
+                self.tap(&read)
+            }
+            Command::SignIn { credential } => self.sign_in(&credential),
+            Command::SignOut => {
+                self.instructor = None;
+                Ok(Reply::SignedOut)
+            }
+            Command::Start {
+                service,
+                group,
+                unit_kind,
+                safety_briefing,
+                confirm_date,
+            } => self.start(service, group, unit_kind, safety_briefing, confirm_date),
+            Command::Override { reason } => self.override_last(&reason).map(Reply::Tap),
+            Command::Manual { recipient, reason } => {
+                self.manual(recipient, &reason).map(Reply::Tap)
+            }
+            Command::Undo { checkin } => self.undo(checkin),
+            Command::End { head_count } => self.end(head_count),
+            Command::Status => self.status().map(Reply::Status),
+            Command::Tick => self.tick().map(|_| Reply::Ok),
+        }
+    }
+
+    fn sign_in(&mut self, credential: &str) -> Result<Reply, KioskError> {
+        let by_card = CardRead::parse(credential).ok().and_then(|read| {
+            match self.roster.lookup(&self.secret, &read) {
+                Lookup::Found(Holder::Instructor(id)) => Some(id),
+                _ => None,
+            }
+        });
+        let id = by_card
+            .or_else(|| {
+                self.roster
+                    .instructor_by_pin(&self.secret, credential.trim())
+            })
+            .ok_or(KioskError::BadCredential)?;
+        self.instructor = Some(id);
+        let name = self
+            .roster
+            .instructors
+            .get(&id)
+            .map(|i| i.display_name.clone())
+            .unwrap_or_default();
+        Ok(Reply::SignedIn { instructor: name })
+    }
+
+    fn start(
+        &mut self,
+        service: ServiceCode,
+        group: Option<GroupId>,
+        unit_kind: Option<UnitKind>,
+        safety_briefing: bool,
+        confirm_date: bool,
+    ) -> Result<Reply, KioskError> {
+        let instructor = self.instructor.ok_or(KioskError::NotSignedIn)?;
+        if self.session.is_some() {
+            return Err(KioskError::SessionOpen);
+        }
+        let svc = self
+            .catalogue
+            .get(&service)
+            .ok_or(KioskError::UnknownService(service))?;
+        let id = SessionId(Uuid::now_v7());
+        let planned = Session::plan(id, svc, unit_kind, group, instructor)?;
+        let opened = planned.open(
+            self.clock.now(),
+            self.verdict()?,
+            confirm_date,
+            safety_briefing,
+        )?;
+        self.record(&[opened])?;
+        Ok(Reply::Started { session: id })
+    }
+
+    fn tap(&mut self, read: &CardRead) -> Result<Reply, KioskError> {
+        let now = self.clock.now();
+        let lookup = self.roster.lookup(&self.secret, read);
+        if let Lookup::Found(Holder::Instructor(_)) = lookup {
+            // A staff card on the reader signs the instructor in.
+            return self.sign_in(&read_text(read));
+        }
+        let verdict = self.verdict()?;
+        let card_hash = self.secret.read_hash(read);
+        let (recipient, card) = match lookup {
+            Lookup::Found(Holder::Recipient(id, status)) => match self.roster.recipients.get(&id) {
+                Some(r) => (Some(r.clone()), status),
+                None => (None, status),
+            },
+            _ => (None, CardStatus::Active),
+        };
+        let who = match &recipient {
+            Some(r) => Tapper::Known { recipient: r, card },
+            None => Tapper::Unknown {
+                card_hash: &card_hash,
+            },
+        };
+        let outcome = match self.session.as_ref() {
+            Some(session) => {
+                let svc = self
+                    .catalogue
+                    .get(&session.service)
+                    .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
+                let history = match &recipient {
+                    Some(r) => self.store.attendance(r.id, now - Duration::days(400))?,
+                    None => Vec::new(),
+                };
+                let inputs = RuleInputs {
+                    service: svc,
+                    history: &history,
+                    site: &self.site,
+                    policy: &self.policy,
+                    clock: verdict,
+                };
+                session.tap(who, &inputs, CheckInId(Uuid::now_v7()), Uuid::now_v7(), now)
+            }
+            None => {
+                // No session: nothing to decide but an unknown card is still kept.
+                let unknown = matches!(who, Tapper::Unknown { .. });
+                otmetka_core::session::TapOutcome {
+                    decision: Decision::NoOpenSession,
+                    event: unknown.then(|| Event::UnidentifiedTap {
+                        session: None,
+                        tap: Uuid::now_v7(),
+                        card_hash: card_hash.clone(),
+                        at: now,
+                    }),
+                }
+            }
+        };
+        let committed = match &outcome.event {
+            Some(ev) => {
+                self.record(std::slice::from_ref(ev))?;
+                true
+            }
+            None => false,
+        };
+        self.refusal = match (&outcome.decision.rule(), &recipient) {
+            (Some(_), Some(r)) => Some(Refusal {
+                recipient: r.id,
+                card,
+            }),
+            _ => None,
+        };
+        Ok(Reply::Tap(self.tap_reply(
+            outcome.decision,
+            outcome.event.as_ref(),
+            committed,
+        )))
+    }
+
+    fn tap_reply(&self, decision: Decision, event: Option<&Event>, committed: bool) -> TapReply {
+        let display_name = decision
+            .recipient()
+            .and_then(|id| self.roster.recipients.get(&id))
+            .map(|r| r.display_name.clone());
+        let checkin = match event {
+            Some(Event::CheckedIn { checkin, .. }) => Some(*checkin),
+            _ => None,
+        };
+        let (present, group_max) = match &self.session {
+            Some(s) => (
+                s.present_count(),
+                self.catalogue.get(&s.service).and_then(|svc| svc.group_max),
+            ),
+            None => (0, None),
+        };
+        TapReply {
+            kind: decision.kind(),
+            decision,
+            committed,
+            display_name,
+            checkin,
+            present,
+            group_max,
+        }
+    }
+
+    fn check_in_by_instructor(
+        &mut self,
+        recipient: RecipientId,
+        card: CardStatus,
+        method: CheckInMethod,
+        reason: &str,
+    ) -> Result<TapReply, KioskError> {
+        if self.instructor.is_none() {
+            return Err(KioskError::NotSignedIn);
+        }
+        let now = self.clock.now();
+        let verdict = self.verdict()?;
+        let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
+        let r = self
+            .roster
+            .recipients
+            .get(&recipient)
+            .cloned()
+            .ok_or(KioskError::UnknownRecipient(recipient))?;
+        let svc = self
+            .catalogue
+            .get(&session.service)
+            .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
+        let history = self.store.attendance(r.id, now - Duration::days(400))?;
+        let inputs = RuleInputs {
+            service: svc,
+            history: &history,
+            site: &self.site,
+            policy: &self.policy,
+            clock: verdict,
+        };
+        let outcome = session.check_in_overriding(
+            &r,
+            card,
+            method,
+            reason,
+            &inputs,
+            CheckInId(Uuid::now_v7()),
+            now,
+        )?;
+        if let Some(ev) = &outcome.event {
+            self.record(std::slice::from_ref(ev))?;
+        }
+        self.refusal = None;
+        Ok(self.tap_reply(
+            outcome.decision,
+            outcome.event.as_ref(),
+            outcome.event.is_some(),
+        ))
+    }
+
+    fn override_last(&mut self, reason: &str) -> Result<TapReply, KioskError> {
+        let refusal = self.refusal.clone().ok_or(KioskError::NothingToOverride)?;
+        self.check_in_by_instructor(refusal.recipient, refusal.card, CheckInMethod::Card, reason)
+    }
+
+    fn manual(&mut self, recipient: RecipientId, reason: &str) -> Result<TapReply, KioskError> {
+        let method = CheckInMethod::Manual {
+            reason: reason.to_string(),
+        };
+        self.check_in_by_instructor(recipient, CardStatus::Active, method, reason)
+    }
+
+    fn undo(&mut self, checkin: Option<CheckInId>) -> Result<Reply, KioskError> {
+        if self.instructor.is_none() {
+            return Err(KioskError::NotSignedIn);
+        }
+        let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
+        let id = match checkin {
+            Some(id) => id,
+            None => session
+                .present()
+                .last()
+                .map(|c| c.id)
+                .ok_or(KioskError::NoSession)?,
+        };
+        let ev = session.undo(id, self.clock.now())?;
+        self.record(&[ev])?;
+        Ok(Reply::Undone { checkin: id })
+    }
+
+    fn end(&mut self, head_count: Option<u32>) -> Result<Reply, KioskError> {
+        if self.instructor.is_none() {
+            return Err(KioskError::NotSignedIn);
+        }
+        let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
+        let svc = self
+            .catalogue
+            .get(&session.service)
+            .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
+        let events = session.close(
+            self.clock.now(),
+            CloseKind::Instructor,
+            head_count,
+            svc,
+            &self.site,
+            self.clock.synced(),
+        )?;
+        let id = session.id;
+        let units = match &events[1] {
+            Event::Units { units, .. } => units.clone(),
+            _ => Vec::new(),
+        };
+        self.record(&events)?;
+        let below_group_min = units.iter().any(|u| u.below_group_min);
+        Ok(Reply::Ended {
+            session: id,
+            units,
+            below_group_min,
+        })
+    }
+
+    /// Closes the open session if it passed its time norm plus grace.
+    pub fn tick(&mut self) -> Result<(), KioskError> {
+        let Some(session) = self.session.as_ref() else {
+            return Ok(());
+        };
+        let Some(svc) = self.catalogue.get(&session.service) else {
+            return Ok(());
+        };
+        if let Some(events) = session.tick(
+            self.clock.now(),
+            svc,
+            &self.policy,
+            &self.site,
+            self.clock.synced(),
+        ) {
+            self.record(&events)?;
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> Result<StatusReply, KioskError> {
+        let (outbox_depth, _) = self.store.backlog()?;
+        let session = self.session.as_ref().map(|s| SessionStatus {
+            id: s.id,
+            service: s.service.clone(),
+            title: self
+                .catalogue
+                .get(&s.service)
+                .map(|x| x.title_ru.clone())
+                .unwrap_or_default(),
+            present: s
+                .present()
+                .map(|c| {
+                    let name = self
+                        .roster
+                        .recipients
+                        .get(&c.recipient)
+                        .map(|r| r.display_name.clone())
+                        .unwrap_or_default();
+                    (c.recipient, name)
+                })
+                .collect(),
+            group_max: self.catalogue.get(&s.service).and_then(|x| x.group_max),
+            opened_at: s.opened_at,
+        });
+        Ok(StatusReply {
+            site: self.names.0.clone(),
+            kiosk: self.names.1.clone(),
+            instructor: self
+                .instructor
+                .and_then(|i| self.roster.instructors.get(&i))
+                .map(|i| i.display_name.clone()),
+            session,
+            outbox_depth,
+            clock: self.verdict()?,
+            roster_version: self.roster.version,
+        })
+    }
+}
+
+/// A read as text that `CardRead::parse` reads back.
+fn read_text(read: &CardRead) -> String {
+    match read {
+        CardRead::Uid(k) => k.to_string(),
+        CardRead::Truncated { value, .. } => format!("{},{}", value >> 16, value & 0xFFFF),
+    }
+}

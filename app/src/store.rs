@@ -1,0 +1,513 @@
+//! The kiosk's store: SQLite (WAL, `synchronous=FULL`), the source of truth.
+//!
+//! Every event a kiosk records goes, in one transaction, into the outbox (the event log the feed
+//! delivers, numbered by `seq`) and into the derived tables the rules read (check-ins for the
+//! attendance history, sessions). The transaction commits — the WAL is fsynced — before anyone is
+//! told "отмечено". An open session is rebuilt after a restart from its events in the outbox.
+
+use chrono::{DateTime, Utc};
+use otmetka_core::event::Event;
+use otmetka_core::rules::Attendance;
+use otmetka_core::session::{Session, SessionId};
+use otmetka_core::wire::{Envelope, SCHEMA};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// Why the store failed. Each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the kiosk database {path} is damaged ({detail}); the kiosk will not write to it. \
+         Copy the file for recovery, then move it aside and restart: a new database is created"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "the disk holding the kiosk database is full; nothing new was recorded. Free space \
+         (old logs, delivered rows are pruned automatically) and try again"
+    )]
+    DiskFull,
+    #[error("the kiosk database {path} cannot be opened: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the kiosk database was written by a newer version (schema {found}, this build reads up to {supported})"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("a stored event could not be read back: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+                StoreError::Corrupt {
+                    path: PathBuf::new(),
+                    detail: e.to_string(),
+                }
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// Who this kiosk is, stamped on every envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskIdentity {
+    pub site: String,
+    pub kiosk: String,
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub seq: u64,
+    pub payload: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// How durable a commit is. `Full` is the only mode the kiosk runs in; `Off` exists so the crash
+/// test can show that it notices a store that reports "committed" before the WAL is synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Full,
+    Off,
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the outbox (event log), sessions, check-ins, synced documents.
+    "CREATE TABLE outbox (
+        seq          INTEGER PRIMARY KEY,
+        event_id     TEXT NOT NULL UNIQUE,
+        session      TEXT,
+        payload      TEXT NOT NULL,
+        recorded_at  TEXT NOT NULL,
+        delivered_at TEXT
+     );
+     CREATE INDEX outbox_session ON outbox(session);
+     CREATE INDEX outbox_undelivered ON outbox(seq) WHERE delivered_at IS NULL;
+     CREATE TABLE sessions (
+        id        TEXT PRIMARY KEY,
+        service   TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        state     TEXT NOT NULL CHECK (state IN ('open', 'closed', 'cancelled'))
+     );
+     CREATE TABLE checkins (
+        id        TEXT PRIMARY KEY,
+        session   TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        service   TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        undone_at TEXT
+     );
+     CREATE INDEX checkins_recipient ON checkins(recipient, service, at);
+     CREATE TABLE documents (
+        name    TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        body    TEXT NOT NULL
+     );
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+/// The kiosk store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    identity: KioskIdentity,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store, migrates it and checks its integrity.
+    pub fn open(path: &Path, identity: KioskIdentity) -> Result<Store, StoreError> {
+        Self::open_with(path, identity, Durability::Full)
+    }
+
+    /// As [`Store::open`], with a durability mode (tests only use `Off`).
+    pub fn open_with(
+        path: &Path,
+        identity: KioskIdentity,
+        durability: Durability,
+    ) -> Result<Store, StoreError> {
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let map = |e: rusqlite::Error| match StoreError::from(e) {
+            StoreError::Corrupt { detail, .. } => corrupt(detail),
+            other => other,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(map)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(map)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(corrupt(format!(
+                "cannot switch to WAL (journal_mode={mode})"
+            )));
+        }
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Off => "OFF",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+        ))
+        .map_err(map)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(map)?;
+        if check != "ok" {
+            return Err(corrupt(check));
+        }
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            identity,
+        };
+        store.migrate().map_err(|e| match e {
+            StoreError::Corrupt { detail, .. } => corrupt(detail),
+            other => other,
+        })?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let latest = MIGRATIONS.len() as i64;
+        if version > latest {
+            return Err(StoreError::TooNew {
+                found: version,
+                supported: latest,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The full integrity check (slower than the `quick_check` run at open).
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let check: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if check == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: check,
+            })
+        }
+    }
+
+    /// Limits the database to `pages` pages: lets tests meet a full disk for real.
+    pub fn limit_pages(&self, pages: u64) -> Result<(), StoreError> {
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Records events durably: one transaction, committed (WAL fsynced) before returning.
+    /// Returns each event's `seq`. Nothing is recorded if anything fails.
+    pub fn record(
+        &mut self,
+        events: &[Event],
+        now: DateTime<Utc>,
+        clock_synced: bool,
+    ) -> Result<Vec<u64>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut seq: u64 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?;
+        let mut seqs = Vec::with_capacity(events.len());
+        for event in events {
+            seq += 1;
+            let event_id = Uuid::now_v7();
+            let envelope = Envelope {
+                schema: SCHEMA,
+                site: self.identity.site.clone(),
+                kiosk: self.identity.kiosk.clone(),
+                seq,
+                event_id,
+                recorded_at: now,
+                clock_synced,
+                event: event.clone(),
+            };
+            let payload = serde_json::to_string(&envelope)?;
+            tx.execute(
+                "INSERT INTO outbox (seq, event_id, session, payload, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    seq,
+                    event_id.to_string(),
+                    event.session().map(|s| s.to_string()),
+                    payload,
+                    ts(now)
+                ],
+            )?;
+            Self::derive(&tx, event)?;
+            seqs.push(seq);
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_seen', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+            params![ts(now)],
+        )?;
+        tx.commit()?;
+        Ok(seqs)
+    }
+
+    /// Keeps the tables the rules read in step with the events.
+    fn derive(tx: &rusqlite::Transaction<'_>, event: &Event) -> Result<(), StoreError> {
+        match event {
+            Event::SessionOpened {
+                session,
+                service,
+                at,
+                ..
+            } => {
+                tx.execute(
+                    "INSERT INTO sessions (id, service, opened_at, state) VALUES (?1, ?2, ?3, 'open')",
+                    params![session.to_string(), service.0, ts(*at)],
+                )?;
+            }
+            Event::SessionClosed { session, .. } => {
+                tx.execute(
+                    "UPDATE sessions SET state = 'closed' WHERE id = ?1",
+                    params![session.to_string()],
+                )?;
+            }
+            Event::SessionCancelled { session, .. } => {
+                tx.execute(
+                    "UPDATE sessions SET state = 'cancelled' WHERE id = ?1",
+                    params![session.to_string()],
+                )?;
+            }
+            Event::CheckedIn {
+                session,
+                checkin,
+                recipient,
+                at,
+                ..
+            } => {
+                tx.execute(
+                    "INSERT INTO checkins (id, session, recipient, service, at)
+                     SELECT ?1, ?2, ?3, service, ?4 FROM sessions WHERE id = ?2",
+                    params![
+                        checkin.to_string(),
+                        session.to_string(),
+                        recipient.to_string(),
+                        ts(*at)
+                    ],
+                )?;
+            }
+            Event::CheckInUndone { checkin, at, .. } => {
+                tx.execute(
+                    "UPDATE checkins SET undone_at = ?2 WHERE id = ?1",
+                    params![checkin.to_string(), ts(*at)],
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The open sessions, rebuilt from their events.
+    pub fn open_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM sessions WHERE state = 'open'")?;
+        let ids: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::new();
+        for id in ids {
+            let events = self.session_events(&id)?;
+            if let Some(s) = Session::replay(events.iter()) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    fn session_events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT payload FROM outbox WHERE session = ?1 ORDER BY seq")?;
+        let rows: Vec<String> = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        rows.iter()
+            .map(|p| {
+                serde_json::from_str::<Envelope>(p)
+                    .map(|e| e.event)
+                    .map_err(Into::into)
+            })
+            .collect()
+    }
+
+    /// A recipient's attendance (check-ins not undone) since `since`.
+    pub fn attendance(
+        &self,
+        recipient: otmetka_core::people::RecipientId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Attendance>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT session, service, at FROM checkins
+             WHERE recipient = ?1 AND at >= ?2 AND undone_at IS NULL ORDER BY at",
+        )?;
+        let rows = stmt.query_map(params![recipient.to_string(), ts(since)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (session, service, at) = row?;
+            if let (Ok(session), Some(at)) = (Uuid::parse_str(&session), parse_ts(&at)) {
+                out.push(Attendance {
+                    session: SessionId(session),
+                    service: otmetka_core::catalogue::ServiceCode(service),
+                    at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a check-in with this id is committed (the crash test's question).
+    pub fn has_checkin(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM checkins WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The latest time the store has seen (for clock sanity).
+    pub fn last_seen(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'last_seen'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(v.as_deref().and_then(parse_ts))
+    }
+
+    /// Up to `limit` undelivered outbox rows after `after_seq`, in order.
+    pub fn undelivered(&self, after_seq: u64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, payload, recorded_at FROM outbox
+             WHERE delivered_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, payload, at) = row?;
+            out.push(OutboxRow {
+                seq,
+                payload,
+                recorded_at: parse_ts(&at).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Marks rows up to `seq` delivered (on the journal's ack, never on a broker's PUBACK).
+    pub fn mark_delivered(
+        &mut self,
+        up_to_seq: u64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE outbox SET delivered_at = ?2 WHERE seq <= ?1 AND delivered_at IS NULL",
+            params![up_to_seq, ts(now)],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Deletes delivered rows older than `before` (the audit period has passed), but never the
+    /// events of a session that is still open.
+    pub fn prune_delivered(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?1
+             AND (session IS NULL OR session NOT IN (SELECT id FROM sessions WHERE state = 'open'))",
+            params![ts(before)],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Outbox depth and the time of the oldest undelivered row.
+    pub fn backlog(&self) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let (n, oldest): (u64, Option<String>) = self.conn.query_row(
+            "SELECT COUNT(*), MIN(recorded_at) FROM outbox WHERE delivered_at IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((n, oldest.as_deref().and_then(parse_ts)))
+    }
+
+    /// Stores a synced document (roster, schedule, catalogue) if it is newer than the one held.
+    pub fn put_document(
+        &mut self,
+        name: &str,
+        version: u64,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO documents (name, version, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version, body = excluded.body
+             WHERE excluded.version > documents.version",
+            params![name, version as i64, body],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// A synced document and its version.
+    pub fn document(&self, name: &str) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, body FROM documents WHERE name = ?1",
+                [name],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,60 @@
+//! The kiosk worker: one thread owns the [`Kiosk`] (and so the store); the reader, the screens and
+//! the control socket send it commands and wait — on their own threads — for the reply. The screen
+//! thread never touches the disk.
+
+use crate::kiosk::{Command, Kiosk, Reply};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A command with the channel its reply goes to.
+type Job = (Command, mpsc::Sender<Result<Reply, String>>);
+
+/// A handle to the worker; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WorkerHandle {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Something that wants to hear about every reply (the screen, lights, voice).
+pub type Observer = Box<dyn FnMut(&Command, &Result<Reply, String>) + Send>;
+
+impl WorkerHandle {
+    /// Sends a command and waits for its reply.
+    pub fn call(&self, cmd: Command) -> Result<Reply, String> {
+        let (tx, rx) = mpsc::channel();
+        self.tx
+            .send((cmd, tx))
+            .map_err(|_| "the kiosk worker has stopped".to_string())?;
+        rx.recv()
+            .map_err(|_| "the kiosk worker has stopped".to_string())?
+    }
+}
+
+/// Starts the worker thread. It also ticks (automatic close) every `tick` while idle.
+pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -> WorkerHandle {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("kiosk-worker".into())
+        .spawn(move || {
+            loop {
+                match rx.recv_timeout(tick) {
+                    Ok((cmd, reply_to)) => {
+                        let reply = kiosk.handle(cmd.clone()).map_err(|e| e.to_string());
+                        if let Some(obs) = observer.as_mut() {
+                            obs(&cmd, &reply);
+                        }
+                        let _ = reply_to.send(reply);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(e) = kiosk.tick() {
+                            tracing::error!("automatic close failed: {e}");
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| tracing::error!("cannot start the kiosk worker: {e}"));
+    WorkerHandle { tx }
+}

@@ -1,0 +1,209 @@
+//! The kiosk store against real SQLite files: migrations, replay of an open session, the
+//! attendance history, a full disk and a corrupt file.
+
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Utc};
+use otmetka_app::store::{KioskIdentity, Store, StoreError};
+use otmetka_core::catalogue::{ServiceCode, UnitKind};
+use otmetka_core::event::{CheckInMethod, Event};
+use otmetka_core::people::{InstructorId, RecipientId};
+use otmetka_core::session::{CheckInId, SessionId};
+use uuid::Uuid;
+
+fn identity() -> KioskIdentity {
+    KioskIdentity {
+        site: "site-1".into(),
+        kiosk: "kiosk-1".into(),
+    }
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn opened(session: SessionId) -> Event {
+    Event::SessionOpened {
+        session,
+        service: ServiceCode::from("001"),
+        unit_kind: UnitKind::PerRecipient,
+        group: None,
+        instructor: InstructorId(Uuid::from_u128(1)),
+        at: t("2026-11-23T06:00:00Z"),
+        safety_briefing: false,
+        date_confirmed: false,
+    }
+}
+
+fn checked_in(session: SessionId, n: u128) -> Event {
+    Event::CheckedIn {
+        session,
+        checkin: CheckInId(Uuid::from_u128(100 + n)),
+        recipient: RecipientId(Uuid::from_u128(n)),
+        at: t("2026-11-23T06:01:00Z"),
+        method: CheckInMethod::Card,
+        overridden: Vec::new(),
+        override_reason: None,
+    }
+}
+
+#[test]
+fn an_open_session_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let session = SessionId(Uuid::from_u128(7));
+    {
+        let mut store = Store::open(&db, identity()).unwrap();
+        let seqs = store
+            .record(
+                &[opened(session), checked_in(session, 1)],
+                t("2026-11-23T06:01:00Z"),
+                true,
+            )
+            .unwrap();
+        assert_eq!(seqs, vec![1, 2]);
+        store
+            .record(&[checked_in(session, 2)], t("2026-11-23T06:02:00Z"), true)
+            .unwrap();
+        let undo = Event::CheckInUndone {
+            session,
+            checkin: CheckInId(Uuid::from_u128(101)),
+            at: t("2026-11-23T06:03:00Z"),
+        };
+        store
+            .record(&[undo], t("2026-11-23T06:03:00Z"), true)
+            .unwrap();
+    }
+    let store = Store::open(&db, identity()).unwrap();
+    let sessions = store.open_sessions().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].present_count(), 1);
+    assert_eq!(store.last_seen().unwrap(), Some(t("2026-11-23T06:03:00Z")));
+    // The undone check-in is not attendance.
+    assert!(
+        store
+            .attendance(RecipientId(Uuid::from_u128(1)), t("2026-11-01T00:00:00Z"))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .attendance(RecipientId(Uuid::from_u128(2)), t("2026-11-01T00:00:00Z"))
+            .unwrap()
+            .len(),
+        1
+    );
+    let (depth, oldest) = store.backlog().unwrap();
+    assert_eq!((depth, oldest), (4, Some(t("2026-11-23T06:01:00Z"))));
+}
+
+#[test]
+fn delivery_marks_and_prunes_but_keeps_open_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("k.db"), identity()).unwrap();
+    let s = SessionId(Uuid::from_u128(7));
+    store
+        .record(
+            &[opened(s), checked_in(s, 1), checked_in(s, 2)],
+            t("2026-11-23T06:01:00Z"),
+            true,
+        )
+        .unwrap();
+    let rows = store.undelivered(0, 10).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let env: otmetka_core::wire::Envelope = serde_json::from_str(&rows[1].payload).unwrap();
+    assert_eq!((env.seq, env.kiosk.as_str()), (2, "kiosk-1"));
+    assert_eq!(
+        store.mark_delivered(2, t("2026-11-23T06:02:00Z")).unwrap(),
+        2
+    );
+    assert_eq!(store.undelivered(0, 10).unwrap().len(), 1);
+    // The session is still open: its events stay for replay even after the audit period.
+    assert_eq!(store.prune_delivered(t("2027-01-01T00:00:00Z")).unwrap(), 0);
+    assert_eq!(store.open_sessions().unwrap()[0].present_count(), 2);
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_loses_nothing_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("k.db"), identity()).unwrap();
+    let s = SessionId(Uuid::from_u128(7));
+    store
+        .record(&[opened(s)], t("2026-11-23T06:00:00Z"), true)
+        .unwrap();
+    let page_count: u64 = 16;
+    store.limit_pages(page_count).unwrap();
+    let mut committed = 0u128;
+    let err = loop {
+        match store.record(
+            &[checked_in(s, committed + 1)],
+            t("2026-11-23T06:01:00Z"),
+            true,
+        ) {
+            Ok(_) => committed += 1,
+            Err(e) => break e,
+        }
+        assert!(committed < 10_000, "the page limit never bit");
+    };
+    assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+    assert!(err.to_string().contains("full"), "{err}");
+    drop(store);
+    let store = Store::open(&dir.path().join("k.db"), identity()).unwrap();
+    store.integrity_check().unwrap();
+    assert_eq!(
+        store.open_sessions().unwrap()[0].present_count() as u128,
+        committed
+    );
+}
+
+#[test]
+fn a_corrupt_file_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    std::fs::write(
+        &db,
+        b"this is not a database, it is a shopping list: milk, bread",
+    )
+    .unwrap();
+    let err = Store::open(&db, identity()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("k.db") && msg.contains("damaged"), "{msg}");
+
+    // A real database whose pages were overwritten in the middle.
+    let db2 = dir.path().join("k2.db");
+    {
+        let mut store = Store::open(&db2, identity()).unwrap();
+        let s = SessionId(Uuid::from_u128(7));
+        let events: Vec<Event> = std::iter::once(opened(s))
+            .chain((1..300).map(|n| checked_in(s, n)))
+            .collect();
+        store
+            .record(&events, t("2026-11-23T06:00:00Z"), true)
+            .unwrap();
+        store.record(&[], t("2026-11-23T06:00:00Z"), true).unwrap();
+    }
+    // Checkpoint the WAL into the main file, then damage it.
+    {
+        let c = rusqlite::Connection::open(&db2).unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&db2).unwrap();
+    let len = bytes.len();
+    for b in &mut bytes[len / 3..len / 3 + 8192] {
+        *b = 0xA5;
+    }
+    std::fs::write(&db2, &bytes).unwrap();
+    match Store::open(&db2, identity()) {
+        Err(StoreError::Corrupt { detail, .. }) => assert!(!detail.is_empty()),
+        Ok(store) => {
+            let err = store.integrity_check().unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        }
+        Err(other) => panic!("expected a corrupt-store error, got {other:?}"),
+    }
+}

@@ -1,0 +1,178 @@
+//! Domain events: what happened on a kiosk, as facts. A session's state is the fold of its
+//! events ([`crate::session::Session::apply`]); the kiosk stores each event durably with its
+//! outbox row and the feed carries them to the journal in an envelope ([`crate::wire`]).
+
+use crate::catalogue::{ServiceCode, UnitKind};
+use crate::decision::Rule;
+use crate::people::{GroupId, InstructorId, RecipientId};
+use crate::session::{CheckInId, SessionId};
+use crate::unit::Unit;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How a recipient was checked in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum CheckInMethod {
+    /// By tapping a card.
+    Card,
+    /// By the instructor, by name (forgot the card...), with a reason.
+    Manual { reason: String },
+}
+
+/// How a session was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseKind {
+    /// The instructor ended it.
+    Instructor,
+    /// It passed its time norm plus grace and closed itself (or was found so after a restart).
+    Auto,
+}
+
+/// The satisfaction question at check-out (the standards measure quality by satisfaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Good,
+    Neutral,
+    Bad,
+}
+
+/// A participant's assessment at the end (000 step 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assessment {
+    Active,
+    Passive,
+    NeedsHelp,
+}
+
+/// A fact recorded by a kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Event {
+    SessionOpened {
+        session: SessionId,
+        service: ServiceCode,
+        unit_kind: UnitKind,
+        #[serde(default)]
+        group: Option<GroupId>,
+        instructor: InstructorId,
+        at: DateTime<Utc>,
+        /// The instructor confirmed that the safety briefing was given (000 step 3.3).
+        #[serde(default)]
+        safety_briefing: bool,
+        /// The instructor confirmed the date because the clock was not trusted.
+        #[serde(default)]
+        date_confirmed: bool,
+    },
+    CheckedIn {
+        session: SessionId,
+        checkin: CheckInId,
+        recipient: RecipientId,
+        at: DateTime<Utc>,
+        #[serde(flatten)]
+        method: CheckInMethod,
+        /// Rules the instructor overrode for this check-in.
+        #[serde(default)]
+        overridden: Vec<Rule>,
+        #[serde(default)]
+        override_reason: Option<String>,
+    },
+    CheckInUndone {
+        session: SessionId,
+        checkin: CheckInId,
+        at: DateTime<Utc>,
+    },
+    CheckedOut {
+        session: SessionId,
+        checkin: CheckInId,
+        at: DateTime<Utc>,
+    },
+    SatisfactionAnswered {
+        session: SessionId,
+        checkin: CheckInId,
+        answer: Satisfaction,
+        at: DateTime<Utc>,
+    },
+    /// A tap of a card the kiosk does not know (kept for reconciliation in the journal).
+    UnidentifiedTap {
+        session: Option<SessionId>,
+        tap: Uuid,
+        /// The keyed hash of the card's lookup form (never the raw UID).
+        card_hash: String,
+        at: DateTime<Utc>,
+    },
+    ParticipantNote {
+        session: SessionId,
+        recipient: RecipientId,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        assessment: Option<Assessment>,
+        at: DateTime<Utc>,
+    },
+    SessionClosed {
+        session: SessionId,
+        at: DateTime<Utc>,
+        how: CloseKind,
+        /// The head count the instructor confirmed (None for an automatic close).
+        #[serde(default)]
+        head_count: Option<u32>,
+    },
+    SessionCancelled {
+        session: SessionId,
+        at: DateTime<Utc>,
+        reason: String,
+    },
+    /// The units of service of a closed session.
+    Units {
+        session: SessionId,
+        units: Vec<Unit>,
+    },
+    /// A card enrolled for a recipient at the journal's request.
+    CardEnrolled {
+        request: Uuid,
+        recipient: RecipientId,
+        card_hash: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Event {
+    /// The session an event belongs to, if any.
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            Event::SessionOpened { session, .. }
+            | Event::CheckedIn { session, .. }
+            | Event::CheckInUndone { session, .. }
+            | Event::CheckedOut { session, .. }
+            | Event::SatisfactionAnswered { session, .. }
+            | Event::ParticipantNote { session, .. }
+            | Event::SessionClosed { session, .. }
+            | Event::SessionCancelled { session, .. }
+            | Event::Units { session, .. } => Some(*session),
+            Event::UnidentifiedTap { session, .. } => *session,
+            Event::CardEnrolled { .. } => None,
+        }
+    }
+
+    /// When it happened.
+    pub fn at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Event::SessionOpened { at, .. }
+            | Event::CheckedIn { at, .. }
+            | Event::CheckInUndone { at, .. }
+            | Event::CheckedOut { at, .. }
+            | Event::SatisfactionAnswered { at, .. }
+            | Event::UnidentifiedTap { at, .. }
+            | Event::ParticipantNote { at, .. }
+            | Event::SessionClosed { at, .. }
+            | Event::SessionCancelled { at, .. }
+            | Event::CardEnrolled { at, .. } => Some(*at),
+            Event::Units { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Recipients, instructors, groups, the recipient's individual programme (ИППСУ) and consent.
+//!
+//! A kiosk holds the least it needs (152-ФЗ): a display name, card forms (hashed by the app),
+//! consent flags and the programme. The feed carries ids, never names.
+
+use crate::catalogue::{Period, ServiceCode};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A recipient of social services (получатель социальных услуг).
+    RecipientId
+);
+id_type!(
+    /// An instructor (staff member who runs sessions).
+    InstructorId
+);
+id_type!(
+    /// A standing group (a club, a workshop group).
+    GroupId
+);
+
+/// Consent on file for a recipient.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Agreement to take part in group sessions (000: "по согласованию с получателями").
+    pub participation: bool,
+    /// Written consent to photo and video (001 line 32). The kiosk never takes pictures; the
+    /// flag is shown to the instructor.
+    pub photo_video: bool,
+}
+
+/// One service in an individual programme: how many per period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgrammeItem {
+    pub service: ServiceCode,
+    /// How many per period; `None` = as needed (по мере необходимости).
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(flatten)]
+    pub period: Period,
+}
+
+/// The recipient's individual programme of social services (ИППСУ).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Programme {
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub items: Vec<ProgrammeItem>,
+    /// The first day of the current rehabilitation course, where the programme has courses
+    /// (000: "a 14-calendar-day rehabilitation course"; 002 §2.5: an 18-day course).
+    #[serde(default)]
+    pub course_start: Option<NaiveDate>,
+}
+
+impl Programme {
+    /// Whether the programme is in force on `date`.
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        self.valid_from <= date && date <= self.valid_to
+    }
+
+    /// The programme's item for a service.
+    pub fn item(&self, service: &ServiceCode) -> Option<&ProgrammeItem> {
+        self.items.iter().find(|i| &i.service == service)
+    }
+}
+
+/// The state of a card on the roster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardStatus {
+    #[default]
+    Active,
+    Blocked,
+    /// Replaced by a newer card (the old one was lost).
+    Replaced,
+}
+
+/// A recipient as the kiosk knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub id: RecipientId,
+    /// First name and patronymic, as they are addressed ("Мария Ивановна").
+    pub display_name: String,
+    #[serde(default)]
+    pub consent: Consent,
+    /// `None`: no programme on file (the rule NotInProgramme then refuses, overridably).
+    #[serde(default)]
+    pub programme: Option<Programme>,
+    #[serde(default)]
+    pub groups: Vec<GroupId>,
+}
+
+/// An instructor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instructor {
+    pub id: InstructorId,
+    pub display_name: String,
+}
+
+/// A standing group: a club or workshop group with its members and its service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub service: ServiceCode,
+    pub members: Vec<RecipientId>,
+}

@@ -1,0 +1,152 @@
+//! The rules of the standards applied to one recipient joining one session: consent, the
+//! individual programme, frequency limits, the group maximum. Pure: the caller passes the
+//! recipient's attendance history and the time.
+//!
+//! The seeds set limits but not what happens at excess (`domain.md` §2): by default each broken
+//! rule is a refusal the instructor may override with a recorded reason; the site's [`Policy`]
+//! names the rules that are hard stops.
+
+use crate::catalogue::{FrequencyLimit, Period, Service, ServiceCode};
+use crate::decision::{Decision, ProgrammeGap, Rule};
+use crate::people::Recipient;
+use crate::period::SiteTime;
+use crate::session::SessionId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The site's rule policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Rules that cannot be overridden on the kiosk.
+    #[serde(default)]
+    pub hard: BTreeSet<Rule>,
+    /// Minutes after the time norm before an open session closes itself.
+    #[serde(default = "default_grace")]
+    pub auto_close_grace_minutes: u32,
+    /// Where a service has no time norm: minutes after which an open session closes itself.
+    #[serde(default = "default_no_norm")]
+    pub auto_close_without_norm_minutes: u32,
+}
+
+fn default_grace() -> u32 {
+    15
+}
+
+fn default_no_norm() -> u32 {
+    240
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            hard: BTreeSet::new(),
+            auto_close_grace_minutes: default_grace(),
+            auto_close_without_norm_minutes: default_no_norm(),
+        }
+    }
+}
+
+impl Policy {
+    /// Whether the instructor may override a rule.
+    pub fn overridable(&self, rule: Rule) -> bool {
+        !self.hard.contains(&rule)
+    }
+}
+
+/// One past attendance of a recipient: a check-in that was not undone, in another session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attendance {
+    pub session: SessionId,
+    pub service: ServiceCode,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything the rules look at for one recipient joining one session.
+#[derive(Debug, Clone, Copy)]
+pub struct Joining<'a> {
+    pub service: &'a Service,
+    pub recipient: &'a Recipient,
+    /// The recipient's attendance history (any sessions; this session's entries are ignored).
+    pub history: &'a [Attendance],
+    pub session: SessionId,
+    pub site: &'a SiteTime,
+    pub now: DateTime<Utc>,
+    /// How many are checked in to the session now.
+    pub present: u32,
+}
+
+impl Joining<'_> {
+    /// Attendances of this service in `period`'s window, not counting this session.
+    fn used(&self, service: &ServiceCode, period: Period) -> u32 {
+        let course = self
+            .recipient
+            .programme
+            .as_ref()
+            .and_then(|p| p.course_start);
+        let (from, to) = self.site.window(period, self.now, course);
+        let n = self
+            .history
+            .iter()
+            .filter(|a| &a.service == service && a.session != self.session)
+            .filter(|a| {
+                let d = self.site.local_date(a.at);
+                from <= d && d < to
+            })
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Every rule this joining breaks, in the order they are told to a person.
+    pub fn broken(&self) -> Vec<Decision> {
+        let rid = self.recipient.id;
+        let code = &self.service.code;
+        let mut out = Vec::new();
+        if !self.recipient.consent.participation {
+            out.push(Decision::NoConsent { recipient: rid });
+        }
+        let date = self.site.local_date(self.now);
+        let gap = match &self.recipient.programme {
+            None => Some(ProgrammeGap::NoProgramme),
+            Some(p) if !p.in_force(date) => Some(ProgrammeGap::NotInForce),
+            Some(p) => match p.item(code) {
+                None => Some(ProgrammeGap::ServiceNotListed),
+                Some(item) => item.count.and_then(|allowed| {
+                    let used = self.used(code, item.period);
+                    (used >= allowed).then_some(ProgrammeGap::CountUsed { allowed, used })
+                }),
+            },
+        };
+        if let Some(gap) = gap {
+            out.push(Decision::NotInProgramme {
+                recipient: rid,
+                service: code.clone(),
+                gap,
+            });
+        }
+        for limit in &self.service.limits {
+            let used = self.used(code, limit.period);
+            if used >= limit.max {
+                out.push(Decision::FrequencyLimit {
+                    recipient: rid,
+                    service: code.clone(),
+                    limit: FrequencyLimit {
+                        max: limit.max,
+                        period: limit.period,
+                        cite: None,
+                    },
+                    used,
+                });
+            }
+        }
+        if let Some(max) = self.service.group_max {
+            if self.present >= max {
+                out.push(Decision::GroupFull {
+                    recipient: rid,
+                    max,
+                });
+            }
+        }
+        out
+    }
+}

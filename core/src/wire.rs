@@ -1,0 +1,277 @@
+//! The messages of the feed (topics under `otmetka/v1/{site}/`). JSON with a `schema` version.
+//! The journal accepts the current and the previous schema version and rejects, with a reason,
+//! what it cannot parse.
+
+use crate::catalogue::{Catalogue, ServiceCode, UnitKind};
+use crate::event::Event;
+use crate::people::{
+    CardStatus, Consent, Group, GroupId, Instructor, InstructorId, Programme, RecipientId,
+};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The schema version this build writes.
+///
+/// - 2: the envelope carries `recorded_at` and `clock_synced`.
+/// - 1: the first field format: the envelope's time was `at`, and it had no `clock_synced`
+///   (such events are taken as recorded on an unsynchronised clock).
+pub const SCHEMA: u32 = 2;
+/// The oldest schema version this build still reads.
+pub const SCHEMA_MIN: u32 = 1;
+
+/// Why a payload is not an envelope this build reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("no schema version")]
+    NoSchema,
+    #[error("schema {0} is not read by this build (reads {SCHEMA_MIN} to {SCHEMA})")]
+    UnsupportedSchema(u32),
+    #[error("not an envelope of schema {schema}: {detail}")]
+    Shape { schema: u32, detail: String },
+}
+
+impl Envelope {
+    /// Decodes an envelope of any schema this build reads, upgrading older ones.
+    pub fn decode(payload: &[u8]) -> Result<Envelope, DecodeError> {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(payload).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+        let schema = v
+            .get("schema")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(DecodeError::NoSchema)?;
+        let schema = u32::try_from(schema).map_err(|_| DecodeError::UnsupportedSchema(u32::MAX))?;
+        if !(SCHEMA_MIN..=SCHEMA).contains(&schema) {
+            return Err(DecodeError::UnsupportedSchema(schema));
+        }
+        if schema == 1 {
+            if let Some(obj) = v.as_object_mut() {
+                if let Some(at) = obj.remove("at") {
+                    obj.insert("recorded_at".into(), at);
+                }
+                obj.entry("clock_synced").or_insert(serde_json::Value::Bool(false));
+                obj.insert("schema".into(), serde_json::Value::from(SCHEMA));
+            }
+        }
+        serde_json::from_value(v).map_err(|e| DecodeError::Shape { schema, detail: e.to_string() })
+    }
+
+    /// The `seq` of a payload that may not decode as a whole (to reject it by number).
+    pub fn peek_seq(payload: &[u8]) -> Option<u64> {
+        serde_json::from_slice::<serde_json::Value>(payload).ok()?.get("seq")?.as_u64()
+    }
+}
+
+/// A kiosk's event on the wire (`kiosk/{kiosk}/events`, QoS 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub schema: u32,
+    pub site: String,
+    pub kiosk: String,
+    /// The kiosk's message number: strictly increasing, no gaps, from 1.
+    pub seq: u64,
+    /// The event's own id (idempotency key for events without a natural one).
+    pub event_id: Uuid,
+    /// When the kiosk recorded it (UTC).
+    pub recorded_at: DateTime<Utc>,
+    /// Whether the kiosk's clock was synchronised when it recorded it.
+    pub clock_synced: bool,
+    pub event: Event,
+}
+
+/// Why the journal refused a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum RejectReason {
+    /// Not JSON, or not an envelope.
+    Malformed { detail: String },
+    /// A schema version this journal does not read.
+    UnsupportedSchema { schema: u32 },
+    /// The envelope's site/kiosk does not match the topic it came on.
+    WrongTopic { topic: String },
+    /// Well-formed but not acceptable (an unknown service, a unit of an unknown session…).
+    Invalid { detail: String },
+    /// Larger than the journal accepts.
+    TooLarge { bytes: usize, max: usize },
+}
+
+/// One rejected message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The seq, where the envelope could be read that far.
+    pub seq: Option<u64>,
+    pub reason: RejectReason,
+}
+
+/// The journal's answer on `kiosk/{kiosk}/acks`: everything up to `committed_seq` is committed
+/// in the journal (or recorded as rejected); the kiosk may mark those rows delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub schema: u32,
+    pub committed_seq: u64,
+    #[serde(default)]
+    pub rejected: Vec<Rejection>,
+}
+
+/// Connection state in a status message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Online,
+    Offline,
+}
+
+/// The kiosk's status (`kiosk/{kiosk}/status`, retained; the last will says offline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub schema: u32,
+    pub kiosk: String,
+    pub presence: Presence,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub outbox_depth: u64,
+    /// Age in seconds of the oldest undelivered outbox row.
+    #[serde(default)]
+    pub oldest_undelivered_s: Option<u64>,
+    #[serde(default)]
+    pub reader_ok: bool,
+    #[serde(default)]
+    pub clock_synced: bool,
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A recipient as a roster carries it: the least the kiosk needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterRecipient {
+    pub id: RecipientId,
+    pub display_name: String,
+    #[serde(default)]
+    pub consent: Consent,
+    #[serde(default)]
+    pub programme: Option<Programme>,
+    #[serde(default)]
+    pub groups: Vec<GroupId>,
+    /// Keyed hashes (HMAC-SHA256 with the site secret, hex) of the card's lookup forms.
+    #[serde(default)]
+    pub cards: Vec<RosterCard>,
+}
+
+/// A card on the roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterCard {
+    pub hash: String,
+    #[serde(default)]
+    pub status: CardStatus,
+}
+
+/// An instructor on the roster: a staff card hash and/or a PIN hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterInstructor {
+    #[serde(flatten)]
+    pub instructor: Instructor,
+    #[serde(default)]
+    pub card_hashes: Vec<String>,
+    /// Keyed hash of the PIN, where the instructor signs in by PIN.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
+}
+
+/// The site's roster (`roster`, retained, versioned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roster {
+    pub schema: u32,
+    pub site: String,
+    pub version: u64,
+    pub recipients: Vec<RosterRecipient>,
+    pub instructors: Vec<RosterInstructor>,
+    pub groups: Vec<Group>,
+}
+
+/// One planned session of the schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleEntry {
+    pub id: Uuid,
+    pub service: ServiceCode,
+    #[serde(default)]
+    pub unit_kind: Option<UnitKind>,
+    #[serde(default)]
+    pub group: Option<GroupId>,
+    #[serde(default)]
+    pub instructor: Option<InstructorId>,
+    pub date: NaiveDate,
+    pub start: NaiveTime,
+    #[serde(default)]
+    pub room: String,
+}
+
+/// The site's schedule (`schedule`, retained, versioned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub schema: u32,
+    pub site: String,
+    pub version: u64,
+    pub entries: Vec<ScheduleEntry>,
+}
+
+/// The catalogue as published to kiosks (`catalogue`, retained, versioned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueMessage {
+    pub schema: u32,
+    pub version: u64,
+    pub catalogue: Catalogue,
+}
+
+/// The journal asks a kiosk to read a new card for a recipient (`kiosk/{kiosk}/enrol`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentRequest {
+    pub schema: u32,
+    pub request: Uuid,
+    pub recipient: RecipientId,
+    pub display_name: String,
+    /// Until when the kiosk waits for the card.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionId;
+
+    #[test]
+    fn schema_1_envelopes_are_upgraded_and_unknown_schemas_refused() {
+        let v1 = r#"{"schema":1,"site":"s","kiosk":"k","seq":3,"event_id":"00000000-0000-0000-0000-000000000001",
+            "at":"2026-11-23T10:00:00Z","event":{"type":"session_cancelled",
+            "session":"00000000-0000-0000-0000-000000000002","at":"2026-11-23T10:00:00Z","reason":"x"}}"#;
+        let env = Envelope::decode(v1.as_bytes()).unwrap();
+        assert_eq!((env.schema, env.seq, env.clock_synced), (SCHEMA, 3, false));
+        let v9 = v1.replace(r#""schema":1"#, r#""schema":9"#);
+        assert_eq!(Envelope::decode(v9.as_bytes()), Err(DecodeError::UnsupportedSchema(9)));
+        assert_eq!(Envelope::peek_seq(v9.as_bytes()), Some(3));
+        assert!(matches!(Envelope::decode(b"{"), Err(DecodeError::NotJson(_))));
+    }
+
+    #[test]
+    fn envelope_round_trips_with_a_tagged_event() {
+        let env = Envelope {
+            schema: SCHEMA,
+            site: "tagil-1".into(),
+            kiosk: "k1".into(),
+            seq: 7,
+            event_id: Uuid::from_u128(1),
+            recorded_at: "2026-11-23T10:00:00Z".parse().unwrap(),
+            clock_synced: true,
+            event: Event::SessionCancelled {
+                session: SessionId(Uuid::from_u128(2)),
+                at: "2026-11-23T10:00:00Z".parse().unwrap(),
+                reason: "нет группы".into(),
+            },
+        };
+        let json = serde_json::to_string(&env).unwrap();
+        assert!(json.contains(r#""type":"session_cancelled""#), "{json}");
+        assert_eq!(serde_json::from_str::<Envelope>(&json).unwrap(), env);
+    }
+}

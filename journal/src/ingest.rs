@@ -1,0 +1,79 @@
+//! Ingest, pure: a message from a kiosk's events topic becomes an accepted envelope or a
+//! rejection with its reason. Nothing a kiosk sends is trusted before it passes here.
+
+use otmetka_core::catalogue::Catalogue;
+use otmetka_core::event::Event;
+use otmetka_core::wire::{DecodeError, Envelope, RejectReason};
+
+/// The largest payload the journal takes (a units message of a 25-person session is ~12 KiB).
+pub const MAX_PAYLOAD: usize = 256 * 1024;
+
+/// A message as it came off the broker.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub topic: String,
+    /// Site and kiosk from the topic (`None` where the topic is not a kiosk's events topic).
+    pub from: Option<(String, String)>,
+    pub payload: Vec<u8>,
+}
+
+/// What ingest makes of a message.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    Accept(Box<Envelope>),
+    Reject { seq: Option<u64>, reason: RejectReason },
+}
+
+/// Validates one message.
+pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
+    let seq = || Envelope::peek_seq(&msg.payload);
+    if msg.payload.len() > MAX_PAYLOAD {
+        return Verdict::Reject {
+            seq: None,
+            reason: RejectReason::TooLarge { bytes: msg.payload.len(), max: MAX_PAYLOAD },
+        };
+    }
+    let Some((site, kiosk)) = &msg.from else {
+        return Verdict::Reject { seq: seq(), reason: RejectReason::WrongTopic { topic: msg.topic.clone() } };
+    };
+    let env = match Envelope::decode(&msg.payload) {
+        Ok(env) => env,
+        Err(DecodeError::UnsupportedSchema(schema)) => {
+            return Verdict::Reject { seq: seq(), reason: RejectReason::UnsupportedSchema { schema } };
+        }
+        Err(e) => {
+            return Verdict::Reject { seq: seq(), reason: RejectReason::Malformed { detail: truncate(&e.to_string()) } };
+        }
+    };
+    if &env.site != site || &env.kiosk != kiosk {
+        return Verdict::Reject { seq: Some(env.seq), reason: RejectReason::WrongTopic { topic: msg.topic.clone() } };
+    }
+    let invalid = |detail: String| Verdict::Reject { seq: Some(env.seq), reason: RejectReason::Invalid { detail } };
+    if env.seq == 0 {
+        return invalid("seq starts at 1".into());
+    }
+    match &env.event {
+        Event::SessionOpened { service, .. } if catalogue.get(service).is_none() => {
+            return invalid(format!("unknown service {service}"));
+        }
+        Event::Units { session, units } => {
+            for u in units {
+                if catalogue.get(&u.service).is_none() {
+                    return invalid(format!("unit {} of unknown service {}", u.id.0, u.service));
+                }
+                if u.session != *session {
+                    return invalid(format!("unit {} belongs to another session", u.id.0));
+                }
+                if u.ended_at < u.started_at {
+                    return invalid(format!("unit {} ends before it starts", u.id.0));
+                }
+            }
+        }
+        _ => {}
+    }
+    Verdict::Accept(Box::new(env))
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
+}

@@ -1,0 +1,382 @@
+//! The journal store: behind [`JournalStore`] so that PostgreSQL can serve a region; SQLite (WAL,
+//! one writer) by default. A batch of messages commits in one transaction, idempotently: a resent
+//! message (same kiosk and seq) or a unit already held (same unit id) changes nothing.
+
+use crate::ingest::Verdict;
+use chrono::{DateTime, Utc};
+use otmetka_core::event::Event;
+use otmetka_core::wire::{Envelope, RejectReason, Rejection};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Why the journal store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("journal database: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One message of a batch, judged.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub site: String,
+    pub kiosk: String,
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub verdict: Verdict,
+}
+
+/// What to answer one kiosk after a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskAck {
+    pub site: String,
+    pub kiosk: String,
+    pub committed_seq: u64,
+    pub rejected: Vec<Rejection>,
+}
+
+/// A unit as the journal holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JournalUnit {
+    pub site: String,
+    pub kiosk: String,
+    pub unit: otmetka_core::unit::Unit,
+}
+
+/// A stored rejection (for the staff pages and the tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRejection {
+    pub site: String,
+    pub kiosk: String,
+    pub topic: String,
+    pub seq: Option<u64>,
+    pub reason: RejectReason,
+}
+
+/// The journal's storage.
+pub trait JournalStore: Send {
+    /// Commits a batch and says what to acknowledge to each kiosk it touched.
+    fn commit_batch(&mut self, batch: &[Judged], now: DateTime<Utc>) -> Result<Vec<KioskAck>, JournalError>;
+    /// Every unit with a date in `[from, to]`.
+    fn units(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<JournalUnit>, JournalError>;
+    /// Every stored rejection.
+    fn rejections(&self) -> Result<Vec<StoredRejection>, JournalError>;
+    /// Gaps seen in a kiosk's seq (from, to inclusive).
+    fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, JournalError>;
+    /// Unidentified taps not yet reconciled: (site, kiosk, card hash, at).
+    fn unidentified(&self) -> Result<Vec<(String, String, String, DateTime<Utc>)>, JournalError>;
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    site TEXT NOT NULL, kiosk TEXT NOT NULL, seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (site, kiosk, seq)
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY, site TEXT, kiosk TEXT, topic TEXT NOT NULL, seq INTEGER,
+    reason TEXT NOT NULL, payload BLOB NOT NULL, received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS units (
+    id TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, session TEXT NOT NULL,
+    service TEXT NOT NULL, recipient TEXT, date TEXT NOT NULL, over_limit INTEGER NOT NULL,
+    below_group_min INTEGER NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS units_date ON units(date);
+CREATE INDEX IF NOT EXISTS units_recipient ON units(recipient, service, date);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, service TEXT NOT NULL,
+    instructor TEXT NOT NULL, opened_at TEXT NOT NULL, closed_at TEXT, how TEXT, head_count INTEGER
+);
+CREATE TABLE IF NOT EXISTS checkins (
+    id TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, session TEXT NOT NULL,
+    recipient TEXT NOT NULL, at TEXT NOT NULL, undone_at TEXT, body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unidentified_taps (
+    tap TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, session TEXT,
+    card_hash TEXT NOT NULL, at TEXT NOT NULL, recipient TEXT
+);
+CREATE TABLE IF NOT EXISTS progress (
+    site TEXT NOT NULL, kiosk TEXT NOT NULL, committed_seq INTEGER NOT NULL,
+    PRIMARY KEY (site, kiosk)
+);
+CREATE TABLE IF NOT EXISTS gaps (
+    site TEXT NOT NULL, kiosk TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,
+    seen_at TEXT NOT NULL, PRIMARY KEY (site, kiosk, from_seq)
+);
+CREATE TABLE IF NOT EXISTS kiosk_status (
+    site TEXT NOT NULL, kiosk TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (site, kiosk)
+);
+";
+
+/// The SQLite journal store.
+#[derive(Debug)]
+pub struct SqliteJournal {
+    conn: Connection,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl SqliteJournal {
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        conn.execute_batch("PRAGMA synchronous=FULL;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteJournal { conn })
+    }
+
+    /// Records a kiosk's status message.
+    pub fn put_status(&mut self, site: &str, kiosk: &str, body: &str, now: DateTime<Utc>) -> Result<(), JournalError> {
+        self.conn.execute(
+            "INSERT INTO kiosk_status (site, kiosk, body, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (site, kiosk) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+            params![site, kiosk, body, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn apply(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<(), JournalError> {
+        let (site, kiosk) = (&env.site, &env.kiosk);
+        match &env.event {
+            Event::SessionOpened { session, service, instructor, at, .. } => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor, opened_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![session.to_string(), site, kiosk, service.0, instructor.to_string(), ts(*at)],
+                )?;
+            }
+            Event::SessionClosed { session, at, how, head_count } => {
+                tx.execute(
+                    "UPDATE sessions SET closed_at = ?2, how = ?3, head_count = ?4 WHERE id = ?1",
+                    params![session.to_string(), ts(*at), format!("{how:?}"), head_count],
+                )?;
+            }
+            Event::CheckedIn { session, checkin, recipient, at, .. } => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO checkins (id, site, kiosk, session, recipient, at, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![checkin.to_string(), site, kiosk, session.to_string(), recipient.to_string(), ts(*at), serde_json::to_string(&env.event)?],
+                )?;
+            }
+            Event::CheckInUndone { checkin, at, .. } => {
+                tx.execute(
+                    "UPDATE checkins SET undone_at = ?2 WHERE id = ?1",
+                    params![checkin.to_string(), ts(*at)],
+                )?;
+            }
+            Event::UnidentifiedTap { session, tap, card_hash, at } => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO unidentified_taps (tap, site, kiosk, session, card_hash, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![tap.to_string(), site, kiosk, session.map(|s| s.to_string()), card_hash, ts(*at)],
+                )?;
+            }
+            Event::Units { units, .. } => {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO units (id, site, kiosk, session, service, recipient, date,
+                     over_limit, below_group_min, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?;
+                for u in units {
+                    stmt.execute(params![
+                        u.id.0.to_string(),
+                        site,
+                        kiosk,
+                        u.session.to_string(),
+                        u.service.0,
+                        u.recipient.map(|r| r.to_string()),
+                        u.date.to_string(),
+                        u.over_limit(),
+                        u.below_group_min,
+                        serde_json::to_string(u)?,
+                    ])?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl JournalStore for SqliteJournal {
+    fn commit_batch(&mut self, batch: &[Judged], now: DateTime<Utc>) -> Result<Vec<KioskAck>, JournalError> {
+        let tx = self.conn.transaction()?;
+        let mut touched: BTreeMap<(String, String), Vec<Rejection>> = BTreeMap::new();
+        for m in batch {
+            let key = (m.site.clone(), m.kiosk.clone());
+            match &m.verdict {
+                Verdict::Accept(env) => {
+                    let inserted = tx.execute(
+                        "INSERT OR IGNORE INTO messages (site, kiosk, seq, event_id, kind, received_at, payload)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            env.site,
+                            env.kiosk,
+                            env.seq,
+                            env.event_id.to_string(),
+                            event_kind(&env.event),
+                            ts(now),
+                            String::from_utf8_lossy(&m.payload)
+                        ],
+                    )?;
+                    if inserted == 1 {
+                        Self::apply(&tx, env)?;
+                    }
+                    touched.entry(key).or_default();
+                }
+                Verdict::Reject { seq, reason } => {
+                    tx.execute(
+                        "INSERT INTO rejected (site, kiosk, topic, seq, reason, payload, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![m.site, m.kiosk, m.topic, seq, serde_json::to_string(reason)?, &m.payload[..m.payload.len().min(65536)], ts(now)],
+                    )?;
+                    // A rejection with a seq is that seq's answer: record it so the seq counts
+                    // as processed (the kiosk must not resend it forever).
+                    if let Some(seq) = seq {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO messages (site, kiosk, seq, event_id, kind, received_at, payload)
+                             VALUES (?1, ?2, ?3, '', 'rejected', ?4, '')",
+                            params![m.site, m.kiosk, seq, ts(now)],
+                        )?;
+                    }
+                    touched.entry(key).or_default().push(Rejection { seq: *seq, reason: reason.clone() });
+                }
+            }
+        }
+        let mut acks = Vec::new();
+        for ((site, kiosk), rejected) in touched {
+            let mut committed: u64 = tx
+                .query_row(
+                    "SELECT committed_seq FROM progress WHERE site = ?1 AND kiosk = ?2",
+                    params![site, kiosk],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            {
+                let mut next = tx.prepare_cached(
+                    "SELECT seq FROM messages WHERE site = ?1 AND kiosk = ?2 AND seq > ?3 ORDER BY seq LIMIT 1000",
+                )?;
+                loop {
+                    let seqs: Vec<u64> = next
+                        .query_map(params![site, kiosk, committed], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?;
+                    let before = committed;
+                    for s in &seqs {
+                        if *s == committed + 1 {
+                            committed = *s;
+                        } else {
+                            break;
+                        }
+                    }
+                    if let Some(first_after) = seqs.iter().find(|s| **s > committed + 1) {
+                        if seqs.first() == Some(first_after) {
+                            tx.execute(
+                                "INSERT OR IGNORE INTO gaps (site, kiosk, from_seq, to_seq, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                params![site, kiosk, committed + 1, first_after - 1, ts(now)],
+                            )?;
+                        }
+                    }
+                    if committed == before || seqs.len() < 1000 {
+                        break;
+                    }
+                }
+            }
+            tx.execute(
+                "INSERT INTO progress (site, kiosk, committed_seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (site, kiosk) DO UPDATE SET committed_seq = excluded.committed_seq",
+                params![site, kiosk, committed],
+            )?;
+            acks.push(KioskAck { site, kiosk, committed_seq: committed, rejected });
+        }
+        tx.commit()?;
+        Ok(acks)
+    }
+
+    fn units(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<JournalUnit>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 ORDER BY date, service, id",
+        )?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (site, kiosk, body) = row?;
+            out.push(JournalUnit { site, kiosk, unit: serde_json::from_str(&body)? });
+        }
+        Ok(out)
+    }
+
+    fn rejections(&self) -> Result<Vec<StoredRejection>, JournalError> {
+        let mut stmt = self.conn.prepare("SELECT site, kiosk, topic, seq, reason FROM rejected ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<u64>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (site, kiosk, topic, seq, reason) = row?;
+            out.push(StoredRejection {
+                site: site.unwrap_or_default(),
+                kiosk: kiosk.unwrap_or_default(),
+                topic,
+                seq,
+                reason: serde_json::from_str(&reason)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT from_seq, to_seq FROM gaps WHERE site = ?1 AND kiosk = ?2 ORDER BY from_seq",
+        )?;
+        let rows = stmt.query_map(params![site, kiosk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn unidentified(&self) -> Result<Vec<(String, String, String, DateTime<Utc>)>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT site, kiosk, card_hash, at FROM unidentified_taps WHERE recipient IS NULL ORDER BY at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (s, k, h, at) = row?;
+            let at = DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+            out.push((s, k, h, at));
+        }
+        Ok(out)
+    }
+}
+
+fn event_kind(e: &Event) -> &'static str {
+    match e {
+        Event::SessionOpened { .. } => "session_opened",
+        Event::CheckedIn { .. } => "checked_in",
+        Event::CheckInUndone { .. } => "checkin_undone",
+        Event::CheckedOut { .. } => "checked_out",
+        Event::SatisfactionAnswered { .. } => "satisfaction",
+        Event::UnidentifiedTap { .. } => "unidentified_tap",
+        Event::ParticipantNote { .. } => "note",
+        Event::SessionClosed { .. } => "session_closed",
+        Event::SessionCancelled { .. } => "session_cancelled",
+        Event::Units { .. } => "units",
+        Event::CardEnrolled { .. } => "card_enrolled",
+    }
+}

@@ -1,0 +1,138 @@
+//! A site on one machine for the demo and the system tests: real `otmetka-kiosk` processes, each in
+//! its own run directory with its own config, store and control socket.
+
+use anyhow::{Context, Result, bail};
+use otmetka_app::control::{Answer, ControlClient};
+use otmetka_app::kiosk::{Command, Reply};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root (for `config/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A binary of this workspace, next to the running one (same target dir and profile).
+pub fn sibling_binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let mut dir = exe.parent().context("no parent dir")?.to_path_buf();
+    // Test binaries live in target/<profile>/deps.
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    if !path.exists() {
+        bail!("{} is not built (cargo build --bins)", path.display());
+    }
+    Ok(path)
+}
+
+/// A running kiosk process.
+#[derive(Debug)]
+pub struct KioskProcess {
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    pub config: PathBuf,
+    child: Option<Child>,
+}
+
+impl KioskProcess {
+    /// Writes a config for a kiosk in `dir` (the shipped one, with local paths) and starts it.
+    pub fn start(dir: &Path, site: &str, kiosk: &str, extra_toml: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let root = repo_root();
+        let secret = dir.join("site-secret");
+        if !secret.exists() {
+            std::fs::write(&secret, format!("{site}-demo-secret-not-for-production\n"))?;
+        }
+        let config = dir.join("kiosk.toml");
+        let text = format!(
+            "site = {site:?}\nkiosk = {kiosk:?}\ntime_zone = \"Asia/Yekaterinburg\"\n\
+             database = {db:?}\ncatalogue = {cat:?}\nroster_file = {roster:?}\n\
+             site_secret_file = {secret:?}\nsocket = {socket:?}\nreader = {{ kind = \"sim\" }}\n\
+             assume_clock_synced = true\n{extra_toml}\n",
+            db = dir.join("kiosk.db"),
+            cat = root.join("config/services.toml"),
+            roster = root.join("config/roster.sample.toml"),
+            socket = dir.join("kiosk.sock"),
+        );
+        std::fs::write(&config, text)?;
+        let mut k = KioskProcess {
+            dir: dir.to_path_buf(),
+            socket: dir.join("kiosk.sock"),
+            config,
+            child: None,
+        };
+        k.spawn()?;
+        Ok(k)
+    }
+
+    /// (Re)starts the process and waits until its socket answers.
+    pub fn spawn(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("kiosk.log"))?;
+        let child = std::process::Command::new(sibling_binary("otmetka-kiosk")?)
+            .args(["run", "--headless", "--config"])
+            .arg(&self.config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("start otmetka-kiosk")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut c) = ControlClient::connect(&self.socket) {
+                if c.call(Command::Status).is_ok() {
+                    return Ok(());
+                }
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                let log = std::fs::read_to_string(self.dir.join("kiosk.log")).unwrap_or_default();
+                bail!("the kiosk exited ({status}) at start:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!(
+            "the kiosk did not answer on {} within 30 s",
+            self.socket.display()
+        )
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// A control client.
+    pub fn client(&self) -> Result<ControlClient> {
+        ControlClient::connect(&self.socket)
+            .with_context(|| format!("connect {}", self.socket.display()))
+    }
+
+    /// Sends a command; an error reply becomes `Err`.
+    pub fn call(&self, cmd: Command) -> Result<Reply> {
+        match self.client()?.call(cmd)? {
+            Answer::Ok(r) => Ok(r),
+            Answer::Error(e) => bail!("{e}"),
+        }
+    }
+}
+
+impl Drop for KioskProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,105 @@
+//! The real `otmetka-kiosk` binary driven through its control socket: a session survives a
+//! SIGKILL of the kiosk, and every check-in `ctl tap` reported committed is in its units.
+
+#![allow(clippy::unwrap_used)]
+
+use otmetka_app::kiosk::{Command, Reply};
+use otmetka_core::catalogue::ServiceCode;
+use otmetka_core::decision::DecisionKind;
+use otmetka_tests::site::KioskProcess;
+
+fn tap(k: &KioskProcess, card: &str) -> otmetka_app::kiosk::TapReply {
+    match k.call(Command::Tap { card: card.into() }).unwrap() {
+        Reply::Tap(t) => t,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_open_session_survives_a_kiosk_killed_mid_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut k = KioskProcess::start(dir.path(), "demo", "kiosk-1", "").unwrap();
+    assert_eq!(tap(&k, "0A000001").kind, DecisionKind::NoOpenSession);
+    k.call(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
+    let start = Command::Start {
+        service: ServiceCode::from("001"),
+        group: None,
+        unit_kind: None,
+        safety_briefing: false,
+        confirm_date: false,
+    };
+    k.call(start).unwrap();
+    let mut committed = 0;
+    for i in 1..=5 {
+        let t = tap(&k, &format!("0A0000{i:02X}"));
+        assert_eq!(t.kind, DecisionKind::Accepted);
+        assert!(t.committed);
+        committed += 1;
+    }
+    assert_eq!(tap(&k, "0A000001").kind, DecisionKind::AlreadyCheckedIn);
+    let unknown = tap(&k, "DEADBEEF");
+    assert_eq!(unknown.kind, DecisionKind::UnknownCard);
+    assert!(unknown.committed, "an unknown tap is kept");
+    k.kill();
+    k.spawn().unwrap();
+    let Reply::Status(s) = k.call(Command::Status).unwrap() else {
+        panic!()
+    };
+    let session = s
+        .session
+        .expect("the open session is resumed after SIGKILL");
+    assert_eq!(session.present.len(), committed);
+    assert_eq!(tap(&k, "0A000002").kind, DecisionKind::AlreadyCheckedIn);
+    // A bad command is an error answer, not a crash.
+    let mut c = k.client().unwrap();
+    let bad = c
+        .request(&serde_json::from_str(r#"{"cmd":"tap","card":"not a card"}"#).unwrap())
+        .unwrap();
+    assert!(matches!(bad, otmetka_app::control::Answer::Error(_)));
+    let Reply::Ended {
+        units,
+        below_group_min,
+        ..
+    } = k
+        .call(Command::End {
+            head_count: Some(5),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(units.len(), committed);
+    assert!(!below_group_min, "001 has no group minimum");
+}
+
+#[test]
+fn a_corrupt_config_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        "site = \"demo\"\nkiosk = \"k\"\ntime_zone = \"Mars/Olympus\"\n",
+    )
+    .unwrap();
+    let out =
+        std::process::Command::new(otmetka_tests::site::sibling_binary("otmetka-kiosk").unwrap())
+            .args(["run", "--headless", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("kiosk.toml"), "{err}");
+    std::fs::write(&cfg, "site = \"demo\"\nkiosk = 5\n").unwrap();
+    let out =
+        std::process::Command::new(otmetka_tests::site::sibling_binary("otmetka-kiosk").unwrap())
+            .args(["run", "--headless", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("kiosk"), "{err}");
+}
