@@ -305,3 +305,33 @@ fn the_reader_trait_gives_taps_with_order_free_keys() {
         otmetka_firmware::ReaderKind::Mfrc522
     );
 }
+
+#[test]
+fn lifting_and_re_presenting_through_the_whole_stack() {
+    let (sim, rc) = reader();
+    let mut taps = TapReader::new(rc, Debouncer::new(Duration::from_secs(2)));
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut count = 0;
+    let mut poll = |taps: &mut TapReader<SimReader>, ms: u64| {
+        if taps.poll(at(ms)).unwrap().is_some() {
+            count += 1;
+        }
+    };
+    sim.place_uid(&UID7);
+    poll(&mut taps, 0); // tap 1
+    poll(&mut taps, 50); // resting
+    sim.remove(&UID7);
+    poll(&mut taps, 100);
+    poll(&mut taps, 1000);
+    sim.place_uid(&UID7); // back within the window (last seen at 50 ms)
+    poll(&mut taps, 1500);
+    sim.place_uid(&UID10); // a second card beside it: WUPA + anticollision pick one of them
+    sim.remove(&UID7);
+    poll(&mut taps, 1550); // tap 2: a different card
+    sim.clear_field();
+    poll(&mut taps, 2000);
+    sim.place_uid(&UID7);
+    poll(&mut taps, 3600); // tap 3: UID7 last seen at 1500 ms, 2.1 s ago
+    assert_eq!(count, 3);
+}
