@@ -243,7 +243,11 @@ impl Store {
         now: DateTime<Utc>,
         clock_synced: bool,
     ) -> Result<Vec<u64>, StoreError> {
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: take the write lock at BEGIN (waiting out the feed's connection under the
+        // busy timeout) instead of upgrading a read snapshot later, which fails at once.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut seq: u64 =
             tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?;
         let mut seqs = Vec::with_capacity(events.len());

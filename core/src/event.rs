@@ -151,7 +151,10 @@ impl Event {
         match self {
             Event::Units { session, units } if units.len() > max.max(1) => units
                 .chunks(max.max(1))
-                .map(|c| Event::Units { session, units: c.to_vec() })
+                .map(|c| Event::Units {
+                    session,
+                    units: c.to_vec(),
+                })
                 .collect(),
             other => vec![other],
         }
@@ -219,7 +222,10 @@ mod tests {
             below_group_min: false,
             clock_synced: true,
         };
-        let ev = Event::Units { session, units: (0..120).map(unit).collect() };
+        let ev = Event::Units {
+            session,
+            units: (0..120).map(unit).collect(),
+        };
         let parts = ev.split_units(UNITS_PER_EVENT);
         assert_eq!(parts.len(), 3);
         let n: usize = parts

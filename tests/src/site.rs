@@ -56,7 +56,9 @@ impl KioskProcess {
     ) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let root = repo_root();
-        let roster = roster.map(Path::to_path_buf).unwrap_or_else(|| root.join("config/roster.sample.toml"));
+        let roster = roster
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.join("config/roster.sample.toml"));
         let secret = dir.join("site-secret");
         if !secret.exists() {
             std::fs::write(&secret, format!("{site}-demo-secret-not-for-production\n"))?;

@@ -31,7 +31,9 @@ fn recipient_id(i: usize) -> String {
 }
 
 fn roster_toml() -> String {
-    let mut s = String::from("site = \"load\"\nversion = 1\n\n[[instructors]]\nid = \"00000000-0000-7000-8000-00000000aa01\"\ndisplay_name = \"Ольга Петровна\"\npin = \"1234\"\n");
+    let mut s = String::from(
+        "site = \"load\"\nversion = 1\n\n[[instructors]]\nid = \"00000000-0000-7000-8000-00000000aa01\"\ndisplay_name = \"Ольга Петровна\"\npin = \"1234\"\n",
+    );
     for i in 0..KIOSKS * PER_KIOSK {
         write!(
             s,
@@ -46,7 +48,10 @@ fn roster_toml() -> String {
 }
 
 fn start_session(k: &KioskProcess) {
-    k.call(Command::SignIn { credential: "1234".into() }).unwrap();
+    k.call(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
     let start = Command::Start {
         service: ServiceCode::from(SERVICE),
         group: None,
@@ -59,7 +64,10 @@ fn start_session(k: &KioskProcess) {
 
 #[test]
 fn nothing_lost_nothing_doubled_under_faults() {
-    let seed: u64 = std::env::var("OTMETKA_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261123);
+    let seed: u64 = std::env::var("OTMETKA_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261123);
     println!("seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let t0 = Instant::now();
@@ -67,7 +75,13 @@ fn nothing_lost_nothing_doubled_under_faults() {
     let roster = dir.path().join("roster.toml");
     std::fs::write(&roster, roster_toml()).unwrap();
     let mut broker = Broker::start_quiet("").unwrap();
-    let mut journal = JournalProcess::start(&dir.path().join("journal"), broker.port, &["load"], Some(&roster)).unwrap();
+    let mut journal = JournalProcess::start(
+        &dir.path().join("journal"),
+        broker.port,
+        &["load"],
+        Some(&roster),
+    )
+    .unwrap();
     let mut kiosks: Vec<KioskProcess> = (0..KIOSKS)
         .map(|k| {
             let kp = KioskProcess::start_with_roster(
@@ -94,8 +108,9 @@ fn nothing_lost_nothing_doubled_under_faults() {
     };
     // Broker outages must not overlap: one in each tenth of the run, lasting 30–150 taps.
     let tenth = total / 10;
-    let broker_stops: BTreeSet<usize> =
-        (0..10).map(|i| i * tenth + rng.gen_range(20..tenth - 160)).collect();
+    let broker_stops: BTreeSet<usize> = (0..10)
+        .map(|i| i * tenth + rng.gen_range(20..tenth - 160))
+        .collect();
     let journal_kills = pick(&mut rng, 10);
     // Per kiosk: indices into that kiosk's own taps.
     let kiosk_kills: Vec<BTreeSet<usize>> = (0..KIOSKS)
@@ -134,7 +149,10 @@ fn nothing_lost_nothing_doubled_under_faults() {
             let delay = Duration::from_micros(rng.gen_range(0..3000));
             std::thread::spawn(move || {
                 std::thread::sleep(delay);
-                std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+                std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status()
+                    .unwrap();
             })
         });
         let mut answer = kiosks[k].call(Command::Tap { card: card(i) });
@@ -147,10 +165,15 @@ fn nothing_lost_nothing_doubled_under_faults() {
             if answer.is_ok() {
                 break;
             }
-            assert!(kiosks[k].ensure_running(Duration::from_secs(5)).unwrap(), "a tap failed but the kiosk is alive: {answer:?}");
+            assert!(
+                kiosks[k].ensure_running(Duration::from_secs(5)).unwrap(),
+                "a tap failed but the kiosk is alive: {answer:?}"
+            );
             answer = kiosks[k].call(Command::Tap { card: card(i) });
         }
-        let Reply::Tap(t) = answer.unwrap() else { panic!("not a tap reply") };
+        let Reply::Tap(t) = answer.unwrap() else {
+            panic!("not a tap reply")
+        };
         match t.kind {
             DecisionKind::Accepted => {
                 assert!(t.committed);
@@ -173,8 +196,14 @@ fn nothing_lost_nothing_doubled_under_faults() {
     assert_eq!(faults.get("journal SIGKILL"), Some(&10));
     assert_eq!(faults.get("broker stopped"), Some(&10));
     for (k, kp) in kiosks.iter().enumerate() {
-        let Reply::Ended { units, .. } = kp.call(Command::End { head_count: None }).unwrap() else { panic!() };
-        assert_eq!(units.len(), committed[k].len(), "kiosk k{k}: units at close = committed check-ins");
+        let Reply::Ended { units, .. } = kp.call(Command::End { head_count: None }).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            units.len(),
+            committed[k].len(),
+            "kiosk k{k}: units at close = committed check-ins"
+        );
     }
     let expected: usize = committed.iter().map(BTreeSet::len).sum();
     assert_eq!(expected, total, "every tap ended committed");
@@ -186,21 +215,35 @@ fn nothing_lost_nothing_doubled_under_faults() {
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    println!("journal holds {} units after {:?}", units.len(), t0.elapsed());
+    println!(
+        "journal holds {} units after {:?}",
+        units.len(),
+        t0.elapsed()
+    );
     let mut by_kiosk: HashMap<String, BTreeSet<String>> = HashMap::new();
     let mut ids = BTreeSet::new();
     for u in &units {
         assert!(ids.insert(u.unit.id), "unit {:?} twice", u.unit.id);
         let r = u.unit.recipient.unwrap().to_string();
-        assert!(by_kiosk.entry(u.kiosk.clone()).or_default().insert(r), "two units for one check-in");
+        assert!(
+            by_kiosk.entry(u.kiosk.clone()).or_default().insert(r),
+            "two units for one check-in"
+        );
     }
     for (k, want) in committed.iter().enumerate() {
         let got = by_kiosk.remove(&format!("k{k}")).unwrap_or_default();
         let missing: Vec<_> = want.difference(&got).take(5).collect();
         let extra: Vec<_> = got.difference(want).take(5).collect();
-        assert!(missing.is_empty() && extra.is_empty(), "kiosk k{k}: missing {missing:?}, extra {extra:?}");
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "kiosk k{k}: missing {missing:?}, extra {extra:?}"
+        );
     }
-    assert!(by_kiosk.is_empty(), "units from kiosks the driver does not know: {:?}", by_kiosk.keys());
+    assert!(
+        by_kiosk.is_empty(),
+        "units from kiosks the driver does not know: {:?}",
+        by_kiosk.keys()
+    );
     assert_eq!(units.len(), expected);
     journal.kill();
 }
