@@ -140,6 +140,9 @@ fn client_options(opts: &FeedOptions, site: &Id, kiosk: &Id) -> anyhow::Result<C
         qos: QoS::AtLeastOnce,
         retain: true,
     });
+    // A site's roster comes as one retained message: ~0.6 KiB a recipient, so a large home's
+    // roster is megabytes.
+    o.max_packet_size = 16 << 20;
     o.backoff_initial = Duration::from_millis(200);
     o.backoff_max = Duration::from_secs(10);
     o.session.keep_alive = Duration::from_secs(10);

@@ -315,31 +315,24 @@ impl JournalStore for SqliteJournal {
                 .optional()?
                 .unwrap_or(0);
             {
+                // Advance over the contiguous run of processed seqs; a hole ends it and is
+                // recorded as a gap (the ack waits until the kiosk fills it).
                 let mut next = tx.prepare_cached(
-                    "SELECT seq FROM messages WHERE site = ?1 AND kiosk = ?2 AND seq > ?3 ORDER BY seq LIMIT 1000",
+                    "SELECT MIN(seq) FROM messages WHERE site = ?1 AND kiosk = ?2 AND seq > ?3",
                 )?;
                 loop {
-                    let seqs: Vec<u64> = next
-                        .query_map(params![site, kiosk, committed], |r| r.get(0))?
-                        .collect::<Result<_, _>>()?;
-                    let before = committed;
-                    for s in &seqs {
-                        if *s == committed + 1 {
-                            committed = *s;
-                        } else {
-                            break;
-                        }
-                    }
-                    if let Some(first_after) = seqs.iter().find(|s| **s > committed + 1) {
-                        if seqs.first() == Some(first_after) {
+                    let s: Option<u64> =
+                        next.query_row(params![site, kiosk, committed], |r| r.get(0))?;
+                    match s {
+                        Some(s) if s == committed + 1 => committed = s,
+                        Some(s) => {
                             tx.execute(
                                 "INSERT OR IGNORE INTO gaps (site, kiosk, from_seq, to_seq, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                params![site, kiosk, committed + 1, first_after - 1, ts(now)],
+                                params![site, kiosk, committed + 1, s - 1, ts(now)],
                             )?;
+                            break;
                         }
-                    }
-                    if committed == before || seqs.len() < 1000 {
-                        break;
+                        None => break,
                     }
                 }
             }
