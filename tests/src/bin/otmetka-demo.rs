@@ -1,16 +1,21 @@
-//! `./run demo`: a site on this machine. Starts a kiosk with the simulated reader and drives a
-//! session through its control socket, printing each decision and the units at the end.
+//! `./run demo`: a whole site on this machine — Mosquitto on a free loopback port, the journal
+//! server, and a kiosk with the simulated reader — then a scripted session through the kiosk's
+//! control socket, printing each decision, and the units as the journal received them.
 
 use anyhow::Result;
 use otmetka_app::kiosk::{Command, Reply};
 use otmetka_core::catalogue::ServiceCode;
-use otmetka_tests::site::{KioskProcess, repo_root};
+use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, repo_root};
 
 fn main() -> Result<()> {
     let dir = repo_root().join("demo-out");
     let _ = std::fs::remove_dir_all(&dir);
     println!("Otmetka demo: run directory {}", dir.display());
-    let kiosk = KioskProcess::start(&dir.join("kiosk-1"), "demo", "kiosk-1", "")?;
+    let broker = otmetka_link::testing::Broker::start_quiet("")?;
+    println!("mosquitto is up on 127.0.0.1:{}", broker.port);
+    let journal = JournalProcess::start(&dir.join("journal"), broker.port, &["demo"], None)?;
+    println!("journal is up (database {})", journal.database.display());
+    let kiosk = KioskProcess::start(&dir.join("kiosk-1"), "demo", "kiosk-1", &feed_toml(broker.port))?;
     println!("kiosk-1 is up (control socket {})", kiosk.socket.display());
     let say = |what: &str, cmd: Command| -> Result<()> {
         match kiosk.call(cmd) {
@@ -132,9 +137,30 @@ fn main() -> Result<()> {
             head_count: Some(11),
         },
     )?;
-    let status = kiosk.call(Command::Status)?;
-    if let Reply::Status(s) = status {
-        println!("outbox: {} events waiting for the journal", s.outbox_depth);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let units = loop {
+        let units = journal.units()?;
+        let depth = match kiosk.call(Command::Status)? {
+            Reply::Status(s) => s.outbox_depth,
+            _ => 0,
+        };
+        if (depth == 0 && !units.is_empty()) || std::time::Instant::now() > deadline {
+            println!("kiosk outbox: {depth} events waiting for the journal");
+            break units;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    println!("the journal holds {} units:", units.len());
+    for u in &units {
+        println!(
+            "    {} {} {} recipient {}{}",
+            u.unit.date,
+            u.unit.service,
+            u.kiosk,
+            u.unit.recipient.map(|r| r.to_string()).unwrap_or_else(|| "(group)".into()),
+            if u.unit.over_limit() { format!(" — over a limit, overridden {:?}", u.unit.overridden) } else { String::new() }
+        );
     }
+    println!("logs and databases are in {}", dir.display());
     Ok(())
 }
