@@ -193,6 +193,10 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             if drain.on_ack(ack.committed_seq) {
                                 last_progress = Instant::now();
                                 store.mark_delivered(ack.committed_seq, now())?;
+                                // The window has room again: do not wait for the next tick.
+                                if connected {
+                                    pump(&handle, &store, &mut drain, opts.window, &events_topic).await?;
+                                }
                             }
                         }
                         Err(e) => tracing::warn!("an ack that does not parse: {e}"),
@@ -220,13 +224,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                     drain.rewind();
                     last_progress = Instant::now();
                 }
-                let room = drain.room(opts.window);
-                if room > 0 {
-                    for row in store.undelivered(drain.sent, room as usize)? {
-                        handle.publish(events_topic.clone(), Bytes::from(row.payload), QoS::AtLeastOnce, false).await?;
-                        drain.sent = row.seq;
-                    }
-                }
+                pump(&handle, &store, &mut drain, opts.window, &events_topic).await?;
                 if last_status.elapsed() > Duration::from_secs(10) {
                     last_status = Instant::now();
                     publish_status(&handle, &store, opts, &site, &kiosk).await?;
@@ -236,6 +234,31 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Publishes the next undelivered rows the window has room for.
+async fn pump(
+    handle: &otmetka_link::ClientHandle,
+    store: &Store,
+    drain: &mut Drain,
+    window: u64,
+    topic: &str,
+) -> anyhow::Result<()> {
+    let room = drain.room(window);
+    if room > 0 {
+        for row in store.undelivered(drain.sent, room as usize)? {
+            handle
+                .publish(
+                    topic.to_string(),
+                    Bytes::from(row.payload),
+                    QoS::AtLeastOnce,
+                    false,
+                )
+                .await?;
+            drain.sent = row.seq;
+        }
+    }
+    Ok(())
 }
 
 async fn publish_status(

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// Broker settings the tests share with the shipped `config/mosquitto/mosquitto.conf`: the
+/// journal's queue must hold a burst from many kiosks (Mosquitto's default, 1000, drops the rest).
+pub const BROKER_SETTINGS: &str = "max_queued_messages 100000\n";
+
 /// The repository root (for `config/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -267,4 +271,37 @@ impl Drop for JournalProcess {
 /// The `[feed]` section of a kiosk config for a broker on this machine.
 pub fn feed_toml(port: u16) -> String {
     format!("[feed]\nbroker = \"127.0.0.1:{port}\"\nresend_after_s = 3\n")
+}
+
+/// A roster file for load tests: `n` recipients with spread-out 4-byte cards (see [`load_card`])
+/// and the service `service` in their programme, and the instructor with PIN 1234.
+pub fn load_roster_toml(site: &str, n: usize, service: &str) -> String {
+    use std::fmt::Write;
+    let mut s = format!(
+        "site = \"{site}\"\nversion = 1\n\n[[instructors]]\nid = \"00000000-0000-7000-8000-00000000aa01\"\n\
+         display_name = \"Ольга Петровна\"\npin = \"1234\"\n"
+    );
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "\n[[recipients]]\nid = \"{}\"\ndisplay_name = \"Получатель {i}\"\ncards = [\"{}\"]\n\
+             consent = {{ participation = true }}\n[recipients.programme]\nvalid_from = \"2020-01-01\"\n\
+             valid_to = \"2099-12-31\"\nitems = [{{ service = \"{service}\", period = \"month\" }}]\n",
+            load_recipient_id(i),
+            load_card(i)
+        );
+    }
+    s
+}
+
+/// The card of load-test recipient `i`: spread like real UIDs (sequential ones would share
+/// their 24-bit forms).
+pub fn load_card(i: usize) -> String {
+    let x = (i as u32).wrapping_mul(0x9E37_79B1) ^ 0x5A5A_5A5A;
+    format!("{x:08X}")
+}
+
+/// The id of load-test recipient `i`.
+pub fn load_recipient_id(i: usize) -> String {
+    format!("00000000-0000-7000-8000-{:012x}", 0x100000 + i)
 }

@@ -24,7 +24,7 @@ fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
 #[test]
 fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let mut broker = Broker::start("").unwrap();
+    let mut broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
     let journal =
         JournalProcess::start(&dir.path().join("journal"), broker.port, &["demo"], None).unwrap();
     let k = KioskProcess::start(

@@ -10,10 +10,11 @@ use otmetka_app::kiosk::{Command, Reply};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_link::testing::Broker;
-use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml};
+use otmetka_tests::site::{
+    JournalProcess, KioskProcess, feed_toml, load_card, load_recipient_id, load_roster_toml,
+};
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 const KIOSKS: usize = 3;
@@ -21,30 +22,15 @@ const PER_KIOSK: usize = 2000;
 const SERVICE: &str = "004-5.1"; // no group maximum, no frequency limit: every tap is a check-in
 
 fn card(i: usize) -> String {
-    // Spread like real UIDs (sequential ones would share their 24-bit forms).
-    let x = (i as u32).wrapping_mul(0x9E37_79B1) ^ 0x5A5A_5A5A;
-    format!("{x:08X}")
+    load_card(i)
 }
 
 fn recipient_id(i: usize) -> String {
-    format!("00000000-0000-7000-8000-{:012x}", 0x100000 + i)
+    load_recipient_id(i)
 }
 
 fn roster_toml() -> String {
-    let mut s = String::from(
-        "site = \"load\"\nversion = 1\n\n[[instructors]]\nid = \"00000000-0000-7000-8000-00000000aa01\"\ndisplay_name = \"Ольга Петровна\"\npin = \"1234\"\n",
-    );
-    for i in 0..KIOSKS * PER_KIOSK {
-        write!(
-            s,
-            "\n[[recipients]]\nid = \"{}\"\ndisplay_name = \"Получатель {i}\"\ncards = [\"{}\"]\nconsent = {{ participation = true }}\n\
-             [recipients.programme]\nvalid_from = \"2020-01-01\"\nvalid_to = \"2099-12-31\"\nitems = [{{ service = \"{SERVICE}\", period = \"month\" }}]\n",
-            recipient_id(i),
-            card(i)
-        )
-        .unwrap();
-    }
-    s
+    load_roster_toml("load", KIOSKS * PER_KIOSK, SERVICE)
 }
 
 fn start_session(k: &KioskProcess) {
@@ -74,7 +60,7 @@ fn nothing_lost_nothing_doubled_under_faults() {
     let dir = tempfile::tempdir().unwrap();
     let roster = dir.path().join("roster.toml");
     std::fs::write(&roster, roster_toml()).unwrap();
-    let mut broker = Broker::start_quiet("").unwrap();
+    let mut broker = Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS).unwrap();
     let mut journal = JournalProcess::start(
         &dir.path().join("journal"),
         broker.port,

@@ -1,6 +1,7 @@
 //! `./run bench [NAME]`: the benchmarks. Each prints its figures with the machine it ran on;
 //! `docs/performance.md` records them with this command.
 //!
+//! - `feed`: see the `feed` module: broker vs journal rates, backlog drain, live taps during it.
 //! - `store`: p50/p99 of one durable check-in (`Store::record`: outbox row + derived rows, one
 //!   transaction, WAL + synchronous=FULL) against one plain INSERT of a row of the same size in
 //!   its own transaction with the same pragmas, side by side in one run; and fsyncs per check-in
@@ -20,7 +21,12 @@ use uuid::Uuid;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        None | Some("store") => bench_store(),
+        None => {
+            bench_store()?;
+            feed::run()
+        }
+        Some("store") => bench_store(),
+        Some("feed") => feed::run(),
         Some("store-fsync-child") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
             let db = args.get(1).context("db path")?;
@@ -34,7 +40,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some(other) => bail!("unknown benchmark {other:?}; known: store"),
+        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed"),
     }
 }
 
@@ -177,4 +183,355 @@ fn bench_store() -> Result<()> {
         calls as f64 / n as f64
     );
     Ok(())
+}
+
+mod feed {
+    //! `feed`: in one run, (1) the rate at which Mosquitto delivers QoS 1 messages to a subscriber
+    //! that discards them, (2) the rate at which the journal ingests and commits messages of the
+    //! same size and count (acked end to end), and units/s separately, (3) the time a kiosk takes
+    //! to drain a 10,000-unit backlog, and live-tap p99 on that kiosk during the drain against its
+    //! idle p99.
+
+    use super::{checkin, percentile, t0};
+    use anyhow::{Context, Result, bail};
+    use bytes::Bytes;
+    use otmetka_app::kiosk::{Command, Reply};
+    use otmetka_app::store::{KioskIdentity, Store};
+    use otmetka_core::catalogue::{ServiceCode, UnitKind};
+    use otmetka_core::event::{CloseKind, Event, UNITS_PER_EVENT};
+    use otmetka_core::people::{InstructorId, RecipientId};
+    use otmetka_core::session::{CheckInId, SessionId};
+    use otmetka_core::unit::{Unit, UnitId};
+    use otmetka_core::wire::{Ack, Envelope, SCHEMA};
+    use otmetka_link::testing::Broker;
+    use otmetka_link::topics::{self, Id};
+    use otmetka_link::{Client, ClientOptions, Event as LinkEvent, QoS};
+    use otmetka_tests::site::{
+        JournalProcess, KioskProcess, feed_toml, load_card, load_roster_toml,
+    };
+    use std::time::{Duration, Instant};
+    use uuid::Uuid;
+
+    const N: usize = 10_000;
+
+    fn envelope(kiosk: &str, seq: u64, event: Event) -> Result<Bytes> {
+        let env = Envelope {
+            schema: SCHEMA,
+            site: "bench".into(),
+            kiosk: kiosk.into(),
+            seq,
+            event_id: Uuid::now_v7(),
+            recorded_at: t0(),
+            clock_synced: true,
+            event,
+        };
+        Ok(Bytes::from(serde_json::to_vec(&env)?))
+    }
+
+    fn unit(session: SessionId, i: usize) -> Unit {
+        let recipient = RecipientId(Uuid::from_u128(0x1000_0000 + i as u128));
+        Unit {
+            id: UnitId::per_recipient(session, recipient),
+            session,
+            service: ServiceCode::from("004-5.1"),
+            kind: UnitKind::PerRecipient,
+            recipient: Some(recipient),
+            participants: Vec::new(),
+            group: None,
+            instructor: InstructorId(Uuid::from_u128(1)),
+            date: t0().date_naive(),
+            started_at: t0(),
+            ended_at: t0(),
+            overridden: Vec::new(),
+            manual: false,
+            below_group_min: false,
+            clock_synced: true,
+        }
+    }
+
+    async fn client(
+        port: u16,
+        id: &str,
+    ) -> Result<(otmetka_link::ClientHandle, otmetka_link::EventStream)> {
+        let mut o = ClientOptions::new("127.0.0.1", port, id);
+        o.session.clean_session = true;
+        let (h, mut ev) = Client::start(o)?;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ev.recv())
+                .await
+                .with_context(|| format!("client {id} did not connect"))?
+            {
+                Some(LinkEvent::Connected { .. }) => return Ok((h, ev)),
+                Some(_) => {}
+                None => bail!("client {id} stopped"),
+            }
+        }
+    }
+
+    async fn publish_all(
+        h: &otmetka_link::ClientHandle,
+        topic: &str,
+        payloads: &[Bytes],
+    ) -> Result<()> {
+        let mut tokens = Vec::with_capacity(payloads.len());
+        for p in payloads {
+            tokens.push(
+                h.publish(topic.to_string(), p.clone(), QoS::AtLeastOnce, false)
+                    .await?,
+            );
+        }
+        for t in tokens {
+            t.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for an ack of `seq` on `acks`.
+    async fn wait_ack(ev: &mut otmetka_link::EventStream, seq: u64) -> Result<()> {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(120), ev.recv())
+                .await
+                .with_context(|| format!("no ack of {seq} within 120 s"))?
+            {
+                Some(LinkEvent::Message(m)) => {
+                    if let Ok(a) = serde_json::from_slice::<Ack>(&m.payload) {
+                        if a.committed_seq >= seq {
+                            return Ok(());
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => bail!("ack stream ended"),
+            }
+        }
+    }
+
+    pub fn run() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        println!("feed bench: run directory {}", dir.path().display());
+        if let Some(keep) = std::env::var_os("OTMETKA_BENCH_KEEP") {
+            return run_in(std::path::Path::new(&keep));
+        }
+        run_in(dir.path())
+    }
+
+    fn run_in(dir: &std::path::Path) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let broker = Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS)?;
+        let site = Id::new("bench").context("id")?;
+        let session = SessionId(Uuid::now_v7());
+        let checkins: Vec<Bytes> = (0..N)
+            .map(|i| envelope("b1", i as u64 + 1, checkin(session, i as u64)))
+            .collect::<Result<_>>()?;
+        let size = checkins[0].len();
+        let (mosq_rate, journal_rate, units_rate) = rt.block_on(async {
+            // (1) Mosquitto to a discarding subscriber.
+            let (sub, mut sub_ev) = client(broker.port, "bench-sub").await?;
+            let topic = topics::events(&site, &Id::new("b0").context("id")?);
+            sub.subscribe(&[(topic.as_str(), QoS::AtLeastOnce)])
+                .await?
+                .wait()
+                .await?;
+            let (publ, _pub_ev) = client(broker.port, "bench-pub").await?;
+            let t = Instant::now();
+            let counter = tokio::spawn(async move {
+                let mut n = 0;
+                while n < N {
+                    if let Some(LinkEvent::Message(_)) = sub_ev.recv().await {
+                        n += 1;
+                    }
+                }
+            });
+            publish_all(&publ, &topic, &checkins).await?;
+            counter.await?;
+            let mosq = N as f64 / t.elapsed().as_secs_f64();
+            // (2) The journal: the same messages, timed until its ack says all are committed.
+            let jdir = dir.join("journal");
+            let journal = JournalProcess::start(&jdir, broker.port, &["bench"], None)?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let (acks, mut acks_ev) = client(broker.port, "bench-acks").await?;
+            let f1 = topics::acks(&site, &Id::new("b1").context("id")?);
+            let f2 = topics::acks(&site, &Id::new("b2").context("id")?);
+            acks.subscribe(&[(f1.as_str(), QoS::AtLeastOnce)])
+                .await?
+                .wait()
+                .await?;
+            let t = Instant::now();
+            publish_all(
+                &publ,
+                &topics::events(&site, &Id::new("b1").context("id")?),
+                &checkins,
+            )
+            .await?;
+            wait_ack(&mut acks_ev, N as u64).await?;
+            let jrate = N as f64 / t.elapsed().as_secs_f64();
+            // Units: 10,000 units in messages of 50.
+            let s2 = SessionId(Uuid::now_v7());
+            let units: Vec<Unit> = (0..N).map(|i| unit(s2, i)).collect();
+            let msgs: Vec<Bytes> = units
+                .chunks(UNITS_PER_EVENT)
+                .enumerate()
+                .map(|(i, c)| {
+                    envelope(
+                        "b2",
+                        i as u64 + 1,
+                        Event::Units {
+                            session: s2,
+                            units: c.to_vec(),
+                        },
+                    )
+                })
+                .collect::<Result<_>>()?;
+            acks.subscribe(&[(f2.as_str(), QoS::AtLeastOnce)])
+                .await?
+                .wait()
+                .await?;
+            let t = Instant::now();
+            publish_all(
+                &publ,
+                &topics::events(&site, &Id::new("b2").context("id")?),
+                &msgs,
+            )
+            .await?;
+            wait_ack(&mut acks_ev, msgs.len() as u64).await?;
+            let urate = N as f64 / t.elapsed().as_secs_f64();
+            drop(journal);
+            Ok::<_, anyhow::Error>((mosq, jrate, urate))
+        })?;
+        println!(
+            "feed bench: {N} QoS 1 messages of {size} B; machine: {}",
+            super::machine()
+        );
+        println!("  mosquitto → discarding subscriber      {mosq_rate:>9.0} msg/s");
+        println!("  journal ingest + commit + ack          {journal_rate:>9.0} msg/s");
+        println!(
+            "  ratio journal/mosquitto                {:>9.2}",
+            journal_rate / mosq_rate
+        );
+        println!("  journal units (50 per message)         {units_rate:>9.0} units/s");
+
+        // (3) A kiosk with a 10,000-unit backlog reconnects; live taps during the drain.
+        let roster = dir.join("roster.toml");
+        std::fs::write(&roster, load_roster_toml("bench", 3000, "004-5.1"))?;
+        let jdir = dir.join("journal-2");
+        let _journal = JournalProcess::start(&jdir, broker.port, &["bench"], Some(&roster))?;
+        let kdir = dir.join("k1");
+        std::fs::create_dir_all(&kdir)?;
+        {
+            let mut store = Store::open(
+                &kdir.join("kiosk.db"),
+                KioskIdentity {
+                    site: "bench".into(),
+                    kiosk: "k1".into(),
+                },
+            )?;
+            let s = SessionId(Uuid::now_v7());
+            let mut events = vec![Event::SessionOpened {
+                session: s,
+                service: ServiceCode::from("004-5.1"),
+                unit_kind: UnitKind::PerRecipient,
+                group: None,
+                instructor: InstructorId(Uuid::from_u128(1)),
+                at: t0(),
+                safety_briefing: false,
+                date_confirmed: false,
+            }];
+            let units: Vec<Unit> = (0..N).map(|i| unit(s, i)).collect();
+            for u in &units {
+                events.push(Event::CheckedIn {
+                    session: s,
+                    checkin: CheckInId(Uuid::now_v7()),
+                    recipient: u.recipient.unwrap_or(RecipientId(Uuid::nil())),
+                    at: t0(),
+                    method: otmetka_core::event::CheckInMethod::Card,
+                    overridden: Vec::new(),
+                    override_reason: None,
+                });
+            }
+            events.push(Event::SessionClosed {
+                session: s,
+                at: t0(),
+                how: CloseKind::Instructor,
+                head_count: None,
+            });
+            events.extend(Event::Units { session: s, units }.split_units(UNITS_PER_EVENT));
+            store.record(&events, t0(), true)?;
+        }
+        let extra = format!("{}window = 1000\n", feed_toml(broker.port));
+        let t_start = Instant::now();
+        let kiosk = KioskProcess::start_with_roster(&kdir, "bench", "k1", Some(&roster), &extra)?;
+        kiosk.call(Command::SignIn {
+            credential: "1234".into(),
+        })?;
+        kiosk.call(Command::Start {
+            service: ServiceCode::from("004-5.1"),
+            group: None,
+            unit_kind: None,
+            safety_briefing: false,
+            confirm_date: false,
+        })?;
+        let mut during = Vec::new();
+        let mut i = 0;
+        let mut last_check = Instant::now();
+        let drain_time = loop {
+            let t = Instant::now();
+            let r = kiosk.call(Command::Tap { card: load_card(i) })?;
+            during.push(t.elapsed().as_secs_f64() * 1e3);
+            i += 1;
+            if !matches!(r, Reply::Tap(ref t) if t.committed) {
+                bail!("a live tap was not committed: {r:?}");
+            }
+            // Done when the backlog's 10,000 units are committed in the journal (the live taps
+            // keep the outbox from ever being empty for long).
+            if last_check.elapsed() > Duration::from_millis(100) {
+                last_check = Instant::now();
+                let n: i64 = rusqlite::Connection::open(jdir.join("journal.db"))?.query_row(
+                    "SELECT COUNT(*) FROM units WHERE kiosk = 'k1'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if n as usize >= N {
+                    break t_start.elapsed();
+                }
+            }
+            if t_start.elapsed() > Duration::from_secs(120) {
+                let log = std::fs::read_to_string(kdir.join("kiosk.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                bail!(
+                    "the backlog did not drain in 120 s; kiosk log:\n{}",
+                    tail.join("\n")
+                );
+            }
+        };
+        let mut idle = Vec::new();
+        for _ in 0..during.len().max(300) {
+            let t = Instant::now();
+            kiosk.call(Command::Tap { card: load_card(i) })?;
+            idle.push(t.elapsed().as_secs_f64() * 1e3);
+            i += 1;
+        }
+        during.sort_by(f64::total_cmp);
+        idle.sort_by(f64::total_cmp);
+        let (d99, i99) = (percentile(&during, 0.99), percentile(&idle, 0.99));
+        println!(
+            "  drain of a 10,000-unit backlog (+10,000 check-ins) after the kiosk connects: {:.2} s",
+            drain_time.as_secs_f64()
+        );
+        println!(
+            "  live tap during the drain: {} taps, p50 {:.2} ms, p99 {d99:.2} ms",
+            during.len(),
+            percentile(&during, 0.5)
+        );
+        println!(
+            "  live tap idle:             {} taps, p50 {:.2} ms, p99 {i99:.2} ms",
+            idle.len(),
+            percentile(&idle, 0.5)
+        );
+        println!("  ratio p99 during/idle: {:.2}", d99 / i99);
+        Ok(())
+    }
 }

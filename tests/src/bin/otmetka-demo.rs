@@ -11,11 +11,16 @@ fn main() -> Result<()> {
     let dir = repo_root().join("demo-out");
     let _ = std::fs::remove_dir_all(&dir);
     println!("Otmetka demo: run directory {}", dir.display());
-    let broker = otmetka_link::testing::Broker::start_quiet("")?;
+    let broker = otmetka_link::testing::Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS)?;
     println!("mosquitto is up on 127.0.0.1:{}", broker.port);
     let journal = JournalProcess::start(&dir.join("journal"), broker.port, &["demo"], None)?;
     println!("journal is up (database {})", journal.database.display());
-    let kiosk = KioskProcess::start(&dir.join("kiosk-1"), "demo", "kiosk-1", &feed_toml(broker.port))?;
+    let kiosk = KioskProcess::start(
+        &dir.join("kiosk-1"),
+        "demo",
+        "kiosk-1",
+        &feed_toml(broker.port),
+    )?;
     println!("kiosk-1 is up (control socket {})", kiosk.socket.display());
     let say = |what: &str, cmd: Command| -> Result<()> {
         match kiosk.call(cmd) {
@@ -157,8 +162,15 @@ fn main() -> Result<()> {
             u.unit.date,
             u.unit.service,
             u.kiosk,
-            u.unit.recipient.map(|r| r.to_string()).unwrap_or_else(|| "(group)".into()),
-            if u.unit.over_limit() { format!(" — over a limit, overridden {:?}", u.unit.overridden) } else { String::new() }
+            u.unit
+                .recipient
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "(group)".into()),
+            if u.unit.over_limit() {
+                format!(" — over a limit, overridden {:?}", u.unit.overridden)
+            } else {
+                String::new()
+            }
         );
     }
     println!("logs and databases are in {}", dir.display());
