@@ -4,6 +4,7 @@
 //! - [`ui`]: the screens (Slint) behind a plain view model: `ScreenView` in, `UiEvent` out.
 //! - [`texts`]: the message catalogue (Russian and English) for screens and voice.
 //! - [`sound`]: tones, spoken clips and names (TTS), played by aplay or into a directory.
+//!
 //! (filled as the store, screens and feed land.)
 
 pub mod sound;

@@ -118,7 +118,9 @@ pub fn voice_clip_path(sounds_dir: &Path, lang: &str, clip: &str) -> PathBuf {
 
 /// The path of a tone's clip.
 pub fn tone_clip_path(sounds_dir: &Path, tone: Tone) -> PathBuf {
-    sounds_dir.join("tones").join(format!("{}.wav", tone_clip(tone)))
+    sounds_dir
+        .join("tones")
+        .join(format!("{}.wav", tone_clip(tone)))
 }
 
 /// What to play for a prompt: the tone, the name (if names are spoken), the clip.
@@ -158,8 +160,8 @@ pub fn wav_info(wav: &[u8]) -> Result<WavInfo, SoundError> {
     // Bounded: each step advances by at least 8 bytes.
     while pos + 8 <= wav.len() {
         let id = &wav[pos..pos + 4];
-        let size = u32::from_le_bytes([wav[pos + 4], wav[pos + 5], wav[pos + 6], wav[pos + 7]])
-            as usize;
+        let size =
+            u32::from_le_bytes([wav[pos + 4], wav[pos + 5], wav[pos + 6], wav[pos + 7]]) as usize;
         let body = pos + 8;
         if id == b"fmt " {
             if body + 16 > wav.len() {
@@ -173,7 +175,8 @@ pub fn wav_info(wav: &[u8]) -> Result<WavInfo, SoundError> {
                 u16::from_le_bytes([f[14], f[15]]),
             ));
         } else if id == b"data" {
-            let (format, rate, channels, bits) = fmt.ok_or(SoundError::Format("data before fmt"))?;
+            let (format, rate, channels, bits) =
+                fmt.ok_or(SoundError::Format("data before fmt"))?;
             if format != 1 || bits != 16 {
                 return Err(SoundError::Format("only 16-bit PCM is supported"));
             }
@@ -530,7 +533,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec!["0001-tones-accepted.wav", "0002-ru-accepted.wav"]);
+        assert_eq!(
+            names,
+            vec!["0001-tones-accepted.wav", "0002-ru-accepted.wav"]
+        );
         let played = std::fs::read(out.path().join("0002-ru-accepted.wav")).unwrap();
         let orig = std::fs::read(root.join("ru/accepted.wav")).unwrap();
         assert_eq!(played, scale_wav(&orig, 0.5).unwrap());

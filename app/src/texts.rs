@@ -97,7 +97,10 @@ pub fn parse_po(src: &str) -> Result<Vec<PoEntry>, TextsError> {
                     }
                     Field::Ctxt => cur.context.get_or_insert_with(String::new).push_str(&value),
                     Field::Id => cur.id.push_str(&value),
-                    Field::Plural => cur.plural_id.get_or_insert_with(String::new).push_str(&value),
+                    Field::Plural => cur
+                        .plural_id
+                        .get_or_insert_with(String::new)
+                        .push_str(&value),
                     Field::Str(i) => {
                         if let Some(s) = cur.strs.get_mut(i) {
                             s.push_str(&value)
@@ -379,10 +382,14 @@ msgstr[1] "{n} people"
                 let key = format!("decision.{}.{part}", kind.as_str());
                 let (ru, en) = t.both(&key).unwrap_or_else(|| panic!("no {key}"));
                 assert!(
-                    ru.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap())),
+                    ru.chars()
+                        .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap())),
                     "{key}: not Russian: {ru:?}"
                 );
-                assert!(!en.is_empty() && en.is_ascii(), "{key}: English missing: {en:?}");
+                assert!(
+                    !en.is_empty() && en.is_ascii(),
+                    "{key}: English missing: {en:?}"
+                );
             }
         }
     }

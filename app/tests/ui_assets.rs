@@ -1,6 +1,8 @@
 //! Checks on the UI's files: colours only in the theme, every screen label translated, every
 //! decision kind with Russian text and its own audible clip.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (style.md)
+
 use otmetka_app::texts::{Lang, Texts, parse_po};
 use otmetka_core::decision::{DecisionKind, Tone};
 use std::path::{Path, PathBuf};
@@ -29,8 +31,13 @@ fn colour_literals(src: &str) -> Vec<String> {
         let code = line.split("//").next().unwrap_or("");
         let b = code.as_bytes();
         for (i, _) in code.match_indices('#') {
-            let hex = b[i + 1..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
-            let ends = b.get(i + 1 + hex).is_none_or(|c| !c.is_ascii_alphanumeric());
+            let hex = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            let ends = b
+                .get(i + 1 + hex)
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
             if matches!(hex, 3 | 4 | 6 | 8) && ends {
                 found.push(format!("line {}: {}", n + 1, line.trim()));
             }
@@ -66,7 +73,11 @@ fn colour_literals_live_only_in_the_theme() {
         }
     }
     assert!(theme_has > 10, "the theme should hold the palette");
-    assert!(bad.is_empty(), "colour literals outside theme.slint:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "colour literals outside theme.slint:\n{}",
+        bad.join("\n")
+    );
 }
 
 /// The strings of `@tr("…")` in a Slint source.
@@ -81,8 +92,8 @@ fn tr_strings(src: &str) -> Vec<String> {
 
 #[test]
 fn every_screen_label_has_an_english_translation() {
-    let po = std::fs::read_to_string(root().join("config/i18n/en/LC_MESSAGES/otmetka-app.po"))
-        .unwrap();
+    let po =
+        std::fs::read_to_string(root().join("config/i18n/en/LC_MESSAGES/otmetka-app.po")).unwrap();
     let entries = parse_po(&po).unwrap();
     let mut files = Vec::new();
     slint_files(&root().join("app/ui"), &mut files);
@@ -147,7 +158,11 @@ fn every_decision_kind_has_its_own_audible_clip() {
             assert!(len > 0.3, "{}: {len} s is too short", p.display());
             assert!(rms > 0.02, "{}: RMS {rms} is (nearly) silent", p.display());
             let bytes = std::fs::read(&p).unwrap();
-            assert!(!seen.contains(&bytes), "{}: same clip as another kind", p.display());
+            assert!(
+                !seen.contains(&bytes),
+                "{}: same clip as another kind",
+                p.display()
+            );
             seen.push(bytes);
         }
     }
@@ -160,6 +175,10 @@ fn every_decision_kind_has_its_own_audible_clip() {
     ] {
         let p = otmetka_app::sound::tone_clip_path(&sounds, tone);
         let (len, rms) = sox_stat(&p);
-        assert!(len > 0.1 && rms > 0.02, "{}: {len} s RMS {rms}", p.display());
+        assert!(
+            len > 0.1 && rms > 0.02,
+            "{}: {len} s RMS {rms}",
+            p.display()
+        );
     }
 }

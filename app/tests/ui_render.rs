@@ -7,6 +7,8 @@
 //! Pictures go to a temp dir; with `OTMETKA_UPDATE_SCREENS=1` they are written to
 //! `docs/screens/` (committed).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap (style.md)
+
 mod ui_common;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
@@ -40,15 +42,6 @@ fn lin(c: u8) -> f64 {
     }
 }
 
-fn luminance(p: [u8; 3]) -> f64 {
-    0.2126 * lin(p[0]) + 0.7152 * lin(p[1]) + 0.0722 * lin(p[2])
-}
-
-fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
-    let (la, lb) = (luminance(a), luminance(b));
-    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
-}
-
 #[derive(Debug)]
 struct TextBox {
     label: String,
@@ -80,29 +73,47 @@ fn text_boxes(ui: &Ui) -> Vec<TextBox> {
         .collect()
 }
 
-/// The contrast of a text box: the most common colour in the box is the background, the pixel
-/// farthest from it in contrast is the core of the glyphs. `None` where the box shows no text
-/// (clipped away, scrolled out).
+/// The contrast of a text box: the most common colour on the box's edge is the background, the
+/// pixel inside farthest from it in contrast is the core of the glyphs. `None` where the box
+/// shows no text (clipped away, scrolled out).
 fn box_contrast(img: &Rgba, b: &TextBox) -> Option<f64> {
     let x0 = b.x.max(0.0) as u32;
     let y0 = b.y.max(0.0) as u32;
     let x1 = ((b.x + b.w) as u32).min(img.width);
     let y1 = ((b.y + b.h) as u32).min(img.height);
-    if x1 <= x0 || y1 <= y0 {
+    if x1 <= x0 + 2 || y1 <= y0 + 2 {
         return None;
     }
-    let mut counts: HashMap<[u8; 3], u32> = HashMap::new();
+    let rgb = |x, y| {
+        let p = img.at(x, y);
+        [p[0], p[1], p[2]]
+    };
+    let mut edge: HashMap<[u8; 3], u32> = HashMap::new();
+    for x in x0..x1 {
+        *edge.entry(rgb(x, y0)).or_default() += 1;
+        *edge.entry(rgb(x, y1 - 1)).or_default() += 1;
+    }
+    for y in y0..y1 {
+        *edge.entry(rgb(x0, y)).or_default() += 1;
+        *edge.entry(rgb(x1 - 1, y)).or_default() += 1;
+    }
+    let (bg, _) = edge.into_iter().max_by_key(|(_, n)| *n)?;
+    // The darkest and the lightest pixel: one of them is the glyphs' core.
+    let lut: Vec<f64> = (0..=255u8).map(lin).collect();
+    let lum = |p: [u8; 3]| {
+        0.2126 * lut[p[0] as usize] + 0.7152 * lut[p[1] as usize] + 0.0722 * lut[p[2] as usize]
+    };
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for y in y0..y1 {
         for x in x0..x1 {
-            let p = img.at(x, y);
-            *counts.entry([p[0], p[1], p[2]]).or_default() += 1;
+            let l = lum(rgb(x, y));
+            lo = lo.min(l);
+            hi = hi.max(l);
         }
     }
-    let (bg, _) = counts.iter().max_by_key(|(_, n)| **n)?;
-    let best = counts
-        .keys()
-        .map(|c| contrast(*c, *bg))
-        .fold(1.0_f64, f64::max);
+    let lb = lum(bg);
+    let ratio = |a: f64, b: f64| (a.max(b) + 0.05) / (a.min(b) + 0.05);
+    let best = ratio(lo, lb).max(ratio(hi, lb));
     (best > 1.5).then_some(best)
 }
 
@@ -112,6 +123,16 @@ fn check_contrast(ui: &Ui, img: &Rgba, what: &str, failures: &mut Vec<String>) -
     let boxes = text_boxes(ui);
     assert!(!boxes.is_empty(), "{what}: no text elements found");
     for b in &boxes {
+        // Lists scroll vertically; nothing may run off the sides.
+        if b.x < -0.5 || b.x + b.w > img.width as f32 + 0.5 {
+            failures.push(format!(
+                "{what}: {:?} runs off the screen ({:.0}..{:.0} of {})",
+                b.label,
+                b.x,
+                b.x + b.w,
+                img.width
+            ));
+        }
         if let Some(c) = box_contrast(img, b) {
             lowest = lowest.min(c);
             if c < 7.0 {
@@ -292,9 +313,17 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
         let mut shoot = |ui: &Ui, name: &str, failures: &mut Vec<String>| {
             let img = ui.snapshot_rgba().unwrap();
             assert_eq!((img.width, img.height), (w, h));
-            std::fs::write(dir.join(format!("{name}_{suffix}.png")), img.to_png().unwrap())
-                .unwrap();
-            lowest = lowest.min(check_contrast(ui, &img, &format!("{name} {suffix}"), failures));
+            std::fs::write(
+                dir.join(format!("{name}_{suffix}.png")),
+                img.to_png().unwrap(),
+            )
+            .unwrap();
+            lowest = lowest.min(check_contrast(
+                ui,
+                &img,
+                &format!("{name} {suffix}"),
+                failures,
+            ));
             count += 1;
             img
         };
@@ -367,14 +396,19 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
         ui.show(&en_views[0]);
         shoot(&ui, "idle_en", &mut failures);
         assert!(
-            text_boxes(&ui).iter().any(|b| b.label == "Please tap your card"),
+            text_boxes(&ui)
+                .iter()
+                .any(|b| b.label == "Please tap your card"),
             "English idle screen"
         );
         ui.show(&ScreenView::TapResult(tap(DecisionKind::Accepted, &en)));
         shoot(&ui, "tap_accepted_en", &mut failures);
         ui.set_settings(UiSettings::default());
     }
-    println!("rendered {count} pictures into {}; lowest text contrast {lowest:.2}:1", dir.display());
+    println!(
+        "rendered {count} pictures into {}; lowest text contrast {lowest:.2}:1",
+        dir.display()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -404,7 +438,10 @@ fn ocr_reads_each_outcome_from_a_quarter_size_picture() {
             read.split_whitespace().collect::<Vec<_>>().join(" ")
         );
         if dist > allowed {
-            failures.push(format!("{}: {expected:?} not read (distance {dist})", kind.as_str()));
+            failures.push(format!(
+                "{}: {expected:?} not read (distance {dist})",
+                kind.as_str()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -53,7 +53,16 @@ use std::time::Duration;
 
 // The code Slint generates from app/ui uses unsafe internally (its item-tree vtables); it is
 // machine-made and confined to this module.
-#[allow(clippy::all, unused, missing_docs, unreachable_pub, unsafe_code)]
+#[allow(
+    clippy::all,
+    clippy::unwrap_used,
+    clippy::todo,
+    clippy::dbg_macro,
+    unused,
+    missing_docs,
+    unreachable_pub,
+    unsafe_code
+)]
 mod generated {
     slint::include_modules!();
 }
@@ -275,7 +284,10 @@ impl Ui {
         Ok(ui)
     }
 
-    fn wrap(window: g::KioskWindow, headless: Option<Rc<MinimalSoftwareWindow>>) -> Result<Ui, UiError> {
+    fn wrap(
+        window: g::KioskWindow,
+        headless: Option<Rc<MinimalSoftwareWindow>>,
+    ) -> Result<Ui, UiError> {
         let (tx, rx) = mpsc::channel();
         let inner = Rc::new(Inner {
             window,
@@ -759,14 +771,17 @@ fn connect_callbacks(inner: &Rc<Inner>) {
     on!(on_undo, |i, id: SharedString| i.send(UiEvent::Undo {
         checkin_id: id.to_string()
     }));
-    on!(on_manual_check_in, |i, id: SharedString, code: SharedString| {
-        if let Some(reason) = ManualReason::from_code(&code) {
-            i.send(UiEvent::ManualCheckIn {
-                recipient: id.to_string(),
-                reason,
-            })
+    on!(
+        on_manual_check_in,
+        |i, id: SharedString, code: SharedString| {
+            if let Some(reason) = ManualReason::from_code(&code) {
+                i.send(UiEvent::ManualCheckIn {
+                    recipient: id.to_string(),
+                    reason,
+                })
+            }
         }
-    });
+    );
     on!(on_override, |i, code: SharedString| {
         if let Some(reason) = OverrideReason::from_code(&code) {
             i.send(UiEvent::Override { reason })

@@ -141,7 +141,10 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
             ProgrammeGap::ServiceNotListed => t.reason.clone(),
             ProgrammeGap::CountUsed { allowed, used } => texts.format(
                 "decision.not_in_programme.reason.count_used",
-                &[("used", &used.to_string()), ("allowed", &allowed.to_string())],
+                &[
+                    ("used", &used.to_string()),
+                    ("allowed", &allowed.to_string()),
+                ],
             ),
         },
         _ => t.reason.clone(),
@@ -197,7 +200,11 @@ pub fn period_text(period: Period, texts: &Texts) -> String {
 
 /// "понедельник, 23 ноября 2026" / "Monday, November 23, 2026".
 pub fn format_date(date: NaiveDate, texts: &Texts) -> String {
-    format!("{}, {}", weekday_text(date, texts), day_month_year(date, texts))
+    format!(
+        "{}, {}",
+        weekday_text(date, texts),
+        day_month_year(date, texts)
+    )
 }
 
 /// "23 ноября 2026".
@@ -214,10 +221,7 @@ pub fn day_month_year(date: NaiveDate, texts: &Texts) -> String {
 
 /// "понедельник".
 pub fn weekday_text(date: NaiveDate, texts: &Texts) -> String {
-    texts.get(&format!(
-        "weekday.{}",
-        date.weekday().number_from_monday()
-    ))
+    texts.get(&format!("weekday.{}", date.weekday().number_from_monday()))
 }
 
 /// "12 из 25", or "Пришли: 12" where the group has no maximum.
@@ -549,7 +553,10 @@ mod tests {
             Decision::UnknownCard,
             Decision::CardBlocked { recipient: r },
             Decision::CardReplaced { recipient: r },
-            Decision::GroupFull { recipient: r, max: 25 },
+            Decision::GroupFull {
+                recipient: r,
+                max: 25,
+            },
             Decision::FrequencyLimit {
                 recipient: r,
                 service: "001".into(),
@@ -604,11 +611,17 @@ mod tests {
         );
         assert_eq!(tap_view(&d[6], None, &t).reason, "Уже 2 из 2 за неделю.");
         let en = Texts::bundled(Lang::En);
-        assert_eq!(tap_view(&d[6], None, &en).reason, "Already 2 of 2 per week.");
+        assert_eq!(
+            tap_view(&d[6], None, &en).reason,
+            "Already 2 of 2 per week."
+        );
         let gap = Decision::NotInProgramme {
             recipient: rid(),
             service: "001".into(),
-            gap: ProgrammeGap::CountUsed { allowed: 4, used: 4 },
+            gap: ProgrammeGap::CountUsed {
+                allowed: 4,
+                used: 4,
+            },
         };
         assert_eq!(
             tap_view(&gap, None, &t).reason,
@@ -672,7 +685,10 @@ mod tests {
         for n in ParticipantNote::ALL {
             assert!(t.try_get(&format!("note.{}", n.code())).is_some());
         }
-        assert_eq!(ParticipantNote::DidNotTakePart.next(), ParticipantNote::None);
+        assert_eq!(
+            ParticipantNote::DidNotTakePart.next(),
+            ParticipantNote::None
+        );
         assert!(needs_safety_briefing(&"000".into()));
         assert!(needs_safety_briefing(&"002-5.1".into()));
         assert!(!needs_safety_briefing(&"001".into()));

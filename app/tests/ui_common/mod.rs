@@ -29,7 +29,10 @@ pub fn decisions() -> Vec<Decision> {
         Decision::UnknownCard,
         Decision::CardBlocked { recipient: r },
         Decision::CardReplaced { recipient: r },
-        Decision::GroupFull { recipient: r, max: 25 },
+        Decision::GroupFull {
+            recipient: r,
+            max: 25,
+        },
         Decision::FrequencyLimit {
             recipient: r,
             service: "001".into(),
@@ -95,11 +98,26 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
         ScreenView::StartSession(StartSessionView {
             instructor: "Ольга Сергеевна".into(),
             schedule: vec![
-                choice("001", "g1", "10:00 Клуб «Собеседник»", "Клуб общения, до 25 человек"),
-                choice("000", "g2", "11:00 Мастерская", "Трудовые навыки, 10–25 человек"),
+                choice(
+                    "001",
+                    "g1",
+                    "10:00 Клуб «Собеседник»",
+                    "Клуб общения, до 25 человек",
+                ),
+                choice(
+                    "000",
+                    "g2",
+                    "11:00 Мастерская",
+                    "Трудовые навыки, 10–25 человек",
+                ),
             ],
             services: vec![
-                choice("002-1.7.1", "", "Кружковая работа", "от 5 человек, до 60 мин"),
+                choice(
+                    "002-1.7.1",
+                    "",
+                    "Кружковая работа",
+                    "от 5 человек, до 60 мин",
+                ),
                 choice("002-5.1", "", "Трудовые навыки", "до 40 мин"),
                 choice("002-7.4", "", "Компьютерная грамотность", "5–8 человек"),
             ],
@@ -131,7 +149,10 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
             counted: 3,
             notes: vec![
                 (person("r1", "Пётр Петрович", ""), ParticipantNote::None),
-                (person("r2", "Мария Ивановна", ""), ParticipantNote::LeftEarly),
+                (
+                    person("r2", "Мария Ивановна", ""),
+                    ParticipantNote::LeftEarly,
+                ),
                 (person("r3", "Анна Павловна", ""), ParticipantNote::None),
             ],
             units: 3,
