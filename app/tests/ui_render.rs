@@ -15,6 +15,7 @@ use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use otmetka_app::texts::{Lang, Texts};
 use otmetka_app::ui::*;
 use otmetka_core::decision::DecisionKind;
+use slint::ComponentHandle;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -145,19 +146,31 @@ fn check_contrast(ui: &Ui, img: &Rgba, what: &str, failures: &mut Vec<String>) -
 
 // ---- touch targets ----
 
+/// Every pressable element (buttons, check boxes, text fields), once each: an element that
+/// inherits another (Key → BigButton → Rectangle) is one item with several element handles.
 fn touch_targets(ui: &Ui) -> Vec<ElementHandle> {
-    let mut out = Vec::new();
+    let mut out: Vec<ElementHandle> = Vec::new();
+    let mut seen = Vec::new();
     for role in [
         AccessibleRole::Button,
         AccessibleRole::Checkbox,
         AccessibleRole::TextInput,
     ] {
-        out.extend(
-            ElementQuery::from_root(ui.component())
-                .match_descendants()
-                .match_accessible_role(role)
-                .find_all(),
-        );
+        for e in ElementQuery::from_root(ui.component())
+            .match_descendants()
+            .match_accessible_role(role)
+            .find_all()
+        {
+            let (p, s) = (e.absolute_position(), e.size());
+            let key = (
+                e.accessible_label().unwrap_or_default().to_string(),
+                [p.x, p.y, s.width, s.height].map(|v| (v * 4.0) as i64),
+            );
+            if !seen.contains(&key) {
+                seen.push(key);
+                out.push(e);
+            }
+        }
     }
     out
 }
@@ -593,4 +606,53 @@ fn buttons_send_the_right_events() {
         ]
     );
     assert!(ui.settings().dark);
+
+    // The simulated reader of the desktop demo: F1..F9 are nine demo cards.
+    ui.show(&s[0]);
+    for key in [slint::platform::Key::F1, slint::platform::Key::F9] {
+        let text: slint::SharedString = key.into();
+        ui.component()
+            .window()
+            .dispatch_event(slint::platform::WindowEvent::KeyPressed { text: text.clone() });
+        ui.component()
+            .window()
+            .dispatch_event(slint::platform::WindowEvent::KeyReleased { text });
+    }
+    assert_eq!(
+        events(&ui),
+        vec![UiEvent::DemoCard(1), UiEvent::DemoCard(9)]
+    );
+}
+
+#[test]
+fn rendering_speed() {
+    // Figures, not assertions: how long the software renderer takes for a full screen here.
+    let texts = ru();
+    let ui = Ui::headless(800, 480).unwrap();
+    for (w, h) in SIZES {
+        ui.set_size(w, h);
+        let views: Vec<ScreenView> = DecisionKind::ALL
+            .iter()
+            .map(|k| ScreenView::TapResult(tap(*k, &texts)))
+            .chain(screens(&texts))
+            .collect();
+        let t0 = std::time::Instant::now();
+        let rounds = 3;
+        for _ in 0..rounds {
+            for v in &views {
+                ui.show(v);
+                ui.snapshot_rgba().unwrap();
+            }
+        }
+        let n = rounds * views.len();
+        println!(
+            "show + full render {w}x{h}: {:.1} ms per screen ({n} screens, {} build)",
+            t0.elapsed().as_secs_f64() * 1000.0 / n as f64,
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+        );
+    }
 }
