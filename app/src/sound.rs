@@ -518,6 +518,25 @@ mod tests {
     }
 
     #[test]
+    fn default_tts_speaks_a_russian_name_as_wav() {
+        // The real espeak-ng (a Debian package the project installs).
+        let wav = render_piece(
+            &Piece::Speak("Мария Ивановна".into()),
+            &SoundConfig::new("/"),
+        )
+        .unwrap();
+        let info = wav_info(&wav).unwrap();
+        let samples = (info.data.1 - info.data.0) / 2 / usize::from(info.channels);
+        let seconds = samples as f64 / f64::from(info.sample_rate);
+        assert!(seconds > 0.5, "{seconds} s");
+        let loud = wav[info.data.0..info.data.1]
+            .chunks(2)
+            .filter(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 1000)
+            .count();
+        assert!(loud > 1000, "nearly silent: {loud} loud samples");
+    }
+
+    #[test]
     fn file_sink_writes_what_would_be_played() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sounds");
         let out = tempfile::tempdir().unwrap();
