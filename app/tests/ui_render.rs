@@ -144,6 +144,32 @@ fn check_contrast(ui: &Ui, img: &Rgba, what: &str, failures: &mut Vec<String>) -
     lowest
 }
 
+/// Every text and touch target lies within the screen's height.
+fn check_fits_vertically(ui: &Ui, img: &Rgba, what: &str, failures: &mut Vec<String>) {
+    let h = img.height as f32 + 0.5;
+    for b in text_boxes(ui) {
+        if b.y < -0.5 || b.y + b.h > h {
+            failures.push(format!(
+                "{what}: {:?} runs off the bottom ({:.0}..{:.0})",
+                b.label,
+                b.y,
+                b.y + b.h
+            ));
+        }
+    }
+    for t in touch_targets(ui) {
+        let (p, s) = (t.absolute_position(), t.size());
+        if p.y < -0.5 || p.y + s.height > h {
+            failures.push(format!(
+                "{what}: button {:?} runs off the bottom ({:.0}..{:.0})",
+                t.accessible_label().unwrap_or_default(),
+                p.y,
+                p.y + s.height
+            ));
+        }
+    }
+}
+
 // ---- touch targets ----
 
 /// Every pressable element (buttons, check boxes, text fields), once each: an element that
