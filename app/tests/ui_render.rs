@@ -363,6 +363,17 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
                 &format!("{name} {suffix}"),
                 failures,
             ));
+            // Screens without a scrolling list must fit: nothing below the bottom edge.
+            let scrolls = [
+                "start_session",
+                "in_session",
+                "end_session",
+                "diagnostics",
+                "tap_override",
+            ];
+            if !scrolls.iter().any(|s| name.starts_with(s)) {
+                check_fits_vertically(ui, &img, &format!("{name} {suffix}"), failures);
+            }
             count += 1;
             img
         };
