@@ -33,6 +33,18 @@ fn a_real_window_shows_the_idle_screen_and_takes_a_snapshot() {
     });
     ui.run().unwrap();
     worker.join().unwrap().unwrap();
-    let len = std::fs::metadata(&path).unwrap().len();
-    assert!(len > 1000, "snapshot of {len} bytes");
+    // The picture shows the idle screen: white background and dark text.
+    let decoder = png::Decoder::new(std::io::Cursor::new(std::fs::read(&path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = |p: &[u8]| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]);
+    let white = buf.chunks(4).filter(|p| px(p) > 740).count();
+    let dark = buf.chunks(4).filter(|p| px(p) < 60).count();
+    println!(
+        "window snapshot {}x{}: {white} white, {dark} dark pixels",
+        info.width, info.height
+    );
+    assert!(white > buf.len() / 4 / 2, "mostly white background");
+    assert!(dark > 1000, "text drawn");
 }
