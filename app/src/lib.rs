@@ -8,11 +8,19 @@
 //! - [`control`]: the control socket (`otmetka-kiosk ctl`).
 //! - [`feed`]: the outbox drained over MQTT, marked delivered on the journal's ack.
 //! - [`clock`]: the one place that reads the system time.
+//! - [`screens`]: what the screens show when (replies → views), for the worker's observer.
+//! - [`ui`]: the screens (Slint) behind a plain view model: `ScreenView` in, `UiEvent` out.
+//! - [`texts`]: the message catalogue (Russian and English) for screens and voice.
+//! - [`sound`]: tones, spoken clips and names (TTS), played by aplay or into a directory.
 
 pub mod clock;
 pub mod config;
 pub mod control;
 pub mod feed;
 pub mod kiosk;
+pub mod screens;
+pub mod sound;
 pub mod store;
+pub mod texts;
+pub mod ui;
 pub mod worker;

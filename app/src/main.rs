@@ -12,6 +12,7 @@ use otmetka_app::config::KioskConfig;
 use otmetka_app::control::{self, Answer, ControlClient, ExtraRequest, Request};
 use otmetka_app::kiosk::{Command, Kiosk};
 use otmetka_app::store::{KioskIdentity, Store};
+use otmetka_app::ui::UiEvent;
 use otmetka_app::worker;
 use otmetka_core::cards::SiteSecret;
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
@@ -104,7 +105,7 @@ fn main() {
     }
 }
 
-fn run(config_path: &Path, _headless: bool) -> Result<()> {
+fn run(config_path: &Path, headless: bool) -> Result<()> {
     let cfg = KioskConfig::load(config_path)?;
     let secret = std::fs::read(&cfg.site_secret_file).with_context(|| {
         format!(
@@ -116,6 +117,7 @@ fn run(config_path: &Path, _headless: bool) -> Result<()> {
     let catalogue_text = std::fs::read_to_string(&cfg.catalogue)
         .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
     let catalogue = Catalogue::from_toml(&cfg.catalogue.display().to_string(), &catalogue_text)?;
+    let catalogue_for_screens = catalogue.clone();
     if let Some(dir) = cfg.database.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -149,7 +151,21 @@ fn run(config_path: &Path, _headless: bool) -> Result<()> {
     if let Some(s) = kiosk.session() {
         tracing::info!(session = %s.id, present = s.present_count(), "resumed the open session");
     }
-    let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), None);
+    // The screens live on this (the main) thread; everyone else reaches them through UiRemote.
+    let mut ui = open_ui(headless)?;
+    let remote = ui.remote();
+    let clock_for_screens = SystemClock {
+        assume_synced: cfg.assume_clock_synced,
+    };
+    let observer = otmetka_app::screens::observer(
+        remote.clone(),
+        catalogue_for_screens,
+        cfg.site_time(),
+        std::sync::Arc::new(move || otmetka_app::clock::Clock::now(&clock_for_screens)),
+        std::time::Duration::from_secs(3),
+    );
+    let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), Some(observer));
+    forward_ui_events(ui.take_events(), handle.clone());
     if let Some(feed) = &cfg.feed {
         otmetka_app::feed::spawn(
             otmetka_app::feed::FeedOptions {
@@ -166,11 +182,86 @@ fn run(config_path: &Path, _headless: bool) -> Result<()> {
             handle.clone(),
         );
     }
-    control::serve(&cfg.socket, handle, None)
+    let shots = remote.clone();
+    let extra: control::ExtraHandler = std::sync::Arc::new(move |req: &ExtraRequest| match req {
+        ExtraRequest::Screenshot { path } => shots
+            .snapshot_png(PathBuf::from(path), std::time::Duration::from_secs(10))
+            .map(|_| otmetka_app::kiosk::Reply::Ok)
+            .map_err(|e| e.to_string()),
+    });
+    control::serve(&cfg.socket, handle, Some(extra))
         .with_context(|| format!("cannot listen on {}", cfg.socket.display()))?;
     tracing::info!(socket = %cfg.socket.display(), "kiosk {} of site {} ready", cfg.kiosk, cfg.site);
-    loop {
-        std::thread::park();
+    ui.run()?;
+    Ok(())
+}
+
+/// The screens: a window where this build has a windowing backend and there is a display,
+/// otherwise rendered off-screen (800×480, the official 7" panel).
+fn open_ui(headless: bool) -> Result<otmetka_app::ui::Ui> {
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if !headless
+        && (has_display || cfg!(feature = "kms"))
+        && cfg!(any(feature = "window", feature = "kms"))
+    {
+        return Ok(otmetka_app::ui::Ui::windowed()?);
+    }
+    Ok(otmetka_app::ui::Ui::headless(800, 480)?)
+}
+
+/// What a person does on the screens becomes a command to the kiosk.
+fn forward_ui_events(events: std::sync::mpsc::Receiver<UiEvent>, worker: worker::WorkerHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("ui-events".into())
+        .spawn(move || {
+            for ev in events {
+                let cmd = match ev {
+                    // The nine demo cards of the simulated reader: recipients 1–9 of the sample roster.
+                    UiEvent::DemoCard(n) => Command::Tap {
+                        card: format!("0A0000{n:02X}"),
+                    },
+                    UiEvent::SignInPin(pin) => Command::SignIn { credential: pin },
+                    UiEvent::StartSession {
+                        service,
+                        group,
+                        safety_briefing,
+                    } => Command::Start {
+                        service,
+                        group: uuid::Uuid::parse_str(&group).ok().map(GroupId),
+                        unit_kind: None,
+                        safety_briefing,
+                        confirm_date: false,
+                    },
+                    UiEvent::Override { reason } => Command::Override {
+                        reason: format!("{reason:?}"),
+                    },
+                    UiEvent::Undo { checkin_id } => Command::Undo {
+                        checkin: uuid::Uuid::parse_str(&checkin_id)
+                            .ok()
+                            .map(otmetka_core::session::CheckInId),
+                    },
+                    UiEvent::ManualCheckIn { recipient, reason } => {
+                        match uuid::Uuid::parse_str(&recipient) {
+                            Ok(r) => Command::Manual {
+                                recipient: RecipientId(r),
+                                reason: format!("{reason:?}"),
+                            },
+                            Err(_) => continue,
+                        }
+                    }
+                    UiEvent::EndSession { head_count, .. } => Command::End {
+                        head_count: Some(head_count),
+                    },
+                    _ => continue,
+                };
+                if let Err(e) = worker.call(cmd) {
+                    tracing::warn!("a screen action was refused: {e}");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the screen-event thread: {e}");
     }
 }
 

@@ -7,6 +7,21 @@ use otmetka_app::kiosk::{Command, Reply};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, repo_root};
 
+/// Saves the kiosk's current screen (rendered off-screen when there is no display).
+fn shot(kiosk: &KioskProcess, dir: &std::path::Path, name: &str) -> Result<()> {
+    let path = dir.join(format!("screen-{name}.png"));
+    let mut c = kiosk.client()?;
+    let req =
+        otmetka_app::control::Request::Extra(otmetka_app::control::ExtraRequest::Screenshot {
+            path: path.display().to_string(),
+        });
+    match c.request(&req)? {
+        otmetka_app::control::Answer::Ok(_) => println!("    screen saved: {}", path.display()),
+        otmetka_app::control::Answer::Error(e) => println!("    no screenshot: {e}"),
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let dir = repo_root().join("demo-out");
     let _ = std::fs::remove_dir_all(&dir);
@@ -112,18 +127,21 @@ fn main() -> Result<()> {
             card: "0A000001".into(),
         },
     )?;
+    shot(&kiosk, &dir, "already-checked-in")?;
     say(
         "tap an unknown card DEADBEEF",
         Command::Tap {
             card: "DEADBEEF".into(),
         },
     )?;
+    shot(&kiosk, &dir, "unknown-card")?;
     say(
         "tap card 0A00001D (no consent on file)",
         Command::Tap {
             card: "0A00001D".into(),
         },
     )?;
+    shot(&kiosk, &dir, "no-consent")?;
     say(
         "instructor overrides: consent given orally",
         Command::Override {
