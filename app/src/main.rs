@@ -107,6 +107,15 @@ fn main() {
 
 fn run(config_path: &Path, headless: bool) -> Result<()> {
     let cfg = KioskConfig::load(config_path)?;
+    if cfg.reader != otmetka_app::config::ReaderConfig::Sim {
+        // The drivers are in otmetka-firmware; this build of the kiosk does not wire them yet.
+        bail!(
+            "{}: reader {:?} is not wired into this kiosk build yet; use reader = {{ kind = \"sim\" }} \
+             (taps through `otmetka-kiosk ctl tap`)",
+            config_path.display(),
+            cfg.reader
+        );
+    }
     let secret = std::fs::read(&cfg.site_secret_file).with_context(|| {
         format!(
             "cannot read the site secret {}",
