@@ -123,15 +123,7 @@ pub struct Store {
     identity: KioskIdentity,
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
+use otmetka_core::timestamp::{from_text as parse_ts, to_text as ts};
 
 impl Store {
     /// Opens (creating if needed) the store, migrates it and checks its integrity.

@@ -178,6 +178,48 @@ pub enum Tone {
 }
 
 impl Decision {
+    /// One decision of each kind, with plausible parameters, in [`DecisionKind::ALL`] order:
+    /// what the screens, voice and tests render for every outcome.
+    pub fn one_of_each(recipient: RecipientId) -> Vec<Decision> {
+        let r = recipient;
+        let service = ServiceCode::from("001");
+        vec![
+            Decision::Accepted {
+                recipient: r,
+                overridden: vec![],
+            },
+            Decision::AlreadyCheckedIn {
+                recipient: r,
+                at: DateTime::UNIX_EPOCH,
+            },
+            Decision::UnknownCard,
+            Decision::CardBlocked { recipient: r },
+            Decision::CardReplaced { recipient: r },
+            Decision::GroupFull {
+                recipient: r,
+                max: 25,
+            },
+            Decision::FrequencyLimit {
+                recipient: r,
+                service: service.clone(),
+                limit: FrequencyLimit {
+                    max: 2,
+                    period: crate::catalogue::Period::Week,
+                    cite: None,
+                },
+                used: 2,
+            },
+            Decision::NotInProgramme {
+                recipient: r,
+                service,
+                gap: ProgrammeGap::ServiceNotListed,
+            },
+            Decision::NoConsent { recipient: r },
+            Decision::NoOpenSession,
+            Decision::ClockNotTrusted,
+        ]
+    }
+
     /// The kind of this decision.
     pub fn kind(&self) -> DecisionKind {
         match self {
@@ -220,5 +262,19 @@ impl Decision {
             | Decision::NoConsent { recipient } => Some(*recipient),
             Decision::UnknownCard | Decision::NoOpenSession | Decision::ClockNotTrusted => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_of_each_follows_the_order_of_all_kinds() {
+        let kinds: Vec<_> = Decision::one_of_each(RecipientId(uuid::Uuid::nil()))
+            .iter()
+            .map(Decision::kind)
+            .collect();
+        assert_eq!(kinds, DecisionKind::ALL.to_vec());
     }
 }

@@ -12,6 +12,7 @@
 //! - [`clock`]: whether the kiosk's clock can be trusted.
 //! - [`session`]: the session state machine (commands return events; `apply` folds them).
 //! - [`event`]: the facts a kiosk records.
+//! - [`timestamp`]: the text form of an instant in the stores' tables.
 //! - [`unit`]: units of service and their name-based ids.
 //! - [`wire`]: the messages of the feed, with their schema version.
 
@@ -26,5 +27,6 @@ pub mod period;
 pub mod roster;
 pub mod rules;
 pub mod session;
+pub mod timestamp;
 pub mod unit;
 pub mod wire;

@@ -130,9 +130,7 @@ pub struct SqliteJournal {
     conn: Connection,
 }
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+use otmetka_core::timestamp::{from_text, to_text as ts};
 
 impl SqliteJournal {
     pub fn open(path: &Path) -> Result<Self, JournalError> {
@@ -429,9 +427,7 @@ impl JournalStore for SqliteJournal {
         let mut out = Vec::new();
         for row in rows {
             let (s, k, h, at) = row?;
-            let at = DateTime::parse_from_rfc3339(&at)
-                .map(|t| t.with_timezone(&Utc))
-                .unwrap_or_default();
+            let at = from_text(&at).unwrap_or_default();
             out.push((s, k, h, at));
         }
         Ok(out)

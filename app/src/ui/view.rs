@@ -532,7 +532,6 @@ pub enum UiEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otmetka_core::catalogue::FrequencyLimit;
     use otmetka_core::people::RecipientId;
 
     fn rid() -> RecipientId {
@@ -540,42 +539,7 @@ mod tests {
     }
 
     fn all_decisions() -> Vec<Decision> {
-        let r = rid();
-        vec![
-            Decision::Accepted {
-                recipient: r,
-                overridden: vec![],
-            },
-            Decision::AlreadyCheckedIn {
-                recipient: r,
-                at: chrono::DateTime::UNIX_EPOCH,
-            },
-            Decision::UnknownCard,
-            Decision::CardBlocked { recipient: r },
-            Decision::CardReplaced { recipient: r },
-            Decision::GroupFull {
-                recipient: r,
-                max: 25,
-            },
-            Decision::FrequencyLimit {
-                recipient: r,
-                service: "001".into(),
-                limit: FrequencyLimit {
-                    max: 2,
-                    period: Period::Week,
-                    cite: None,
-                },
-                used: 2,
-            },
-            Decision::NotInProgramme {
-                recipient: r,
-                service: "001".into(),
-                gap: ProgrammeGap::ServiceNotListed,
-            },
-            Decision::NoConsent { recipient: r },
-            Decision::NoOpenSession,
-            Decision::ClockNotTrusted,
-        ]
+        Decision::one_of_each(rid())
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Sample views of every screen and every decision kind, for the UI tests.
 #![allow(dead_code)]
 
-use chrono::{DateTime, NaiveDate};
+use chrono::NaiveDate;
 use otmetka_app::texts::{Lang, Texts};
 use otmetka_app::ui::*;
-use otmetka_core::catalogue::{FrequencyLimit, Period};
-use otmetka_core::decision::{Decision, DecisionKind, ProgrammeGap};
+use otmetka_core::decision::{Decision, DecisionKind};
 use otmetka_core::people::RecipientId;
 
 pub const SIZES: [(u32, u32); 2] = [(800, 480), (1280, 800)];
@@ -16,42 +15,7 @@ pub fn rid(n: u128) -> RecipientId {
 
 /// One decision of each kind, in `DecisionKind::ALL` order.
 pub fn decisions() -> Vec<Decision> {
-    let r = rid(1);
-    vec![
-        Decision::Accepted {
-            recipient: r,
-            overridden: vec![],
-        },
-        Decision::AlreadyCheckedIn {
-            recipient: r,
-            at: DateTime::UNIX_EPOCH,
-        },
-        Decision::UnknownCard,
-        Decision::CardBlocked { recipient: r },
-        Decision::CardReplaced { recipient: r },
-        Decision::GroupFull {
-            recipient: r,
-            max: 25,
-        },
-        Decision::FrequencyLimit {
-            recipient: r,
-            service: "001".into(),
-            limit: FrequencyLimit {
-                max: 2,
-                period: Period::Week,
-                cite: None,
-            },
-            used: 2,
-        },
-        Decision::NotInProgramme {
-            recipient: r,
-            service: "001".into(),
-            gap: ProgrammeGap::ServiceNotListed,
-        },
-        Decision::NoConsent { recipient: r },
-        Decision::NoOpenSession,
-        Decision::ClockNotTrusted,
-    ]
+    Decision::one_of_each(rid(1))
 }
 
 pub fn tap(kind: DecisionKind, texts: &Texts) -> TapView {
