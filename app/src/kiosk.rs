@@ -18,7 +18,7 @@ use otmetka_core::roster::{Holder, RosterIndex};
 use otmetka_core::rules::Policy;
 use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, SessionId, Tapper};
 use otmetka_core::unit::Unit;
-use otmetka_core::wire::Roster;
+use otmetka_core::wire::{Roster, Schedule};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -97,6 +97,10 @@ pub enum Command {
     /// A roster from the journal (taken if newer than the one held).
     PutRoster {
         roster: Box<Roster>,
+    },
+    /// A schedule from the journal (taken if newer than the one held).
+    PutSchedule {
+        schedule: Box<Schedule>,
     },
 }
 
@@ -181,6 +185,7 @@ pub struct Kiosk {
     policy: Policy,
     clock: Box<dyn Clock>,
     session: Option<Session>,
+    schedule: Option<Schedule>,
     instructor: Option<InstructorId>,
     refusal: Option<Refusal>,
     names: (String, String),
@@ -206,6 +211,10 @@ impl Kiosk {
             None => RosterIndex::default(),
         };
         let session = store.open_sessions()?.into_iter().next();
+        let schedule = match store.document("schedule")? {
+            Some((_, body)) => serde_json::from_str::<Schedule>(&body).ok(),
+            None => None,
+        };
         let mut k = Kiosk {
             store,
             catalogue,
@@ -215,6 +224,7 @@ impl Kiosk {
             policy,
             clock,
             session,
+            schedule,
             instructor: None,
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
@@ -241,6 +251,23 @@ impl Kiosk {
             }
         }
         Ok(taken)
+    }
+
+    /// Installs a schedule if it is newer than the one held. Returns whether it was taken.
+    pub fn put_schedule(&mut self, schedule: &Schedule) -> Result<bool, KioskError> {
+        let body = serde_json::to_string(schedule).map_err(StoreError::from)?;
+        let taken = self
+            .store
+            .put_document("schedule", schedule.version, &body)?;
+        if taken {
+            self.schedule = Some(schedule.clone());
+        }
+        Ok(taken)
+    }
+
+    /// The schedule held, if the journal sent one.
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
     }
 
     /// The roster held.
@@ -312,6 +339,7 @@ impl Kiosk {
             Command::Status => self.status().map(Reply::Status),
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
+            Command::PutSchedule { schedule } => self.put_schedule(&schedule).map(|_| Reply::Ok),
         }
     }
 
