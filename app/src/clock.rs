@@ -30,6 +30,20 @@ impl Clock for SystemClock {
     }
 }
 
+/// One clock shared by the kiosk and its screens.
+#[derive(Debug, Clone)]
+pub struct SharedClock(pub Arc<dyn Clock>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.now()
+    }
+
+    fn synced(&self) -> bool {
+        self.0.synced()
+    }
+}
+
 /// A clock the tests set and move, with an offset the instructor may have confirmed.
 #[derive(Debug, Clone)]
 pub struct ManualClock {

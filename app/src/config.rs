@@ -100,6 +100,91 @@ pub struct KioskConfig {
     /// Treat the system clock as synchronised (desktop, server).
     #[serde(default)]
     pub assume_clock_synced: bool,
+    /// The voice and tones.
+    #[serde(default)]
+    pub sound: SoundSection,
+    /// Demos and screen tests only: the kiosk's clock stands still at this time (RFC 3339), so
+    /// that its screens are the same picture on every run.
+    #[serde(default)]
+    pub frozen_clock: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// `[sound]`: where prompts are played and how.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoundSection {
+    /// `aplay` (ALSA, alsa-utils), `silent`, or `dir` (each played WAV is written into `dir`:
+    /// tests and headless demos).
+    #[serde(default = "default_sink")]
+    pub sink: String,
+    /// The ALSA device for `aplay` (`aplay -D`); the default device if absent.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// The directory of `sink = "dir"`.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// The clips (`tones/`, `ru/`, `en/`).
+    #[serde(default = "default_sounds_dir")]
+    pub sounds_dir: PathBuf,
+    /// 0.0 (mute) to 1.0 (as recorded).
+    #[serde(default = "default_volume")]
+    pub volume: f32,
+    /// Say the person's name before the phrase.
+    #[serde(default = "default_true")]
+    pub speak_names: bool,
+    /// The text-to-speech command for names; `{text}` is one argument (no shell).
+    #[serde(default)]
+    pub tts_command: Option<String>,
+}
+
+impl Default for SoundSection {
+    fn default() -> SoundSection {
+        SoundSection {
+            sink: default_sink(),
+            device: None,
+            dir: None,
+            sounds_dir: default_sounds_dir(),
+            volume: default_volume(),
+            speak_names: true,
+            tts_command: None,
+        }
+    }
+}
+
+fn default_sink() -> String {
+    "aplay".into()
+}
+
+fn default_sounds_dir() -> PathBuf {
+    PathBuf::from("sounds")
+}
+
+fn default_volume() -> f32 {
+    1.0
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl SoundSection {
+    /// The player's settings.
+    pub fn to_sound_config(&self) -> crate::sound::SoundConfig {
+        let mut c = crate::sound::SoundConfig::new(&self.sounds_dir);
+        c.volume = self.volume.clamp(0.0, 1.0);
+        c.speak_names = self.speak_names;
+        if let Some(cmd) = &self.tts_command {
+            c.tts_command = crate::sound::parse_tts_command(cmd);
+        }
+        c.sink = match (self.sink.as_str(), &self.dir) {
+            ("silent", _) => crate::sound::Sink::Silent,
+            ("dir", Some(dir)) => crate::sound::Sink::Dir(dir.clone()),
+            _ => crate::sound::Sink::Aplay {
+                device: self.device.clone(),
+            },
+        };
+        c
+    }
 }
 
 fn default_socket() -> PathBuf {
@@ -172,6 +257,14 @@ impl KioskConfig {
                 *p = base.join(&*p);
             }
         }
+        for p in [Some(&mut cfg.sound.sounds_dir), cfg.sound.dir.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         if let Some(p) = cfg.roster_file.as_mut().filter(|p| p.is_relative()) {
             *p = base.join(&*p);
         }
@@ -190,6 +283,25 @@ impl KioskConfig {
             return Err(invalid(format!(
                 "key \"time_zone\": expected a zone of Russia such as \"Asia/Yekaterinburg\" or an offset such as \"+05:00\", found {:?}",
                 cfg.time_zone
+            )));
+        }
+        match (cfg.sound.sink.as_str(), &cfg.sound.dir) {
+            ("aplay" | "silent", _) | ("dir", Some(_)) => {}
+            ("dir", None) => {
+                return Err(invalid(
+                    "[sound] sink = \"dir\" needs dir = \"/path/to/a/directory\"".into(),
+                ));
+            }
+            (other, _) => {
+                return Err(invalid(format!(
+                    "[sound] key \"sink\": expected \"aplay\", \"silent\" or \"dir\", found {other:?}"
+                )));
+            }
+        }
+        if !(0.0..=1.0).contains(&cfg.sound.volume) {
+            return Err(invalid(format!(
+                "[sound] key \"volume\": expected 0.0 to 1.0, found {}",
+                cfg.sound.volume
             )));
         }
         for (key, v) in [("site", &cfg.site), ("kiosk", &cfg.kiosk)] {

@@ -29,7 +29,13 @@ pub enum Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "cmd")]
 pub enum ExtraRequest {
+    /// Save the screen as PNG.
     Screenshot { path: String },
+    /// Which screen is shown.
+    Screen,
+    /// Press a button of the screens: `instructor`, `finish`, `diagnostics`, `back` (remote
+    /// support, tests).
+    Press { action: String },
 }
 
 /// Handles requests the worker does not (screenshots); returns None to pass on.

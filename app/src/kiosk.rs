@@ -8,7 +8,7 @@ use crate::store::{Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use otmetka_core::card::CardRead;
 use otmetka_core::cards::{Lookup, SiteSecret};
-use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
+use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind, UnitRule};
 use otmetka_core::clock::{ClockFacts, ClockVerdict};
 use otmetka_core::decision::{Decision, DecisionKind};
 use otmetka_core::event::{CheckInMethod, CloseKind, Event};
@@ -80,6 +80,11 @@ pub enum Command {
         recipient: RecipientId,
         reason: String,
     },
+    /// A note on a participant of the open session ("left_early", ...).
+    Note {
+        recipient: RecipientId,
+        note: String,
+    },
     /// Undo a check-in (the last one if none is named).
     Undo {
         #[serde(default)]
@@ -137,10 +142,123 @@ pub struct StatusReply {
 pub struct SessionStatus {
     pub id: SessionId,
     pub service: ServiceCode,
+    /// What people call it: the group's name, or the service's title without a group.
     pub title: String,
-    pub present: Vec<(RecipientId, String)>,
+    /// Checked in now, in the order they came.
+    pub present: Vec<PresentLine>,
+    /// Members of the session's group not checked in.
+    #[serde(default)]
+    pub absent: Vec<MemberLine>,
     pub group_max: Option<u32>,
     pub opened_at: Option<DateTime<Utc>>,
+}
+
+/// Someone checked in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentLine {
+    pub checkin: CheckInId,
+    pub recipient: RecipientId,
+    pub name: String,
+    pub at: DateTime<Utc>,
+    /// The instructor's reason code of a check-in by name; `None` for a card.
+    #[serde(default)]
+    pub manual: Option<String>,
+    /// A rule was overridden for this check-in.
+    #[serde(default)]
+    pub overridden: bool,
+}
+
+/// A member of the group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberLine {
+    pub recipient: RecipientId,
+    pub name: String,
+}
+
+/// A session the instructor may start: a line of today's schedule or a service of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartChoice {
+    pub service: ServiceCode,
+    pub group: Option<GroupId>,
+    /// The group's name or the service's title.
+    pub title: String,
+    pub group_min: Option<u32>,
+    pub group_max: Option<u32>,
+    pub time_norm_minutes: Option<u32>,
+    /// How the session counts units where the service lets it choose (the schedule's choice,
+    /// else one per recipient: "one session for one recipient = one service").
+    pub unit_kind: Option<UnitKind>,
+    /// The planned start, for a schedule line.
+    pub start: Option<chrono::NaiveTime>,
+    pub room: String,
+}
+
+/// What the screens show of the kiosk, taken on the worker thread after each command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub instructor: Option<String>,
+    pub session: Option<SessionStatus>,
+    /// Units the open session would send if it ended now.
+    pub units_if_ended: u32,
+    pub choices: Vec<StartChoice>,
+    pub clock: ClockVerdict,
+    /// Events not yet acknowledged by the journal; read only when asked (a disk query).
+    pub outbox_depth: Option<u64>,
+    pub roster_version: u64,
+}
+
+impl Default for Facts {
+    fn default() -> Facts {
+        Facts {
+            instructor: None,
+            session: None,
+            units_if_ended: 0,
+            choices: Vec::new(),
+            clock: ClockVerdict::Unsynced,
+            outbox_depth: None,
+            roster_version: 0,
+        }
+    }
+}
+
+impl Facts {
+    /// The facts of `kiosk` at `now`; `with_outbox` also counts the outbox.
+    pub fn of(kiosk: &Kiosk, now: DateTime<Utc>, with_outbox: bool) -> Facts {
+        let units_if_ended = kiosk
+            .session
+            .as_ref()
+            .zip(
+                kiosk
+                    .session
+                    .as_ref()
+                    .and_then(|s| kiosk.catalogue.get(&s.service)),
+            )
+            .and_then(|(s, svc)| {
+                s.close(now, CloseKind::Instructor, None, svc, &kiosk.site, true)
+                    .ok()
+            })
+            .map(|events| {
+                events
+                    .iter()
+                    .map(|e| match e {
+                        Event::Units { units, .. } => units.len() as u32,
+                        _ => 0,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        Facts {
+            instructor: kiosk.instructor_name(),
+            session: kiosk.session_status(),
+            units_if_ended,
+            choices: kiosk.start_choices(now),
+            clock: kiosk.verdict().unwrap_or(ClockVerdict::Unsynced),
+            outbox_depth: with_outbox
+                .then(|| kiosk.store.backlog().ok().map(|(d, _)| d))
+                .flatten(),
+            roster_version: kiosk.roster.version,
+        }
+    }
 }
 
 /// A reply.
@@ -163,7 +281,11 @@ pub enum Reply {
     Undone {
         checkin: CheckInId,
     },
-    Status(StatusReply),
+    Status(Box<StatusReply>),
+    /// The screen shown (`idle`, `tap_result`, `in_session`...), for `ctl screen`.
+    Screen {
+        name: String,
+    },
     Ok,
 }
 
@@ -335,8 +457,9 @@ impl Kiosk {
                 self.manual(recipient, &reason).map(Reply::Tap)
             }
             Command::Undo { checkin } => self.undo(checkin),
+            Command::Note { recipient, note } => self.note(recipient, &note),
             Command::End { head_count } => self.end(head_count),
-            Command::Status => self.status().map(Reply::Status),
+            Command::Status => self.status().map(|s| Reply::Status(Box::new(s))),
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
             Command::PutSchedule { schedule } => self.put_schedule(&schedule).map(|_| Reply::Ok),
@@ -578,6 +701,16 @@ impl Kiosk {
         Ok(Reply::Undone { checkin: id })
     }
 
+    fn note(&mut self, recipient: RecipientId, note: &str) -> Result<Reply, KioskError> {
+        if self.instructor.is_none() {
+            return Err(KioskError::NotSignedIn);
+        }
+        let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
+        let ev = session.note(recipient, note, None, self.clock.now())?;
+        self.record(&[ev])?;
+        Ok(Reply::Ok)
+    }
+
     fn end(&mut self, head_count: Option<u32>) -> Result<Reply, KioskError> {
         if self.instructor.is_none() {
             return Err(KioskError::NotSignedIn);
@@ -629,39 +762,127 @@ impl Kiosk {
         Ok(())
     }
 
-    fn status(&self) -> Result<StatusReply, KioskError> {
-        let (outbox_depth, _) = self.store.backlog()?;
-        let session = self.session.as_ref().map(|s| SessionStatus {
+    /// The open session as the screens and `ctl status` show it (no disk).
+    pub fn session_status(&self) -> Option<SessionStatus> {
+        let s = self.session.as_ref()?;
+        let name = |r: &RecipientId| {
+            self.roster
+                .recipients
+                .get(r)
+                .map(|r| r.display_name.clone())
+                .unwrap_or_default()
+        };
+        let group = s.group.and_then(|g| self.roster.groups.get(&g));
+        let present: Vec<PresentLine> = s
+            .present()
+            .map(|c| PresentLine {
+                checkin: c.id,
+                recipient: c.recipient,
+                name: name(&c.recipient),
+                at: c.at,
+                manual: match &c.method {
+                    CheckInMethod::Manual { reason } => Some(reason.clone()),
+                    CheckInMethod::Card => None,
+                },
+                overridden: !c.overridden.is_empty(),
+            })
+            .collect();
+        let absent = group
+            .map(|g| {
+                g.members
+                    .iter()
+                    .filter(|m| !present.iter().any(|p| p.recipient == **m))
+                    .map(|m| MemberLine {
+                        recipient: *m,
+                        name: name(m),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let svc = self.catalogue.get(&s.service);
+        Some(SessionStatus {
             id: s.id,
             service: s.service.clone(),
-            title: self
-                .catalogue
-                .get(&s.service)
-                .map(|x| x.title_ru.clone())
-                .unwrap_or_default(),
-            present: s
-                .present()
-                .map(|c| {
-                    let name = self
-                        .roster
-                        .recipients
-                        .get(&c.recipient)
-                        .map(|r| r.display_name.clone())
-                        .unwrap_or_default();
-                    (c.recipient, name)
-                })
-                .collect(),
-            group_max: self.catalogue.get(&s.service).and_then(|x| x.group_max),
+            title: group
+                .map(|g| g.name.clone())
+                .or_else(|| svc.map(|x| x.title_ru.clone()))
+                .unwrap_or_else(|| s.service.0.clone()),
+            present,
+            absent,
+            group_max: svc.and_then(|x| x.group_max),
             opened_at: s.opened_at,
-        });
+        })
+    }
+
+    /// The signed-in instructor's name.
+    pub fn instructor_name(&self) -> Option<String> {
+        self.instructor
+            .and_then(|i| self.roster.instructors.get(&i))
+            .map(|i| i.display_name.clone())
+    }
+
+    /// What an instructor may start at `now`: today's schedule lines (for this instructor or
+    /// anyone), then each group of the roster, then each service of the catalogue without a group.
+    pub fn start_choices(&self, now: DateTime<Utc>) -> Vec<StartChoice> {
+        let today = self.site.local_date(now);
+        let choice = |service: &ServiceCode, group: Option<GroupId>| {
+            let svc = self.catalogue.get(service)?;
+            let g = group.and_then(|g| self.roster.groups.get(&g));
+            Some(StartChoice {
+                service: service.clone(),
+                group,
+                title: g
+                    .map(|g| g.name.clone())
+                    .unwrap_or_else(|| svc.title_ru.clone()),
+                group_min: svc.group_min,
+                group_max: svc.group_max,
+                time_norm_minutes: svc.time_norm_minutes,
+                unit_kind: match svc.unit {
+                    UnitRule::SessionChooses => Some(UnitKind::PerRecipient),
+                    _ => None,
+                },
+                start: None,
+                room: String::new(),
+            })
+        };
+        let mut out = Vec::new();
+        if let Some(schedule) = &self.schedule {
+            let mut today_lines: Vec<_> = schedule
+                .entries
+                .iter()
+                .filter(|e| e.date == today)
+                .filter(|e| e.instructor.is_none() || e.instructor == self.instructor)
+                .collect();
+            today_lines.sort_by_key(|e| e.start);
+            for e in today_lines {
+                if let Some(mut c) = choice(&e.service, e.group) {
+                    c.start = Some(e.start);
+                    c.unit_kind = e.unit_kind.or(c.unit_kind);
+                    c.room = e.room.clone();
+                    out.push(c);
+                }
+            }
+        }
+        let mut groups: Vec<_> = self.roster.groups.values().collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        out.extend(groups.iter().filter_map(|g| choice(&g.service, Some(g.id))));
+        out.extend(
+            self.catalogue
+                .services
+                .iter()
+                .filter_map(|svc| choice(&svc.code, None)),
+        );
+        out
+    }
+
+    /// A snapshot for `ctl status` and the diagnostics screen.
+    pub fn status(&self) -> Result<StatusReply, KioskError> {
+        let (outbox_depth, _) = self.store.backlog()?;
         Ok(StatusReply {
             site: self.names.0.clone(),
             kiosk: self.names.1.clone(),
-            instructor: self
-                .instructor
-                .and_then(|i| self.roster.instructors.get(&i))
-                .map(|i| i.display_name.clone()),
-            session,
+            instructor: self.instructor_name(),
+            session: self.session_status(),
             outbox_depth,
             clock: self.verdict()?,
             roster_version: self.roster.version,

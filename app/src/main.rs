@@ -3,14 +3,16 @@
 //! - `otmetka-kiosk run --config FILE [--headless]`
 //! - `otmetka-kiosk ctl [--socket PATH] tap UID | signin UID-or-PIN | start SERVICE [--group G] |
 //!   end [--head-count N] | override REASON | manual RECIPIENT REASON | undo | status |
-//!   screenshot FILE.png`
+//!   screenshot FILE.png | screen | press instructor|finish|diagnostics|back`
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use otmetka_app::clock::SystemClock;
+use otmetka_app::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use otmetka_app::config::KioskConfig;
 use otmetka_app::control::{self, Answer, ControlClient, ExtraRequest, Request};
-use otmetka_app::kiosk::{Command, Kiosk};
+use otmetka_app::kiosk::{Command, Facts, Kiosk};
+use otmetka_app::screens::{Outputs, Screens};
+use otmetka_app::sound::Player;
 use otmetka_app::store::{KioskIdentity, Store};
 use otmetka_app::ui::UiEvent;
 use otmetka_app::worker;
@@ -85,6 +87,10 @@ enum CtlCmd {
     Status,
     /// Save the current screen as PNG.
     Screenshot { file: PathBuf },
+    /// Which screen is shown.
+    Screen,
+    /// Press a button of the screens: instructor, finish, diagnostics, back.
+    Press { action: String },
 }
 
 fn main() {
@@ -126,7 +132,6 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     let catalogue_text = std::fs::read_to_string(&cfg.catalogue)
         .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
     let catalogue = Catalogue::from_toml(&cfg.catalogue.display().to_string(), &catalogue_text)?;
-    let catalogue_for_screens = catalogue.clone();
     if let Some(dir) = cfg.database.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -135,8 +140,14 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         kiosk: cfg.kiosk.clone(),
     };
     let store = Store::open(&cfg.database, identity)?;
-    let clock = SystemClock {
-        assume_synced: cfg.assume_clock_synced,
+    let clock: std::sync::Arc<dyn Clock> = match cfg.frozen_clock {
+        Some(at) => {
+            tracing::warn!(%at, "the clock is frozen (frozen_clock in the config): demos and tests only");
+            std::sync::Arc::new(ManualClock::new(at.with_timezone(&chrono::Utc), true))
+        }
+        None => std::sync::Arc::new(SystemClock {
+            assume_synced: cfg.assume_clock_synced,
+        }),
     };
     let mut kiosk = Kiosk::new(
         store,
@@ -144,7 +155,7 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         secret.clone(),
         cfg.site_time(),
         cfg.policy.clone(),
-        Box::new(clock),
+        Box::new(SharedClock(clock.clone())),
         &cfg.site,
         &cfg.kiosk,
     )?;
@@ -163,18 +174,25 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     // The screens live on this (the main) thread; everyone else reaches them through UiRemote.
     let mut ui = open_ui(headless)?;
     let remote = ui.remote();
-    let clock_for_screens = SystemClock {
-        assume_synced: cfg.assume_clock_synced,
-    };
-    let observer = otmetka_app::screens::observer(
+    let now: std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync> =
+        std::sync::Arc::new(move || clock.now());
+    let facts = Facts::of(&kiosk, now(), false);
+    let screens = Screens::new(
         remote.clone(),
-        catalogue_for_screens,
         cfg.site_time(),
-        std::sync::Arc::new(move || otmetka_app::clock::Clock::now(&clock_for_screens)),
-        std::time::Duration::from_secs(3),
+        reader_label(&cfg.reader),
+        facts,
+        now,
     );
+    let sound = cfg.sound.to_sound_config();
+    tracing::info!(sink = ?sound.sink, "prompts are played");
+    let observer = screens.observer(Outputs {
+        sound: Some((Player::new(), sound)),
+        signal: None,
+        hold: std::time::Duration::from_secs(3),
+    });
     let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), Some(observer));
-    forward_ui_events(ui.take_events(), handle.clone());
+    screens.forward_events(ui.take_events(), handle.clone());
     if let Some(feed) = &cfg.feed {
         otmetka_app::feed::spawn(
             otmetka_app::feed::FeedOptions {
@@ -192,11 +210,33 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         );
     }
     let shots = remote.clone();
-    let extra: control::ExtraHandler = std::sync::Arc::new(move |req: &ExtraRequest| match req {
-        ExtraRequest::Screenshot { path } => shots
-            .snapshot_png(PathBuf::from(path), std::time::Duration::from_secs(10))
-            .map(|_| otmetka_app::kiosk::Reply::Ok)
-            .map_err(|e| e.to_string()),
+    let worker_for_screens = handle.clone();
+    let extra: control::ExtraHandler = std::sync::Arc::new(move |req: &ExtraRequest| {
+        let screen = |s: &Screens| otmetka_app::kiosk::Reply::Screen {
+            name: s.shown().to_string(),
+        };
+        match req {
+            ExtraRequest::Screenshot { path } => shots
+                .snapshot_png(PathBuf::from(path), std::time::Duration::from_secs(10))
+                .map(|_| screen(&screens))
+                .map_err(|e| e.to_string()),
+            ExtraRequest::Screen => Ok(screen(&screens)),
+            ExtraRequest::Press { action } => {
+                let ev = match action.as_str() {
+                    "instructor" => UiEvent::InstructorMenu,
+                    "finish" => UiEvent::FinishSession,
+                    "diagnostics" => UiEvent::OpenDiagnostics,
+                    "back" => UiEvent::Back,
+                    other => {
+                        return Err(format!(
+                            "unknown button {other:?}: instructor, finish, diagnostics or back"
+                        ));
+                    }
+                };
+                screens.act(ev, &worker_for_screens)?;
+                Ok(screen(&screens))
+            }
+        }
     });
     control::serve(&cfg.socket, handle, Some(extra))
         .with_context(|| format!("cannot listen on {}", cfg.socket.display()))?;
@@ -219,58 +259,11 @@ fn open_ui(headless: bool) -> Result<otmetka_app::ui::Ui> {
     Ok(otmetka_app::ui::Ui::headless(800, 480)?)
 }
 
-/// What a person does on the screens becomes a command to the kiosk.
-fn forward_ui_events(events: std::sync::mpsc::Receiver<UiEvent>, worker: worker::WorkerHandle) {
-    let spawned = std::thread::Builder::new()
-        .name("ui-events".into())
-        .spawn(move || {
-            for ev in events {
-                let cmd = match ev {
-                    // The nine demo cards of the simulated reader: recipients 1–9 of the sample roster.
-                    UiEvent::DemoCard(n) => Command::Tap {
-                        card: format!("0A0000{n:02X}"),
-                    },
-                    UiEvent::SignInPin(pin) => Command::SignIn { credential: pin },
-                    UiEvent::StartSession {
-                        service,
-                        group,
-                        safety_briefing,
-                    } => Command::Start {
-                        service,
-                        group: uuid::Uuid::parse_str(&group).ok().map(GroupId),
-                        unit_kind: None,
-                        safety_briefing,
-                        confirm_date: false,
-                    },
-                    UiEvent::Override { reason } => Command::Override {
-                        reason: format!("{reason:?}"),
-                    },
-                    UiEvent::Undo { checkin_id } => Command::Undo {
-                        checkin: uuid::Uuid::parse_str(&checkin_id)
-                            .ok()
-                            .map(otmetka_core::session::CheckInId),
-                    },
-                    UiEvent::ManualCheckIn { recipient, reason } => {
-                        match uuid::Uuid::parse_str(&recipient) {
-                            Ok(r) => Command::Manual {
-                                recipient: RecipientId(r),
-                                reason: format!("{reason:?}"),
-                            },
-                            Err(_) => continue,
-                        }
-                    }
-                    UiEvent::EndSession { head_count, .. } => Command::End {
-                        head_count: Some(head_count),
-                    },
-                    _ => continue,
-                };
-                if let Err(e) = worker.call(cmd) {
-                    tracing::warn!("a screen action was refused: {e}");
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the screen-event thread: {e}");
+/// The card reader as the diagnostics screen names it.
+fn reader_label(reader: &otmetka_app::config::ReaderConfig) -> String {
+    match reader {
+        otmetka_app::config::ReaderConfig::Sim => "симулятор (F1–F9, ctl tap)".into(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -308,6 +301,8 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
         CtlCmd::Undo => Request::Kiosk(Command::Undo { checkin: None }),
         CtlCmd::End { head_count } => Request::Kiosk(Command::End { head_count }),
         CtlCmd::Status => Request::Kiosk(Command::Status),
+        CtlCmd::Screen => Request::Extra(ExtraRequest::Screen),
+        CtlCmd::Press { action } => Request::Extra(ExtraRequest::Press { action }),
         CtlCmd::Screenshot { file } => {
             let path = std::path::absolute(&file).unwrap_or(file);
             Request::Extra(ExtraRequest::Screenshot {

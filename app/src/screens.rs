@@ -1,105 +1,820 @@
-//! The glue between the kiosk's replies and its screens: every reply the worker gives (to the
-//! reader, the control socket or the screens) is shown — a tap result for a few seconds, then the
-//! idle screen with the open session's count. Mapping is done by the plain functions of
-//! [`crate::ui::view`]; this module only decides what to show when.
+//! The glue between the kiosk and its screens: which screen is shown when.
+//!
+//! [`Flow`] is a plain state machine: it hears every command the worker handled with its reply
+//! ([`Flow::on_reply`], with [`Facts`] taken from the kiosk on the worker thread) and every action
+//! a person took on a screen ([`Flow::on_event`], which may answer with commands for the worker);
+//! it says which [`ScreenView`] to show. The views themselves are built by the plain functions of
+//! [`crate::ui::view`]. [`observer`] and [`forward_events`] put a `Flow` between the worker, the
+//! screens, the voice and the lights; nothing here touches the disk.
+//!
+//! Recipients see the idle screen ("Приложите карту", the clock, the session and its count) and,
+//! for a few seconds after a tap, its result. The instructor's screens (sign-in, start, session
+//! in progress, end, date confirmation, diagnostics) open from the idle screen's "Инструктор"
+//! button or with a staff card, and fall back to the idle screen after two minutes untouched.
 
-use crate::kiosk::{Command, Reply};
+use crate::kiosk::{Command, Facts, KioskError, Reply, StartChoice};
+use crate::sound::{Player, SoundConfig};
 use crate::texts::{Lang, Texts};
 use crate::ui::UiRemote;
-use crate::ui::view::{IdleView, ScreenView, SessionLine, count_text, format_date, tap_view};
-use crate::worker::Observer;
-use chrono::{DateTime, Utc};
-use otmetka_core::catalogue::Catalogue;
+use crate::ui::view::{
+    ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, IdleView, InSessionView,
+    ParticipantNote, PersonLine, ScreenView, SessionChoice, SessionLine, SignInView,
+    StartSessionView, TapView, UiEvent, count_text, format_date, needs_safety_briefing, tap_view,
+};
+use crate::worker::{Observer, WorkerHandle};
+use chrono::{DateTime, NaiveDate, Utc};
+use otmetka_core::clock::ClockVerdict;
 use otmetka_core::period::SiteTime;
+use otmetka_core::session::{CheckInId, SessionError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// What the idle screen shows about the open session.
-#[derive(Debug, Clone, Default)]
-struct SessionState {
-    title: Option<String>,
-    present: u32,
-    max: Option<u32>,
+/// How long an instructor's screen stays untouched before the idle screen comes back.
+pub const INSTRUCTOR_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Which screen the kiosk is on (a tap result is shown over it for a few seconds).
+#[derive(Debug, Clone, PartialEq)]
+enum Mode {
+    Idle,
+    SignIn {
+        error: String,
+    },
+    Start {
+        error: String,
+    },
+    InSession {
+        message: String,
+    },
+    End,
+    ConfirmDate {
+        date: NaiveDate,
+        start: Box<Command>,
+    },
+    Diagnostics,
 }
 
-/// Builds the idle screen at `now`.
-fn idle(now: DateTime<Utc>, site: &SiteTime, texts: &Texts, s: &SessionState) -> ScreenView {
-    let local = now.with_timezone(&site.offset);
-    ScreenView::Idle(IdleView {
-        time: local.format("%H:%M").to_string(),
-        date: format_date(local.date_naive(), texts),
-        session: s.title.clone().map(|title| SessionLine {
-            title,
-            count: count_text(s.present, s.max, texts),
-        }),
-        notice: String::new(),
-    })
+/// What to show after a reply: a screen now and, for a tap result, the screen to return to once
+/// it has been seen (computed when the time comes, see [`Flow::screen`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub screen: ScreenView,
+    /// Return to [`Flow::screen`] after the hold.
+    pub hold: bool,
 }
 
-/// An observer for [`crate::worker::spawn`] that keeps the screens in step with the kiosk.
-/// `now` reads the kiosk's clock.
-pub fn observer(
-    remote: UiRemote,
-    catalogue: Catalogue,
+/// The screens' state machine.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    texts: Texts,
     site: SiteTime,
-    now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
-    hold: Duration,
-) -> Observer {
-    let texts = Arc::new(Texts::bundled(Lang::Ru));
-    let state = Arc::new(Mutex::new(SessionState::default()));
-    let generation = Arc::new(AtomicU64::new(0));
-    remote.show(idle(now(), &site, &texts, &SessionState::default()));
-    Box::new(move |cmd: &Command, reply: &Result<Reply, String>| {
-        let Ok(reply) = reply else { return };
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        match (cmd, reply) {
-            (Command::Start { service, .. }, Reply::Started { .. }) => {
-                let svc = catalogue.get(service);
-                s.title = Some(
-                    svc.map(|x| x.title_ru.clone())
-                        .unwrap_or_else(|| service.0.clone()),
-                );
-                s.max = svc.and_then(|x| x.group_max);
-                s.present = 0;
-            }
-            (_, Reply::Ended { .. }) => *s = SessionState::default(),
-            (_, Reply::Status(st)) => {
-                if let Some(sess) = &st.session {
-                    s.title = Some(sess.title.clone());
-                    s.present = sess.present.len() as u32;
-                    s.max = sess.group_max;
-                }
-            }
-            _ => {}
+    mode: Mode,
+    facts: Facts,
+    /// A line on the idle screen until the next command ("Занятие завершено…").
+    notice: String,
+    /// What the diagnostics say of the card reader.
+    reader: String,
+}
+
+impl Flow {
+    /// A flow on the idle screen, in Russian. `reader` describes the card reader (diagnostics).
+    pub fn new(site: SiteTime, reader: String) -> Flow {
+        Flow {
+            reader,
+            texts: Texts::bundled(Lang::Ru),
+            site,
+            mode: Mode::Idle,
+            facts: Facts::default(),
+            notice: String::new(),
         }
-        let screen = match reply {
-            Reply::Tap(t) => {
-                if s.title.is_some() {
-                    s.present = t.present;
-                    s.max = t.group_max;
-                }
-                ScreenView::TapResult(tap_view(&t.decision, t.display_name.as_deref(), &texts))
+    }
+
+    /// Whether an instructor's screen is up (it times out back to idle).
+    pub fn instructor_screen(&self) -> bool {
+        self.mode != Mode::Idle
+    }
+
+    /// The name of the current screen (`idle`, `in_session`...), for logs and tests.
+    pub fn screen_name(&self, now: DateTime<Utc>) -> &'static str {
+        self.screen(now).name()
+    }
+
+    /// The facts the flow holds.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    /// The screen of the current mode at `now`.
+    pub fn screen(&self, now: DateTime<Utc>) -> ScreenView {
+        let t = &self.texts;
+        match &self.mode {
+            Mode::Idle => ScreenView::Idle(self.idle(now)),
+            Mode::SignIn { error } => ScreenView::SignIn(SignInView {
+                message: String::new(),
+                error: error.clone(),
+            }),
+            Mode::Start { error } => ScreenView::StartSession(StartSessionView {
+                instructor: self.facts.instructor.clone().unwrap_or_default(),
+                schedule: self
+                    .facts
+                    .choices
+                    .iter()
+                    .filter(|c| c.start.is_some())
+                    .map(|c| self.choice(c))
+                    .collect(),
+                services: self
+                    .facts
+                    .choices
+                    .iter()
+                    .filter(|c| c.start.is_none())
+                    .map(|c| self.choice(c))
+                    .collect(),
+                error: error.clone(),
+            }),
+            Mode::InSession { message } => {
+                let s = self.facts.session.as_ref();
+                ScreenView::InSession(InSessionView {
+                    title: s.map(|s| s.title.clone()).unwrap_or_default(),
+                    count: s.map(|s| s.present.len() as u32).unwrap_or(0),
+                    max: s.and_then(|s| s.group_max),
+                    instructor: self.facts.instructor.clone().unwrap_or_default(),
+                    present: s
+                        .map(|s| {
+                            s.present
+                                .iter()
+                                .rev()
+                                .map(|p| PersonLine {
+                                    id: p.checkin.0.to_string(),
+                                    name: p.name.clone(),
+                                    detail: self.present_detail(p),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    absent: s
+                        .map(|s| {
+                            s.absent
+                                .iter()
+                                .map(|m| PersonLine {
+                                    id: m.recipient.0.to_string(),
+                                    name: m.name.clone(),
+                                    detail: String::new(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    message: message.clone(),
+                })
             }
-            Reply::Status(_) => return,
-            _ => idle(now(), &site, &texts, &s),
+            Mode::End => {
+                let s = self.facts.session.as_ref();
+                let count = s.map(|s| s.present.len()).unwrap_or(0);
+                let start = s
+                    .and_then(|s| s.opened_at)
+                    .map(|at| self.hhmm(at))
+                    .unwrap_or_default();
+                let view = EndSessionView {
+                    title: s.map(|s| s.title.clone()).unwrap_or_default(),
+                    summary: t.format(
+                        "end.summary",
+                        &[
+                            ("start", &start),
+                            ("end", &self.hhmm(now)),
+                            ("count", &count.to_string()),
+                        ],
+                    ),
+                    counted: count as u32,
+                    notes: s
+                        .map(|s| {
+                            s.present
+                                .iter()
+                                .map(|p| {
+                                    (
+                                        PersonLine {
+                                            id: p.recipient.0.to_string(),
+                                            name: p.name.clone(),
+                                            detail: String::new(),
+                                        },
+                                        ParticipantNote::None,
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    units: self.facts.units_if_ended,
+                };
+                ScreenView::EndSession(view)
+            }
+            Mode::ConfirmDate { date, .. } => {
+                ScreenView::ConfirmDate(ConfirmDateView { date: *date })
+            }
+            Mode::Diagnostics => ScreenView::Diagnostics(self.diagnostics()),
+        }
+    }
+
+    fn idle(&self, now: DateTime<Utc>) -> IdleView {
+        let local = now.with_timezone(&self.site.offset);
+        IdleView {
+            time: local.format("%H:%M").to_string(),
+            date: format_date(local.date_naive(), &self.texts),
+            session: self.facts.session.as_ref().map(|s| SessionLine {
+                title: s.title.clone(),
+                count: count_text(s.present.len() as u32, s.group_max, &self.texts),
+            }),
+            notice: self.notice.clone(),
+        }
+    }
+
+    fn hhmm(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.site.offset)
+            .format("%H:%M")
+            .to_string()
+    }
+
+    fn present_detail(&self, p: &crate::kiosk::PresentLine) -> String {
+        let time = self.hhmm(p.at);
+        let t = &self.texts;
+        match (&p.manual, p.overridden) {
+            (Some(code), _) => {
+                let reason = t
+                    .try_get(&format!("manual.{code}"))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| code.clone());
+                t.format("present.manual", &[("time", &time), ("reason", &reason)])
+            }
+            (None, true) => t.format("present.allowed", &[("time", &time)]),
+            (None, false) => time,
+        }
+    }
+
+    fn choice(&self, c: &StartChoice) -> SessionChoice {
+        let t = &self.texts;
+        let size = match (c.group_min, c.group_max) {
+            (Some(min), Some(max)) => t.format(
+                "size.range",
+                &[("min", &min.to_string()), ("max", &max.to_string())],
+            ),
+            (None, Some(max)) => t.format("size.max", &[("max", &max.to_string())]),
+            (Some(min), None) => t.format("size.min", &[("min", &min.to_string())]),
+            (None, None) => String::new(),
         };
-        let after = idle(now(), &site, &texts, &s);
-        drop(s);
-        let tapped = matches!(screen, ScreenView::TapResult(_));
-        remote.show(screen);
-        let my = generation.fetch_add(1, Ordering::SeqCst) + 1;
-        if tapped {
-            // Back to the idle screen after a while, unless something newer was shown.
-            let (remote, generation) = (remote.clone(), generation.clone());
-            let _ = std::thread::Builder::new()
-                .name("screen-hold".into())
-                .spawn(move || {
-                    std::thread::sleep(hold);
-                    if generation.load(Ordering::SeqCst) == my {
-                        remote.show(after);
-                    }
-                });
+        let norm = c
+            .time_norm_minutes
+            .map(|m| t.format("norm.minutes", &[("minutes", &m.to_string())]));
+        // The seeds' titles run to two lines: a group's line says only how big and how long.
+        let mut detail: Vec<String> = Vec::new();
+        detail.extend([size].into_iter().filter(|s| !s.is_empty()));
+        detail.extend(norm);
+        if !c.room.is_empty() {
+            detail.push(c.room.clone());
         }
-    })
+        SessionChoice {
+            service: c.service.clone(),
+            group: c.group.map(|g| g.0.to_string()).unwrap_or_default(),
+            title: match c.start {
+                Some(start) => format!("{} {}", start.format("%H:%M"), c.title),
+                None => c.title.clone(),
+            },
+            detail: detail.join(", "),
+            needs_safety_briefing: needs_safety_briefing(&c.service),
+        }
+    }
+
+    fn diagnostics(&self) -> DiagnosticsView {
+        let t = &self.texts;
+        let line = |label: &str, value: String, ok: bool| DiagnosticLine {
+            label: t.get(label),
+            value,
+            ok,
+        };
+        let mut lines = vec![line("diag.reader", self.reader.clone(), true)];
+        if let Some(depth) = self.facts.outbox_depth {
+            lines.push(if depth == 0 {
+                line("diag.outbox", t.get("diag.outbox.empty"), true)
+            } else {
+                line(
+                    "diag.outbox",
+                    t.format("diag.outbox.count", &[("count", &depth.to_string())]),
+                    false,
+                )
+            });
+        }
+        lines.push(match self.facts.clock {
+            ClockVerdict::Trusted => line("diag.clock", t.get("diag.clock.trusted"), true),
+            ClockVerdict::Unsynced => line("diag.clock", t.get("diag.clock.unsynced"), false),
+            ClockVerdict::BeforeBuild { .. } | ClockVerdict::BeforeLastSeen { .. } => {
+                line("diag.clock", t.get("diag.clock.wrong"), false)
+            }
+        });
+        lines.push(line(
+            "diag.roster",
+            t.format(
+                "diag.roster.version",
+                &[("version", &self.facts.roster_version.to_string())],
+            ),
+            self.facts.roster_version > 0,
+        ));
+        DiagnosticsView {
+            lines,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// The message a member of staff sees for a refused command.
+    fn error_text(&self, e: &KioskError) -> String {
+        let key = match e {
+            KioskError::NotSignedIn => "error.not_signed_in",
+            KioskError::BadCredential => "signin.wrong_pin",
+            KioskError::UnknownService(_) => "error.unknown_service",
+            KioskError::UnknownRecipient(_) => "error.unknown_recipient",
+            KioskError::SessionOpen => "error.session_open",
+            KioskError::NoSession => "error.no_session",
+            KioskError::NothingToOverride => "error.nothing_to_override",
+            KioskError::Session(SessionError::HardRule(_)) => "error.hard_rule",
+            KioskError::Session(SessionError::AlreadyCheckedIn) => "error.already_checked_in",
+            KioskError::Session(SessionError::UnitKindNotChosen(_)) => "error.unit_kind",
+            KioskError::Session(SessionError::ClockNotTrusted) => "date.unconfirmed",
+            KioskError::Session(_) => "error.session",
+            KioskError::Store(_) => "error.storage",
+        };
+        self.texts.get(key)
+    }
+
+    /// A command was handled (or refused); `facts` are the kiosk's after it. Returns what to
+    /// show, if anything changes on screen.
+    pub fn on_reply(
+        &mut self,
+        cmd: &Command,
+        reply: &Result<Reply, KioskError>,
+        facts: Facts,
+        now: DateTime<Utc>,
+    ) -> Option<Shown> {
+        let had_session = self.facts.session.is_some();
+        self.facts = facts;
+        if !matches!(cmd, Command::Status | Command::Tick) {
+            self.notice.clear();
+        }
+        let shown = |flow: &Flow| {
+            Some(Shown {
+                screen: flow.screen(now),
+                hold: false,
+            })
+        };
+        match (cmd, reply) {
+            (_, Ok(Reply::Tap(t))) => {
+                let mut view = tap_view(&t.decision, t.display_name.as_deref(), &self.texts);
+                // Only a signed-in instructor can allow what a rule refused.
+                view.can_override &= self.facts.instructor.is_some();
+                if let Mode::InSession { message } = &mut self.mode {
+                    message.clear();
+                }
+                Some(Shown {
+                    screen: ScreenView::TapResult(view),
+                    hold: true,
+                })
+            }
+            (_, Ok(Reply::SignedIn { .. })) => {
+                self.mode = self.instructor_home();
+                shown(self)
+            }
+            (_, Ok(Reply::SignedOut)) => {
+                self.mode = Mode::Idle;
+                shown(self)
+            }
+            (_, Ok(Reply::Started { .. })) => {
+                // The instructor started it; the room now sees "Приложите карту" and the count.
+                self.mode = Mode::Idle;
+                shown(self)
+            }
+            (_, Ok(Reply::Ended { units, .. })) => {
+                self.mode = Mode::Idle;
+                self.notice = self
+                    .texts
+                    .format("idle.ended", &[("units", &units.len().to_string())]);
+                shown(self)
+            }
+            (_, Ok(Reply::Undone { .. })) => {
+                if let Mode::InSession { message } = &mut self.mode {
+                    *message = self.texts.get("insession.undone");
+                }
+                shown(self)
+            }
+            (Command::Status, Ok(Reply::Status(_))) => {
+                (self.mode == Mode::Diagnostics).then(|| Shown {
+                    screen: self.screen(now),
+                    hold: false,
+                })
+            }
+            (Command::Tick, _) => {
+                // The session closed itself at its time norm: leave its screens.
+                if had_session && self.facts.session.is_none() {
+                    if matches!(self.mode, Mode::InSession { .. } | Mode::End) {
+                        self.mode = Mode::Idle;
+                    }
+                    return shown(self);
+                }
+                None
+            }
+            (_, Ok(_)) => None,
+            (cmd, Err(e)) => {
+                let text = self.error_text(e);
+                match (&mut self.mode, cmd) {
+                    (_, Command::SignIn { .. }) | (_, Command::Tap { .. })
+                        if matches!(e, KioskError::BadCredential) =>
+                    {
+                        self.mode = Mode::SignIn { error: text };
+                    }
+                    (Mode::Start { error }, _) => *error = text,
+                    (Mode::InSession { message }, _) => *message = text,
+                    (Mode::End, _) => self.mode = Mode::InSession { message: text },
+                    _ => self.notice = text,
+                }
+                shown(self)
+            }
+        }
+    }
+
+    /// Where a signed-in instructor lands: the session if one is open, else its start.
+    fn instructor_home(&self) -> Mode {
+        if self.facts.session.is_some() {
+            Mode::InSession {
+                message: String::new(),
+            }
+        } else {
+            Mode::Start {
+                error: String::new(),
+            }
+        }
+    }
+
+    /// A person acted on a screen. Returns the commands for the worker (their replies come back
+    /// through [`Flow::on_reply`]) and a screen to show now, if the action only navigates.
+    pub fn on_event(
+        &mut self,
+        ev: UiEvent,
+        now: DateTime<Utc>,
+    ) -> (Vec<Command>, Option<ScreenView>) {
+        let show = |flow: &mut Flow, mode: Mode| {
+            flow.mode = mode;
+            (Vec::new(), Some(flow.screen(now)))
+        };
+        match ev {
+            UiEvent::InstructorMenu => {
+                let mode = if self.facts.instructor.is_some() {
+                    self.instructor_home()
+                } else {
+                    Mode::SignIn {
+                        error: String::new(),
+                    }
+                };
+                show(self, mode)
+            }
+            UiEvent::SignInPin(pin) => (vec![Command::SignIn { credential: pin }], None),
+            UiEvent::StartSession {
+                service,
+                group,
+                safety_briefing,
+            } => {
+                let group = uuid::Uuid::parse_str(&group)
+                    .ok()
+                    .map(otmetka_core::people::GroupId);
+                let unit_kind = self
+                    .facts
+                    .choices
+                    .iter()
+                    .find(|c| c.service == service && c.group == group)
+                    .and_then(|c| c.unit_kind);
+                let start = Command::Start {
+                    service,
+                    group,
+                    unit_kind,
+                    safety_briefing,
+                    confirm_date: false,
+                };
+                if !self.facts.clock.plausible() {
+                    let date = self.site.local_date(now);
+                    show(
+                        self,
+                        Mode::ConfirmDate {
+                            date,
+                            start: Box::new(start),
+                        },
+                    )
+                } else {
+                    (vec![start], None)
+                }
+            }
+            UiEvent::ConfirmDate { date } => match &self.mode {
+                Mode::ConfirmDate { date: ours, start } if *ours == date => {
+                    let mut start = (**start).clone();
+                    if let Command::Start { confirm_date, .. } = &mut start {
+                        *confirm_date = true;
+                    }
+                    (vec![start], None)
+                }
+                Mode::ConfirmDate { .. } => {
+                    // The kiosk cannot set the system clock from the screen: the date the
+                    // instructor gives differs from the kiosk's, so no session may start.
+                    tracing::warn!(%date, "the instructor says the date is {date}; the kiosk's clock is wrong");
+                    self.mode = Mode::Start {
+                        error: self.texts.get("error.clock_wrong"),
+                    };
+                    (Vec::new(), Some(self.screen(now)))
+                }
+                _ => (Vec::new(), None),
+            },
+            UiEvent::Undo { checkin_id } => match uuid::Uuid::parse_str(&checkin_id) {
+                Ok(id) => (
+                    vec![Command::Undo {
+                        checkin: Some(CheckInId(id)),
+                    }],
+                    None,
+                ),
+                Err(_) => (Vec::new(), None),
+            },
+            UiEvent::ManualCheckIn { recipient, reason } => match uuid::Uuid::parse_str(&recipient)
+            {
+                Ok(r) => (
+                    vec![Command::Manual {
+                        recipient: otmetka_core::people::RecipientId(r),
+                        reason: reason.code().to_string(),
+                    }],
+                    None,
+                ),
+                Err(_) => (Vec::new(), None),
+            },
+            UiEvent::Override { reason } => (
+                vec![Command::Override {
+                    reason: reason.code().to_string(),
+                }],
+                None,
+            ),
+            UiEvent::FinishSession => {
+                if self.facts.session.is_some() {
+                    show(self, Mode::End)
+                } else {
+                    show(self, Mode::Idle)
+                }
+            }
+            UiEvent::EndSession { head_count, notes } => {
+                let mut cmds: Vec<Command> = notes
+                    .into_iter()
+                    .filter(|(_, n)| *n != ParticipantNote::None)
+                    .filter_map(|(id, n)| {
+                        uuid::Uuid::parse_str(&id).ok().map(|r| Command::Note {
+                            recipient: otmetka_core::people::RecipientId(r),
+                            note: n.code().to_string(),
+                        })
+                    })
+                    .collect();
+                cmds.push(Command::End {
+                    head_count: Some(head_count),
+                });
+                (cmds, None)
+            }
+            UiEvent::OpenDiagnostics => {
+                self.mode = Mode::Diagnostics;
+                // The status reads the outbox's depth: on the worker, not here.
+                (vec![Command::Status], Some(self.screen(now)))
+            }
+            UiEvent::Back => {
+                let mode = match self.mode {
+                    Mode::End => Mode::InSession {
+                        message: String::new(),
+                    },
+                    _ => Mode::Idle,
+                };
+                show(self, mode)
+            }
+            UiEvent::EnrolCancel | UiEvent::Satisfaction(_) => show(self, Mode::Idle),
+            UiEvent::DemoCard(n) => (
+                vec![Command::Tap {
+                    // The nine demo cards of the simulated reader: recipients 1–9 of the sample
+                    // roster.
+                    card: format!("0A0000{n:02X}"),
+                }],
+                None,
+            ),
+            UiEvent::SettingsChanged(_) => (Vec::new(), None),
+        }
+    }
+
+    /// An instructor's screen left untouched for [`INSTRUCTOR_TIMEOUT`] goes back to idle.
+    pub fn time_out(&mut self, now: DateTime<Utc>) -> Option<ScreenView> {
+        if self.mode == Mode::Idle {
+            return None;
+        }
+        self.mode = Mode::Idle;
+        Some(self.screen(now))
+    }
+}
+
+/// Lights and buzzer: told the view of each tap result.
+pub type SignalFn = Box<dyn FnMut(&TapView) + Send>;
+
+/// Where the outputs of the flow go: the screens, the voice, the lights.
+pub struct Outputs {
+    pub sound: Option<(Player, SoundConfig)>,
+    /// Lights and buzzer: gets the tone of each tap result.
+    pub signal: Option<SignalFn>,
+    /// How long a tap result stays before the screen underneath comes back.
+    pub hold: Duration,
+}
+
+impl std::fmt::Debug for Outputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs")
+            .field("sound", &self.sound)
+            .field("signal", &self.signal.is_some())
+            .field("hold", &self.hold)
+            .finish()
+    }
+}
+
+/// The shared state of the screen glue.
+struct Glue {
+    flow: Mutex<Flow>,
+    /// Bumped at every screen shown: a pending "back from the tap result" only acts if nothing
+    /// newer was shown.
+    generation: AtomicU64,
+    /// The generation of the tap result on screen, while it is held.
+    held: AtomicU64,
+    /// When a person last touched an instructor's screen.
+    touched: Mutex<Instant>,
+    /// The name of the screen last shown.
+    shown: Mutex<&'static str>,
+    remote: UiRemote,
+    now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl Glue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Flow> {
+        self.flow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn show(&self, view: ScreenView) -> u64 {
+        let mut name = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+        *name = view.name();
+        let g = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.remote.show(view);
+        g
+    }
+
+    fn touch(&self) {
+        *self.touched.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+}
+
+/// The screens' side of the kiosk: an observer for [`crate::worker::spawn`] and the function
+/// that forwards screen events. `now` reads the kiosk's clock.
+#[derive(Clone)]
+pub struct Screens {
+    glue: Arc<Glue>,
+}
+
+impl std::fmt::Debug for Screens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Screens").finish_non_exhaustive()
+    }
+}
+
+impl Screens {
+    /// Shows the idle screen and starts the minute clock of the idle screen and the instructor
+    /// screens' timeout.
+    pub fn new(
+        remote: UiRemote,
+        site: SiteTime,
+        reader: String,
+        facts: Facts,
+        now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    ) -> Screens {
+        let mut flow = Flow::new(site, reader);
+        flow.facts = facts;
+        let glue = Arc::new(Glue {
+            flow: Mutex::new(flow),
+            generation: AtomicU64::new(0),
+            held: AtomicU64::new(u64::MAX),
+            touched: Mutex::new(Instant::now()),
+            shown: Mutex::new("idle"),
+            remote,
+            now,
+        });
+        let first = glue.lock().screen((glue.now)());
+        glue.show(first);
+        let ticker = Arc::downgrade(&glue);
+        let _ = std::thread::Builder::new()
+            .name("screen-clock".into())
+            .spawn(move || {
+                let mut minute = String::new();
+                loop {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let Some(glue) = ticker.upgrade() else { return };
+                    let now = (glue.now)();
+                    let mut flow = glue.lock();
+                    let idle_for = glue.touched.lock().map(|t| t.elapsed()).unwrap_or_default();
+                    if flow.instructor_screen() && idle_for > INSTRUCTOR_TIMEOUT {
+                        if let Some(view) = flow.time_out(now) {
+                            drop(flow);
+                            glue.show(view);
+                        }
+                        continue;
+                    }
+                    // The idle screen's clock: redraw when the minute changes, unless a tap
+                    // result is up (it comes back to a fresh idle screen itself).
+                    let m = now.format("%H:%M").to_string();
+                    if m != minute && !flow.instructor_screen() {
+                        minute = m;
+                        let view = flow.screen(now);
+                        drop(flow);
+                        if !glue.remote_busy() {
+                            glue.show(view);
+                        }
+                    }
+                }
+            });
+        Screens { glue }
+    }
+
+    /// The observer for the worker: every reply updates the flow, the screen, the voice and the
+    /// lights.
+    pub fn observer(&self, mut out: Outputs) -> Observer {
+        let glue = self.glue.clone();
+        Box::new(move |cmd, reply, kiosk| {
+            let now = (glue.now)();
+            let facts = Facts::of(kiosk, now, matches!(cmd, Command::Status));
+            let shown = glue.lock().on_reply(cmd, reply, facts, now);
+            let Some(shown) = shown else { return };
+            if let ScreenView::TapResult(view) = &shown.screen {
+                if let Some((player, config)) = &out.sound {
+                    player.play(&view.prompt, config);
+                }
+                if let Some(signal) = out.signal.as_mut() {
+                    signal(view);
+                }
+            }
+            let my = glue.show(shown.screen);
+            if shown.hold {
+                glue.held.store(my, Ordering::SeqCst);
+                let glue = glue.clone();
+                let hold = out.hold;
+                let _ = std::thread::Builder::new()
+                    .name("screen-hold".into())
+                    .spawn(move || {
+                        std::thread::sleep(hold);
+                        if glue.generation.load(Ordering::SeqCst) == my {
+                            let view = glue.lock().screen((glue.now)());
+                            glue.show(view);
+                        }
+                    });
+            }
+        })
+    }
+
+    /// The name of the screen shown (`idle`, `tap_result`, ...).
+    pub fn shown(&self) -> &'static str {
+        *self.glue.shown.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Does what a person's action on a screen asks: navigation is shown at once, commands go
+    /// to the worker (and come back through the observer). Returns the first refusal.
+    pub fn act(&self, ev: UiEvent, worker: &WorkerHandle) -> Result<(), String> {
+        let glue = &self.glue;
+        glue.touch();
+        let (cmds, view) = glue.lock().on_event(ev, (glue.now)());
+        if let Some(view) = view {
+            glue.show(view);
+        }
+        let mut first_err = Ok(());
+        for cmd in cmds {
+            if let Err(e) = worker.call(cmd) {
+                tracing::warn!("a screen action was refused: {e}");
+                if first_err.is_ok() {
+                    first_err = Err(e);
+                }
+            }
+        }
+        first_err
+    }
+
+    /// Forwards what people do on the screens to [`Screens::act`], on a thread of its own.
+    pub fn forward_events(&self, events: std::sync::mpsc::Receiver<UiEvent>, worker: WorkerHandle) {
+        let screens = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ui-events".into())
+            .spawn(move || {
+                for ev in events {
+                    let _ = screens.act(ev, &worker);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the screen-event thread: {e}");
+        }
+    }
+}
+
+impl Glue {
+    /// Whether a tap result is up (a hold thread will bring the screen back).
+    fn remote_busy(&self) -> bool {
+        self.held.load(Ordering::SeqCst) == self.generation.load(Ordering::SeqCst)
+    }
 }

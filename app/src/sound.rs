@@ -424,7 +424,9 @@ fn play_piece(piece: &Piece, config: &SoundConfig, seq: &mut u32) -> Result<(), 
                 Piece::Speak(_) => "tts".to_string(),
             };
             let path = dir.join(format!("{:04}-{label}.wav", seq));
-            std::fs::write(&path, wav).map_err(|source| SoundError::Read { path, source })
+            std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&path, wav))
+                .map_err(|source| SoundError::Read { path, source })
         }
     }
 }

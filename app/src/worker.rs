@@ -2,7 +2,7 @@
 //! the control socket send it commands and wait — on their own threads — for the reply. The screen
 //! thread never touches the disk.
 
-use crate::kiosk::{Command, Kiosk, Reply};
+use crate::kiosk::{Command, Kiosk, KioskError, Reply};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -15,8 +15,10 @@ pub struct WorkerHandle {
     tx: mpsc::Sender<Job>,
 }
 
-/// Something that wants to hear about every reply (the screen, lights, voice).
-pub type Observer = Box<dyn FnMut(&Command, &Result<Reply, String>) + Send>;
+/// Something that wants to hear about every reply (the screen, lights, voice). It runs on the
+/// worker thread after the command, with the kiosk as it is then; a tick that changed the open
+/// session is reported as [`Command::Tick`].
+pub type Observer = Box<dyn FnMut(&Command, &Result<Reply, KioskError>, &Kiosk) + Send>;
 
 impl WorkerHandle {
     /// Sends a command and waits for its reply.
@@ -39,15 +41,22 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
             loop {
                 match rx.recv_timeout(tick) {
                     Ok((cmd, reply_to)) => {
-                        let reply = kiosk.handle(cmd.clone()).map_err(|e| e.to_string());
+                        let reply = kiosk.handle(cmd.clone());
                         if let Some(obs) = observer.as_mut() {
-                            obs(&cmd, &reply);
+                            obs(&cmd, &reply, &kiosk);
                         }
-                        let _ = reply_to.send(reply);
+                        let _ = reply_to.send(reply.map_err(|e| e.to_string()));
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Err(e) = kiosk.tick() {
+                        let before = kiosk.session().map(|s| s.id);
+                        let ticked = kiosk.tick().map(|_| Reply::Ok);
+                        if let Err(e) = &ticked {
                             tracing::error!("automatic close failed: {e}");
+                        }
+                        if kiosk.session().map(|s| s.id) != before {
+                            if let Some(obs) = observer.as_mut() {
+                                obs(&Command::Tick, &ticked, &kiosk);
+                            }
                         }
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,

@@ -72,10 +72,17 @@ impl KioskProcess {
             "site = {site:?}\nkiosk = {kiosk:?}\ntime_zone = \"Asia/Yekaterinburg\"\n\
              database = {db:?}\ncatalogue = {cat:?}\nroster_file = {roster:?}\n\
              site_secret_file = {secret:?}\nsocket = {socket:?}\nreader = {{ kind = \"sim\" }}\n\
-             assume_clock_synced = true\n{extra_toml}\n",
+             assume_clock_synced = true\n{extra_toml}\n{sound}",
             db = dir.join("kiosk.db"),
             cat = root.join("config/services.toml"),
             socket = dir.join("kiosk.sock"),
+            // No sound card on a test machine, and thousands of taps should not run thousands of
+            // TTS commands: silent unless the test asks for sound.
+            sound = if extra_toml.contains("[sound]") {
+                String::new()
+            } else {
+                "[sound]\nsink = \"silent\"\n".to_string()
+            },
         );
         std::fs::write(&config, text)?;
         let mut k = KioskProcess {
@@ -163,6 +170,17 @@ impl KioskProcess {
     pub fn client(&self) -> Result<ControlClient> {
         ControlClient::connect(&self.socket)
             .with_context(|| format!("connect {}", self.socket.display()))
+    }
+
+    /// Sends a request of the screens (`screenshot`, `screen`, `press`); an error becomes `Err`.
+    pub fn extra(&self, req: otmetka_app::control::ExtraRequest) -> Result<Reply> {
+        match self
+            .client()?
+            .request(&otmetka_app::control::Request::Extra(req))?
+        {
+            Answer::Ok(r) => Ok(r),
+            Answer::Error(e) => bail!("{e}"),
+        }
     }
 
     /// Sends a command; an error reply becomes `Err`.
