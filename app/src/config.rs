@@ -103,10 +103,28 @@ pub struct KioskConfig {
     /// The voice and tones.
     #[serde(default)]
     pub sound: SoundSection,
+    /// Lights, buzzer and relay.
+    #[serde(default)]
+    pub outputs: OutputsConfig,
     /// Demos and screen tests only: the kiosk's clock stands still at this time (RFC 3339), so
     /// that its screens are the same picture on every run.
     #[serde(default)]
     pub frozen_clock: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// `outputs`: the lights, buzzer and relay that follow each tap result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum OutputsConfig {
+    /// None fitted (a desktop, a server).
+    #[default]
+    None,
+    /// GPIO pins as wired (BCM numbers; see docs/hardware.md). Needs a build with the `rpi` or
+    /// `linux` feature.
+    Gpio {
+        #[serde(default)]
+        pins: otmetka_firmware::pinmap::PinMap,
+    },
 }
 
 /// `[sound]`: where prompts are played and how.

@@ -33,6 +33,8 @@ pub enum ExtraRequest {
     Screenshot { path: String },
     /// Which screen is shown.
     Screen,
+    /// Render the screen now and describe the frame (benchmarks, remote support).
+    Frame,
     /// Press a button of the screens: `instructor`, `finish`, `diagnostics`, `back` (remote
     /// support, tests).
     Press { action: String },

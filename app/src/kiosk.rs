@@ -286,6 +286,14 @@ pub enum Reply {
     Screen {
         name: String,
     },
+    /// A frame rendered for `ctl frame`: the screen's name, a hash of its pixels, the colour
+    /// of the pixel at the centre of its top edge (the state's colour) and the render time.
+    Frame {
+        name: String,
+        pixels_hash: u64,
+        top: [u8; 4],
+        render_us: u64,
+    },
     Ok,
 }
 

@@ -8,7 +8,9 @@
 //! - [`control`]: the control socket (`otmetka-kiosk ctl`).
 //! - [`feed`]: the outbox drained over MQTT, marked delivered on the journal's ack.
 //! - [`clock`]: the one place that reads the system time.
-//! - [`screens`]: what the screens show when (replies → views), for the worker's observer.
+//! - [`screens`]: which screen is shown when: the flow of replies and screen events → views,
+//!   and the glue that plays the voice and the lights with them.
+//! - [`signals`]: lights, buzzer and relay following each tap result (firmware patterns).
 //! - [`ui`]: the screens (Slint) behind a plain view model: `ScreenView` in, `UiEvent` out.
 //! - [`texts`]: the message catalogue (Russian and English) for screens and voice.
 //! - [`sound`]: tones, spoken clips and names (TTS), played by aplay or into a directory.
@@ -19,6 +21,7 @@ pub mod control;
 pub mod feed;
 pub mod kiosk;
 pub mod screens;
+pub mod signals;
 pub mod sound;
 pub mod store;
 pub mod texts;

@@ -89,6 +89,8 @@ enum CtlCmd {
     Screenshot { file: PathBuf },
     /// Which screen is shown.
     Screen,
+    /// Render the screen now: its name, a hash of its pixels, the render time.
+    Frame,
     /// Press a button of the screens: instructor, finish, diagnostics, back.
     Press { action: String },
 }
@@ -188,7 +190,7 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     tracing::info!(sink = ?sound.sink, "prompts are played");
     let observer = screens.observer(Outputs {
         sound: Some((Player::new(), sound)),
-        signal: None,
+        signal: open_outputs(&cfg.outputs)?,
         hold: std::time::Duration::from_secs(3),
     });
     let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), Some(observer));
@@ -221,6 +223,21 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
                 .map(|_| screen(&screens))
                 .map_err(|e| e.to_string()),
             ExtraRequest::Screen => Ok(screen(&screens)),
+            ExtraRequest::Frame => {
+                // The name first: the frame shows that screen or a newer one.
+                let name = screens.shown().to_string();
+                let t = std::time::Instant::now();
+                let img = shots
+                    .render(std::time::Duration::from_secs(10))
+                    .map_err(|e| e.to_string())?;
+                let render_us = t.elapsed().as_micros() as u64;
+                Ok(otmetka_app::kiosk::Reply::Frame {
+                    name,
+                    pixels_hash: fnv1a(&img.pixels),
+                    top: img.at(img.width / 2, 2),
+                    render_us,
+                })
+            }
             ExtraRequest::Press { action } => {
                 let ev = match action.as_str() {
                     "instructor" => UiEvent::InstructorMenu,
@@ -257,6 +274,47 @@ fn open_ui(headless: bool) -> Result<otmetka_app::ui::Ui> {
         return Ok(otmetka_app::ui::Ui::windowed()?);
     }
     Ok(otmetka_app::ui::Ui::headless(800, 480)?)
+}
+
+/// The lights and buzzer the config names.
+fn open_outputs(
+    outputs: &otmetka_app::config::OutputsConfig,
+) -> Result<Option<otmetka_app::screens::SignalFn>> {
+    match outputs {
+        otmetka_app::config::OutputsConfig::None => Ok(None),
+        #[allow(unused_variables)]
+        otmetka_app::config::OutputsConfig::Gpio { pins } => {
+            let pulse = pins
+                .relay
+                .map(|_| std::time::Duration::from_millis(pins.relay_pulse_ms));
+            #[cfg(feature = "rpi")]
+            {
+                let ind = otmetka_firmware::backend::rpi::open_indicators(pins)
+                    .context("cannot open the lights and buzzer (rppal)")?;
+                Ok(Some(otmetka_app::signals::spawn(ind, pulse)))
+            }
+            #[cfg(all(feature = "linux", not(feature = "rpi")))]
+            {
+                let ind = otmetka_firmware::backend::linux::open_indicators(pins)
+                    .context("cannot open the lights and buzzer (GPIO character device)")?;
+                Ok(Some(otmetka_app::signals::spawn(ind, pulse)))
+            }
+            #[cfg(not(any(feature = "rpi", feature = "linux")))]
+            {
+                let _ = pulse;
+                bail!(
+                    "outputs = {{ kind = \"gpio\" }} needs a kiosk built with --features rpi (Raspberry Pi) or --features linux"
+                )
+            }
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: tells two frames apart.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The card reader as the diagnostics screen names it.
@@ -302,6 +360,7 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
         CtlCmd::End { head_count } => Request::Kiosk(Command::End { head_count }),
         CtlCmd::Status => Request::Kiosk(Command::Status),
         CtlCmd::Screen => Request::Extra(ExtraRequest::Screen),
+        CtlCmd::Frame => Request::Extra(ExtraRequest::Frame),
         CtlCmd::Press { action } => Request::Extra(ExtraRequest::Press { action }),
         CtlCmd::Screenshot { file } => {
             let path = std::path::absolute(&file).unwrap_or(file);

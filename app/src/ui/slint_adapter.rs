@@ -434,6 +434,21 @@ impl UiRemote {
         rx.recv_timeout(limit).map_err(|_| UiError::Timeout)?
     }
 
+    /// Renders the current screen (on the UI thread, as a frame would be) and returns its pixels;
+    /// waits at most `limit`. `ctl frame` and the tap-to-pixels benchmark use it.
+    pub fn render(&self, limit: Duration) -> Result<Rgba, UiError> {
+        let (tx, rx) = mpsc::channel();
+        slint::invoke_from_event_loop(move || {
+            let r = CURRENT
+                .with(|c| c.borrow().upgrade())
+                .ok_or_else(|| UiError::Snapshot("no UI".into()))
+                .and_then(|inner| inner.snapshot());
+            let _ = tx.send(r);
+        })
+        .map_err(|e| UiError::Platform(e.to_string()))?;
+        rx.recv_timeout(limit).map_err(|_| UiError::Timeout)?
+    }
+
     /// Ends [`Ui::run`].
     pub fn quit(&self) {
         let _ = slint::quit_event_loop();

@@ -1,6 +1,8 @@
 //! `./run bench [NAME]`: the benchmarks. Each prints its figures with the machine it ran on;
 //! `docs/performance.md` records them with this command.
 //!
+//! - `kiosk`: see the `kiosk` module: start to the idle screen, resident memory idle and in a
+//!   session, tap-to-pixels p50/p99 over 1,000 taps.
 //! - `feed`: see the `feed` module: broker vs journal rates, backlog drain, live taps during it.
 //! - `store`: p50/p99 of one durable check-in (`Store::record`: outbox row + derived rows, one
 //!   transaction, WAL + synchronous=FULL) against one plain INSERT of a row of the same size in
@@ -23,9 +25,11 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         None => {
             bench_store()?;
-            feed::run()
+            feed::run()?;
+            kiosk::run()
         }
         Some("store") => bench_store(),
+        Some("kiosk") => kiosk::run(),
         Some("feed") => feed::run(),
         Some("store-fsync-child") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
@@ -532,6 +536,205 @@ mod feed {
             percentile(&idle, 0.5)
         );
         println!("  ratio p99 during/idle: {:.2}", d99 / i99);
+        Ok(())
+    }
+}
+
+mod kiosk {
+    //! `kiosk`: the real `otmetka-kiosk` (release build, headless: Slint's software renderer at
+    //! 800×480, the screen of the 7" panel), driven from outside through its control socket.
+    //!
+    //! 1. Start to idle: from spawning the process until `ctl frame` answers with the idle screen
+    //!    rendered (socket polled every 1 ms); the first start creates the database, the next
+    //!    four open it.
+    //! 2. Resident memory (`VmRSS` of /proc) idle after start, and after 1,000 check-ins in an
+    //!    open session (with the peak, `VmHWM`).
+    //! 3. Tap to pixels: `ctl tap` (answers once the store committed the check-in and the tap
+    //!    result was handed to the screens), then `ctl frame` (renders the screen on the UI thread
+    //!    and answers with it); the frame must be the tap result. 1,000 check-ins, p50/p99, with
+    //!    the commit alone (the `ctl tap` answer) and the render alone beside it.
+
+    use super::{machine, percentile};
+    use anyhow::{Context, Result, bail};
+    use otmetka_app::control::{Answer, ControlClient, ExtraRequest, Request};
+    use otmetka_app::kiosk::{Command, Reply};
+    use otmetka_core::catalogue::ServiceCode;
+    use otmetka_core::decision::DecisionKind;
+    use otmetka_tests::site::{KioskProcess, load_card, load_roster_toml, sibling_binary};
+    use std::path::Path;
+    use std::process::{Child, Stdio};
+    use std::time::{Duration, Instant};
+
+    const TAPS: usize = 1000;
+
+    fn request(socket: &Path, req: &Request) -> Result<Reply> {
+        match ControlClient::connect(socket)?.request(req)? {
+            Answer::Ok(r) => Ok(r),
+            Answer::Error(e) => bail!("{e}"),
+        }
+    }
+
+    fn frame(socket: &Path) -> Result<(String, [u8; 4], u64)> {
+        match request(socket, &Request::Extra(ExtraRequest::Frame))? {
+            Reply::Frame {
+                name,
+                top,
+                render_us,
+                ..
+            } => Ok((name, top, render_us)),
+            other => bail!("not a frame: {other:?}"),
+        }
+    }
+
+    /// Kilobytes of a `/proc/PID/status` field.
+    fn status_kb(pid: u32, field: &str) -> Result<u64> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {field} in /proc/{pid}/status"))
+    }
+
+    /// Spawns the kiosk and waits for its first idle frame; returns the child and the time.
+    fn start(config: &Path, socket: &Path, log: &Path) -> Result<(Child, Duration)> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let t = Instant::now();
+        let mut child = std::process::Command::new(sibling_binary("otmetka-kiosk")?)
+            .args(["run", "--headless", "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        while t.elapsed() < Duration::from_secs(30) {
+            if let Ok((name, _, _)) = frame(socket) {
+                if name == "idle" {
+                    return Ok((child, t.elapsed()));
+                }
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("the kiosk exited at start: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = child.kill();
+        bail!("no idle screen within 30 s")
+    }
+
+    pub fn run() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let roster = dir.path().join("roster.toml");
+        std::fs::write(&roster, load_roster_toml("bench", TAPS + 10, "004-5.1"))?;
+        // Writes the config (the shipped one with local paths, sound silent), then steps aside.
+        let mut k =
+            KioskProcess::start_with_roster(dir.path(), "bench", "kiosk-1", Some(&roster), "")?;
+        k.kill();
+        let (config, socket, log) = (
+            k.config.clone(),
+            k.socket.clone(),
+            dir.path().join("bench.log"),
+        );
+        std::fs::remove_file(dir.path().join("kiosk.db")).ok();
+        for ext in ["-wal", "-shm"] {
+            std::fs::remove_file(dir.path().join(format!("kiosk.db{ext}"))).ok();
+        }
+
+        let mut starts = Vec::new();
+        let mut child = None;
+        for _ in 0..5 {
+            if let Some(mut c) = child.take() {
+                let _: Result<(), _> = Child::kill(&mut c);
+                let _ = c.wait();
+            }
+            let (c, took) = start(&config, &socket, &log)?;
+            starts.push(took);
+            child = Some(c);
+        }
+        let mut child = child.context("no kiosk")?;
+        let pid = child.id();
+        std::thread::sleep(Duration::from_secs(1));
+        let rss_idle = status_kb(pid, "VmRSS:")?;
+
+        request(
+            &socket,
+            &Request::Kiosk(Command::SignIn {
+                credential: "1234".into(),
+            }),
+        )?;
+        request(
+            &socket,
+            &Request::Kiosk(Command::Start {
+                service: ServiceCode::from("004-5.1"),
+                group: None,
+                unit_kind: None,
+                safety_briefing: false,
+                confirm_date: false,
+            }),
+        )?;
+        let (_, idle_top, _) = frame(&socket)?;
+        let (mut total, mut commit, mut render) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..TAPS {
+            let t = Instant::now();
+            let reply = request(
+                &socket,
+                &Request::Kiosk(Command::Tap { card: load_card(i) }),
+            )?;
+            let committed = t.elapsed();
+            match reply {
+                Reply::Tap(tap) if tap.committed && tap.kind == DecisionKind::Accepted => {}
+                other => bail!("tap {i}: {other:?}"),
+            }
+            let (name, top, render_us) = frame(&socket)?;
+            let took = t.elapsed();
+            if name != "tap_result" || top == idle_top {
+                bail!("tap {i}: the frame shows {name} (top pixel {top:?}), not the tap result");
+            }
+            total.push(took.as_secs_f64() * 1e3);
+            commit.push(committed.as_secs_f64() * 1e3);
+            render.push(render_us as f64 / 1e3);
+        }
+        let rss_session = status_kb(pid, "VmRSS:")?;
+        let hwm = status_kb(pid, "VmHWM:")?;
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+        let mut later: Vec<f64> = starts[1..].iter().map(ms).collect();
+        later.sort_by(f64::total_cmp);
+        for v in [&mut total, &mut commit, &mut render] {
+            v.sort_by(f64::total_cmp);
+        }
+        println!(
+            "== kiosk: otmetka-kiosk --headless (release), 800x480 software renderer; {}",
+            machine()
+        );
+        println!(
+            "start to idle frame: first (new database) {:.0} ms; restarts median {:.0} ms, max {:.0} ms (goal < 1000 ms)",
+            ms(&starts[0]),
+            later[later.len() / 2],
+            later[later.len() - 1]
+        );
+        println!(
+            "resident memory: idle {:.1} MB; after {TAPS} check-ins in a session {:.1} MB, peak {:.1} MB (goal < 60 MB)",
+            rss_idle as f64 / 1024.0,
+            rss_session as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        );
+        println!(
+            "tap to pixels over {TAPS} check-ins: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (goal p99 < 50 ms)",
+            percentile(&total, 0.50),
+            percentile(&total, 0.99),
+            total[total.len() - 1]
+        );
+        println!(
+            "  of which ctl tap (decided + committed): p50 {:.2} ms, p99 {:.2} ms; frame render: p50 {:.2} ms, p99 {:.2} ms",
+            percentile(&commit, 0.50),
+            percentile(&commit, 0.99),
+            percentile(&render, 0.50),
+            percentile(&render, 0.99)
+        );
         Ok(())
     }
 }
