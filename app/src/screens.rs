@@ -818,3 +818,263 @@ impl Glue {
         self.held.load(Ordering::SeqCst) == self.generation.load(Ordering::SeqCst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kiosk::{SessionStatus, TapReply};
+    use crate::ui::view::{ManualReason, OverrideReason};
+    use chrono::TimeZone;
+    use otmetka_core::decision::{Decision, DecisionKind};
+    use otmetka_core::people::RecipientId;
+    use otmetka_core::period::WeekRule;
+    use otmetka_core::session::SessionId;
+
+    fn site() -> SiteTime {
+        SiteTime::new(300, WeekRule::Calendar).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 5, 0, 0).unwrap()
+    }
+
+    fn facts(instructor: bool, session: bool, clock: ClockVerdict) -> Facts {
+        Facts {
+            instructor: instructor.then(|| "Ольга Петровна".to_string()),
+            session: session.then(|| SessionStatus {
+                id: SessionId(uuid::Uuid::nil()),
+                service: "001".into(),
+                title: "Клуб".into(),
+                present: Vec::new(),
+                absent: Vec::new(),
+                group_max: Some(25),
+                opened_at: Some(now()),
+            }),
+            clock,
+            ..Facts::default()
+        }
+    }
+
+    fn flow(f: Facts) -> Flow {
+        let mut flow = Flow::new(site(), "sim".into());
+        flow.facts = f;
+        flow
+    }
+
+    fn group_full() -> Result<Reply, KioskError> {
+        let recipient = RecipientId(uuid::Uuid::nil());
+        let decision = Decision::one_of_each(recipient)
+            .into_iter()
+            .find(|d| d.kind() == DecisionKind::GroupFull)
+            .unwrap();
+        Ok(Reply::Tap(TapReply {
+            kind: decision.kind(),
+            decision,
+            committed: false,
+            display_name: Some("Мария Ивановна".into()),
+            checkin: None,
+            present: 25,
+            group_max: Some(25),
+        }))
+    }
+
+    #[test]
+    fn the_instructor_button_leads_to_sign_in_start_or_session() {
+        for (instructor, session, screen) in [
+            (false, false, "sign_in"),
+            (false, true, "sign_in"),
+            (true, false, "start_session"),
+            (true, true, "in_session"),
+        ] {
+            let mut f = flow(facts(instructor, session, ClockVerdict::Trusted));
+            let (cmds, view) = f.on_event(UiEvent::InstructorMenu, now());
+            assert!(cmds.is_empty());
+            assert_eq!(view.unwrap().name(), screen);
+            // Back returns to the idle screen; an untouched instructor screen times out to it.
+            assert_eq!(f.time_out(now()).unwrap().name(), "idle");
+            assert!(f.time_out(now()).is_none());
+        }
+    }
+
+    #[test]
+    fn only_a_signed_in_instructor_is_offered_the_override() {
+        let tap = Command::Tap {
+            card: "0A000001".into(),
+        };
+        for (instructor, offered) in [(false, false), (true, true)] {
+            let mut f = flow(Facts::default());
+            let shown = f
+                .on_reply(
+                    &tap,
+                    &group_full(),
+                    facts(instructor, true, ClockVerdict::Trusted),
+                    now(),
+                )
+                .unwrap();
+            assert!(shown.hold);
+            let ScreenView::TapResult(v) = shown.screen else {
+                panic!()
+            };
+            assert_eq!(v.can_override, offered);
+        }
+    }
+
+    #[test]
+    fn an_untrusted_clock_asks_for_the_date_before_a_session_starts() {
+        let before_build = ClockVerdict::BeforeBuild { build_time: now() };
+        let mut f = flow(facts(true, false, before_build.clone()));
+        let start = UiEvent::StartSession {
+            service: "001".into(),
+            group: String::new(),
+            safety_briefing: false,
+        };
+        let (cmds, view) = f.on_event(start.clone(), now());
+        assert!(cmds.is_empty());
+        let Some(ScreenView::ConfirmDate(c)) = view else {
+            panic!()
+        };
+        assert_eq!(c.date, site().local_date(now()));
+        // The instructor confirms the kiosk's date: the start goes with confirm_date.
+        let (cmds, _) = f.on_event(UiEvent::ConfirmDate { date: c.date }, now());
+        assert!(matches!(
+            cmds.as_slice(),
+            [Command::Start {
+                confirm_date: true,
+                ..
+            }]
+        ));
+        // Another date: the kiosk cannot set its clock; no session, a message.
+        let mut f = flow(facts(true, false, before_build));
+        f.on_event(start, now());
+        let other = c.date.succ_opt().unwrap();
+        let (cmds, view) = f.on_event(UiEvent::ConfirmDate { date: other }, now());
+        assert!(cmds.is_empty());
+        let Some(ScreenView::StartSession(s)) = view else {
+            panic!()
+        };
+        assert!(s.error.contains("другую дату"), "{}", s.error);
+    }
+
+    #[test]
+    fn the_end_sends_notes_then_the_head_count() {
+        let mut f = flow(facts(true, true, ClockVerdict::Trusted));
+        assert_eq!(
+            f.on_event(UiEvent::FinishSession, now()).1.unwrap().name(),
+            "end_session"
+        );
+        let r = uuid::Uuid::from_u128(7);
+        let (cmds, _) = f.on_event(
+            UiEvent::EndSession {
+                head_count: 12,
+                notes: vec![
+                    (r.to_string(), ParticipantNote::LeftEarly),
+                    (uuid::Uuid::from_u128(8).to_string(), ParticipantNote::None),
+                ],
+            },
+            now(),
+        );
+        assert_eq!(
+            cmds,
+            vec![
+                Command::Note {
+                    recipient: RecipientId(r),
+                    note: "left_early".into()
+                },
+                Command::End {
+                    head_count: Some(12)
+                },
+            ]
+        );
+        // Back from the end screen is the session, not the idle screen.
+        f.on_event(UiEvent::FinishSession, now());
+        assert_eq!(
+            f.on_event(UiEvent::Back, now()).1.unwrap().name(),
+            "in_session"
+        );
+    }
+
+    #[test]
+    fn reasons_travel_as_codes_and_refusals_as_russian_text() {
+        let mut f = flow(facts(true, true, ClockVerdict::Trusted));
+        let (cmds, _) = f.on_event(
+            UiEvent::Override {
+                reason: OverrideReason::PaperConsent,
+            },
+            now(),
+        );
+        assert_eq!(
+            cmds,
+            vec![Command::Override {
+                reason: "paper_consent".into()
+            }]
+        );
+        let r = uuid::Uuid::from_u128(9);
+        let (cmds, _) = f.on_event(
+            UiEvent::ManualCheckIn {
+                recipient: r.to_string(),
+                reason: ManualReason::ForgotCard,
+            },
+            now(),
+        );
+        assert_eq!(
+            cmds,
+            vec![Command::Manual {
+                recipient: RecipientId(r),
+                reason: "forgot_card".into()
+            }]
+        );
+        f.on_event(UiEvent::InstructorMenu, now());
+        let shown = f
+            .on_reply(
+                &Command::Undo { checkin: None },
+                &Err(KioskError::NotSignedIn),
+                facts(true, true, ClockVerdict::Trusted),
+                now(),
+            )
+            .unwrap();
+        let ScreenView::InSession(v) = shown.screen else {
+            panic!()
+        };
+        assert_eq!(v.message, "Сначала войдите: карта сотрудника или PIN.");
+        // A wrong PIN keeps the sign-in screen, with the message.
+        let shown = f
+            .on_reply(
+                &Command::SignIn {
+                    credential: "0000".into(),
+                },
+                &Err(KioskError::BadCredential),
+                facts(false, true, ClockVerdict::Trusted),
+                now(),
+            )
+            .unwrap();
+        let ScreenView::SignIn(v) = shown.screen else {
+            panic!()
+        };
+        assert_eq!(v.error, "Неверный PIN. Попробуйте ещё раз.");
+    }
+
+    #[test]
+    fn an_ended_session_says_its_units_on_the_idle_screen() {
+        let mut f = flow(facts(true, true, ClockVerdict::Trusted));
+        let shown = f
+            .on_reply(
+                &Command::End {
+                    head_count: Some(3),
+                },
+                &Ok(Reply::Ended {
+                    session: SessionId(uuid::Uuid::nil()),
+                    units: Vec::new(),
+                    below_group_min: false,
+                }),
+                facts(true, false, ClockVerdict::Trusted),
+                now(),
+            )
+            .unwrap();
+        let ScreenView::Idle(v) = shown.screen else {
+            panic!()
+        };
+        assert_eq!(v.notice, "Занятие завершено. Единиц услуги: 0.");
+        assert_eq!(v.time, "10:00");
+        assert!(v.session.is_none());
+    }
+}
