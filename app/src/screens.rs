@@ -922,7 +922,7 @@ mod tests {
     #[test]
     fn an_untrusted_clock_asks_for_the_date_before_a_session_starts() {
         let before_build = ClockVerdict::BeforeBuild { build_time: now() };
-        let mut f = flow(facts(true, false, before_build.clone()));
+        let mut f = flow(facts(true, false, before_build));
         let start = UiEvent::StartSession {
             service: "001".into(),
             group: String::new(),
