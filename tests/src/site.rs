@@ -101,8 +101,15 @@ impl KioskProcess {
             .create(true)
             .append(true)
             .open(self.dir.join("kiosk.log"))?;
+        // `./run demo` on a machine with a display shows the kiosk in a window (a build with the
+        // `window` feature); tests always render off-screen.
+        let mut run = vec!["run"];
+        if std::env::var_os("OTMETKA_KIOSK_WINDOW").is_none() {
+            run.push("--headless");
+        }
         let child = std::process::Command::new(sibling_binary("otmetka-kiosk")?)
-            .args(["run", "--headless", "--config"])
+            .args(run)
+            .arg("--config")
             .arg(&self.config)
             .stdout(Stdio::null())
             .stderr(log)
@@ -135,6 +142,14 @@ impl KioskProcess {
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Waits until the process ends by itself (a window closed).
+    pub fn wait(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.wait()?;
+        }
+        Ok(())
     }
 
     /// SIGKILL.
@@ -259,6 +274,14 @@ impl JournalProcess {
             .spawn()
             .context("start otmetka-journal")?;
         self.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits until the process ends by itself (a window closed).
+    pub fn wait(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.wait()?;
+        }
         Ok(())
     }
 

@@ -30,11 +30,30 @@ fn main() -> Result<()> {
     println!("mosquitto is up on 127.0.0.1:{}", broker.port);
     let journal = JournalProcess::start(&dir.join("journal"), broker.port, &["demo"], None)?;
     println!("journal is up (database {})", journal.database.display());
-    let kiosk = KioskProcess::start(
+    let window = std::env::var_os("OTMETKA_KIOSK_WINDOW").is_some();
+    let has_aplay = std::process::Command::new("aplay")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    // The voice: through the sound card in a window where aplay is there, otherwise each prompt
+    // is written as a WAV file to listen to afterwards.
+    let sound = if window && has_aplay {
+        format!(
+            "[sound]\nsink = \"aplay\"\nsounds_dir = {:?}\n",
+            repo_root().join("config/sounds")
+        )
+    } else {
+        format!(
+            "[sound]\nsink = \"dir\"\ndir = {:?}\nsounds_dir = {:?}\n",
+            dir.join("kiosk-1/sounds-played"),
+            repo_root().join("config/sounds")
+        )
+    };
+    let mut kiosk = KioskProcess::start(
         &dir.join("kiosk-1"),
         "demo",
         "kiosk-1",
-        &feed_toml(broker.port),
+        &format!("{}{sound}", feed_toml(broker.port)),
     )?;
     println!("kiosk-1 is up (control socket {})", kiosk.socket.display());
     let say = |what: &str, cmd: Command| -> Result<()> {
@@ -192,5 +211,17 @@ fn main() -> Result<()> {
         );
     }
     println!("logs and databases are in {}", dir.display());
+    if window {
+        println!(
+            "The kiosk's window is open: F1–F9 tap nine demo cards; «Инструктор» with PIN 1234 \
+             opens the instructor's screens. Close the window to stop the demo."
+        );
+        kiosk.wait()?;
+    } else {
+        println!(
+            "spoken prompts were written to {}",
+            dir.join("kiosk-1/sounds-played").display()
+        );
+    }
     Ok(())
 }
