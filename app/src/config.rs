@@ -367,6 +367,31 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_config_parses_and_its_outputs_example_too() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/kiosk.toml");
+        let cfg = KioskConfig::load(&path).unwrap();
+        assert_eq!(cfg.sound.sink, "aplay");
+        assert!(cfg.sound.sounds_dir.join("ru/accepted.wav").exists());
+        assert_eq!(cfg.outputs, OutputsConfig::None);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let uncommented = text
+            .replace("# [outputs]", "[outputs]")
+            .replace("# kind = \"gpio\"", "kind = \"gpio\"")
+            .replace("# pins = ", "pins = ");
+        let cfg = KioskConfig::parse(&path, &uncommented).unwrap();
+        let OutputsConfig::Gpio { pins } = cfg.outputs else {
+            panic!("{:?}", cfg.outputs)
+        };
+        assert_eq!(
+            (pins.buzzer, pins.green, pins.red),
+            (Some(18), Some(23), Some(24))
+        );
+        let bad = text.replace("sink = \"aplay\"", "sink = \"speaker\"");
+        let err = KioskConfig::parse(&path, &bad).unwrap_err().to_string();
+        assert!(err.contains("sink") && err.contains("speaker"), "{err}");
+    }
+
+    #[test]
     fn zones() {
         assert_eq!(zone_offset_minutes("Asia/Kamchatka"), Some(720));
         assert_eq!(zone_offset_minutes("+05:00"), Some(300));

@@ -153,7 +153,12 @@ fn client_options(opts: &FeedOptions, site: &Id, kiosk: &Id) -> anyhow::Result<C
 async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
     let site = Id::new(&opts.identity.site).ok_or_else(|| anyhow::anyhow!("bad site id"))?;
     let kiosk = Id::new(&opts.identity.kiosk).ok_or_else(|| anyhow::anyhow!("bad kiosk id"))?;
-    let mut store = Store::open(&opts.database, opts.identity.clone())?;
+    // Marks of delivery need not be synced: see `Durability::Normal`.
+    let mut store = Store::open_with(
+        &opts.database,
+        opts.identity.clone(),
+        crate::store::Durability::Normal,
+    )?;
     let (handle, mut events) = Client::start(client_options(opts, &site, &kiosk)?)?;
     let events_topic = topics::events(&site, &kiosk);
     let acks_topic = topics::acks(&site, &kiosk);

@@ -72,12 +72,31 @@ pub struct OutboxRow {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// How durable a commit is. `Full` is the only mode the kiosk runs in; `Off` exists so the crash
-/// test can show that it notices a store that reports "committed" before the WAL is synced.
+/// How durable a commit is. Check-ins are always recorded by a `Full` connection; `Off` exists
+/// so the crash test can show that it notices a store that reports "committed" before the WAL is
+/// synced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
+    /// `synchronous=FULL`: the WAL is synced at every commit.
     Full,
+    /// `synchronous=NORMAL` (WAL synced at checkpoints): for the feed's own connection, which
+    /// only marks rows delivered. A power cut may lose the last marks; those events are sent
+    /// again and the journal acknowledges a resend without applying it twice. Not syncing keeps
+    /// the feed's writes (and so the write lock) short, so that a live tap never waits behind
+    /// one (docs/performance.md, "live taps during the drain").
+    Normal,
     Off,
+}
+
+/// Waits for SQLite's write lock in steps of 200 µs, at most 5 s. SQLite's own busy timeout
+/// sleeps 1, 2, 5, 10, 15, 20... ms between tries, so a tap that meets a write of a fraction of
+/// a millisecond would wait ten or more.
+fn busy_wait(attempt: i32) -> bool {
+    if attempt >= 25_000 {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_micros(200));
+    true
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -149,8 +168,7 @@ impl Store {
             StoreError::Corrupt { detail, .. } => corrupt(detail),
             other => other,
         };
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(map)?;
+        conn.busy_handler(Some(busy_wait)).map_err(map)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(map)?;
@@ -161,6 +179,7 @@ impl Store {
         }
         let sync = match durability {
             Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
             Durability::Off => "OFF",
         };
         conn.execute_batch(&format!(
