@@ -306,6 +306,21 @@ fn check_writable(path: &Path, what: &str) -> Result<()> {
         .with_context(|| format!("cannot write the {what} {}", path.display()))
 }
 
+/// Checks that [`replace_file`] can replace `path` (it writes a temp file beside it).
+fn check_replaceable(path: &Path, what: &str) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let probe = dir.join(".otmetka-write-probe");
+    std::fs::write(&probe, b"")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .with_context(|| {
+            format!(
+                "cannot replace the {what} {}: its directory {} is not writable",
+                path.display(),
+                dir.display()
+            )
+        })
+}
+
 /// `provision-kiosk`: issues a new password for the kiosk, records it, adds it to the broker and
 /// writes the bundle into `out` (which must not exist).
 pub fn provision(
@@ -347,6 +362,7 @@ pub fn provision(
             p.broker_acl_file.display()
         )
     })?;
+    check_replaceable(&p.broker_acl_file, "broker ACL")?;
     let mut store = SqliteJournal::open(&cfg.database)?;
     let reissued = store
         .kiosks()?

@@ -166,6 +166,19 @@ fn a_provisioned_kiosk_delivers_a_revoked_one_is_refused_and_keeps_its_taps() {
     std::fs::create_dir(dir.path().join("exists")).unwrap();
     let (ok, out) = provision(&jconf, "demo", "kiosk-1", &dir.path().join("exists"));
     assert!(!ok && out.contains("already exists"), "{out}");
+    let bad_conf = jdir.join("unwritable.toml");
+    let passwd_path = format!("{:?}", broker.dir().join("passwd"));
+    assert!(jtext.contains(&passwd_path));
+    std::fs::write(
+        &bad_conf,
+        jtext.replace(&passwd_path, "\"/nonexistent/otmetka/passwd\""),
+    )
+    .unwrap();
+    let (ok, out) = provision(&bad_conf, "demo", "kiosk-1", &dir.path().join("x"));
+    assert!(
+        !ok && out.contains("cannot write the broker password file /nonexistent/otmetka/passwd"),
+        "{out}"
+    );
     assert!(!dir.path().join("x").exists());
     let passwd = broker.dir().join("passwd");
     assert!(
@@ -308,7 +321,7 @@ fn a_provisioned_kiosk_delivers_a_revoked_one_is_refused_and_keeps_its_taps() {
     // A restart makes the kiosk connect again: refused at CONNACK, and its log says why.
     k.kill();
     k.spawn().unwrap();
-    wait_for("the refusal in the kiosk's log", 60, || {
+    let refusal = wait_for("the refusal in the kiosk's log", 60, || {
         let log = k.log();
         let line = log
             .lines()
@@ -317,6 +330,7 @@ fn a_provisioned_kiosk_delivers_a_revoked_one_is_refused_and_keeps_its_taps() {
             && (line.contains("not authorized") || line.contains("bad username")))
         .then(|| line.to_string())
     });
+    println!("kiosk log: {refusal}");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         journal.units().unwrap().len(),
