@@ -401,6 +401,40 @@ mod tests {
     }
 
     #[test]
+    fn feed_files_are_relative_to_the_config_and_a_bundle_is_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let text = "site = \"s\"\nkiosk = \"k\"\ntime_zone = \"+03:00\"\ndatabase = \"/tmp/x.db\"\n\
+                    catalogue = \"services.toml\"\nsite_secret_file = \"site-secret\"\n\
+                    reader = { kind = \"sim\" }\n[feed]\nbroker = \"b:8883\"\n\
+                    password_file = \"mqtt-password\"\nca_file = \"ca.crt\"\n";
+        std::fs::write(d.join("kiosk.toml"), text).unwrap();
+        let cfg = KioskConfig::load(&d.join("kiosk.toml")).unwrap();
+        let feed = cfg.feed.as_ref().unwrap();
+        assert_eq!(
+            feed.password_file.as_deref(),
+            Some(d.join("mqtt-password").as_path())
+        );
+        assert_eq!(feed.ca_file.as_deref(), Some(d.join("ca.crt").as_path()));
+        for f in ["services.toml", "ca.crt", "mqtt-password", "site-secret"] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        for f in ["mqtt-password", "site-secret"] {
+            std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let b = bundle::check(d).unwrap();
+        assert_eq!(b.files.len(), 5);
+        std::fs::set_permissions(
+            d.join("site-secret"),
+            std::fs::Permissions::from_mode(0o604),
+        )
+        .unwrap();
+        let e = bundle::check(d).unwrap_err().to_string();
+        assert!(e.contains("readable by others"), "{e}");
+    }
+
+    #[test]
     fn zones() {
         assert_eq!(zone_offset_minutes("Asia/Kamchatka"), Some(720));
         assert_eq!(zone_offset_minutes("+05:00"), Some(300));
