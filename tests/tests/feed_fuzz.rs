@@ -1,7 +1,8 @@
 //! Bad messages through a LIVE broker into the real `otmetka-journal`: thousands of generated
 //! random bytes, truncated JSON, oversized payloads (one beyond the 1 MiB the journal's client
 //! once read), schemas 3–999, wrong topics, wrong fields and messages of a revoked kiosk, published
-//! on kiosk event topics between good messages. The journal must not crash, must record each bad
+//! on kiosk event topics between good messages by a test user the ACL lets write there, through
+//! the shipped Mosquitto config (TLS, password file, ACL, `max_packet_size`). The journal must not crash, must record each bad
 //! message with its reason, and every good one must land.
 //!
 //! Seed: `OTMETKA_TEST_SEED` (default 20261123), printed so that a failure can be replayed.
@@ -10,9 +11,10 @@
 
 use bytes::Bytes;
 use otmetka_journal::store::{JournalStore, SqliteJournal};
-use otmetka_link::testing::Broker;
-use otmetka_link::{Client, ClientOptions, Event, QoS};
-use otmetka_tests::site::{JournalProcess, repo_root};
+use otmetka_link::{Client, ClientOptions, Event, QoS, TlsOptions, Transport};
+use otmetka_tests::site::{
+    JournalProcess, mosquitto_passwd_add, secure_broker, secure_journal_toml,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -161,12 +163,10 @@ fn thousands_of_bad_messages_through_a_live_broker_are_recorded_and_good_ones_la
     println!("OTMETKA_TEST_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
-    let root = repo_root();
+    // A test user with write rights on every kiosk's events topic.
+    let broker = secure_broker("\nuser fuzzer\ntopic write otmetka/v1/+/kiosk/+/events\n").unwrap();
     let jdir = dir.path().join("journal");
-    std::fs::create_dir_all(&jdir).unwrap();
-    let secret = jdir.join("demo.secret");
-    std::fs::write(&secret, "demo-secret\n").unwrap();
+    let jtext = secure_journal_toml(&jdir, &broker, &["demo"], "").unwrap();
     // A kiosk the journal provisioned and then revoked.
     {
         let mut store = SqliteJournal::open(&jdir.join("journal.db")).unwrap();
@@ -174,13 +174,6 @@ fn thousands_of_bad_messages_through_a_live_broker_are_recorded_and_good_ones_la
         store.issue_kiosk("demo", "gone", t).unwrap();
         store.revoke_kiosk("demo", "gone", t).unwrap();
     }
-    let jtext = format!(
-        "database = {db:?}\ncatalogue = {cat:?}\nbroker = \"127.0.0.1:{port}\"\n\n\
-         [[sites]]\nid = \"demo\"\nsite_secret_file = {secret:?}\n",
-        db = jdir.join("journal.db"),
-        cat = root.join("config/services.toml"),
-        port = broker.port,
-    );
     let mut journal = JournalProcess::start_with_config(&jdir, &jtext).unwrap();
     // The journal's persistent session must exist before the flood, or the broker would not
     // queue for it: wait for its subscription in the broker's log.
@@ -191,7 +184,16 @@ fn thousands_of_bad_messages_through_a_live_broker_are_recorded_and_good_ones_la
             .then_some(())
     });
 
-    // A test client with every right (the broker here admits anonymous clients).
+    mosquitto_passwd_add(&broker.dir().join("passwd"), "fuzzer", "fuzzer-password").unwrap();
+    // The broker reads the new user on SIGHUP (what provisioning does too).
+    let pid = broker.pid().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut expected: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     let mut messages = Vec::with_capacity(GOOD + BAD);
     let mut good_seq = 0u64;
@@ -214,6 +216,9 @@ fn thousands_of_bad_messages_through_a_live_broker_are_recorded_and_good_ones_la
         .unwrap();
     rt.block_on(async {
         let mut o = ClientOptions::new("127.0.0.1", broker.port, "fuzzer");
+        o.session.username = Some("fuzzer".into());
+        o.session.password = Some("fuzzer-password".into());
+        o.transport = Transport::Tls(TlsOptions::new(broker.dir().join("ca.crt")));
         o.max_packet_size = 4 << 20;
         let (handle, mut ev) = Client::start(o).unwrap();
         loop {
