@@ -283,8 +283,17 @@ impl KioskConfig {
                 *p = base.join(&*p);
             }
         }
-        if let Some(p) = cfg.roster_file.as_mut().filter(|p| p.is_relative()) {
-            *p = base.join(&*p);
+        let feed_files = cfg
+            .feed
+            .as_mut()
+            .map(|f| [f.password_file.as_mut(), f.ca_file.as_mut()])
+            .into_iter()
+            .flatten()
+            .flatten();
+        for p in cfg.roster_file.as_mut().into_iter().chain(feed_files) {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
         Ok(cfg)
     }
@@ -349,6 +358,161 @@ impl KioskConfig {
 
 use chrono::Offset;
 
+/// The files of a kiosk bundle (written by `otmetka-journal provision-kiosk`, installed by
+/// `otmetka-kiosk enroll`): the config, and the files it names by relative paths.
+pub mod bundle {
+    use super::{ConfigError, KioskConfig};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+
+    /// The config's name in a bundle and in the install directory.
+    pub const CONFIG: &str = "kiosk.toml";
+
+    /// A bundle that passed [`check`].
+    #[derive(Debug, Clone)]
+    pub struct Bundle {
+        pub dir: PathBuf,
+        pub config: KioskConfig,
+        /// Files to install, by name, with the mode to give them (secrets 0600).
+        pub files: Vec<(String, u32)>,
+    }
+
+    fn invalid(path: &Path, detail: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            detail,
+        }
+    }
+
+    /// The name of a file the config names, which must be a plain file of the bundle directory
+    /// (so that the installed config finds it next to itself).
+    fn bundle_file(dir: &Path, key: &str, p: &Path) -> Result<String, ConfigError> {
+        let name = p
+            .strip_prefix(dir)
+            .ok()
+            .filter(|rest| rest.components().count() == 1)
+            .and_then(|rest| rest.to_str())
+            .ok_or_else(|| {
+                invalid(
+                    &dir.join(CONFIG),
+                    format!(
+                        "key {key:?} must name a file of the bundle by a relative path, not {}",
+                        p.display()
+                    ),
+                )
+            })?;
+        if !p.is_file() {
+            return Err(invalid(
+                p,
+                format!("missing from the bundle (named by {key:?} in {CONFIG})"),
+            ));
+        }
+        Ok(name.to_string())
+    }
+
+    /// Checks a bundle directory: the config parses, it has a `[feed]` with a password file and a
+    /// CA certificate, every file it names is in the bundle, and no secret is readable by others.
+    pub fn check(dir: &Path) -> Result<Bundle, ConfigError> {
+        let config_path = dir.join(CONFIG);
+        if !config_path.is_file() {
+            return Err(invalid(
+                &config_path,
+                "missing: this is not a kiosk bundle (made by `otmetka-journal provision-kiosk`)"
+                    .into(),
+            ));
+        }
+        let config = KioskConfig::load(&config_path)?;
+        let feed = config.feed.as_ref().ok_or_else(|| {
+            invalid(
+                &config_path,
+                "no [feed] section: a bundle connects the kiosk to its broker".into(),
+            )
+        })?;
+        let password = feed
+            .password_file
+            .as_ref()
+            .ok_or_else(|| invalid(&config_path, "key \"feed.password_file\" is missing".into()))?;
+        let ca = feed.ca_file.as_ref().ok_or_else(|| {
+            invalid(
+                &config_path,
+                "key \"feed.ca_file\" is missing: TLS is required".into(),
+            )
+        })?;
+        let mut files = vec![(CONFIG.to_string(), 0o644)];
+        let secrets = [
+            ("feed.password_file", password.as_path()),
+            ("site_secret_file", config.site_secret_file.as_path()),
+        ];
+        for (key, p) in secrets {
+            let name = bundle_file(dir, key, p)?;
+            let mode = std::fs::metadata(p)
+                .map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(invalid(
+                    p,
+                    format!(
+                        "a secret readable by others (mode {:o}): run `chmod 600 {}` and check who has seen it",
+                        mode & 0o777,
+                        p.display()
+                    ),
+                ));
+            }
+            files.push((name, 0o600));
+        }
+        for (key, p) in [
+            ("feed.ca_file", ca.as_path()),
+            ("catalogue", config.catalogue.as_path()),
+        ] {
+            files.push((bundle_file(dir, key, p)?, 0o644));
+        }
+        if let Some(p) = &config.roster_file {
+            files.push((bundle_file(dir, "roster_file", p)?, 0o600));
+        }
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            config,
+            files,
+        })
+    }
+
+    impl Bundle {
+        /// Copies the bundle's files into `into` (created 0750 when missing), each written to a
+        /// temp file and renamed, secrets 0600. Returns the installed files.
+        pub fn install(&self, into: &Path) -> std::io::Result<Vec<PathBuf>> {
+            use std::io::Write;
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(into)?;
+            let mut done = Vec::new();
+            for (name, mode) in &self.files {
+                let bytes = std::fs::read(self.dir.join(name))?;
+                let target = into.join(name);
+                let tmp = into.join(format!(".{name}.enroll-tmp"));
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(*mode)
+                    .open(&tmp)?;
+                // The mode of an existing temp file is not changed by open(): set it.
+                f.set_permissions(std::fs::Permissions::from_mode(*mode))?;
+                f.write_all(&bytes)?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &target)?;
+                done.push(target);
+            }
+            Ok(done)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +553,40 @@ mod tests {
         let bad = text.replace("sink = \"aplay\"", "sink = \"speaker\"");
         let err = KioskConfig::parse(&path, &bad).unwrap_err().to_string();
         assert!(err.contains("sink") && err.contains("speaker"), "{err}");
+    }
+
+    #[test]
+    fn feed_files_are_relative_to_the_config_and_a_bundle_is_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let text = "site = \"s\"\nkiosk = \"k\"\ntime_zone = \"+03:00\"\ndatabase = \"/tmp/x.db\"\n\
+                    catalogue = \"services.toml\"\nsite_secret_file = \"site-secret\"\n\
+                    reader = { kind = \"sim\" }\n[feed]\nbroker = \"b:8883\"\n\
+                    password_file = \"mqtt-password\"\nca_file = \"ca.crt\"\n";
+        std::fs::write(d.join("kiosk.toml"), text).unwrap();
+        let cfg = KioskConfig::load(&d.join("kiosk.toml")).unwrap();
+        let feed = cfg.feed.as_ref().unwrap();
+        assert_eq!(
+            feed.password_file.as_deref(),
+            Some(d.join("mqtt-password").as_path())
+        );
+        assert_eq!(feed.ca_file.as_deref(), Some(d.join("ca.crt").as_path()));
+        for f in ["services.toml", "ca.crt", "mqtt-password", "site-secret"] {
+            std::fs::write(d.join(f), "x").unwrap();
+        }
+        for f in ["mqtt-password", "site-secret"] {
+            std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let b = bundle::check(d).unwrap();
+        assert_eq!(b.files.len(), 5);
+        std::fs::set_permissions(
+            d.join("site-secret"),
+            std::fs::Permissions::from_mode(0o604),
+        )
+        .unwrap();
+        let e = bundle::check(d).unwrap_err().to_string();
+        assert!(e.contains("readable by others"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The feed, kiosk side: drains the outbox to the journal over MQTT and takes the journal's
-//! documents (roster) back.
+//! documents (roster, schedule) back.
 //!
 //! The outbox is the store's event log. Rows go out in `seq` order, at most `window` of them
 //! ahead of the journal's last ack; a row is marked delivered only when the journal's ack says it
@@ -13,7 +13,8 @@ use crate::store::{KioskIdentity, Store, StoreError};
 use crate::worker::WorkerHandle;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use otmetka_core::wire::{Ack, Presence, Roster, SCHEMA, Status};
+use otmetka_core::wire::{Ack, Presence, Roster, SCHEMA, Schedule, Status};
+use otmetka_link::DisconnectReason;
 use otmetka_link::topics::{self, Id};
 use otmetka_link::{Client, ClientOptions, Event, LastWill, QoS, TlsOptions, Transport};
 use std::path::PathBuf;
@@ -163,8 +164,12 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
     let events_topic = topics::events(&site, &kiosk);
     let acks_topic = topics::acks(&site, &kiosk);
     let roster_topic = topics::roster(&site);
+    let schedule_topic = topics::schedule(&site);
     let mut drain = Drain::default();
     let mut connected = false;
+    // The last reason a connection attempt failed, logged once per change (a refused kiosk
+    // retries every few seconds; its log says why without filling the disk).
+    let mut last_refusal: Option<String> = None;
     let mut last_progress = Instant::now();
     let mut last_status = Instant::now() - Duration::from_secs(3600);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
@@ -176,9 +181,14 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                 match ev {
                     Event::Connected { .. } => {
                         connected = true;
+                        last_refusal = None;
                         drain.rewind();
                         last_progress = Instant::now();
-                        let subs = [(acks_topic.as_str(), QoS::AtLeastOnce), (roster_topic.as_str(), QoS::AtLeastOnce)];
+                        let subs = [
+                            (acks_topic.as_str(), QoS::AtLeastOnce),
+                            (roster_topic.as_str(), QoS::AtLeastOnce),
+                            (schedule_topic.as_str(), QoS::AtLeastOnce),
+                        ];
                         // The token resolves on SUBACK; the client re-subscribes by itself later.
                         let _ = handle.subscribe(&subs).await?;
                         last_status = Instant::now() - Duration::from_secs(3600);
@@ -187,6 +197,14 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                     Event::Disconnected { reason } => {
                         if connected {
                             tracing::warn!("feed disconnected: {reason:?}");
+                        }
+                        if let DisconnectReason::ConnectFailed(why) = &reason {
+                            if last_refusal.as_deref() != Some(why.as_str()) {
+                                tracing::error!(
+                                    "feed cannot connect to the broker: {why}; events stay in the outbox and go out once it connects"
+                                );
+                                last_refusal = Some(why.clone());
+                            }
                         }
                         connected = false;
                     }
@@ -216,6 +234,22 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             }
                         }
                         Err(e) => tracing::warn!("a roster that does not parse: {e}"),
+                    },
+                    Event::Message(m) if m.topic == schedule_topic => match serde_json::from_slice::<Schedule>(&m.payload) {
+                        Ok(schedule) if schedule.site != site.as_str() => {
+                            tracing::warn!(site = %schedule.site, "a schedule of another site: ignored");
+                        }
+                        Ok(schedule) => {
+                            let version = schedule.version;
+                            let worker = worker.clone();
+                            let res = tokio::task::spawn_blocking(move || worker.call(Command::PutSchedule { schedule: Box::new(schedule) })).await;
+                            match res {
+                                Ok(Err(e)) => tracing::warn!("the schedule was not taken: {e}"),
+                                Ok(Ok(_)) => tracing::info!(version, "schedule received"),
+                                Err(_) => {}
+                            }
+                        }
+                        Err(e) => tracing::warn!("a schedule that does not parse: {e}"),
                     },
                     Event::Message(_) => {}
                 }

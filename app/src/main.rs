@@ -3,7 +3,8 @@
 //! - `otmetka-kiosk run --config FILE [--headless]`
 //! - `otmetka-kiosk ctl [--socket PATH] tap UID | signin UID-or-PIN | start SERVICE [--group G] |
 //!   end [--head-count N] | override REASON | manual RECIPIENT REASON | undo | status |
-//!   screenshot FILE.png | screen | press instructor|finish|diagnostics|back`
+//!   screenshot FILE.png | screen | frame | press instructor|finish|diagnostics|back`
+//! - `otmetka-kiosk enroll BUNDLE_DIR [--into DIR]`
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -45,6 +46,13 @@ enum Cmd {
         socket: PathBuf,
         #[command(subcommand)]
         cmd: CtlCmd,
+    },
+    /// Install a kiosk bundle from `otmetka-journal provision-kiosk` (config, broker
+    /// credential, CA certificate, site secret, catalogue).
+    Enroll {
+        bundle: PathBuf,
+        #[arg(long, default_value = "/etc/otmetka")]
+        into: PathBuf,
     },
 }
 
@@ -106,6 +114,7 @@ fn main() {
     let result = match cli.cmd {
         Cmd::Run { config, headless } => run(&config, headless),
         Cmd::Ctl { socket, cmd } => ctl(&socket, cmd),
+        Cmd::Enroll { bundle, into } => enroll(&bundle, &into),
     };
     if let Err(e) = result {
         eprintln!("otmetka-kiosk: {e:#}");
@@ -323,6 +332,43 @@ fn reader_label(reader: &otmetka_app::config::ReaderConfig) -> String {
         otmetka_app::config::ReaderConfig::Sim => "симулятор (F1–F9, ctl tap)".into(),
         other => format!("{other:?}"),
     }
+}
+
+/// Checks a bundle and installs it; says what it did and what to run next.
+fn enroll(bundle_dir: &Path, into: &Path) -> Result<()> {
+    use otmetka_app::config::bundle;
+    let b = bundle::check(bundle_dir)
+        .with_context(|| format!("the bundle {} is not usable", bundle_dir.display()))?;
+    let installed = b
+        .install(into)
+        .with_context(|| format!("cannot install into {}", into.display()))?;
+    let feed = b
+        .config
+        .feed
+        .as_ref()
+        .map(|f| f.broker.as_str())
+        .unwrap_or("?");
+    println!(
+        "Киоск {} площадки {} установлен в {} / kiosk {} of site {} installed into {}:",
+        b.config.kiosk,
+        b.config.site,
+        into.display(),
+        b.config.kiosk,
+        b.config.site,
+        into.display()
+    );
+    for f in &installed {
+        println!("  {}", f.display());
+    }
+    let config = into.join(bundle::CONFIG);
+    println!("broker: {feed}; store: {}", b.config.database.display());
+    println!(
+        "next: `systemctl restart otmetka-kiosk` (or `otmetka-kiosk run --config {}`); \
+         then delete the bundle {} (it holds a password)",
+        config.display(),
+        bundle_dir.display()
+    );
+    Ok(())
 }
 
 fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {

@@ -12,6 +12,41 @@ pub struct SiteConfig {
     #[serde(default)]
     pub roster_file: Option<PathBuf>,
     pub site_secret_file: PathBuf,
+    /// The site's weekly timetable (`config/schedule.sample.toml`), expanded to dated entries and
+    /// published retained on the site's `schedule` topic.
+    #[serde(default)]
+    pub schedule_file: Option<PathBuf>,
+    /// The site's time zone as the kiosk config takes it ("Asia/Yekaterinburg" or "+05:00");
+    /// provisioning writes it into each kiosk's config.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// What `provision-kiosk` and `revoke-kiosk` need to know about the site's broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisioningConfig {
+    /// Mosquitto's `password_file` (kiosk credentials are added to and removed from it).
+    pub broker_password_file: PathBuf,
+    /// Mosquitto's `acl_file` (the shipped `config/mosquitto/acl`; per-kiosk blocks are appended).
+    pub broker_acl_file: PathBuf,
+    /// Mosquitto's `pid_file`: the broker is sent SIGHUP to reload credentials and ACL. Without
+    /// it the commands say that the broker must be reloaded by hand.
+    #[serde(default)]
+    pub broker_pid_file: Option<PathBuf>,
+    /// `host:port` kiosks use to reach the broker (default: the journal's own `broker`).
+    #[serde(default)]
+    pub kiosk_broker: Option<String>,
+    /// The CA certificate kiosks check the broker with (default: the journal's own `ca_file`).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The `mosquitto_passwd` program (default: found on `PATH`).
+    #[serde(default = "default_mosquitto_passwd")]
+    pub mosquitto_passwd: PathBuf,
+}
+
+fn default_mosquitto_passwd() -> PathBuf {
+    PathBuf::from("mosquitto_passwd")
 }
 
 /// The journal's configuration.
@@ -32,6 +67,9 @@ pub struct JournalConfig {
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
+    /// Kiosk provisioning (`provision-kiosk`, `revoke-kiosk`).
+    #[serde(default)]
+    pub provisioning: Option<ProvisioningConfig>,
 }
 
 fn default_client_id() -> String {
@@ -53,10 +91,29 @@ impl JournalConfig {
         };
         fix(&mut cfg.database);
         fix(&mut cfg.catalogue);
+        for p in [cfg.password_file.as_mut(), cfg.ca_file.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            fix(p);
+        }
         for s in &mut cfg.sites {
             fix(&mut s.site_secret_file);
-            if let Some(r) = s.roster_file.as_mut() {
-                fix(r);
+            for p in [s.roster_file.as_mut(), s.schedule_file.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                fix(p);
+            }
+        }
+        if let Some(p) = cfg.provisioning.as_mut() {
+            fix(&mut p.broker_password_file);
+            fix(&mut p.broker_acl_file);
+            for f in [p.broker_pid_file.as_mut(), p.ca_file.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                fix(f);
             }
         }
         Ok(cfg)

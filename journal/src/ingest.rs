@@ -101,6 +101,18 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
     Verdict::Accept(Box::new(env))
 }
 
+/// The verdict on anything from a revoked kiosk (`revoke-kiosk`): recorded as rejected with
+/// the reason, but without its seq, so that the seq is not taken as answered: should the kiosk
+/// be provisioned again, what it sends then still lands.
+pub fn revoked(site: &str, kiosk: &str) -> Verdict {
+    Verdict::Reject {
+        seq: None,
+        reason: RejectReason::Invalid {
+            detail: format!("kiosk {kiosk} of site {site} is revoked: its messages are not taken"),
+        },
+    }
+}
+
 fn truncate(s: &str) -> String {
     s.chars().take(300).collect()
 }

@@ -6,8 +6,13 @@
 //!   per-kiosk committed seq, gap detection, rejections kept with their reasons.
 //! - [`serve`]: the ingest loop over MQTT (commit, then PUBACK, then the kiosk's ack).
 //! - [`config`]: the configuration file, `journal.toml`.
+//! - [`provision`]: kiosk credentials and bundles (`provision-kiosk`, `revoke-kiosk`) against
+//!   Mosquitto's password file and ACL.
+//! - [`schedule`]: the site's weekly timetable, expanded to the dated schedule kiosks receive.
 
 pub mod config;
 pub mod ingest;
+pub mod provision;
+pub mod schedule;
 pub mod serve;
 pub mod store;

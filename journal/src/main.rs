@@ -3,6 +3,8 @@
 //! - `otmetka-journal serve --config FILE`
 //! - `otmetka-journal units --config FILE --from DATE --to DATE` (JSON lines)
 //! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv --out FILE`
+//! - `otmetka-journal provision-kiosk --config FILE SITE KIOSK --out DIR`
+//! - `otmetka-journal revoke-kiosk --config FILE SITE KIOSK`
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -12,6 +14,9 @@ use otmetka_core::cards::SiteSecret;
 use otmetka_core::catalogue::Catalogue;
 use otmetka_core::roster::RosterFile;
 use otmetka_journal::config::JournalConfig;
+use otmetka_journal::provision;
+use otmetka_journal::schedule::ScheduleFile;
+use otmetka_journal::serve::SiteSchedule;
 use otmetka_journal::store::{JournalStore, SqliteJournal};
 use otmetka_link::topics::Id;
 use std::path::PathBuf;
@@ -52,6 +57,29 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Issue a kiosk's broker credential and write its bundle (config, credential, CA
+    /// certificate, site secret, catalogue) for `otmetka-kiosk enroll`.
+    ProvisionKiosk {
+        #[arg(long)]
+        config: PathBuf,
+        site: String,
+        kiosk: String,
+        /// The bundle directory to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Take a kiosk's broker credential away; the journal refuses its messages from now on.
+    RevokeKiosk {
+        #[arg(long)]
+        config: PathBuf,
+        site: String,
+        kiosk: String,
+    },
+}
+
+#[allow(clippy::disallowed_methods)] // issue and revocation dates are wall-clock by nature
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
 }
 
 fn main() {
@@ -82,6 +110,7 @@ fn run(cli: Cli) -> Result<()> {
             let cfg = JournalConfig::load(&config)?;
             let catalogue = load_catalogue(&cfg)?;
             let mut documents = Vec::new();
+            let mut schedules = Vec::new();
             for site in &cfg.sites {
                 let id = Id::new(&site.id).with_context(|| format!("bad site id {:?}", site.id))?;
                 let secret = std::fs::read(&site.site_secret_file)
@@ -98,6 +127,23 @@ fn run(cli: Cli) -> Result<()> {
                         Bytes::from(serde_json::to_vec(&roster)?),
                     ));
                 }
+                if let Some(file) = &site.schedule_file {
+                    let name = file.display().to_string();
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {name}"))?;
+                    let parsed = ScheduleFile::parse(&name, &text, &catalogue)?;
+                    if parsed.site != site.id {
+                        bail!(
+                            "{name} is the timetable of site {:?}, not of {:?}",
+                            parsed.site,
+                            site.id
+                        );
+                    }
+                    schedules.push(SiteSchedule {
+                        site: id.clone(),
+                        file: parsed,
+                    });
+                }
             }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -108,7 +154,56 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.sites.len(),
                 cfg.database.display()
             );
-            rt.block_on(otmetka_journal::serve::run(&cfg, &catalogue, &documents))
+            rt.block_on(otmetka_journal::serve::run(
+                &cfg, &catalogue, &documents, &schedules,
+            ))
+        }
+        Cmd::ProvisionKiosk {
+            config,
+            site,
+            kiosk,
+            out,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let done = provision::provision(&cfg, &site, &kiosk, &out, now())?;
+            println!(
+                "{} kiosk {kiosk} of site {site}: broker user {:?}",
+                if done.reissued {
+                    "re-issued (the old password no longer works)"
+                } else {
+                    "provisioned"
+                },
+                done.username
+            );
+            println!("bundle: {}", done.bundle.display());
+            println!("{}", done.reload.describe());
+            println!(
+                "next: copy the bundle to the kiosk (it holds a password and the site secret:                  keep it private) and run `otmetka-kiosk enroll {}` there",
+                done.bundle.display()
+            );
+            Ok(())
+        }
+        Cmd::RevokeKiosk {
+            config,
+            site,
+            kiosk,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let done = provision::revoke(&cfg, &site, &kiosk, now())?;
+            match &done.record {
+                Some(r) => println!(
+                    "revoked kiosk {kiosk} of site {site} (issued {}, revoked {})",
+                    r.issued_at.to_rfc3339(),
+                    r.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                ),
+                None => println!(
+                    "kiosk {kiosk} of site {site} was never provisioned by this journal; its broker \
+                     credential {:?} is removed if it was there",
+                    done.username
+                ),
+            }
+            println!("{}", done.reload.describe());
+            Ok(())
         }
         Cmd::Units { config, from, to } => {
             let cfg = JournalConfig::load(&config)?;

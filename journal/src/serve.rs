@@ -5,6 +5,7 @@
 
 use crate::config::JournalConfig;
 use crate::ingest::{self, Incoming, Verdict};
+use crate::schedule::ScheduleFile;
 use crate::store::{JournalStore, Judged, SqliteJournal};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -12,10 +13,55 @@ use otmetka_core::catalogue::Catalogue;
 use otmetka_core::wire::{Ack, CatalogueMessage, SCHEMA};
 use otmetka_link::topics::{self, Id, Topic};
 use otmetka_link::{Client, ClientOptions, Event, QoS, TlsOptions, Transport};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Most messages committed in one transaction.
 const BATCH: usize = 500;
+
+/// The largest packet the journal takes from the broker. A kiosk's events are at most
+/// [`ingest::MAX_PAYLOAD`]; anything between that and this is received and recorded as too
+/// large. A packet above it would break the connection, and the broker would deliver it again
+/// on every reconnection, so the shipped `mosquitto.conf` sets the same `max_packet_size`: the
+/// broker refuses such a packet from its sender instead.
+pub const MAX_PACKET: usize = 16 << 20;
+
+/// How often the set of revoked kiosks is read again (`revoke-kiosk` writes it from another
+/// process).
+const REVOKED_REFRESH: Duration = Duration::from_secs(1);
+
+/// How often the timetables are expanded again: the published window moves with the date.
+const SCHEDULE_REFRESH: Duration = Duration::from_secs(3600);
+
+/// A site's timetable, as `serve` publishes it.
+#[derive(Debug, Clone)]
+pub struct SiteSchedule {
+    pub site: Id,
+    pub file: ScheduleFile,
+}
+
+/// The dated schedule of a site from `today` on (yesterday included: the site's local date may
+/// still be yesterday in UTC terms), versioned by the store. Returns the message body.
+pub fn schedule_body(
+    store: &mut SqliteJournal,
+    s: &SiteSchedule,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Bytes> {
+    let from = now.date_naive() - chrono::Duration::days(1);
+    let mut schedule = s.file.expand(from);
+    let unversioned = serde_json::to_string(&schedule.entries)?;
+    schedule.version = store.publish_version(s.site.as_str(), "schedule", &unversioned, now)?;
+    Ok(Bytes::from(serde_json::to_vec(&schedule)?))
+}
+
+fn revoked_set(store: &SqliteJournal) -> anyhow::Result<HashSet<(String, String)>> {
+    Ok(store
+        .kiosks()?
+        .into_iter()
+        .filter(|k| k.revoked_at.is_some())
+        .map(|k| (k.site, k.kiosk))
+        .collect())
+}
 
 #[allow(clippy::disallowed_methods)] // received_at is wall-clock by nature
 fn now() -> DateTime<Utc> {
@@ -44,6 +90,7 @@ fn client_options(cfg: &JournalConfig) -> anyhow::Result<ClientOptions> {
         o.transport = Transport::Tls(TlsOptions::new(ca));
     }
     o.session.max_inflight = 1000;
+    o.max_packet_size = MAX_PACKET;
     o.backoff_initial = Duration::from_millis(200);
     o.backoff_max = Duration::from_secs(10);
     o.session.keep_alive = Duration::from_secs(10);
@@ -56,8 +103,16 @@ pub async fn run(
     cfg: &JournalConfig,
     catalogue: &Catalogue,
     documents: &[(Id, String, Bytes)],
+    schedules: &[SiteSchedule],
 ) -> anyhow::Result<()> {
     let mut store = SqliteJournal::open(&cfg.database)?;
+    let mut revoked = revoked_set(&store)?;
+    let mut revoked_at = tokio::time::Instant::now();
+    let mut schedule_tick = tokio::time::interval(SCHEDULE_REFRESH);
+    schedule_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: the connection publishes the schedules anyway.
+    schedule_tick.tick().await;
+    let mut connected = false;
     let (handle, mut events) = Client::start(client_options(cfg)?)?;
     let catalogue_body = Bytes::from(serde_json::to_vec(&CatalogueMessage {
         schema: SCHEMA,
@@ -65,9 +120,25 @@ pub async fn run(
         catalogue: catalogue.clone(),
     })?);
     loop {
-        let Some(first) = events.recv().await else {
+        let first = tokio::select! {
+            ev = events.recv() => ev,
+            _ = schedule_tick.tick() => {
+                if connected {
+                    for sch in schedules {
+                        let body = schedule_body(&mut store, sch, now())?;
+                        handle.publish(topics::schedule(&sch.site), body, QoS::AtLeastOnce, true).await?;
+                    }
+                }
+                continue;
+            }
+        };
+        let Some(first) = first else {
             return Ok(());
         };
+        if revoked_at.elapsed() >= REVOKED_REFRESH {
+            revoked = revoked_set(&store)?;
+            revoked_at = tokio::time::Instant::now();
+        }
         let mut batch_events = vec![first];
         while batch_events.len() < BATCH {
             match tokio::time::timeout(Duration::from_millis(2), events.recv()).await {
@@ -80,6 +151,7 @@ pub async fn run(
         for ev in batch_events {
             match ev {
                 Event::Connected { .. } => {
+                    connected = true;
                     tracing::info!("journal connected to the broker");
                     let _ = handle
                         .subscribe(&[
@@ -104,8 +176,15 @@ pub async fn run(
                             )
                             .await?;
                     }
+                    for sch in schedules {
+                        let body = schedule_body(&mut store, sch, now())?;
+                        handle
+                            .publish(topics::schedule(&sch.site), body, QoS::AtLeastOnce, true)
+                            .await?;
+                    }
                 }
                 Event::Disconnected { reason } => {
+                    connected = false;
                     tracing::warn!("journal disconnected: {reason:?}")
                 }
                 Event::Message(m) => {
@@ -133,7 +212,12 @@ pub async fn run(
                         from: from.clone(),
                         payload: m.payload.to_vec(),
                     };
-                    let verdict = ingest::judge(&incoming, catalogue);
+                    let verdict = match &from {
+                        Some((site, kiosk)) if revoked.contains(&(site.clone(), kiosk.clone())) => {
+                            ingest::revoked(site, kiosk)
+                        }
+                        _ => ingest::judge(&incoming, catalogue),
+                    };
                     if let Verdict::Reject { reason, .. } = &verdict {
                         tracing::warn!(topic = %m.topic, ?reason, "rejected a message");
                     }

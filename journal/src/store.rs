@@ -59,6 +59,15 @@ pub struct StoredRejection {
 /// An unidentified tap awaiting reconciliation: (site, kiosk, card hash, when).
 pub type UnidentifiedTap = (String, String, String, DateTime<Utc>);
 
+/// A provisioned kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskRecord {
+    pub site: String,
+    pub kiosk: String,
+    pub issued_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// The journal's storage.
 pub trait JournalStore: Send {
     /// Commits a batch and says what to acknowledge to each kiosk it touched.
@@ -79,6 +88,34 @@ pub trait JournalStore: Send {
     fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, JournalError>;
     /// Unidentified taps not yet reconciled: (site, kiosk, card hash, at).
     fn unidentified(&self) -> Result<Vec<UnidentifiedTap>, JournalError>;
+    /// Records that a kiosk was (re-)issued credentials now: it is not revoked any more.
+    fn issue_kiosk(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError>;
+    /// Marks a kiosk revoked. Returns the record, or `None` for a kiosk never provisioned.
+    fn revoke_kiosk(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KioskRecord>, JournalError>;
+    /// Every provisioned kiosk.
+    fn kiosks(&self) -> Result<Vec<KioskRecord>, JournalError>;
+    /// The version under which `body` goes out as the site's document `name`: the version held
+    /// when the body is unchanged, else a new one (recorded): the Unix time `now`, or the held
+    /// version + 1 if that is larger. Versions only grow, so a kiosk that takes "newer only"
+    /// takes each change once, and a journal whose database was replaced still publishes
+    /// versions above the ones its kiosks hold (as long as its clock is right).
+    fn publish_version(
+        &mut self,
+        site: &str,
+        name: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, JournalError>;
 }
 
 const SCHEMA: &str = "
@@ -117,6 +154,14 @@ CREATE TABLE IF NOT EXISTS progress (
 CREATE TABLE IF NOT EXISTS gaps (
     site TEXT NOT NULL, kiosk TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,
     seen_at TEXT NOT NULL, PRIMARY KEY (site, kiosk, from_seq)
+);
+CREATE TABLE IF NOT EXISTS kiosks (
+    site TEXT NOT NULL, kiosk TEXT NOT NULL, issued_at TEXT NOT NULL, revoked_at TEXT,
+    PRIMARY KEY (site, kiosk)
+);
+CREATE TABLE IF NOT EXISTS published (
+    site TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (site, name)
 );
 CREATE TABLE IF NOT EXISTS kiosk_status (
     site TEXT NOT NULL, kiosk TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -431,6 +476,95 @@ impl JournalStore for SqliteJournal {
             out.push((s, k, h, at));
         }
         Ok(out)
+    }
+
+    fn issue_kiosk(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        self.conn.execute(
+            "INSERT INTO kiosks (site, kiosk, issued_at, revoked_at) VALUES (?1, ?2, ?3, NULL)
+             ON CONFLICT (site, kiosk) DO UPDATE SET issued_at = excluded.issued_at, revoked_at = NULL",
+            params![site, kiosk, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_kiosk(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KioskRecord>, JournalError> {
+        // A second revocation keeps the first date: that is when the kiosk lost its rights.
+        self.conn.execute(
+            "UPDATE kiosks SET revoked_at = ?3 WHERE site = ?1 AND kiosk = ?2 AND revoked_at IS NULL",
+            params![site, kiosk, ts(now)],
+        )?;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT site, kiosk, issued_at, revoked_at FROM kiosks WHERE site = ?1 AND kiosk = ?2",
+                params![site, kiosk],
+                |r| Ok(kiosk_record(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?)
+    }
+
+    fn kiosks(&self) -> Result<Vec<KioskRecord>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT site, kiosk, issued_at, revoked_at FROM kiosks ORDER BY site, kiosk",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(kiosk_record(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn publish_version(
+        &mut self,
+        site: &str,
+        name: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, JournalError> {
+        let tx = self.conn.transaction()?;
+        let held: Option<(u64, String)> = tx
+            .query_row(
+                "SELECT version, body FROM published WHERE site = ?1 AND name = ?2",
+                params![site, name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let clock = u64::try_from(now.timestamp()).unwrap_or(0);
+        let version = match held {
+            Some((v, b)) if b == body => v,
+            Some((v, _)) => clock.max(v + 1),
+            None => clock.max(1),
+        };
+        tx.execute(
+            "INSERT INTO published (site, name, version, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (site, name) DO UPDATE SET version = excluded.version, body = excluded.body",
+            params![site, name, version, body],
+        )?;
+        tx.commit()?;
+        Ok(version)
+    }
+}
+
+fn kiosk_record(
+    site: String,
+    kiosk: String,
+    issued_at: String,
+    revoked_at: Option<String>,
+) -> KioskRecord {
+    KioskRecord {
+        site,
+        kiosk,
+        issued_at: from_text(&issued_at).unwrap_or_default(),
+        revoked_at: revoked_at.map(|t| from_text(&t).unwrap_or_default()),
     }
 }
 

@@ -86,6 +86,11 @@ impl Broker {
         })
     }
 
+    /// The broker's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The broker's temp dir (config, persistence, log, and any files a test puts there).
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -95,6 +95,25 @@ impl KioskProcess {
         Ok(k)
     }
 
+    /// Starts a kiosk from a config file written elsewhere (an enrolled bundle), logging into
+    /// `dir/kiosk.log`; `socket` is the control socket that config names.
+    pub fn start_from_config(dir: &Path, config: &Path, socket: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut k = KioskProcess {
+            dir: dir.to_path_buf(),
+            socket: socket.to_path_buf(),
+            config: config.to_path_buf(),
+            child: None,
+        };
+        k.spawn()?;
+        Ok(k)
+    }
+
+    /// The kiosk's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("kiosk.log")).unwrap_or_default()
+    }
+
     /// (Re)starts the process and waits until its socket answers.
     pub fn spawn(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new()
@@ -260,6 +279,34 @@ impl JournalProcess {
         Ok(j)
     }
 
+    /// Writes `config_text` as `dir/journal.toml` (its `database` must be `dir/journal.db`) and
+    /// starts a journal with it.
+    pub fn start_with_config(dir: &Path, config_text: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let config = dir.join("journal.toml");
+        std::fs::write(&config, config_text)?;
+        let mut j = JournalProcess {
+            dir: dir.to_path_buf(),
+            database: dir.join("journal.db"),
+            config,
+            child: None,
+        };
+        j.spawn()?;
+        Ok(j)
+    }
+
+    /// The journal's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("journal.log")).unwrap_or_default()
+    }
+
+    /// Whether the process is still running (it has not crashed).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
     /// (Re)starts the process.
     pub fn spawn(&mut self) -> Result<()> {
         let log = std::fs::OpenOptions::new()
@@ -345,4 +392,135 @@ pub fn load_card(i: usize) -> String {
 /// The id of load-test recipient `i`.
 pub fn load_recipient_id(i: usize) -> String {
     format!("00000000-0000-7000-8000-{:012x}", 0x100000 + i)
+}
+
+/// Adds (or changes) a user in a Mosquitto password file with Debian's `mosquitto_passwd`.
+pub fn mosquitto_passwd_add(file: &Path, user: &str, password: &str) -> Result<()> {
+    if !file.exists() {
+        std::fs::write(file, "")?;
+    }
+    let out = std::process::Command::new("mosquitto_passwd")
+        .arg("-b")
+        .arg(file)
+        .arg(user)
+        .arg(password)
+        .output()
+        .context("run mosquitto_passwd (Debian package mosquitto)")?;
+    if !out.status.success() {
+        bail!(
+            "mosquitto_passwd -b {user}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// The password of the journal's broker user in [`secure_broker`].
+pub const JOURNAL_PASSWORD: &str = "journal-test-password";
+
+/// A broker as a site runs it: the shipped `config/mosquitto/mosquitto.conf` with only its port
+/// and file locations rewritten (TLS on, no anonymous clients, password file, the shipped ACL),
+/// certificates from [`otmetka_link::testing::TestPki`] for `localhost` and `127.0.0.1`, the
+/// journal's user in the password file, `extra_acl` appended to the ACL, and a pid file for the
+/// SIGHUP reloads of provisioning. Files in [`Broker::dir`]: `ca.crt`, `passwd`, `acl`,
+/// `mosquitto.pid`, `mosquitto.log`.
+pub fn secure_broker(extra_acl: &str) -> Result<otmetka_link::testing::Broker> {
+    use otmetka_link::testing::{Broker, TestPki};
+    let root = repo_root().join("config/mosquitto");
+    let conf = std::fs::read_to_string(root.join("mosquitto.conf"))?;
+    if !conf.contains("listener 8883\n") {
+        bail!("the shipped mosquitto.conf has no `listener 8883` line to rewrite");
+    }
+    let conf = conf
+        .replace("listener 8883\n", "listener {port} 127.0.0.1\n")
+        .replace("/etc/mosquitto/otmetka/", "{dir}/")
+        .replace("/var/lib/mosquitto/", "{dir}/")
+        + "log_dest file {dir}/mosquitto.log\nlog_type all\npid_file {dir}/mosquitto.pid\n";
+    let mut broker = Broker::configure(&conf)?;
+    let dir = broker.dir().to_path_buf();
+    TestPki::generate(&["localhost", "127.0.0.1"])?.write_to(&dir)?;
+    let mut acl = std::fs::read_to_string(root.join("acl"))?;
+    acl.push_str(extra_acl);
+    std::fs::write(dir.join("acl"), acl)?;
+    mosquitto_passwd_add(&dir.join("passwd"), "journal", JOURNAL_PASSWORD)?;
+    std::fs::write(
+        dir.join("journal-password"),
+        format!("{JOURNAL_PASSWORD}\n"),
+    )?;
+    broker.spawn()?;
+    Ok(broker)
+}
+
+/// A journal config for [`secure_broker`] (TLS, the journal's user) with a `[provisioning]`
+/// section on the broker's files, serving `sites` (each with the secret [`KioskProcess`] uses,
+/// the sample roster, time zone Asia/Yekaterinburg); `site_extra` is added to each `[[sites]]`.
+pub fn secure_journal_toml(
+    dir: &Path,
+    broker: &otmetka_link::testing::Broker,
+    sites: &[&str],
+    site_extra: &str,
+) -> Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let root = repo_root();
+    let b = broker.dir();
+    let mut text = format!(
+        "database = {db:?}\ncatalogue = {cat:?}\nbroker = \"127.0.0.1:{port}\"\n\
+         username = \"journal\"\npassword_file = {pw:?}\nca_file = {ca:?}\n",
+        db = dir.join("journal.db"),
+        cat = root.join("config/services.toml"),
+        port = broker.port,
+        pw = b.join("journal-password"),
+        ca = b.join("ca.crt"),
+    );
+    for site in sites {
+        let secret = dir.join(format!("{site}.secret"));
+        std::fs::write(&secret, format!("{site}-demo-secret-not-for-production\n"))?;
+        text.push_str(&format!(
+            "\n[[sites]]\nid = {site:?}\nroster_file = {roster:?}\nsite_secret_file = {secret:?}\n\
+             time_zone = \"Asia/Yekaterinburg\"\n{site_extra}\n",
+            roster = root.join("config/roster.sample.toml"),
+        ));
+    }
+    text.push_str(&format!(
+        "\n[provisioning]\nbroker_password_file = {pw:?}\nbroker_acl_file = {acl:?}\n\
+         broker_pid_file = {pid:?}\nkiosk_broker = \"127.0.0.1:{port}\"\n",
+        pw = b.join("passwd"),
+        acl = b.join("acl"),
+        pid = b.join("mosquitto.pid"),
+        port = broker.port,
+    ));
+    Ok(text)
+}
+
+/// An enrolled kiosk config made runnable on this machine: its store and control socket moved
+/// into `dir`, and the clock taken as synchronised (the only edits; everything else is as
+/// provisioning wrote it).
+pub fn localize_kiosk_config(text: &str, dir: &Path) -> String {
+    text.replace(
+        "database = \"/var/lib/otmetka/kiosk.db\"",
+        &format!("database = {:?}", dir.join("kiosk.db")),
+    )
+    .replace(
+        "socket = \"/run/otmetka/kiosk.sock\"",
+        &format!(
+            "socket = {:?}\nassume_clock_synced = true",
+            dir.join("kiosk.sock")
+        ),
+    )
+}
+
+/// Runs one of this workspace's binaries to completion: (success, stdout + stderr).
+pub fn run_binary(name: &str, args: &[&std::ffi::OsStr]) -> Result<(bool, String)> {
+    let out = std::process::Command::new(sibling_binary(name)?)
+        .args(args)
+        .output()
+        .with_context(|| format!("run {name}"))?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
 }
