@@ -135,6 +135,9 @@ pub struct StatusReply {
     pub outbox_depth: u64,
     pub clock: ClockVerdict,
     pub roster_version: u64,
+    /// The version of the schedule held; 0 for none.
+    #[serde(default)]
+    pub schedule_version: u64,
 }
 
 /// The open session, briefly.
@@ -894,6 +897,7 @@ impl Kiosk {
             outbox_depth,
             clock: self.verdict()?,
             roster_version: self.roster.version,
+            schedule_version: self.schedule.as_ref().map_or(0, |s| s.version),
         })
     }
 }
