@@ -753,6 +753,13 @@ impl Kiosk {
         })
     }
 
+    /// Housekeeping while no one is tapping: a passive WAL checkpoint.
+    pub fn idle(&mut self) {
+        if let Err(e) = self.store.checkpoint() {
+            tracing::warn!("WAL checkpoint failed: {e}");
+        }
+    }
+
     /// Closes the open session if it passed its time norm plus grace.
     pub fn tick(&mut self) -> Result<(), KioskError> {
         let Some(session) = self.session.as_ref() else {

@@ -182,8 +182,16 @@ impl Store {
             Durability::Normal => "NORMAL",
             Durability::Off => "OFF",
         };
+        // Checkpoints (copying the WAL into the database, with an fsync) are done by the feed's
+        // connection and on idle ticks, not by a tap's commit: the connection that records
+        // check-ins checkpoints by itself only past 10,000 pages (~40 MB of WAL).
+        let autocheckpoint = match durability {
+            Durability::Full => 10_000,
+            Durability::Normal | Durability::Off => 1_000,
+        };
         conn.execute_batch(&format!(
-            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
+             PRAGMA wal_autocheckpoint={autocheckpoint};"
         ))
         .map_err(map)?;
         let check: String = conn
@@ -470,11 +478,25 @@ impl Store {
         up_to_seq: u64,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let n = self.conn.execute(
-            "UPDATE outbox SET delivered_at = ?2 WHERE seq <= ?1 AND delivered_at IS NULL",
-            params![up_to_seq, ts(now)],
+        // In slices of 64 rows, each its own short transaction: a tap that wants the write lock
+        // waits for one slice, never for the whole ack (up to a window of 1,000 rows).
+        const SLICE: u64 = 64;
+        let first: Option<u64> = self.conn.query_row(
+            "SELECT MIN(seq) FROM outbox WHERE delivered_at IS NULL",
+            [],
+            |r| r.get(0),
         )?;
-        Ok(n as u64)
+        let Some(mut from) = first else { return Ok(0) };
+        let mut n = 0u64;
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE outbox SET delivered_at = ?3 WHERE seq >= ?1 AND seq <= ?2 AND delivered_at IS NULL",
+        )?;
+        while from <= up_to_seq {
+            let to = up_to_seq.min(from + SLICE - 1);
+            n += stmt.execute(params![from, to, ts(now)])? as u64;
+            from = to + 1;
+        }
+        Ok(n)
     }
 
     /// Deletes delivered rows older than `before` (the audit period has passed), but never the
@@ -486,6 +508,17 @@ impl Store {
             params![ts(before)],
         )?;
         Ok(n as u64)
+    }
+
+    /// Copies what it can of the WAL into the database without waiting for readers (a passive
+    /// checkpoint); the worker calls it when no one is tapping. Returns the WAL pages left.
+    pub fn checkpoint(&mut self) -> Result<u64, StoreError> {
+        let (_, log, done): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok((log - done).max(0) as u64)
     }
 
     /// Outbox depth and the time of the oldest undelivered row.

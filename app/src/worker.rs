@@ -48,6 +48,7 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
                         let _ = reply_to.send(reply.map_err(|e| e.to_string()));
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
+                        kiosk.idle();
                         let before = kiosk.session().map(|s| s.id);
                         let ticked = kiosk.tick().map(|_| Reply::Ok);
                         if let Err(e) = &ticked {

@@ -242,6 +242,11 @@ pub struct JournalProcess {
 }
 
 impl JournalProcess {
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Writes a config for a journal serving `sites` (with the secrets [`KioskProcess`] writes)
     /// against the broker on `port`, and starts it.
     pub fn start(
