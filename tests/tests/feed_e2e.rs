@@ -7,19 +7,7 @@ use otmetka_app::kiosk::{Command, Reply};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_link::testing::Broker;
-use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml};
-use std::time::{Duration, Instant};
-
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, wait_for};
 
 #[test]
 fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use otmetka_journal::store::{JournalStore, SqliteJournal};
 use otmetka_link::{Client, ClientOptions, Event, QoS, TlsOptions, Transport};
 use otmetka_tests::site::{
-    JournalProcess, mosquitto_passwd_add, secure_broker, secure_journal_toml,
+    JournalProcess, mosquitto_passwd_add, secure_broker, secure_journal_toml, wait_for,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -26,17 +26,6 @@ const BAD: usize = 3000;
 const MAX_PAYLOAD: usize = 256 * 1024;
 
 const TEMPLATE: &str = include_str!("../../journal/tests/data/schema2_units.json");
-
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn uuid(rng: &mut StdRng) -> String {
     uuid::Uuid::from_u128(rng.r#gen::<u128>()).to_string()

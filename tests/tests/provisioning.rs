@@ -11,23 +11,12 @@ use otmetka_link::testing::Broker;
 use otmetka_link::{Client, ClientOptions, DisconnectReason, Event, TlsOptions, Transport};
 use otmetka_tests::site::{
     JournalProcess, KioskProcess, localize_kiosk_config, run_binary, secure_broker,
-    secure_journal_toml,
+    secure_journal_toml, wait_for,
 };
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn provision(journal_toml: &Path, site: &str, kiosk: &str, out: &Path) -> (bool, String) {
     run_binary(
@@ -127,7 +116,7 @@ fn status(k: &KioskProcess) -> otmetka_app::kiosk::StatusReply {
     let Reply::Status(s) = k.call(Command::Status).unwrap() else {
         panic!("not a status reply")
     };
-    s
+    *s
 }
 
 /// A kiosk login straight through the link client: the first connection outcome.

@@ -12,20 +12,8 @@ use otmetka_core::catalogue::Catalogue;
 use otmetka_core::people::GroupId;
 use otmetka_core::wire::Schedule;
 use otmetka_link::testing::Broker;
-use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, repo_root};
+use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, repo_root, wait_for};
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// The schedule document in a kiosk's store, read as another process would.
 fn stored_schedule(db: &Path) -> Option<(u64, Schedule)> {
