@@ -85,6 +85,12 @@ pub enum Command {
         recipient: RecipientId,
         note: String,
     },
+    /// A recipient leaves: checks out, with the answer to "Как прошло занятие?" if given.
+    CheckOut {
+        recipient: RecipientId,
+        #[serde(default)]
+        satisfaction: Option<otmetka_core::event::Satisfaction>,
+    },
     /// Undo a check-in (the last one if none is named).
     Undo {
         #[serde(default)]
@@ -284,6 +290,9 @@ pub enum Reply {
     Undone {
         checkin: CheckInId,
     },
+    CheckedOut {
+        checkin: CheckInId,
+    },
     Status(Box<StatusReply>),
     /// The screen shown (`idle`, `tap_result`, `in_session`...), for `ctl screen`.
     Screen {
@@ -469,6 +478,10 @@ impl Kiosk {
             }
             Command::Undo { checkin } => self.undo(checkin),
             Command::Note { recipient, note } => self.note(recipient, &note),
+            Command::CheckOut {
+                recipient,
+                satisfaction,
+            } => self.check_out(recipient, satisfaction),
             Command::End { head_count } => self.end(head_count),
             Command::Status => self.status().map(|s| Reply::Status(Box::new(s))),
             Command::Tick => self.tick().map(|_| Reply::Ok),
@@ -710,6 +723,28 @@ impl Kiosk {
         let ev = session.undo(id, self.clock.now())?;
         self.record(&[ev])?;
         Ok(Reply::Undone { checkin: id })
+    }
+
+    /// The recipient's own action on the screen: no instructor needed.
+    fn check_out(
+        &mut self,
+        recipient: RecipientId,
+        satisfaction: Option<otmetka_core::event::Satisfaction>,
+    ) -> Result<Reply, KioskError> {
+        let session = self.session.as_ref().ok_or(KioskError::NoSession)?;
+        let checkin = session
+            .present()
+            .find(|c| c.recipient == recipient && c.checked_out_at.is_none())
+            .map(|c| c.id)
+            .ok_or(KioskError::UnknownRecipient(recipient))?;
+        let now = self.clock.now();
+        let mut events = Vec::new();
+        if let Some(answer) = satisfaction {
+            events.push(session.answer(checkin, answer, now)?);
+        }
+        events.push(session.check_out(checkin, now)?);
+        self.record(&events)?;
+        Ok(Reply::CheckedOut { checkin })
     }
 
     fn note(&mut self, recipient: RecipientId, note: &str) -> Result<Reply, KioskError> {

@@ -99,7 +99,8 @@ enum CtlCmd {
     Screen,
     /// Render the screen now: its name, a hash of its pixels, the render time.
     Frame,
-    /// Press a button of the screens: instructor, finish, diagnostics, back.
+    /// Press a button of the screens: instructor, finish, diagnostics, back; good, so_so, bad
+    /// (the answer at check-out).
     Press { action: String },
 }
 
@@ -253,9 +254,12 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
                     "finish" => UiEvent::FinishSession,
                     "diagnostics" => UiEvent::OpenDiagnostics,
                     "back" => UiEvent::Back,
+                    "good" => UiEvent::Satisfaction(otmetka_app::ui::Satisfaction::Good),
+                    "so_so" => UiEvent::Satisfaction(otmetka_app::ui::Satisfaction::SoSo),
+                    "bad" => UiEvent::Satisfaction(otmetka_app::ui::Satisfaction::Bad),
                     other => {
                         return Err(format!(
-                            "unknown button {other:?}: instructor, finish, diagnostics or back"
+                            "unknown button {other:?}: instructor, finish, diagnostics, back, good, so_so or bad"
                         ));
                     }
                 };

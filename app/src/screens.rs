@@ -17,13 +17,15 @@ use crate::sound::{Player, SoundConfig};
 use crate::texts::{Lang, Texts};
 use crate::ui::UiRemote;
 use crate::ui::view::{
-    ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, IdleView, InSessionView,
-    ParticipantNote, PersonLine, ScreenView, SessionChoice, SessionLine, SignInView,
-    StartSessionView, TapView, UiEvent, count_text, format_date, needs_safety_briefing, tap_view,
+    CheckOutView, ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, IdleView,
+    InSessionView, ParticipantNote, PersonLine, Satisfaction, ScreenView, SessionChoice,
+    SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date,
+    needs_safety_briefing, tap_view,
 };
 use crate::worker::{Observer, WorkerHandle};
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::clock::ClockVerdict;
+use otmetka_core::decision::Decision;
 use otmetka_core::period::SiteTime;
 use otmetka_core::session::{CheckInId, SessionError};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +63,10 @@ pub struct Shown {
     pub screen: ScreenView,
     /// Return to [`Flow::screen`] after the hold.
     pub hold: bool,
+    /// A longer hold (a question waits for its answer).
+    pub linger: bool,
+    /// The tap result behind it, for the voice and the lights.
+    pub tap: Option<TapView>,
 }
 
 /// The screens' state machine.
@@ -74,6 +80,8 @@ pub struct Flow {
     notice: String,
     /// What the diagnostics say of the card reader.
     reader: String,
+    /// Who was asked "Как прошло занятие?" (a second tap: leaving).
+    leaving: Option<otmetka_core::people::RecipientId>,
 }
 
 impl Flow {
@@ -81,6 +89,7 @@ impl Flow {
     pub fn new(site: SiteTime, reader: String) -> Flow {
         Flow {
             reader,
+            leaving: None,
             texts: Texts::bundled(Lang::Ru),
             site,
             mode: Mode::Idle,
@@ -358,8 +367,13 @@ impl Flow {
             Some(Shown {
                 screen: flow.screen(now),
                 hold: false,
+                linger: false,
+                tap: None,
             })
         };
+        if !matches!(cmd, Command::Status | Command::Tick) {
+            self.leaving = None;
+        }
         match (cmd, reply) {
             (_, Ok(Reply::Tap(t))) => {
                 let mut view = tap_view(&t.decision, t.display_name.as_deref(), &self.texts);
@@ -368,10 +382,34 @@ impl Flow {
                 if let Mode::InSession { message } = &mut self.mode {
                     message.clear();
                 }
+                // A second tap of someone who is in: leaving. Ask how it went (the standards
+                // measure quality by satisfaction); no answer leaves them checked in.
+                let leaving = match (&t.decision, self.mode == Mode::Idle) {
+                    (Decision::AlreadyCheckedIn { recipient, .. }, true) => Some(*recipient),
+                    _ => None,
+                };
+                if let Some(r) = leaving {
+                    self.leaving = Some(r);
+                    return Some(Shown {
+                        screen: ScreenView::CheckOut(CheckOutView {
+                            name: view.name.clone(),
+                        }),
+                        hold: true,
+                        linger: true,
+                        tap: Some(view),
+                    });
+                }
                 Some(Shown {
-                    screen: ScreenView::TapResult(view),
+                    screen: ScreenView::TapResult(view.clone()),
                     hold: true,
+                    linger: false,
+                    tap: Some(view),
                 })
+            }
+            (_, Ok(Reply::CheckedOut { .. })) => {
+                self.mode = Mode::Idle;
+                self.notice = self.texts.get("checkout.thanks");
+                shown(self)
             }
             (_, Ok(Reply::SignedIn { .. })) => {
                 self.mode = self.instructor_home();
@@ -403,6 +441,8 @@ impl Flow {
                 (self.mode == Mode::Diagnostics).then(|| Shown {
                     screen: self.screen(now),
                     hold: false,
+                    linger: false,
+                    tap: None,
                 })
             }
             (Command::Tick, _) => {
@@ -586,7 +626,21 @@ impl Flow {
                 };
                 show(self, mode)
             }
-            UiEvent::EnrolCancel | UiEvent::Satisfaction(_) => show(self, Mode::Idle),
+            UiEvent::Satisfaction(answer) => match self.leaving.take() {
+                Some(recipient) => (
+                    vec![Command::CheckOut {
+                        recipient,
+                        satisfaction: Some(match answer {
+                            Satisfaction::Good => otmetka_core::event::Satisfaction::Good,
+                            Satisfaction::SoSo => otmetka_core::event::Satisfaction::Neutral,
+                            Satisfaction::Bad => otmetka_core::event::Satisfaction::Bad,
+                        }),
+                    }],
+                    None,
+                ),
+                None => show(self, Mode::Idle),
+            },
+            UiEvent::EnrolCancel => show(self, Mode::Idle),
             UiEvent::DemoCard(n) => (
                 vec![Command::Tap {
                     // The nine demo cards of the simulated reader: recipients 1–9 of the sample
@@ -744,7 +798,7 @@ impl Screens {
             let facts = Facts::of(kiosk, now, matches!(cmd, Command::Status));
             let shown = glue.lock().on_reply(cmd, reply, facts, now);
             let Some(shown) = shown else { return };
-            if let ScreenView::TapResult(view) = &shown.screen {
+            if let Some(view) = &shown.tap {
                 if let Some((player, config)) = &out.sound {
                     player.play(&view.prompt, config);
                 }
@@ -756,7 +810,7 @@ impl Screens {
             if shown.hold {
                 glue.held.store(my, Ordering::SeqCst);
                 let glue = glue.clone();
-                let hold = out.hold;
+                let hold = if shown.linger { out.hold * 4 } else { out.hold };
                 let _ = std::thread::Builder::new()
                     .name("screen-hold".into())
                     .spawn(move || {
@@ -1051,6 +1105,57 @@ mod tests {
             panic!()
         };
         assert_eq!(v.error, "Неверный PIN. Попробуйте ещё раз.");
+    }
+
+    #[test]
+    fn a_second_tap_asks_how_it_went_and_the_answer_checks_out() {
+        let r = RecipientId(uuid::Uuid::from_u128(5));
+        let again = Ok(Reply::Tap(TapReply {
+            decision: Decision::AlreadyCheckedIn {
+                recipient: r,
+                at: now(),
+            },
+            kind: DecisionKind::AlreadyCheckedIn,
+            committed: false,
+            display_name: Some("Мария Ивановна".into()),
+            checkin: None,
+            present: 3,
+            group_max: None,
+        }));
+        let tap = Command::Tap {
+            card: "0A000005".into(),
+        };
+        let mut f = flow(facts(false, true, ClockVerdict::Trusted));
+        let shown = f
+            .on_reply(
+                &tap,
+                &again,
+                facts(false, true, ClockVerdict::Trusted),
+                now(),
+            )
+            .unwrap();
+        assert!(shown.linger);
+        assert_eq!(
+            shown.tap.unwrap().kind,
+            DecisionKind::AlreadyCheckedIn,
+            "the voice still says it"
+        );
+        let ScreenView::CheckOut(v) = shown.screen else {
+            panic!()
+        };
+        assert_eq!(v.name.as_deref(), Some("Мария Ивановна"));
+        let (cmds, _) = f.on_event(UiEvent::Satisfaction(Satisfaction::SoSo), now());
+        assert_eq!(
+            cmds,
+            vec![Command::CheckOut {
+                recipient: r,
+                satisfaction: Some(otmetka_core::event::Satisfaction::Neutral)
+            }]
+        );
+        // An answer with no one asked (a late press) only goes back to idle.
+        let (cmds, view) = f.on_event(UiEvent::Satisfaction(Satisfaction::Good), now());
+        assert!(cmds.is_empty());
+        assert_eq!(view.unwrap().name(), "idle");
     }
 
     #[test]

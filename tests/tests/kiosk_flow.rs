@@ -210,11 +210,12 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
     shots.take(&k, "06-unknown-card", "tap_result");
     played(&k, &played_dir, "ru-unknown_card");
 
-    // A repeat: nothing changes.
+    // A second tap: the kiosk takes it for leaving and asks how it went; no answer, nothing
+    // changes.
     let again = tap(&k, &card(5));
     assert_eq!(again.kind, DecisionKind::AlreadyCheckedIn);
     assert_eq!(again.present, 24);
-    shots.take(&k, "07-repeat", "tap_result");
+    shots.take(&k, "07-leaving", "check_out");
 
     // The 25th fills the group; the 26th is refused, with the instructor's "allow" shown.
     assert_eq!(tap(&k, &card(25)).present, 25);
@@ -236,6 +237,17 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
     };
     assert_eq!(allowed.kind, DecisionKind::Accepted);
     assert_eq!(allowed.present, 26);
+
+    // Recipient 7 leaves and answers: checked out with the answer, still counted.
+    assert_eq!(tap(&k, &card(7)).kind, DecisionKind::AlreadyCheckedIn);
+    let shown = screen_name(
+        k.extra(ExtraRequest::Press {
+            action: "good".into(),
+        })
+        .unwrap(),
+    );
+    assert_eq!(shown, "idle");
+    shots.take(&k, "08a-thanks", "idle");
 
     // The instructor's screen of the session: who is here, who is not.
     let shown = screen_name(
