@@ -341,14 +341,6 @@ impl JournalProcess {
         Ok(())
     }
 
-    /// Waits until the process ends by itself (a window closed).
-    pub fn wait(&mut self) -> Result<()> {
-        if let Some(mut c) = self.child.take() {
-            c.wait()?;
-        }
-        Ok(())
-    }
-
     /// SIGKILL.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
