@@ -717,6 +717,11 @@ impl Glue {
     fn touch(&self) {
         *self.touched.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
+
+    /// Whether a tap result is up (a hold thread will bring the screen back).
+    fn remote_busy(&self) -> bool {
+        self.held.load(Ordering::SeqCst) == self.generation.load(Ordering::SeqCst)
+    }
 }
 
 /// The screens' side of the kiosk: an observer for [`crate::worker::spawn`] and the function
@@ -863,13 +868,6 @@ impl Screens {
         if let Err(e) = spawned {
             tracing::error!("cannot start the screen-event thread: {e}");
         }
-    }
-}
-
-impl Glue {
-    /// Whether a tap result is up (a hold thread will bring the screen back).
-    fn remote_busy(&self) -> bool {
-        self.held.load(Ordering::SeqCst) == self.generation.load(Ordering::SeqCst)
     }
 }
 

@@ -284,16 +284,7 @@ impl JournalProcess {
                 "\n[[sites]]\nid = {site:?}\nroster_file = {roster:?}\nsite_secret_file = {secret:?}\n"
             ));
         }
-        let config = dir.join("journal.toml");
-        std::fs::write(&config, text)?;
-        let mut j = JournalProcess {
-            dir: dir.to_path_buf(),
-            database: dir.join("journal.db"),
-            config,
-            child: None,
-        };
-        j.spawn()?;
-        Ok(j)
+        Self::start_with_config(dir, &text)
     }
 
     /// Writes `config_text` as `dir/journal.toml` (its `database` must be `dir/journal.db`) and
