@@ -3,6 +3,8 @@
 //! thread never touches the disk.
 
 use crate::kiosk::{Command, Kiosk, KioskError, Reply};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ type Job = (Command, mpsc::Sender<Result<Reply, String>>);
 #[derive(Debug, Clone)]
 pub struct WorkerHandle {
     tx: mpsc::Sender<Job>,
+    /// Calls sent and not yet answered (queued or being handled).
+    pending: Arc<AtomicUsize>,
 }
 
 /// Something that wants to hear about every reply (the screen, lights, voice). It runs on the
@@ -24,11 +28,23 @@ impl WorkerHandle {
     /// Sends a command and waits for its reply.
     pub fn call(&self, cmd: Command) -> Result<Reply, String> {
         let (tx, rx) = mpsc::channel();
-        self.tx
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let answer = self
+            .tx
             .send((cmd, tx))
-            .map_err(|_| "the kiosk worker has stopped".to_string())?;
-        rx.recv()
-            .map_err(|_| "the kiosk worker has stopped".to_string())?
+            .map_err(|_| "the kiosk worker has stopped".to_string())
+            .and_then(|()| {
+                rx.recv()
+                    .map_err(|_| "the kiosk worker has stopped".to_string())
+            });
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        answer?
+    }
+
+    /// Whether a call (a tap, a press on the screen) is queued or being handled now. The feed
+    /// holds back its own disk work while this is true, so a backlog never delays a live tap.
+    pub fn busy(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) > 0
     }
 }
 
@@ -66,5 +82,8 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
         })
         .map(|_| ())
         .unwrap_or_else(|e| tracing::error!("cannot start the kiosk worker: {e}"));
-    WorkerHandle { tx }
+    WorkerHandle {
+        tx,
+        pending: Arc::new(AtomicUsize::new(0)),
+    }
 }
