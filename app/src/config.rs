@@ -20,19 +20,72 @@ pub enum ConfigError {
 
 /// Where the kiosk reads cards from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum ReaderConfig {
     /// The simulated reader: taps come from the control socket, keys F1–F9 in a window.
     Sim,
-    /// A reader on a serial port (EM4100 frames or one UID per line).
-    Serial { path: PathBuf },
-    /// A USB keyboard-wedge reader (evdev device).
-    Evdev { path: PathBuf },
-    /// An MFRC522 on SPI.
+    /// A reader on a serial port: an RDM6300-style EM4100 module (125 kHz) or one that sends one
+    /// UID per line.
+    Serial {
+        path: PathBuf,
+        #[serde(default)]
+        protocol: SerialProtocol,
+        /// Line readers only; an EM4100 module always talks at 9600 baud.
+        #[serde(default = "default_baud")]
+        baud: u32,
+        /// How a line reader's digits are read.
+        #[serde(default)]
+        format: CardFormat,
+    },
+    /// A USB keyboard-wedge reader (evdev device, grabbed so its digits do not reach a console).
+    Evdev {
+        path: PathBuf,
+        #[serde(default)]
+        format: CardFormat,
+    },
+    /// An MFRC522 on SPI (13.56 MHz); its reset line is `rfid_reset` of the pin map in `outputs`.
     Mfrc522 {
         #[serde(default = "default_spi")]
         spi: PathBuf,
     },
+}
+
+/// What a serial reader sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SerialProtocol {
+    /// RDM6300-style frames: STX, ten hex digits, checksum, ETX (9600 baud).
+    #[default]
+    Em4100,
+    /// One card number per line.
+    Line,
+}
+
+/// How a line or keyboard-wedge reader's text is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardFormat {
+    /// Ten decimal digits are a decimal number, "facility,number" a Wiegand pair, else hex.
+    #[default]
+    Auto,
+    Hex,
+    Decimal,
+}
+
+impl CardFormat {
+    /// The firmware's name for it.
+    pub fn line_format(self) -> otmetka_firmware::serial::LineFormat {
+        use otmetka_firmware::serial::LineFormat;
+        match self {
+            CardFormat::Auto => LineFormat::Auto,
+            CardFormat::Hex => LineFormat::Hex,
+            CardFormat::Decimal => LineFormat::Decimal,
+        }
+    }
+}
+
+fn default_baud() -> u32 {
+    9600
 }
 
 fn default_spi() -> PathBuf {
@@ -528,6 +581,47 @@ mod tests {
             err.contains("kiosk.toml") && err.contains("line 4") && err.contains("database"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_reader_example_in_the_shipped_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/kiosk.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let examples: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# reader = "))
+            .map(|l| l.split(" #").next().unwrap_or(l).trim())
+            .collect();
+        assert_eq!(examples.len(), 4);
+        let mut got = Vec::new();
+        for ex in examples {
+            let t = text.replace("reader = { kind = \"sim\" }", &format!("reader = {ex}"));
+            got.push(KioskConfig::parse(&path, &t).unwrap().reader);
+        }
+        assert_eq!(
+            got[2],
+            ReaderConfig::Serial {
+                path: "/dev/ttyUSB0".into(),
+                protocol: SerialProtocol::Line,
+                baud: 9600,
+                format: CardFormat::Hex
+            }
+        );
+        assert_eq!(
+            got[1],
+            ReaderConfig::Serial {
+                path: "/dev/serial0".into(),
+                protocol: SerialProtocol::Em4100,
+                baud: 9600,
+                format: CardFormat::Auto
+            }
+        );
+        let typo = text.replace(
+            "reader = { kind = \"sim\" }",
+            "reader = { kind = \"serial\", path = \"/dev/ttyS0\", protcol = \"line\" }",
+        );
+        let err = KioskConfig::parse(&path, &typo).unwrap_err().to_string();
+        assert!(err.contains("protcol"), "a misspelt key is named: {err}");
     }
 
     #[test]

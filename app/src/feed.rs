@@ -10,11 +10,12 @@
 //! waits (a bounded while) for the worker to finish the tap or press it is handling.
 
 use crate::config::FeedConfig;
-use crate::kiosk::Command;
+use crate::kiosk::{Command, Reply};
 use crate::store::{KioskIdentity, Store, StoreError};
 use crate::worker::WorkerHandle;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use otmetka_core::clock::ClockVerdict;
 use otmetka_core::wire::{Ack, Presence, Roster, SCHEMA, Schedule, Status};
 use otmetka_link::DisconnectReason;
 use otmetka_link::topics::{self, Id};
@@ -299,7 +300,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                 pump(&handle, &store, worker, &mut drain, opts.window, &events_topic).await?;
                 if last_status.elapsed() > Duration::from_secs(10) {
                     last_status = Instant::now();
-                    publish_status(&handle, &store, opts, &site, &kiosk).await?;
+                    publish_status(&handle, &store, worker, opts, &site, &kiosk).await?;
                     let keep = ChronoDuration::days(i64::from(opts.config.audit_days));
                     store.prune_delivered(now() - keep)?;
                 }
@@ -344,6 +345,7 @@ async fn pump(
 async fn publish_status(
     handle: &otmetka_link::ClientHandle,
     store: &Store,
+    worker: &WorkerHandle,
     opts: &FeedOptions,
     site: &Id,
     kiosk: &Id,
@@ -351,6 +353,17 @@ async fn publish_status(
     let (depth, oldest) = store
         .backlog()
         .map_err(|e: StoreError| anyhow::anyhow!(e))?;
+    // The reader's health and the clock's verdict are the kiosk's: ask the worker, off this
+    // runtime. A worker that does not answer is reported as neither.
+    let asked = worker.clone();
+    let (reader_ok, clock_synced) =
+        match tokio::task::spawn_blocking(move || asked.call(Command::Status)).await {
+            Ok(Ok(Reply::Status(s))) => (s.reader_ok, s.clock == ClockVerdict::Trusted),
+            other => {
+                tracing::warn!("no status from the kiosk for the feed's status: {other:?}");
+                (false, false)
+            }
+        };
     let status = Status {
         schema: SCHEMA,
         kiosk: kiosk.as_str().to_string(),
@@ -358,8 +371,8 @@ async fn publish_status(
         version: opts.version.clone(),
         outbox_depth: depth,
         oldest_undelivered_s: oldest.map(|t| (now() - t).num_seconds().max(0) as u64),
-        reader_ok: true,
-        clock_synced: true,
+        reader_ok,
+        clock_synced,
         at: Some(now()),
     };
     handle

@@ -113,6 +113,12 @@ pub enum Command {
     PutSchedule {
         schedule: Box<Schedule>,
     },
+    /// The reader thread says whether the card reader works (sent when that changes).
+    ReaderHealth {
+        ok: bool,
+        #[serde(default)]
+        detail: String,
+    },
 }
 
 /// The answer to a tap.
@@ -144,6 +150,16 @@ pub struct StatusReply {
     /// The version of the schedule held; 0 for none.
     #[serde(default)]
     pub schedule_version: u64,
+    /// Whether the card reader works (the simulated one always does).
+    #[serde(default = "yes")]
+    pub reader_ok: bool,
+    /// Why it does not, when it does not.
+    #[serde(default)]
+    pub reader_detail: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The open session, briefly.
@@ -214,6 +230,8 @@ pub struct Facts {
     /// Events not yet acknowledged by the journal; read only when asked (a disk query).
     pub outbox_depth: Option<u64>,
     pub roster_version: u64,
+    /// The card reader works; if not, why.
+    pub reader: (bool, String),
 }
 
 impl Default for Facts {
@@ -226,6 +244,7 @@ impl Default for Facts {
             clock: ClockVerdict::Unsynced,
             outbox_depth: None,
             roster_version: 0,
+            reader: (true, String::new()),
         }
     }
 }
@@ -266,6 +285,7 @@ impl Facts {
                 .then(|| kiosk.store.backlog().ok().map(|(d, _)| d))
                 .flatten(),
             roster_version: kiosk.roster.version,
+            reader: kiosk.reader.clone(),
         }
     }
 }
@@ -331,6 +351,8 @@ pub struct Kiosk {
     instructor: Option<InstructorId>,
     refusal: Option<Refusal>,
     names: (String, String),
+    /// The card reader works; if not, why (from the reader thread).
+    reader: (bool, String),
 }
 
 impl Kiosk {
@@ -370,6 +392,7 @@ impl Kiosk {
             instructor: None,
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
+            reader: (true, String::new()),
         };
         if let Some(s) = &k.session {
             k.instructor = Some(s.instructor);
@@ -487,6 +510,10 @@ impl Kiosk {
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
             Command::PutSchedule { schedule } => self.put_schedule(&schedule).map(|_| Reply::Ok),
+            Command::ReaderHealth { ok, detail } => {
+                self.reader = (ok, detail);
+                Ok(Reply::Ok)
+            }
         }
     }
 
@@ -546,7 +573,7 @@ impl Kiosk {
         let lookup = self.roster.lookup(&self.secret, read);
         if let Lookup::Found(Holder::Instructor(_)) = lookup {
             // A staff card on the reader signs the instructor in.
-            return self.sign_in(&read_text(read));
+            return self.sign_in(&read.to_string());
         }
         let verdict = self.verdict()?;
         let card_hash = self.secret.read_hash(read);
@@ -940,14 +967,8 @@ impl Kiosk {
             clock: self.verdict()?,
             roster_version: self.roster.version,
             schedule_version: self.schedule.as_ref().map_or(0, |s| s.version),
+            reader_ok: self.reader.0,
+            reader_detail: self.reader.1.clone(),
         })
-    }
-}
-
-/// A read as text that `CardRead::parse` reads back.
-fn read_text(read: &CardRead) -> String {
-    match read {
-        CardRead::Uid(k) => k.to_string(),
-        CardRead::Truncated { value, .. } => format!("{},{}", value >> 16, value & 0xFFFF),
     }
 }

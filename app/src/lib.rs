@@ -10,6 +10,8 @@
 //! - [`clock`]: the one place that reads the system time.
 //! - [`screens`]: which screen is shown when: the flow of replies and screen events → views,
 //!   and the glue that plays the voice and the lights with them.
+//! - [`reader`]: the configured card reader on its own thread: taps to the worker, its health,
+//!   reopening a reader that fails.
 //! - [`signals`]: lights, buzzer and relay following each tap result (firmware patterns).
 //! - [`ui`]: the screens (Slint) behind a plain view model: `ScreenView` in, `UiEvent` out.
 //! - [`texts`]: the message catalogue (Russian and English) for screens and voice.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod control;
 pub mod feed;
 pub mod kiosk;
+pub mod reader;
 pub mod screens;
 pub mod signals;
 pub mod sound;

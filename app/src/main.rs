@@ -127,15 +127,14 @@ fn main() {
 
 fn run(config_path: &Path, headless: bool) -> Result<()> {
     let cfg = KioskConfig::load(config_path)?;
-    if cfg.reader != otmetka_app::config::ReaderConfig::Sim {
-        // The drivers are in otmetka-firmware; this build of the kiosk does not wire them yet.
-        bail!(
-            "{}: reader {:?} is not wired into this kiosk build yet; use reader = {{ kind = \"sim\" }} \
-             (taps through `otmetka-kiosk ctl tap`)",
-            config_path.display(),
-            cfg.reader
-        );
-    }
+    // A reader that cannot be built into this kiosk (MFRC522 without a hardware build) is refused
+    // now; one that is absent or unplugged is opened again and again by its thread.
+    let pins = match &cfg.outputs {
+        otmetka_app::config::OutputsConfig::Gpio { pins } => Some(pins),
+        otmetka_app::config::OutputsConfig::None => None,
+    };
+    let reader_opener = otmetka_app::reader::opener(&cfg.reader, pins)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
     let secret = std::fs::read(&cfg.site_secret_file).with_context(|| {
         format!(
             "cannot read the site secret {}",
@@ -194,7 +193,7 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     let screens = Screens::new(
         remote.clone(),
         cfg.site_time(),
-        reader_label(&cfg.reader),
+        otmetka_app::reader::label(&cfg.reader),
         facts,
         now,
     );
@@ -207,6 +206,9 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     });
     let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), Some(observer));
     screens.forward_events(ui.take_events(), handle.clone());
+    if let Some(open) = reader_opener {
+        otmetka_app::reader::spawn(open, handle.clone());
+    }
     if let Some(feed) = &cfg.feed {
         otmetka_app::feed::spawn(
             otmetka_app::feed::FeedOptions {
@@ -330,14 +332,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// The card reader as the diagnostics screen names it.
-fn reader_label(reader: &otmetka_app::config::ReaderConfig) -> String {
-    match reader {
-        otmetka_app::config::ReaderConfig::Sim => "симулятор (F1–F9, ctl tap)".into(),
-        other => format!("{other:?}"),
-    }
 }
 
 /// Checks a bundle and installs it; says what it did and what to run next.

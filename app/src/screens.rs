@@ -296,7 +296,13 @@ impl Flow {
             value,
             ok,
         };
-        let mut lines = vec![line("diag.reader", self.reader.clone(), true)];
+        let (reader_ok, why) = &self.facts.reader;
+        let reader = if *reader_ok {
+            self.reader.clone()
+        } else {
+            format!("{}: {why}", self.reader)
+        };
+        let mut lines = vec![line("diag.reader", reader, *reader_ok)];
         if let Some(depth) = self.facts.outbox_depth {
             lines.push(if depth == 0 {
                 line("diag.outbox", t.get("diag.outbox.empty"), true)

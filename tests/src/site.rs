@@ -83,11 +83,17 @@ impl KioskProcess {
         let text = format!(
             "site = {site:?}\nkiosk = {kiosk:?}\ntime_zone = \"Asia/Yekaterinburg\"\n\
              database = {db:?}\ncatalogue = {cat:?}\nroster_file = {roster:?}\n\
-             site_secret_file = {secret:?}\nsocket = {socket:?}\nreader = {{ kind = \"sim\" }}\n\
+             site_secret_file = {secret:?}\nsocket = {socket:?}\n{reader}\
              assume_clock_synced = true\n{extra_toml}\n{sound}",
             db = dir.join("kiosk.db"),
             cat = root.join("config/services.toml"),
             socket = dir.join("kiosk.sock"),
+            // The simulated reader unless the test wires one (a pty).
+            reader = if extra_toml.contains("reader =") {
+                ""
+            } else {
+                "reader = { kind = \"sim\" }\n"
+            },
             // No sound card on a test machine, and thousands of taps should not run thousands of
             // TTS commands: silent unless the test asks for sound.
             sound = if extra_toml.contains("[sound]") {
