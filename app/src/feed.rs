@@ -16,7 +16,7 @@ use crate::worker::WorkerHandle;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use otmetka_core::clock::ClockVerdict;
-use otmetka_core::wire::{Ack, Presence, Roster, SCHEMA, Schedule, Status};
+use otmetka_core::wire::{Ack, EnrolmentRequest, Presence, Roster, SCHEMA, Schedule, Status};
 use otmetka_link::DisconnectReason;
 use otmetka_link::topics::{self, Id};
 use otmetka_link::{Client, ClientOptions, Event, LastWill, QoS, TlsOptions, Transport};
@@ -198,6 +198,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
     let acks_topic = topics::acks(&site, &kiosk);
     let roster_topic = topics::roster(&site);
     let schedule_topic = topics::schedule(&site);
+    let enrol_topic = topics::enrol(&site, &kiosk);
     let mut drain = Drain::default();
     let mut connected = false;
     // The last reason a connection attempt failed, logged once per change (a refused kiosk
@@ -221,6 +222,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             (acks_topic.as_str(), QoS::AtLeastOnce),
                             (roster_topic.as_str(), QoS::AtLeastOnce),
                             (schedule_topic.as_str(), QoS::AtLeastOnce),
+                            (enrol_topic.as_str(), QoS::AtLeastOnce),
                         ];
                         // The token resolves on SUBACK; the client re-subscribes by itself later.
                         let _ = handle.subscribe(&subs).await?;
@@ -284,6 +286,17 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             }
                         }
                         Err(e) => tracing::warn!("a schedule that does not parse: {e}"),
+                    },
+                    Event::Message(m) if m.topic == enrol_topic => match serde_json::from_slice::<EnrolmentRequest>(&m.payload) {
+                        Ok(request) => {
+                            tracing::info!(request = %request.request, "the journal asks for a card");
+                            let worker = worker.clone();
+                            let res = tokio::task::spawn_blocking(move || worker.call(Command::Enrol { request: Box::new(request) })).await;
+                            if let Ok(Err(e)) = res {
+                                tracing::warn!("the enrolment request was not taken: {e}");
+                            }
+                        }
+                        Err(e) => tracing::warn!("an enrolment request that does not parse: {e}"),
                     },
                     Event::Message(_) => {}
                 }

@@ -18,7 +18,7 @@ use otmetka_core::roster::{Holder, RosterIndex};
 use otmetka_core::rules::Policy;
 use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, SessionId, Tapper};
 use otmetka_core::unit::Unit;
-use otmetka_core::wire::{Roster, Schedule};
+use otmetka_core::wire::{EnrolmentRequest, Roster, RosterCard, Schedule};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -113,6 +113,13 @@ pub enum Command {
     PutSchedule {
         schedule: Box<Schedule>,
     },
+    /// The journal asks for a new card for a recipient: the next card on the reader becomes
+    /// theirs (card enrolment mode, until the request expires or is cancelled).
+    Enrol {
+        request: Box<EnrolmentRequest>,
+    },
+    /// Leave card enrolment mode without a card.
+    EnrolCancel,
     /// The reader thread says whether the card reader works (sent when that changes).
     ReaderHealth {
         ok: bool,
@@ -232,6 +239,8 @@ pub struct Facts {
     pub roster_version: u64,
     /// The card reader works; if not, why.
     pub reader: (bool, String),
+    /// Card enrolment mode: whose card the next one will be.
+    pub enrolment: Option<String>,
 }
 
 impl Default for Facts {
@@ -245,6 +254,7 @@ impl Default for Facts {
             outbox_depth: None,
             roster_version: 0,
             reader: (true, String::new()),
+            enrolment: None,
         }
     }
 }
@@ -286,6 +296,7 @@ impl Facts {
                 .flatten(),
             roster_version: kiosk.roster.version,
             reader: kiosk.reader.clone(),
+            enrolment: kiosk.enrolment_name(),
         }
     }
 }
@@ -314,6 +325,19 @@ pub enum Reply {
         checkin: CheckInId,
     },
     Status(Box<StatusReply>),
+    /// Card enrolment mode is on: the next card becomes `name`'s.
+    EnrolWaiting {
+        name: String,
+    },
+    /// The card is now `name`'s; `committed`: the enrolment is durably in the outbox.
+    Enrolled {
+        name: String,
+        committed: bool,
+    },
+    /// The card cannot be given: it is `holder`'s already (None: blocked or shared).
+    EnrolRefused {
+        holder: Option<String>,
+    },
     /// The screen shown (`idle`, `tap_result`, `in_session`...), for `ctl screen`.
     Screen {
         name: String,
@@ -353,6 +377,9 @@ pub struct Kiosk {
     names: (String, String),
     /// The card reader works; if not, why (from the reader thread).
     reader: (bool, String),
+    /// Card enrolment mode: the journal's request waiting for a card (kept in memory only: after
+    /// a restart the staff ask again).
+    enrolment: Option<EnrolmentRequest>,
 }
 
 impl Kiosk {
@@ -393,6 +420,7 @@ impl Kiosk {
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
             reader: (true, String::new()),
+            enrolment: None,
         };
         if let Some(s) = &k.session {
             k.instructor = Some(s.instructor);
@@ -481,7 +509,26 @@ impl Kiosk {
         match cmd {
             Command::Tap { card } => {
                 let read = CardRead::parse(&card).map_err(|_| KioskError::BadCredential)?;
-                self.tap(&read)
+                match self.enrolment() {
+                    Some(request) => self.enrol_card(request, &read),
+                    None => self.tap(&read),
+                }
+            }
+            Command::Enrol { request } => {
+                if request.expires_at <= self.clock.now() {
+                    tracing::warn!(request = %request.request, "an enrolment request that has expired: ignored");
+                    return Ok(Reply::Ok);
+                }
+                tracing::info!(request = %request.request, recipient = %request.recipient, "card enrolment: waiting for a card");
+                let name = request.display_name.clone();
+                self.enrolment = Some(*request);
+                Ok(Reply::EnrolWaiting { name })
+            }
+            Command::EnrolCancel => {
+                if let Some(r) = self.enrolment.take() {
+                    tracing::info!(request = %r.request, "card enrolment cancelled at the kiosk");
+                }
+                Ok(Reply::Ok)
             }
             Command::SignIn { credential } => self.sign_in(&credential),
             Command::SignOut => {
@@ -566,6 +613,90 @@ impl Kiosk {
         )?;
         self.record(&[opened])?;
         Ok(Reply::Started { session: id })
+    }
+
+    /// The enrolment request waiting for a card, if it has not expired (an expired one is
+    /// dropped here).
+    fn enrolment(&mut self) -> Option<EnrolmentRequest> {
+        let now = self.clock.now();
+        if self.enrolment.as_ref().is_some_and(|r| r.expires_at <= now) {
+            if let Some(r) = self.enrolment.take() {
+                tracing::info!(request = %r.request, "card enrolment expired without a card");
+            }
+        }
+        self.enrolment.clone()
+    }
+
+    /// Whose enrolment is waiting (for the screens), if any.
+    pub fn enrolment_name(&self) -> Option<String> {
+        self.enrolment.as_ref().map(|r| r.display_name.clone())
+    }
+
+    /// Gives the card on the reader to the request's recipient: a card someone holds already
+    /// is refused (the request keeps waiting for another card); otherwise `CardEnrolled` is
+    /// recorded, and the kiosk's roster knows the card at once (the journal's next roster
+    /// includes it).
+    fn enrol_card(
+        &mut self,
+        request: EnrolmentRequest,
+        read: &CardRead,
+    ) -> Result<Reply, KioskError> {
+        let holder = match self.roster.lookup(&self.secret, read) {
+            Lookup::Found(Holder::Recipient(id, CardStatus::Active)) => Some(
+                self.roster
+                    .recipients
+                    .get(&id)
+                    .map(|r| r.display_name.clone()),
+            ),
+            Lookup::Found(Holder::Instructor(id)) => Some(
+                self.roster
+                    .instructors
+                    .get(&id)
+                    .map(|i| i.display_name.clone()),
+            ),
+            Lookup::Found(Holder::Recipient(_, _)) | Lookup::Ambiguous(_) => Some(None),
+            Lookup::Unknown => None,
+        };
+        if let Some(holder) = holder {
+            return Ok(Reply::EnrolRefused { holder });
+        }
+        let card_hashes = match read {
+            CardRead::Uid(key) => self.secret.card_hashes(key),
+            CardRead::Truncated { .. } => vec![self.secret.read_hash(read)],
+        };
+        let event = Event::CardEnrolled {
+            request: request.request,
+            recipient: request.recipient,
+            card_hashes: card_hashes.clone(),
+            at: self.clock.now(),
+        };
+        self.record(std::slice::from_ref(&event))?;
+        self.enrolment = None;
+        // Durable in the outbox; now the local roster, so the card works before the journal's
+        // new roster comes (if the kiosk stops between the two, it works once that comes).
+        if let Some((_, body)) = self.store.document("roster")? {
+            if let Ok(mut roster) = serde_json::from_str::<Roster>(&body) {
+                if let Some(r) = roster
+                    .recipients
+                    .iter_mut()
+                    .find(|r| r.id == request.recipient)
+                {
+                    r.cards
+                        .extend(card_hashes.into_iter().map(|hash| RosterCard {
+                            hash,
+                            status: CardStatus::Active,
+                        }));
+                    let body = serde_json::to_string(&roster).map_err(StoreError::from)?;
+                    self.store.amend_document("roster", &body)?;
+                    self.roster = RosterIndex::from_roster(&roster);
+                }
+            }
+        }
+        tracing::info!(request = %request.request, recipient = %request.recipient, "card enrolled");
+        Ok(Reply::Enrolled {
+            name: request.display_name,
+            committed: true,
+        })
     }
 
     fn tap(&mut self, read: &CardRead) -> Result<Reply, KioskError> {
@@ -822,8 +953,11 @@ impl Kiosk {
         }
     }
 
-    /// Closes the open session if it passed its time norm plus grace.
+    /// Closes the open session if it passed its time norm plus grace; ends card enrolment
+    /// mode whose request expired.
     pub fn tick(&mut self) -> Result<(), KioskError> {
+        // An enrolment request that expired leaves enrolment mode.
+        let _ = self.enrolment();
         let Some(session) = self.session.as_ref() else {
             return Ok(());
         };

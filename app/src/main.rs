@@ -100,7 +100,7 @@ enum CtlCmd {
     /// Render the screen now: its name, a hash of its pixels, the render time.
     Frame,
     /// Press a button of the screens: instructor, finish, diagnostics, back; good, so_so, bad
-    /// (the answer at check-out).
+    /// (the answer at check-out); cancel_enrol (leave card enrolment).
     Press { action: String },
 }
 
@@ -261,9 +261,10 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
                     "good" => UiEvent::Satisfaction(otmetka_app::ui::Satisfaction::Good),
                     "so_so" => UiEvent::Satisfaction(otmetka_app::ui::Satisfaction::SoSo),
                     "bad" => UiEvent::Satisfaction(otmetka_app::ui::Satisfaction::Bad),
+                    "cancel_enrol" => UiEvent::EnrolCancel,
                     other => {
                         return Err(format!(
-                            "unknown button {other:?}: instructor, finish, diagnostics, back, good, so_so or bad"
+                            "unknown button {other:?}: instructor, finish, diagnostics, back, good, so_so, bad or cancel_enrol"
                         ));
                     }
                 };

@@ -17,15 +17,16 @@ use crate::sound::{Player, SoundConfig};
 use crate::texts::{Lang, Texts};
 use crate::ui::UiRemote;
 use crate::ui::view::{
-    CheckOutView, ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, IdleView,
-    InSessionView, ParticipantNote, PersonLine, Satisfaction, ScreenView, SessionChoice,
+    CheckOutView, ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, EnrolView,
+    IdleView, InSessionView, ParticipantNote, PersonLine, Satisfaction, ScreenView, SessionChoice,
     SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date,
     needs_safety_briefing, tap_view,
 };
+use crate::ui::view::{Icon, Prompt};
 use crate::worker::{Observer, WorkerHandle};
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::clock::ClockVerdict;
-use otmetka_core::decision::Decision;
+use otmetka_core::decision::{Decision, DecisionKind};
 use otmetka_core::period::SiteTime;
 use otmetka_core::session::{CheckInId, SessionError};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +55,12 @@ enum Mode {
         start: Box<Command>,
     },
     Diagnostics,
+    /// Card enrolment: the journal asked for a card for `name`; `message` says why the last card
+    /// was refused.
+    Enrol {
+        name: String,
+        message: String,
+    },
 }
 
 /// What to show after a reply: a screen now and, for a tap result, the screen to return to once
@@ -218,6 +225,10 @@ impl Flow {
                 ScreenView::ConfirmDate(ConfirmDateView { date: *date })
             }
             Mode::Diagnostics => ScreenView::Diagnostics(self.diagnostics()),
+            Mode::Enrol { name, message } => ScreenView::Enrol(EnrolView {
+                name: name.clone(),
+                message: message.clone(),
+            }),
         }
     }
 
@@ -396,6 +407,14 @@ impl Flow {
                 };
                 if let Some(r) = leaving {
                     self.leaving = Some(r);
+                    // The voice asks the screen's question, not "you are checked in already".
+                    let mut view = view;
+                    let question = self.texts.get("voice.checkout.question");
+                    view.spoken = match &view.name {
+                        Some(n) => format!("{n}, {}", question.to_lowercase()),
+                        None => question,
+                    };
+                    view.prompt.clip = "checkout_question".into();
                     return Some(Shown {
                         screen: ScreenView::CheckOut(CheckOutView {
                             name: view.name.clone(),
@@ -411,6 +430,41 @@ impl Flow {
                     linger: false,
                     tap: Some(view),
                 })
+            }
+            (_, Ok(Reply::EnrolWaiting { name })) => {
+                self.mode = Mode::Enrol {
+                    name: name.clone(),
+                    message: String::new(),
+                };
+                shown(self)
+            }
+            (_, Ok(Reply::Enrolled { name, .. })) => {
+                self.mode = Mode::Idle;
+                let view = self.enrol_view(true, Some(name), None);
+                Some(Shown {
+                    screen: ScreenView::TapResult(view.clone()),
+                    hold: true,
+                    linger: false,
+                    tap: Some(view),
+                })
+            }
+            (_, Ok(Reply::EnrolRefused { holder })) => {
+                let view = self.enrol_view(false, None, holder.as_deref());
+                if let Mode::Enrol { message, .. } = &mut self.mode {
+                    *message = view.reason.clone();
+                }
+                Some(Shown {
+                    screen: self.screen(now),
+                    hold: false,
+                    linger: false,
+                    tap: Some(view),
+                })
+            }
+            (Command::EnrolCancel, _) => {
+                if matches!(self.mode, Mode::Enrol { .. }) {
+                    self.mode = Mode::Idle;
+                }
+                shown(self)
             }
             (_, Ok(Reply::CheckedOut { .. })) => {
                 self.mode = Mode::Idle;
@@ -451,6 +505,13 @@ impl Flow {
                     tap: None,
                 })
             }
+            (Command::Tick, _)
+                if self.facts.enrolment.is_none() && matches!(self.mode, Mode::Enrol { .. }) =>
+            {
+                // The enrolment request expired.
+                self.mode = Mode::Idle;
+                shown(self)
+            }
             (Command::Tick, _) => {
                 // The session closed itself at its time norm: leave its screens.
                 if had_session && self.facts.session.is_none() {
@@ -477,6 +538,47 @@ impl Flow {
                 }
                 shown(self)
             }
+        }
+    }
+
+    /// What the screen, the voice and the lights say of a card enrolment: given to `name`, or
+    /// refused because the card is `holder`'s (or blocked, or shared).
+    fn enrol_view(&self, done: bool, name: Option<&str>, holder: Option<&str>) -> TapView {
+        let t = &self.texts;
+        let (kind, key, reason) = if done {
+            (
+                DecisionKind::Accepted,
+                "enrol.done",
+                t.get("enrol.done.reason"),
+            )
+        } else {
+            let reason = match holder {
+                Some(h) => t.format("enrol.in_use.reason", &[("holder", h)]),
+                None => t.get("enrol.unusable.reason"),
+            };
+            (DecisionKind::CardBlocked, "enrol.in_use", reason)
+        };
+        let tone = kind.tone();
+        let voice = t.get(&format!("voice.{key}"));
+        let name = name.map(str::to_string);
+        TapView {
+            kind,
+            tone,
+            icon: Icon::for_tone(tone),
+            prompt: Prompt {
+                tone,
+                name: name.clone(),
+                clip: key.replace('.', "_"),
+                lang: t.lang(),
+            },
+            spoken: match &name {
+                Some(n) => format!("{n}, {}", voice.to_lowercase()),
+                None => voice,
+            },
+            name,
+            headline: t.get(&format!("{key}.headline")),
+            reason,
+            can_override: false,
         }
     }
 
@@ -646,7 +748,7 @@ impl Flow {
                 ),
                 None => show(self, Mode::Idle),
             },
-            UiEvent::EnrolCancel => show(self, Mode::Idle),
+            UiEvent::EnrolCancel => (vec![Command::EnrolCancel], None),
             UiEvent::DemoCard(n) => (
                 vec![Command::Tap {
                     // The nine demo cards of the simulated reader: recipients 1–9 of the sample
@@ -661,7 +763,9 @@ impl Flow {
 
     /// An instructor's screen left untouched for [`INSTRUCTOR_TIMEOUT`] goes back to idle.
     pub fn time_out(&mut self, now: DateTime<Utc>) -> Option<ScreenView> {
-        if self.mode == Mode::Idle {
+        // Card enrolment waits for its card until the journal's request expires (the kiosk
+        // ends it then), not for a touch.
+        if matches!(self.mode, Mode::Idle | Mode::Enrol { .. }) {
             return None;
         }
         self.mode = Mode::Idle;

@@ -547,6 +547,16 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Changes a document's body and keeps its version: a local amendment (a card enrolled
+    /// here) that the journal's next version will include. Returns whether the document exists.
+    pub fn amend_document(&mut self, name: &str, body: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE documents SET body = ?2 WHERE name = ?1",
+            params![name, body],
+        )?;
+        Ok(n > 0)
+    }
+
     /// A synced document and its version.
     pub fn document(&self, name: &str) -> Result<Option<(u64, String)>, StoreError> {
         Ok(self

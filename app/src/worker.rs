@@ -21,7 +21,7 @@ pub struct WorkerHandle {
 
 /// Something that wants to hear about every reply (the screen, lights, voice). It runs on the
 /// worker thread after the command, with the kiosk as it is then; a tick that changed the open
-/// session is reported as [`Command::Tick`].
+/// session or ended card enrolment mode is reported as [`Command::Tick`].
 pub type Observer = Box<dyn FnMut(&Command, &Result<Reply, KioskError>, &Kiosk) + Send>;
 
 impl WorkerHandle {
@@ -65,12 +65,13 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         kiosk.idle();
-                        let before = kiosk.session().map(|s| s.id);
+                        let state = |k: &Kiosk| (k.session().map(|s| s.id), k.enrolment_name());
+                        let before = state(&kiosk);
                         let ticked = kiosk.tick().map(|_| Reply::Ok);
                         if let Err(e) = &ticked {
                             tracing::error!("automatic close failed: {e}");
                         }
-                        if kiosk.session().map(|s| s.id) != before {
+                        if state(&kiosk) != before {
                             if let Some(obs) = observer.as_mut() {
                                 obs(&Command::Tick, &ticked, &kiosk);
                             }

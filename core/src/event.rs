@@ -136,7 +136,8 @@ pub enum Event {
     CardEnrolled {
         request: Uuid,
         recipient: RecipientId,
-        card_hash: String,
+        /// The keyed hashes of every lookup form of the new card (as a roster lists them).
+        card_hashes: Vec<String>,
         at: DateTime<Utc>,
     },
 }

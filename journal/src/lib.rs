@@ -8,9 +8,11 @@
 //! - [`config`]: the configuration file, `journal.toml`.
 //! - [`provision`]: kiosk credentials and bundles (`provision-kiosk`, `revoke-kiosk`) against
 //!   Mosquitto's password file and ACL.
+//! - [`enrol`]: card enrolment requests (`enrol-card`): staff ask a kiosk to read a new card.
 //! - [`schedule`]: the site's weekly timetable, expanded to the dated schedule kiosks receive.
 
 pub mod config;
+pub mod enrol;
 pub mod ingest;
 pub mod provision;
 pub mod schedule;

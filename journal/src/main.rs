@@ -5,19 +5,19 @@
 //! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv --out FILE`
 //! - `otmetka-journal provision-kiosk --config FILE SITE KIOSK --out DIR`
 //! - `otmetka-journal revoke-kiosk --config FILE SITE KIOSK`
+//! - `otmetka-journal enrol-card --config FILE SITE KIOSK RECIPIENT [--minutes N] [--wait]`
 
 use anyhow::{Context, Result, bail};
-use bytes::Bytes;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use otmetka_core::cards::SiteSecret;
 use otmetka_core::catalogue::Catalogue;
 use otmetka_core::roster::RosterFile;
 use otmetka_journal::config::JournalConfig;
-use otmetka_journal::provision;
 use otmetka_journal::schedule::ScheduleFile;
-use otmetka_journal::serve::SiteSchedule;
+use otmetka_journal::serve::{SiteRoster, SiteSchedule};
 use otmetka_journal::store::{JournalStore, SqliteJournal};
+use otmetka_journal::{enrol, provision};
 use otmetka_link::topics::Id;
 use std::path::PathBuf;
 
@@ -75,6 +75,22 @@ enum Cmd {
         site: String,
         kiosk: String,
     },
+    /// Ask a kiosk to read a new card for a recipient: the next card on its reader becomes
+    /// theirs, and every kiosk of the site gets it with the roster.
+    EnrolCard {
+        #[arg(long)]
+        config: PathBuf,
+        site: String,
+        kiosk: String,
+        /// The recipient's id, or a part of the name only they have.
+        recipient: String,
+        /// How long the kiosk waits for the card.
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+        /// Wait until the card is read (or the request expires) and say which.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[allow(clippy::disallowed_methods)] // issue and revocation dates are wall-clock by nature
@@ -111,7 +127,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Serve { config } => {
             let cfg = JournalConfig::load(&config)?;
             let catalogue = load_catalogue(&cfg)?;
-            let mut documents = Vec::new();
+            let mut rosters = Vec::new();
             let mut schedules = Vec::new();
             for site in &cfg.sites {
                 let id = Id::new(&site.id).with_context(|| format!("bad site id {:?}", site.id))?;
@@ -123,11 +139,10 @@ fn run(cli: Cli) -> Result<()> {
                     let text = std::fs::read_to_string(file)
                         .with_context(|| format!("cannot read {name}"))?;
                     let roster = RosterFile::parse(&name, &text)?.to_roster(&name, &secret)?;
-                    documents.push((
-                        id.clone(),
-                        "roster".to_string(),
-                        Bytes::from(serde_json::to_vec(&roster)?),
-                    ));
+                    rosters.push(SiteRoster {
+                        site: id.clone(),
+                        roster,
+                    });
                 }
                 if let Some(file) = &site.schedule_file {
                     let name = file.display().to_string();
@@ -157,7 +172,7 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.database.display()
             );
             rt.block_on(otmetka_journal::serve::run(
-                &cfg, &catalogue, &documents, &schedules,
+                &cfg, &catalogue, &rosters, &schedules,
             ))
         }
         Cmd::ProvisionKiosk {
@@ -183,6 +198,53 @@ fn run(cli: Cli) -> Result<()> {
                 "next: copy the bundle to the kiosk (it holds a password and the site secret:                  keep it private) and run `otmetka-kiosk enroll {}` there",
                 done.bundle.display()
             );
+            Ok(())
+        }
+        Cmd::EnrolCard {
+            config,
+            site,
+            kiosk,
+            recipient,
+            minutes,
+            wait,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let req = enrol::request_card(&cfg, &site, &kiosk, &recipient, minutes, now())?;
+            println!(
+                "Киоск {kiosk} ждёт новую карту для: {} (до {}). Приложите карту к считывателю киоска.",
+                req.display_name,
+                req.expires_at.to_rfc3339()
+            );
+            println!(
+                "kiosk {kiosk} of site {site} waits for a new card for {} ({}) until {}; request {}",
+                req.display_name,
+                req.recipient.0,
+                req.expires_at.to_rfc3339(),
+                req.request
+            );
+            if wait {
+                match enrol::wait(
+                    &cfg,
+                    req.request,
+                    std::time::Duration::from_millis(200),
+                    now,
+                )? {
+                    enrol::Outcome::Enrolled(e) => println!(
+                        "Карта выдана / card enrolled for {} at {} (kiosk {})",
+                        req.display_name,
+                        e.enrolled_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                        e.kiosk
+                    ),
+                    enrol::Outcome::Expired { sent } => bail!(
+                        "no card was read before the request expired{}",
+                        if sent {
+                            ""
+                        } else {
+                            " (it never reached the broker: is `otmetka-journal serve` running?)"
+                        }
+                    ),
+                }
+            }
             Ok(())
         }
         Cmd::RevokeKiosk {

@@ -10,7 +10,8 @@ use crate::store::{JournalStore, Judged, SqliteJournal};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use otmetka_core::catalogue::Catalogue;
-use otmetka_core::wire::{Ack, CatalogueMessage, SCHEMA};
+use otmetka_core::people::CardStatus;
+use otmetka_core::wire::{Ack, CatalogueMessage, Roster, RosterCard, SCHEMA};
 use otmetka_link::topics::{self, Id, Topic};
 use otmetka_link::{Client, ClientOptions, Event, QoS, TlsOptions, Transport};
 use std::collections::HashSet;
@@ -52,6 +53,46 @@ pub fn schedule_body(
     let unversioned = serde_json::to_string(&schedule.entries)?;
     schedule.version = store.publish_version(s.site.as_str(), "schedule", &unversioned, now)?;
     Ok(Bytes::from(serde_json::to_vec(&schedule)?))
+}
+
+/// A site's roster as the journal holds it: the roster file's, before the cards enrolled at
+/// the site's kiosks are added.
+#[derive(Debug, Clone)]
+pub struct SiteRoster {
+    pub site: Id,
+    pub roster: Roster,
+}
+
+/// How often requests for cards (enrolment) are looked for and sent to their kiosks.
+const ENROL_POLL: Duration = Duration::from_secs(1);
+
+/// The roster of a site as published: the file's, with every card enrolled at the site's kiosks
+/// added to its holder, versioned by the store (a new card is a new version, which every kiosk
+/// of the site takes). Returns the message body.
+pub fn roster_body(
+    store: &mut SqliteJournal,
+    s: &SiteRoster,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Bytes> {
+    let mut roster = s.roster.clone();
+    for (recipient, hashes) in store.enrolled_cards(s.site.as_str())? {
+        let Some(r) = roster.recipients.iter_mut().find(|r| r.id == recipient) else {
+            tracing::warn!(%recipient, "a card was enrolled for someone not on the roster file");
+            continue;
+        };
+        for hash in hashes {
+            if !r.cards.iter().any(|c| c.hash == hash) {
+                r.cards.push(RosterCard {
+                    hash,
+                    status: CardStatus::Active,
+                });
+            }
+        }
+    }
+    roster.version = 0;
+    let unversioned = serde_json::to_string(&roster)?;
+    roster.version = store.publish_version(s.site.as_str(), "roster", &unversioned, now)?;
+    Ok(Bytes::from(serde_json::to_vec(&roster)?))
 }
 
 fn revoked_set(store: &SqliteJournal) -> anyhow::Result<HashSet<(String, String)>> {
@@ -102,9 +143,11 @@ fn client_options(cfg: &JournalConfig) -> anyhow::Result<ClientOptions> {
 pub async fn run(
     cfg: &JournalConfig,
     catalogue: &Catalogue,
-    documents: &[(Id, String, Bytes)],
+    rosters: &[SiteRoster],
     schedules: &[SiteSchedule],
 ) -> anyhow::Result<()> {
+    let mut enrol_tick = tokio::time::interval(ENROL_POLL);
+    enrol_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut store = SqliteJournal::open(&cfg.database)?;
     let mut revoked = revoked_set(&store)?;
     let mut revoked_at = tokio::time::Instant::now();
@@ -128,6 +171,12 @@ pub async fn run(
                         let body = schedule_body(&mut store, sch, now())?;
                         handle.publish(topics::schedule(&sch.site), body, QoS::AtLeastOnce, true).await?;
                     }
+                }
+                continue;
+            }
+            _ = enrol_tick.tick() => {
+                if connected {
+                    publish_enrolments(&handle, &mut store).await?;
                 }
                 continue;
             }
@@ -159,21 +208,20 @@ pub async fn run(
                             (topics::ALL_STATUS_FILTER, QoS::AtLeastOnce),
                         ])
                         .await?;
-                    for (site, name, body) in documents {
-                        let topic = match name.as_str() {
-                            "roster" => topics::roster(site),
-                            _ => topics::schedule(site),
-                        };
-                        handle
-                            .publish(topic, body.clone(), QoS::AtLeastOnce, true)
-                            .await?;
+                    for site in cfg.sites.iter().filter_map(|s| Id::new(&s.id)) {
                         handle
                             .publish(
-                                topics::catalogue(site),
+                                topics::catalogue(&site),
                                 catalogue_body.clone(),
                                 QoS::AtLeastOnce,
                                 true,
                             )
+                            .await?;
+                    }
+                    for r in rosters {
+                        let body = roster_body(&mut store, r, now())?;
+                        handle
+                            .publish(topics::roster(&r.site), body, QoS::AtLeastOnce, true)
                             .await?;
                     }
                     for sch in schedules {
@@ -240,6 +288,25 @@ pub async fn run(
         } else {
             store.commit_batch(&judged, now())?
         };
+        // A card enrolled at a kiosk: every kiosk of its site gets the new roster.
+        let enrolled_at: HashSet<&str> = judged
+            .iter()
+            .filter(|j| {
+                matches!(&j.verdict, Verdict::Accept(env)
+                    if matches!(env.event, otmetka_core::event::Event::CardEnrolled { .. }))
+            })
+            .map(|j| j.site.as_str())
+            .collect();
+        for r in rosters
+            .iter()
+            .filter(|r| enrolled_at.contains(r.site.as_str()))
+        {
+            let body = roster_body(&mut store, r, now())?;
+            tracing::info!(site = %r.site.as_str(), "a card was enrolled: the roster goes out again");
+            handle
+                .publish(topics::roster(&r.site), body, QoS::AtLeastOnce, true)
+                .await?;
+        }
         // Committed: now the broker may forget them.
         for a in acks {
             handle.ack(a).await?;
@@ -263,4 +330,28 @@ pub async fn run(
                 .await?;
         }
     }
+}
+
+/// Sends each waiting request for a card to its kiosk (QoS 1; the kiosk's persistent session
+/// keeps it while the kiosk is offline, and the kiosk ignores it once expired).
+async fn publish_enrolments(
+    handle: &otmetka_link::ClientHandle,
+    store: &mut SqliteJournal,
+) -> anyhow::Result<()> {
+    for e in store.enrolments_to_publish(now())? {
+        let (Some(site), Some(kiosk)) = (Id::new(&e.site), Id::new(&e.kiosk)) else {
+            continue;
+        };
+        handle
+            .publish(
+                topics::enrol(&site, &kiosk),
+                Bytes::from(serde_json::to_vec(&e.request)?),
+                QoS::AtLeastOnce,
+                false,
+            )
+            .await?;
+        store.enrolment_published(e.request.request, now())?;
+        tracing::info!(request = %e.request.request, site = %e.site, kiosk = %e.kiosk, "asked the kiosk for a card");
+    }
+    Ok(())
 }

@@ -68,6 +68,19 @@ pub struct KioskRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A request for a kiosk to read a new card for a recipient (card enrolment), and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub site: String,
+    pub kiosk: String,
+    pub request: otmetka_core::wire::EnrolmentRequest,
+    /// When it went out to the kiosk.
+    pub published_at: Option<DateTime<Utc>>,
+    /// The card, once the kiosk enrolled one: its keyed hashes, and when.
+    pub card_hashes: Vec<String>,
+    pub enrolled_at: Option<DateTime<Utc>>,
+}
+
 /// The journal's storage.
 pub trait JournalStore: Send {
     /// Commits a batch and says what to acknowledge to each kiosk it touched.
@@ -116,6 +129,29 @@ pub trait JournalStore: Send {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, JournalError>;
+    /// Records a request for a card (published by `serve` to the kiosk).
+    fn request_enrolment(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        request: &otmetka_core::wire::EnrolmentRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError>;
+    /// One enrolment by its request id.
+    fn enrolment(&self, request: uuid::Uuid) -> Result<Option<Enrolment>, JournalError>;
+    /// Requests not yet sent to their kiosk and not expired at `now`.
+    fn enrolments_to_publish(&self, now: DateTime<Utc>) -> Result<Vec<Enrolment>, JournalError>;
+    /// Marks a request as sent.
+    fn enrolment_published(
+        &mut self,
+        request: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError>;
+    /// The cards enrolled at a site's kiosks: (recipient, keyed hashes), oldest first.
+    fn enrolled_cards(
+        &self,
+        site: &str,
+    ) -> Result<Vec<(otmetka_core::people::RecipientId, Vec<String>)>, JournalError>;
 }
 
 const SCHEMA: &str = "
@@ -162,6 +198,11 @@ CREATE TABLE IF NOT EXISTS kiosks (
 CREATE TABLE IF NOT EXISTS published (
     site TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (site, name)
+);
+CREATE TABLE IF NOT EXISTS enrolments (
+    request TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, recipient TEXT NOT NULL,
+    body TEXT NOT NULL, requested_at TEXT NOT NULL, expires_at TEXT NOT NULL, published_at TEXT,
+    card_hashes TEXT, enrolled_at TEXT
 );
 CREATE TABLE IF NOT EXISTS kiosk_status (
     site TEXT NOT NULL, kiosk TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -267,6 +308,38 @@ impl SqliteJournal {
                     "INSERT OR IGNORE INTO unidentified_taps (tap, site, kiosk, session, card_hash, at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![tap.to_string(), site, kiosk, session.map(|s| s.to_string()), card_hash, ts(*at)],
+                )?;
+            }
+            Event::CardEnrolled {
+                request,
+                recipient,
+                card_hashes,
+                at,
+            } => {
+                // The request is normally held; one that is not (a journal restored from an older
+                // copy) is recorded from the event itself, so the card is not lost.
+                let body = serde_json::to_string(&otmetka_core::wire::EnrolmentRequest {
+                    schema: otmetka_core::wire::SCHEMA,
+                    request: *request,
+                    recipient: *recipient,
+                    display_name: String::new(),
+                    expires_at: *at,
+                })?;
+                tx.execute(
+                    "INSERT INTO enrolments (request, site, kiosk, recipient, body, requested_at,
+                     expires_at, card_hashes, enrolled_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?6)
+                     ON CONFLICT (request) DO UPDATE SET card_hashes = excluded.card_hashes,
+                     enrolled_at = excluded.enrolled_at WHERE enrolments.enrolled_at IS NULL",
+                    params![
+                        request.to_string(),
+                        site,
+                        kiosk,
+                        recipient.to_string(),
+                        body,
+                        ts(*at),
+                        serde_json::to_string(card_hashes)?
+                    ],
                 )?;
             }
             Event::Units { units, .. } => {
@@ -552,6 +625,122 @@ impl JournalStore for SqliteJournal {
         tx.commit()?;
         Ok(version)
     }
+
+    fn request_enrolment(
+        &mut self,
+        site: &str,
+        kiosk: &str,
+        request: &otmetka_core::wire::EnrolmentRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        self.conn.execute(
+            "INSERT INTO enrolments (request, site, kiosk, recipient, body, requested_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                request.request.to_string(),
+                site,
+                kiosk,
+                request.recipient.to_string(),
+                serde_json::to_string(request)?,
+                ts(now),
+                ts(request.expires_at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn enrolment(&self, request: uuid::Uuid) -> Result<Option<Enrolment>, JournalError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{ENROLMENT_COLUMNS} FROM enrolments WHERE request = ?1"
+        ))?;
+        let mut rows = stmt.query_map([request.to_string()], enrolment_row)?;
+        rows.next().transpose()?.map(parse_enrolment).transpose()
+    }
+
+    fn enrolments_to_publish(&self, now: DateTime<Utc>) -> Result<Vec<Enrolment>, JournalError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{ENROLMENT_COLUMNS} FROM enrolments WHERE published_at IS NULL AND enrolled_at IS NULL
+             AND expires_at > ?1 ORDER BY requested_at"
+        ))?;
+        let rows = stmt.query_map([ts(now)], enrolment_row)?;
+        rows.map(|r| parse_enrolment(r?)).collect()
+    }
+
+    fn enrolment_published(
+        &mut self,
+        request: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        self.conn.execute(
+            "UPDATE enrolments SET published_at = ?2 WHERE request = ?1",
+            params![request.to_string(), ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn enrolled_cards(
+        &self,
+        site: &str,
+    ) -> Result<Vec<(otmetka_core::people::RecipientId, Vec<String>)>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT recipient, card_hashes FROM enrolments
+             WHERE site = ?1 AND enrolled_at IS NOT NULL ORDER BY enrolled_at, request",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (recipient, hashes) = row?;
+            let Ok(id) = recipient.parse::<uuid::Uuid>() else {
+                continue;
+            };
+            out.push((
+                otmetka_core::people::RecipientId(id),
+                serde_json::from_str(&hashes)?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+const ENROLMENT_COLUMNS: &str = "SELECT site, kiosk, body, published_at, card_hashes, enrolled_at";
+
+type EnrolmentRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn enrolment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EnrolmentRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn parse_enrolment(
+    (site, kiosk, body, published, hashes, enrolled): EnrolmentRow,
+) -> Result<Enrolment, JournalError> {
+    let time = |t: Option<String>| t.and_then(|t| from_text(&t));
+    Ok(Enrolment {
+        site,
+        kiosk,
+        request: serde_json::from_str(&body)?,
+        published_at: time(published),
+        card_hashes: match hashes {
+            Some(h) => serde_json::from_str(&h)?,
+            None => Vec::new(),
+        },
+        enrolled_at: time(enrolled),
+    })
 }
 
 fn kiosk_record(

@@ -679,7 +679,9 @@ impl Inner {
             ScreenView::Enrol(v) => {
                 api.set_enrol(g::EnrolData {
                     name: s(&v.name),
-                    message: s(&if v.name.is_empty() {
+                    message: s(&if !v.message.is_empty() {
+                        v.message.clone()
+                    } else if v.name.is_empty() {
                         String::new()
                     } else {
                         texts.get("enrol.hint")

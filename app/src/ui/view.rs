@@ -429,6 +429,8 @@ pub struct CheckOutView {
 pub struct EnrolView {
     /// Whose card it will be.
     pub name: String,
+    /// Why the last card was refused (empty: the hint is shown).
+    pub message: String,
 }
 
 /// Date confirmation (clock not trusted).

@@ -126,6 +126,7 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
         }),
         ScreenView::Enrol(EnrolView {
             name: "Иван Степанович".into(),
+            message: String::new(),
         }),
         ScreenView::ConfirmDate(ConfirmDateView { date: today }),
         ScreenView::Diagnostics(DiagnosticsView {
