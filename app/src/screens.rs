@@ -22,7 +22,7 @@ use crate::ui::view::{
     SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date,
     needs_safety_briefing, tap_view,
 };
-use crate::ui::view::{Icon, Prompt};
+use crate::ui::view::{Icon, Prompt, lowercase_first};
 use crate::worker::{Observer, WorkerHandle};
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::clock::ClockVerdict;
@@ -411,7 +411,7 @@ impl Flow {
                     let mut view = view;
                     let question = self.texts.get("voice.checkout.question");
                     view.spoken = match &view.name {
-                        Some(n) => format!("{n}, {}", question.to_lowercase()),
+                        Some(n) => format!("{n}, {}", lowercase_first(&question)),
                         None => question,
                     };
                     view.prompt.clip = "checkout_question".into();
@@ -453,9 +453,11 @@ impl Flow {
                 if let Mode::Enrol { message, .. } = &mut self.mode {
                     *message = view.reason.clone();
                 }
+                // Red, with the cross and the reason, like a refused tap; then the enrolment
+                // screen again (with the reason), still waiting for a card.
                 Some(Shown {
-                    screen: self.screen(now),
-                    hold: false,
+                    screen: ScreenView::TapResult(view.clone()),
+                    hold: true,
                     linger: false,
                     tap: Some(view),
                 })
@@ -572,7 +574,7 @@ impl Flow {
                 lang: t.lang(),
             },
             spoken: match &name {
-                Some(n) => format!("{n}, {}", voice.to_lowercase()),
+                Some(n) => format!("{n}, {}", lowercase_first(&voice)),
                 None => voice,
             },
             name,
@@ -1243,10 +1245,15 @@ mod tests {
             )
             .unwrap();
         assert!(shown.linger);
+        let voice = shown.tap.unwrap();
+        assert_eq!(voice.kind, DecisionKind::AlreadyCheckedIn);
         assert_eq!(
-            shown.tap.unwrap().kind,
-            DecisionKind::AlreadyCheckedIn,
-            "the voice still says it"
+            (voice.prompt.clip.as_str(), voice.spoken.as_str()),
+            (
+                "checkout_question",
+                "Мария Ивановна, как прошло занятие? Нажмите на лицо."
+            ),
+            "the voice asks the screen's question"
         );
         let ScreenView::CheckOut(v) = shown.screen else {
             panic!()
@@ -1289,5 +1296,106 @@ mod tests {
         assert_eq!(v.notice, "Занятие завершено. Единиц услуги: 0.");
         assert_eq!(v.time, "10:00");
         assert!(v.session.is_none());
+    }
+
+    #[test]
+    fn card_enrolment_waits_refuses_a_held_card_and_ends_with_the_card_given() {
+        let mut f = flow(facts(false, false, ClockVerdict::Trusted));
+        let enrol = Command::Enrol {
+            request: Box::new(otmetka_core::wire::EnrolmentRequest {
+                schema: otmetka_core::wire::SCHEMA,
+                request: uuid::Uuid::nil(),
+                recipient: RecipientId(uuid::Uuid::from_u128(5)),
+                display_name: "Нина Васильевна".into(),
+                expires_at: now(),
+            }),
+        };
+        let waiting = |name: bool| {
+            let mut x = facts(false, false, ClockVerdict::Trusted);
+            x.enrolment = name.then(|| "Нина Васильевна".to_string());
+            x
+        };
+        let shown = f
+            .on_reply(
+                &enrol,
+                &Ok(Reply::EnrolWaiting {
+                    name: "Нина Васильевна".into(),
+                }),
+                waiting(true),
+                now(),
+            )
+            .unwrap();
+        let ScreenView::Enrol(v) = shown.screen else {
+            panic!("{:?}", shown.screen)
+        };
+        assert_eq!(v.name, "Нина Васильевна");
+        assert_eq!(
+            f.time_out(now()),
+            None,
+            "enrolment does not time out by touch"
+        );
+        let tap = Command::Tap {
+            card: "0A000001".into(),
+        };
+        let shown = f
+            .on_reply(
+                &tap,
+                &Ok(Reply::EnrolRefused {
+                    holder: Some("Мария Ивановна".into()),
+                }),
+                waiting(true),
+                now(),
+            )
+            .unwrap();
+        assert!(shown.hold);
+        let view = shown.tap.unwrap();
+        assert_eq!(view.tone, otmetka_core::decision::Tone::Refused);
+        assert_eq!(view.prompt.clip, "enrol_in_use");
+        assert!(view.reason.contains("Мария Ивановна"), "{}", view.reason);
+        let ScreenView::Enrol(v) = f.screen(now()) else {
+            panic!("after the hold: the enrolment screen again")
+        };
+        assert_eq!(v.message, view.reason);
+        let shown = f
+            .on_reply(
+                &tap,
+                &Ok(Reply::Enrolled {
+                    name: "Нина Васильевна".into(),
+                    committed: true,
+                }),
+                waiting(false),
+                now(),
+            )
+            .unwrap();
+        let view = shown.tap.unwrap();
+        assert_eq!(
+            (view.headline.as_str(), view.prompt.clip.as_str()),
+            ("Карта выдана", "enrol_done")
+        );
+        assert_eq!(f.screen(now()).name(), "idle");
+        // An expired request (the kiosk's tick ended it) leaves the screen.
+        f.on_reply(
+            &enrol,
+            &Ok(Reply::EnrolWaiting {
+                name: "Нина Васильевна".into(),
+            }),
+            waiting(true),
+            now(),
+        );
+        let shown = f
+            .on_reply(&Command::Tick, &Ok(Reply::Ok), waiting(false), now())
+            .unwrap();
+        assert_eq!(shown.screen.name(), "idle");
+        // Cancel on the screen asks the kiosk to leave enrolment mode.
+        f.on_reply(
+            &enrol,
+            &Ok(Reply::EnrolWaiting {
+                name: "Нина Васильевна".into(),
+            }),
+            waiting(true),
+            now(),
+        );
+        let (cmds, _) = f.on_event(UiEvent::EnrolCancel, now());
+        assert_eq!(cmds, vec![Command::EnrolCancel]);
     }
 }

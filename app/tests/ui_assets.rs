@@ -151,10 +151,17 @@ fn every_decision_kind_has_its_own_audible_clip() {
     let sounds = root().join("config/sounds");
     for lang in ["ru", "en"] {
         let mut seen = Vec::new();
-        for kind in DecisionKind::ALL {
-            let p = sounds.join(lang).join(format!("{}.wav", kind.as_str()));
+        // Every decision, and the prompts that are not decisions (card enrolment, the check-out
+        // question: `prompts` in config/sounds/make.sh).
+        let clips = DecisionKind::ALL.iter().map(|k| k.as_str()).chain([
+            "enrol_done",
+            "enrol_in_use",
+            "checkout_question",
+        ]);
+        for clip in clips {
+            let p = sounds.join(lang).join(format!("{clip}.wav"));
             let (len, rms) = sox_stat(&p);
-            println!("{lang}/{:<20} {len:.2} s  RMS {rms:.3}", kind.as_str());
+            println!("{lang}/{clip:<20} {len:.2} s  RMS {rms:.3}");
             assert!(len > 0.3, "{}: {len} s is too short", p.display());
             assert!(rms > 0.02, "{}: RMS {rms} is (nearly) silent", p.display());
             let bytes = std::fs::read(&p).unwrap();

@@ -11,6 +11,7 @@ use otmetka_app::kiosk::{Command, Reply, StatusReply};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_link::testing::Broker;
+use otmetka_tests::screens::Shots;
 use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, run_binary, wait_for};
 
 const NINA: &str = "00000000-0000-7000-8000-000000000105";
@@ -97,12 +98,17 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
     wait_for("kiosk-1 shows the enrolment screen", 60, || {
         (screen(&k1) == "enrol").then_some(())
     });
+    let mut shots = Shots::new(dir.path(), "enrol");
+    shots.take(&k1, "01-waiting", "enrol");
     // Мария Ивановна's card is hers: refused, and the kiosk keeps waiting.
     match tap(&k1, "0A000001") {
         Reply::EnrolRefused { holder } => assert_eq!(holder.as_deref(), Some("Мария Ивановна")),
         other => panic!("{other:?}"),
     }
-    assert_eq!(screen(&k1), "enrol");
+    shots.take(&k1, "02-refused", "tap_result");
+    wait_for("the enrolment screen again after the refusal", 20, || {
+        (screen(&k1) == "enrol").then_some(())
+    });
     match tap(&k1, NEW_CARD) {
         Reply::Enrolled { name, committed } => {
             assert_eq!(name, "Нина Васильевна");
@@ -110,7 +116,8 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(screen(&k1), "tap_result");
+    shots.take(&k1, "03-enrolled", "tap_result");
+    assert!(shots.mismatches.is_empty(), "{:#?}", shots.mismatches);
     let (ok, out) = cli.join().unwrap();
     assert!(ok, "{out}");
     assert!(out.contains("Карта выдана"), "{out}");

@@ -13,9 +13,10 @@ use otmetka_app::kiosk::{Command, Reply, TapReply};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_core::people::GroupId;
+use otmetka_tests::screens::{Shots, screen_name};
 use otmetka_tests::site::{KioskProcess, repo_root};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// 10:00 in Yekaterinburg on a Monday.
@@ -30,91 +31,6 @@ fn tap(k: &KioskProcess, card: &str) -> TapReply {
     match k.call(Command::Tap { card: card.into() }).unwrap() {
         Reply::Tap(t) => t,
         other => panic!("{other:?}"),
-    }
-}
-
-fn screen_name(reply: Reply) -> String {
-    match reply {
-        Reply::Screen { name } => name,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// Pixels of two pictures differing by more than a little in some channel, as a share.
-fn differing_share(a: &[u8], b: &[u8]) -> f64 {
-    let n = a.len().min(b.len()) / 4;
-    let differ = a
-        .chunks_exact(4)
-        .zip(b.chunks_exact(4))
-        .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
-        .count();
-    differ as f64 / n.max(1) as f64
-}
-
-fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    buf.truncate(info.buffer_size());
-    let rgba = match info.color_type {
-        png::ColorType::Rgba => buf,
-        png::ColorType::Rgb => buf
-            .chunks_exact(3)
-            .flat_map(|p| [p[0], p[1], p[2], 255])
-            .collect(),
-        other => panic!("{}: unexpected colour type {other:?}", path.display()),
-    };
-    (info.width, info.height, rgba)
-}
-
-struct Shots {
-    out: PathBuf,
-    golden: PathBuf,
-    update: bool,
-    mismatches: Vec<String>,
-}
-
-impl Shots {
-    /// Takes a screenshot, checks the screen's name and compares it with its golden picture.
-    fn take(&mut self, k: &KioskProcess, name: &str, screen: &str) {
-        let path = self.out.join(format!("{name}.png"));
-        let shown = screen_name(
-            k.extra(ExtraRequest::Screenshot {
-                path: path.display().to_string(),
-            })
-            .unwrap(),
-        );
-        assert_eq!(shown, screen, "step {name}: the kiosk shows {shown}");
-        let golden = self.golden.join(format!("{name}.png"));
-        if self.update {
-            std::fs::create_dir_all(&self.golden).unwrap();
-            std::fs::copy(&path, &golden).unwrap();
-            return;
-        }
-        assert!(
-            golden.exists(),
-            "{} is missing: run with OTMETKA_UPDATE_SCREENS=1 and look at the pictures",
-            golden.display()
-        );
-        let (w1, h1, a) = decode(&path);
-        let (w2, h2, b) = decode(&golden);
-        let share = if (w1, h1) == (w2, h2) {
-            differing_share(&a, &b)
-        } else {
-            1.0
-        };
-        // Anti-aliasing may differ in a few pixels between runs; a changed word does not.
-        if share > 0.002 {
-            self.mismatches.push(format!(
-                "{name}: {:.2} % of pixels differ from {} (now: {})",
-                share * 100.0,
-                golden.display(),
-                path.display()
-            ));
-        }
     }
 }
 
@@ -154,12 +70,7 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
         repo_root().join("config/sounds"),
     );
     let k = KioskProcess::start(dir.path(), "demo", "kiosk-1", &extra).unwrap();
-    let mut shots = Shots {
-        out: dir.path().to_path_buf(),
-        golden: repo_root().join("docs/screens/flow"),
-        update: std::env::var_os("OTMETKA_UPDATE_SCREENS").is_some(),
-        mismatches: Vec::new(),
-    };
+    let mut shots = Shots::new(dir.path(), "flow");
     shots.take(&k, "01-idle", "idle");
 
     // The instructor signs in with a PIN and lands on the start screen.

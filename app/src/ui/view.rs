@@ -178,7 +178,8 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
     }
 }
 
-fn lowercase_first(s: &str) -> String {
+/// The text with its first letter in lower case ("Вы отмечены" after a name and a comma).
+pub(crate) fn lowercase_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
