@@ -205,7 +205,15 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         hold: std::time::Duration::from_secs(3),
     });
     let handle = worker::spawn(kiosk, std::time::Duration::from_secs(5), Some(observer));
-    screens.forward_events(ui.take_events(), handle.clone());
+    // Large text, dark and the language, as they were left (a file beside the database).
+    let settings_file = cfg.database.with_file_name("ui-settings.json");
+    let saved = otmetka_app::ui::UiSettings::load(&settings_file);
+    if saved != otmetka_app::ui::UiSettings::default() {
+        tracing::info!(?saved, "display settings restored");
+        remote.set_settings(saved);
+        let _ = screens.act(otmetka_app::ui::UiEvent::SettingsChanged(saved), &handle);
+    }
+    screens.forward_events(ui.take_events(), handle.clone(), Some(settings_file));
     if let Some(open) = reader_opener {
         otmetka_app::reader::spawn(open, handle.clone());
     }

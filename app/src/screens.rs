@@ -759,7 +759,11 @@ impl Flow {
                 }],
                 None,
             ),
-            UiEvent::SettingsChanged(_) => (Vec::new(), None),
+            UiEvent::SettingsChanged(settings) => {
+                // The language of what the flow writes (results, messages) and says.
+                self.texts = Texts::bundled(settings.lang);
+                (Vec::new(), Some(self.screen(now)))
+            }
         }
     }
 
@@ -968,12 +972,26 @@ impl Screens {
     }
 
     /// Forwards what people do on the screens to [`Screens::act`], on a thread of its own.
-    pub fn forward_events(&self, events: std::sync::mpsc::Receiver<UiEvent>, worker: WorkerHandle) {
+    /// Display settings changed on screen are saved in `settings_file`, if given.
+    pub fn forward_events(
+        &self,
+        events: std::sync::mpsc::Receiver<UiEvent>,
+        worker: WorkerHandle,
+        settings_file: Option<std::path::PathBuf>,
+    ) {
         let screens = self.clone();
         let spawned = std::thread::Builder::new()
             .name("ui-events".into())
             .spawn(move || {
                 for ev in events {
+                    if let (UiEvent::SettingsChanged(s), Some(path)) = (&ev, &settings_file) {
+                        if let Err(e) = s.save(path) {
+                            tracing::warn!(
+                                "cannot save the display settings in {}: {e}",
+                                path.display()
+                            );
+                        }
+                    }
                     let _ = screens.act(ev, &worker);
                 }
             });

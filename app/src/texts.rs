@@ -17,7 +17,10 @@ use std::collections::HashMap;
 pub const BUNDLED_PO: &str = include_str!("../../config/i18n/en/LC_MESSAGES/otmetka-app.po");
 
 /// A language the kiosk speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// Russian: the source language and the default.
     #[default]

@@ -103,3 +103,42 @@ fn a_corrupt_config_is_refused_with_its_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2") && err.contains("kiosk"), "{err}");
 }
+
+#[test]
+fn display_settings_left_on_the_kiosk_are_there_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // What the screen's settings buttons save beside the database: dark, large text.
+    std::fs::write(
+        dir.path().join("ui-settings.json"),
+        r#"{"large_text":true,"dark":true,"lang":"ru"}"#,
+    )
+    .unwrap();
+    let k = KioskProcess::start(dir.path(), "demo", "kiosk-1", "").unwrap();
+    let shot = dir.path().join("idle.png");
+    let shoot = || {
+        k.extra(otmetka_app::control::ExtraRequest::Screenshot {
+            path: shot.display().to_string(),
+        })
+        .unwrap();
+        let (w, h, px) = otmetka_tests::screens::decode(&shot);
+        // The mean brightness of the picture: the dark variant is mostly black.
+        let sum: u64 = px.chunks_exact(4).map(|p| u64::from(p[1])).sum();
+        sum as f64 / f64::from(w * h)
+    };
+    let dark = otmetka_tests::site::wait_for("the saved settings applied", 20, || {
+        let b = shoot();
+        (b < 80.0).then_some(b)
+    });
+    // A kiosk without the file is light, for comparison.
+    drop(k);
+    let dir2 = tempfile::tempdir().unwrap();
+    let k2 = KioskProcess::start(dir2.path(), "demo", "kiosk-1", "").unwrap();
+    let shot2 = dir2.path().join("idle.png");
+    k2.extra(otmetka_app::control::ExtraRequest::Screenshot {
+        path: shot2.display().to_string(),
+    })
+    .unwrap();
+    let (w, h, px) = otmetka_tests::screens::decode(&shot2);
+    let light = px.chunks_exact(4).map(|p| u64::from(p[1])).sum::<u64>() as f64 / f64::from(w * h);
+    assert!(light > 160.0 && dark < 80.0, "light {light}, dark {dark}");
+}

@@ -479,12 +479,41 @@ impl Satisfaction {
     }
 }
 
-/// Display settings: the variants of the theme and the language.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Display settings: the variants of the theme and the language. The kiosk keeps them in a
+/// small file beside its database, so a restart (a power cut) keeps large text and dark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct UiSettings {
     pub large_text: bool,
     pub dark: bool,
     pub lang: Lang,
+}
+
+impl UiSettings {
+    /// The settings saved in `path`; the defaults when there is none or it does not parse (a
+    /// display preference is not worth refusing to start over).
+    pub fn load(path: &std::path::Path) -> UiSettings {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "{}: display settings unreadable ({e}): defaults",
+                    path.display()
+                );
+                UiSettings::default()
+            }),
+            Err(_) => UiSettings::default(),
+        }
+    }
+
+    /// Saves them in `path` (a temporary file renamed over it: never half a file).
+    pub fn save(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(self).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, path)
+    }
 }
 
 /// What a person did on a screen, for the glue.
@@ -534,6 +563,26 @@ pub enum UiEvent {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn display_settings_survive_a_restart_and_a_bad_file_gives_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ui-settings.json");
+        assert_eq!(
+            UiSettings::load(&path),
+            UiSettings::default(),
+            "no file yet"
+        );
+        let s = UiSettings {
+            large_text: true,
+            dark: true,
+            lang: Lang::En,
+        };
+        s.save(&path).unwrap();
+        assert_eq!(UiSettings::load(&path), s);
+        std::fs::write(&path, b"{\"dark\": tru").unwrap();
+        assert_eq!(UiSettings::load(&path), UiSettings::default());
+    }
+
     use super::*;
     use otmetka_core::people::RecipientId;
 
