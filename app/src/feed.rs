@@ -117,6 +117,17 @@ fn lower_priority() {
     }
 }
 
+/// Tells the kiosk (its diagnostics screen, `ctl status`) whether the feed is connected.
+async fn tell_link(worker: &WorkerHandle, connected: bool, detail: String) {
+    let worker = worker.clone();
+    let res =
+        tokio::task::spawn_blocking(move || worker.call(Command::FeedLink { connected, detail }))
+            .await;
+    if let Ok(Err(e)) = res {
+        tracing::warn!("cannot tell the kiosk about the feed's link: {e}");
+    }
+}
+
 /// Waits while the worker handles a call (a tap), for at most [`YIELD_AT_MOST`].
 async fn yield_to_worker(worker: &WorkerHandle) {
     let deadline = Instant::now() + YIELD_AT_MOST;
@@ -228,13 +239,18 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                         let _ = handle.subscribe(&subs).await?;
                         last_status = Instant::now() - Duration::from_secs(3600);
                         tracing::info!("feed connected");
+                        tell_link(worker, true, opts.config.broker.clone()).await;
                     }
                     Event::Disconnected { reason } => {
                         if connected {
                             tracing::warn!("feed disconnected: {reason:?}");
                         }
+                        if connected {
+                            tell_link(worker, false, format!("{reason:?}")).await;
+                        }
                         if let DisconnectReason::ConnectFailed(why) = &reason {
                             if last_refusal.as_deref() != Some(why.as_str()) {
+                                tell_link(worker, false, why.clone()).await;
                                 tracing::error!(
                                     "feed cannot connect to the broker: {why}; events stay in the outbox and go out once it connects"
                                 );

@@ -120,6 +120,13 @@ pub enum Command {
     },
     /// Leave card enrolment mode without a card.
     EnrolCancel,
+    /// The feed says whether it is connected to the broker (sent when that changes); `detail`
+    /// names the broker, or why there is no connection.
+    FeedLink {
+        connected: bool,
+        #[serde(default)]
+        detail: String,
+    },
     /// The reader thread says whether the card reader works (sent when that changes).
     ReaderHealth {
         ok: bool,
@@ -163,6 +170,9 @@ pub struct StatusReply {
     /// Why it does not, when it does not.
     #[serde(default)]
     pub reader_detail: String,
+    /// Whether the feed is connected to the broker (`None`: no feed, or not yet known).
+    #[serde(default)]
+    pub feed_connected: Option<bool>,
 }
 
 fn yes() -> bool {
@@ -241,6 +251,8 @@ pub struct Facts {
     pub reader: (bool, String),
     /// Card enrolment mode: whose card the next one will be.
     pub enrolment: Option<String>,
+    /// The feed's link: connected, and the broker or why not (`None`: no feed).
+    pub feed: Option<(bool, String)>,
 }
 
 impl Default for Facts {
@@ -255,6 +267,7 @@ impl Default for Facts {
             roster_version: 0,
             reader: (true, String::new()),
             enrolment: None,
+            feed: None,
         }
     }
 }
@@ -297,6 +310,7 @@ impl Facts {
             roster_version: kiosk.roster.version,
             reader: kiosk.reader.clone(),
             enrolment: kiosk.enrolment_name(),
+            feed: kiosk.feed.clone(),
         }
     }
 }
@@ -377,6 +391,9 @@ pub struct Kiosk {
     names: (String, String),
     /// The card reader works; if not, why (from the reader thread).
     reader: (bool, String),
+    /// The feed's link to the broker, if the kiosk has a feed: connected, and the broker or why
+    /// not.
+    feed: Option<(bool, String)>,
     /// Card enrolment mode: the journal's request waiting for a card (kept in memory only: after
     /// a restart the staff ask again).
     enrolment: Option<EnrolmentRequest>,
@@ -420,6 +437,7 @@ impl Kiosk {
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
             reader: (true, String::new()),
+            feed: None,
             enrolment: None,
         };
         if let Some(s) = &k.session {
@@ -557,6 +575,10 @@ impl Kiosk {
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
             Command::PutSchedule { schedule } => self.put_schedule(&schedule).map(|_| Reply::Ok),
+            Command::FeedLink { connected, detail } => {
+                self.feed = Some((connected, detail));
+                Ok(Reply::Ok)
+            }
             Command::ReaderHealth { ok, detail } => {
                 self.reader = (ok, detail);
                 Ok(Reply::Ok)
@@ -1103,6 +1125,7 @@ impl Kiosk {
             schedule_version: self.schedule.as_ref().map_or(0, |s| s.version),
             reader_ok: self.reader.0,
             reader_detail: self.reader.1.clone(),
+            feed_connected: self.feed.as_ref().map(|f| f.0),
         })
     }
 }

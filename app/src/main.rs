@@ -218,6 +218,10 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         otmetka_app::reader::spawn(open, handle.clone());
     }
     if let Some(feed) = &cfg.feed {
+        let _ = handle.call(otmetka_app::kiosk::Command::FeedLink {
+            connected: false,
+            detail: format!("подключение к {}", feed.broker),
+        });
         otmetka_app::feed::spawn(
             otmetka_app::feed::FeedOptions {
                 config: feed.clone(),

@@ -314,6 +314,19 @@ impl Flow {
             format!("{}: {why}", self.reader)
         };
         let mut lines = vec![line("diag.reader", reader, *reader_ok)];
+        lines.push(match &self.facts.feed {
+            Some((true, broker)) => line(
+                "diag.network",
+                t.format("diag.network.up", &[("broker", broker)]),
+                true,
+            ),
+            Some((false, why)) => line(
+                "diag.network",
+                t.format("diag.network.down", &[("why", why)]),
+                false,
+            ),
+            None => line("diag.network", t.get("diag.network.off"), false),
+        });
         if let Some(depth) = self.facts.outbox_depth {
             lines.push(if depth == 0 {
                 line("diag.outbox", t.get("diag.outbox.empty"), true)

@@ -68,6 +68,11 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
         (status(&k1).roster_version > 1).then_some(())
     });
     assert_eq!(
+        status(&k1).feed_connected,
+        Some(true),
+        "ctl status says the link is up"
+    );
+    assert_eq!(
         start_and_tap(&k2, NEW_CARD),
         DecisionKind::UnknownCard,
         "before enrolment the card is nobody's"

@@ -20,6 +20,13 @@ fn an_open_session_survives_a_kiosk_killed_mid_session() {
     let dir = tempfile::tempdir().unwrap();
     let mut k = KioskProcess::start(dir.path(), "demo", "kiosk-1", "").unwrap();
     assert_eq!(tap(&k, "0A000001").kind, DecisionKind::NoOpenSession);
+    let Reply::Status(s) = k.call(Command::Status).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        s.feed_connected, None,
+        "a kiosk without a feed has no link to report"
+    );
     k.call(Command::SignIn {
         credential: "1234".into(),
     })
