@@ -102,6 +102,12 @@ pub enum RejectReason {
     Invalid { detail: String },
     /// Larger than the journal accepts.
     TooLarge { bytes: usize, max: usize },
+    /// From a kiosk whose credentials were revoked: nothing it sends is taken.
+    Revoked { site: String, kiosk: String },
+    /// A reason a newer journal gives that this version does not know (read, never written):
+    /// a kiosk must still take the ack around it.
+    #[serde(other)]
+    Other,
 }
 
 /// One rejected message.
@@ -247,6 +253,23 @@ pub struct EnrolmentRequest {
 mod tests {
     use super::*;
     use crate::session::SessionId;
+
+    #[test]
+    fn an_ack_with_a_reason_this_version_does_not_know_is_still_read() {
+        let ack = r#"{"schema":2,"committed_seq":7,"rejected":[
+            {"seq":5,"reason":{"reason":"revoked","site":"s","kiosk":"k"}},
+            {"seq":6,"reason":{"reason":"from_the_future","detail":"x"}}]}"#;
+        let ack: Ack = serde_json::from_str(ack).unwrap();
+        assert_eq!(ack.committed_seq, 7);
+        assert_eq!(
+            ack.rejected[0].reason,
+            RejectReason::Revoked {
+                site: "s".into(),
+                kiosk: "k".into()
+            }
+        );
+        assert_eq!(ack.rejected[1].reason, RejectReason::Other);
+    }
 
     #[test]
     fn schema_1_envelopes_are_upgraded_and_unknown_schemas_refused() {

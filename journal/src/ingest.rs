@@ -107,8 +107,9 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
 pub fn revoked(site: &str, kiosk: &str) -> Verdict {
     Verdict::Reject {
         seq: None,
-        reason: RejectReason::Invalid {
-            detail: format!("kiosk {kiosk} of site {site} is revoked: its messages are not taken"),
+        reason: RejectReason::Revoked {
+            site: site.to_string(),
+            kiosk: kiosk.to_string(),
         },
     }
 }
