@@ -294,13 +294,34 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
 
 /// The screens: a window where this build has a windowing backend and there is a display,
 /// otherwise rendered off-screen (800×480, the official 7" panel).
+/// Whether the kernel offers a display to draw on without a desktop (DRM or a framebuffer).
+fn kms_device_present() -> bool {
+    let drm = std::fs::read_dir("/dev/dri")
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("card"))
+        })
+        .unwrap_or(false);
+    drm || (0..10).any(|i| Path::new(&format!("/dev/fb{i}")).exists())
+}
+
 fn open_ui(headless: bool) -> Result<otmetka_app::ui::Ui> {
     let has_display =
         std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if !headless
+    let wants_screen = !headless
         && (has_display || cfg!(feature = "kms"))
-        && cfg!(any(feature = "window", feature = "kms"))
-    {
+        && cfg!(any(feature = "window", feature = "kms"));
+    if wants_screen && !has_display && !kms_device_present() {
+        // A kiosk whose panel is not there still takes cards: the voice, the lights and the
+        // store work without a screen, and staff see why in the log. (Slint picks its platform
+        // once: a failed attempt could not fall back, hence the look first.)
+        tracing::error!(
+            "no display device (/dev/dri/card*, /dev/fb*): running without a screen; taps are \
+             still recorded, spoken and shown by the lights"
+        );
+        return Ok(otmetka_app::ui::Ui::headless(800, 480)?);
+    }
+    if wants_screen {
         return Ok(otmetka_app::ui::Ui::windowed()?);
     }
     Ok(otmetka_app::ui::Ui::headless(800, 480)?)

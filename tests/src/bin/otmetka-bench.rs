@@ -422,6 +422,25 @@ mod feed {
         drain(dir, &broker, "k2", true)
     }
 
+    /// The calling thread alone on `cpus` (`taskset` on its thread id).
+    fn pin_thread(cpus: &str) -> Result<()> {
+        let me = std::fs::read_link("/proc/thread-self")?;
+        let tid = me
+            .file_name()
+            .and_then(|t| t.to_str())
+            .ok_or_else(|| anyhow::anyhow!("no thread id in {}", me.display()))?
+            .to_string();
+        let ok = std::process::Command::new("taskset")
+            .args(["-p", "-c", cpus, &tid])
+            .stdout(std::process::Stdio::null())
+            .status()?
+            .success();
+        if !ok {
+            bail!("taskset -p -c {cpus} {tid} failed");
+        }
+        Ok(())
+    }
+
     /// Every thread of `pid` on `cpus` (`taskset`, util-linux).
     fn pin(pid: Option<u32>, cpus: &str) -> Result<()> {
         let pid = pid.context("no pid to pin")?;
@@ -515,10 +534,41 @@ mod feed {
             safety_briefing: false,
             confirm_date: false,
         })?;
+        // The journal is watched from a thread of its own, on the journal's core when pinned,
+        // so that watching it does not take CPU from the kiosk's taps on core 0.
+        let drained = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let drained = drained.clone();
+            let db = jdir.join("journal.db");
+            let kiosk_id = kiosk_id.to_string();
+            std::thread::spawn(move || -> Result<Duration> {
+                if pinned {
+                    pin_thread("1")?;
+                }
+                let conn = rusqlite::Connection::open(db)?;
+                loop {
+                    // Done when the backlog's 10,000 units are committed in the journal (the
+                    // live taps keep the outbox from ever being empty for long).
+                    let n: i64 = conn.query_row(
+                        "SELECT COUNT(*) FROM units WHERE kiosk = ?1",
+                        [&kiosk_id],
+                        |r| r.get(0),
+                    )?;
+                    if n as usize >= N {
+                        drained.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return Ok(t_start.elapsed());
+                    }
+                    if t_start.elapsed() > Duration::from_secs(120) {
+                        drained.store(true, std::sync::atomic::Ordering::SeqCst);
+                        bail!("the backlog did not drain in 120 s");
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
         let mut during = Vec::new();
         let mut i = 0;
-        let mut last_check = Instant::now();
-        let drain_time = loop {
+        while !drained.load(std::sync::atomic::Ordering::SeqCst) {
             let t = Instant::now();
             let r = kiosk.call(Command::Tap { card: load_card(i) })?;
             during.push(t.elapsed().as_secs_f64() * 1e3);
@@ -526,27 +576,15 @@ mod feed {
             if !matches!(r, Reply::Tap(ref t) if t.committed) {
                 bail!("a live tap was not committed: {r:?}");
             }
-            // Done when the backlog's 10,000 units are committed in the journal (the live taps
-            // keep the outbox from ever being empty for long).
-            if last_check.elapsed() > Duration::from_millis(100) {
-                last_check = Instant::now();
-                let n: i64 = rusqlite::Connection::open(jdir.join("journal.db"))?.query_row(
-                    "SELECT COUNT(*) FROM units WHERE kiosk = ?1",
-                    [kiosk_id],
-                    |r| r.get(0),
-                )?;
-                if n as usize >= N {
-                    break t_start.elapsed();
-                }
-            }
-            if t_start.elapsed() > Duration::from_secs(120) {
+        }
+        let drain_time = match watcher.join() {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
                 let log = std::fs::read_to_string(kdir.join("kiosk.log")).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                bail!(
-                    "the backlog did not drain in 120 s; kiosk log:\n{}",
-                    tail.join("\n")
-                );
+                bail!("{e}; kiosk log:\n{}", tail.join("\n"));
             }
+            Err(_) => bail!("the journal watcher panicked"),
         };
         // The idle taps go into a new session, as the drain's did: a tap's cost grows with the
         // people already present (the screen lists them), so both phases start from none.
