@@ -132,7 +132,19 @@ const MIGRATIONS: &[&str] = &[
         body    TEXT NOT NULL
      );
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: delivery as a log of the journal's acks instead of a mark on every row. An ack covers
+    // every row up to its seq, so one tiny row per ack says it all: the feed writes ~100× less
+    // than when it marked each row, and so the WAL that a tap's commit syncs stays small while
+    // a backlog drains (docs/performance.md). `outbox.delivered_at` stays for rows marked before.
+    "CREATE TABLE acks (seq INTEGER PRIMARY KEY, at TEXT NOT NULL);
+     INSERT INTO acks (seq, at)
+        SELECT seq, delivered_at FROM outbox
+        WHERE seq = (SELECT MAX(seq) FROM outbox WHERE delivered_at IS NOT NULL);
+     DROP INDEX outbox_undelivered;",
 ];
+
+/// The highest seq the journal acknowledged (0 for none), as SQL.
+const ACKED: &str = "(SELECT COALESCE(MAX(seq), 0) FROM acks)";
 
 /// The kiosk store.
 #[derive(Debug)]
@@ -449,10 +461,10 @@ impl Store {
 
     /// Up to `limit` undelivered outbox rows after `after_seq`, in order.
     pub fn undelivered(&self, after_seq: u64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT seq, payload, recorded_at FROM outbox
-             WHERE delivered_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
+             WHERE seq > ?1 AND seq > {ACKED} ORDER BY seq LIMIT ?2"
+        ))?;
         let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
             Ok((
                 r.get::<_, u64>(0)?,
@@ -472,41 +484,47 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks rows up to `seq` delivered (on the journal's ack, never on a broker's PUBACK).
+    /// The journal acknowledged every row up to `seq` as committed (never called on a broker's
+    /// PUBACK): one row in the ack log. Returns how many outbox rows that delivered.
     pub fn mark_delivered(
         &mut self,
         up_to_seq: u64,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        // In slices of 64 rows, each its own short transaction: a tap that wants the write lock
-        // waits for one slice, never for the whole ack (up to a window of 1,000 rows).
-        const SLICE: u64 = 64;
-        let first: Option<u64> = self.conn.query_row(
-            "SELECT MIN(seq) FROM outbox WHERE delivered_at IS NULL",
-            [],
+        let acked: u64 = self
+            .conn
+            .query_row(&format!("SELECT {ACKED}"), [], |r| r.get(0))?;
+        if up_to_seq <= acked {
+            return Ok(0);
+        }
+        let n: u64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE seq > ?1 AND seq <= ?2",
+            params![acked, up_to_seq],
             |r| r.get(0),
         )?;
-        let Some(mut from) = first else { return Ok(0) };
-        let mut n = 0u64;
-        let mut stmt = self.conn.prepare_cached(
-            "UPDATE outbox SET delivered_at = ?3 WHERE seq >= ?1 AND seq <= ?2 AND delivered_at IS NULL",
+        self.conn.execute(
+            "INSERT OR IGNORE INTO acks (seq, at) VALUES (?1, ?2)",
+            params![up_to_seq, ts(now)],
         )?;
-        while from <= up_to_seq {
-            let to = up_to_seq.min(from + SLICE - 1);
-            n += stmt.execute(params![from, to, ts(now)])? as u64;
-            from = to + 1;
-        }
         Ok(n)
     }
 
-    /// Deletes delivered rows older than `before` (the audit period has passed), but never the
-    /// events of a session that is still open.
+    /// Deletes rows delivered before `before` (the audit period has passed), but never the
+    /// events of a session that is still open; forgets the acks older than that, but the last.
     pub fn prune_delivered(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let n = self.conn.execute(
-            "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?1
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM outbox
+             WHERE (seq <= (SELECT COALESCE(MAX(seq), 0) FROM acks WHERE at < ?1)
+                    OR (delivered_at IS NOT NULL AND delivered_at < ?1))
              AND (session IS NULL OR session NOT IN (SELECT id FROM sessions WHERE state = 'open'))",
             params![ts(before)],
         )?;
+        tx.execute(
+            "DELETE FROM acks WHERE at < ?1 AND seq < (SELECT MAX(seq) FROM acks)",
+            params![ts(before)],
+        )?;
+        tx.commit()?;
         Ok(n as u64)
     }
 
@@ -524,7 +542,7 @@ impl Store {
     /// Outbox depth and the time of the oldest undelivered row.
     pub fn backlog(&self) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
         let (n, oldest): (u64, Option<String>) = self.conn.query_row(
-            "SELECT COUNT(*), MIN(recorded_at) FROM outbox WHERE delivered_at IS NULL",
+            &format!("SELECT COUNT(*), MIN(recorded_at) FROM outbox WHERE seq > {ACKED}"),
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;

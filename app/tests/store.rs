@@ -207,3 +207,79 @@ fn a_corrupt_file_is_a_clear_error_not_a_panic() {
         Err(other) => panic!("expected a corrupt-store error, got {other:?}"),
     }
 }
+
+#[test]
+fn a_store_whose_rows_were_marked_delivered_one_by_one_keeps_its_place_after_the_upgrade() {
+    // A kiosk's database from before the ack log (schema 1): rows 1–3 marked delivered, 4–5 not.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    {
+        let mut store = Store::open(&db, identity()).unwrap();
+        let s = SessionId(Uuid::from_u128(9));
+        store
+            .record(
+                &[
+                    opened(s),
+                    checked_in(s, 1),
+                    checked_in(s, 2),
+                    checked_in(s, 3),
+                    checked_in(s, 4),
+                ],
+                t("2026-11-23T06:01:00Z"),
+                true,
+            )
+            .unwrap();
+    }
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "DROP TABLE acks;
+         CREATE INDEX outbox_undelivered ON outbox(seq) WHERE delivered_at IS NULL;
+         UPDATE outbox SET delivered_at = '2026-11-23T06:02:00Z' WHERE seq <= 3;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(c);
+    let mut store = Store::open(&db, identity()).unwrap();
+    let rows: Vec<u64> = store
+        .undelivered(0, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(rows, vec![4, 5]);
+    assert_eq!(store.backlog().unwrap().0, 2);
+    // The next ack goes on from there, and an old ack changes nothing.
+    assert_eq!(
+        store.mark_delivered(2, t("2026-11-23T06:03:00Z")).unwrap(),
+        0
+    );
+    assert_eq!(
+        store.mark_delivered(4, t("2026-11-23T06:03:00Z")).unwrap(),
+        1
+    );
+    assert_eq!(store.backlog().unwrap().0, 1);
+    // Once the session is closed and its events acknowledged, the audit period ends them.
+    store
+        .record(
+            &[Event::SessionClosed {
+                session: SessionId(Uuid::from_u128(9)),
+                at: t("2026-11-23T07:00:00Z"),
+                how: otmetka_core::event::CloseKind::Instructor,
+                head_count: None,
+            }],
+            t("2026-11-23T07:00:00Z"),
+            true,
+        )
+        .unwrap();
+    assert_eq!(
+        store.mark_delivered(6, t("2026-11-23T07:01:00Z")).unwrap(),
+        2
+    );
+    assert_eq!(
+        store.prune_delivered(t("2026-11-23T06:30:00Z")).unwrap(),
+        4,
+        "rows 1–4 (delivered at 06:02 and 06:03); not 5–6, acknowledged after the cut"
+    );
+    assert_eq!(store.prune_delivered(t("2027-01-01T00:00:00Z")).unwrap(), 2);
+    assert_eq!(store.undelivered(0, 10).unwrap().len(), 0);
+}

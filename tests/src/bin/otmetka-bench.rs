@@ -418,8 +418,11 @@ mod feed {
         );
         println!("  journal units (50 per message)         {units_rate:>9.0} units/s");
 
-        drain(dir, &broker, "k1", false)?;
-        drain(dir, &broker, "k2", true)
+        drain(dir, &broker, "k1", false, None)?;
+        drain(dir, &broker, "k2", true, None)?;
+        // People do not tap back to back: a card every 10 ms is still a hundred times a queue's
+        // pace, and gives a few hundred taps during the drain.
+        drain(dir, &broker, "k3", true, Some(Duration::from_millis(10)))
     }
 
     /// The calling thread alone on `cpus` (`taskset` on its thread id).
@@ -456,7 +459,28 @@ mod feed {
     }
 
     /// (3) A kiosk with a 10,000-unit backlog reconnects; live taps during the drain.
-    fn drain(dir: &std::path::Path, broker: &Broker, kiosk_id: &str, pinned: bool) -> Result<()> {
+    /// One drain with live taps: back to back, or one every `pace`.
+    fn drain(
+        dir: &std::path::Path,
+        broker: &Broker,
+        kiosk_id: &str,
+        pinned: bool,
+        pace: Option<Duration>,
+    ) -> Result<()> {
+        let mut next = Instant::now();
+        let mut wait_turn = move || {
+            if let Some(p) = pace {
+                let now = Instant::now();
+                let target = next + p;
+                if target > now {
+                    std::thread::sleep(target - now);
+                    next = target;
+                } else {
+                    // Late (a slow tap, or the first one): start the beat again from now.
+                    next = now;
+                }
+            }
+        };
         let roster = dir.join("roster.toml");
         std::fs::write(&roster, load_roster_toml("bench", 3000, "004-5.1"))?;
         // As on separate machines, the journal also gets its own disk: a tmpfs (its fsyncs then
@@ -542,33 +566,44 @@ mod feed {
             let db = jdir.join("journal.db");
             let kiosk_id = kiosk_id.to_string();
             std::thread::spawn(move || -> Result<Duration> {
-                if pinned {
-                    pin_thread("1")?;
-                }
-                let conn = rusqlite::Connection::open(db)?;
-                loop {
-                    // Done when the backlog's 10,000 units are committed in the journal (the
-                    // live taps keep the outbox from ever being empty for long).
-                    let n: i64 = conn.query_row(
-                        "SELECT COUNT(*) FROM units WHERE kiosk = ?1",
-                        [&kiosk_id],
-                        |r| r.get(0),
-                    )?;
-                    if n as usize >= N {
-                        drained.store(true, std::sync::atomic::Ordering::SeqCst);
-                        return Ok(t_start.elapsed());
+                // Whatever happens here, the taps stop when this thread does.
+                let result = (|| -> Result<Duration> {
+                    if pinned {
+                        pin_thread("1")?;
                     }
-                    if t_start.elapsed() > Duration::from_secs(120) {
-                        drained.store(true, std::sync::atomic::Ordering::SeqCst);
-                        bail!("the backlog did not drain in 120 s");
+                    let count = || -> Result<i64> {
+                        Ok(rusqlite::Connection::open(&db)?.query_row(
+                            "SELECT COUNT(*) FROM units WHERE kiosk = ?1",
+                            [&kiosk_id],
+                            |r| r.get(0),
+                        )?)
+                    };
+                    let mut last_error = None;
+                    loop {
+                        // Done when the backlog's 10,000 units are committed in the journal
+                        // (the live taps keep the outbox from ever being empty for long). A
+                        // failed read (the journal busy creating its tables) is tried again.
+                        match count() {
+                            Ok(n) if n as usize >= N => return Ok(t_start.elapsed()),
+                            Ok(_) => {}
+                            Err(e) => last_error = Some(e),
+                        }
+                        if t_start.elapsed() > Duration::from_secs(120) {
+                            bail!(
+                                "the backlog did not drain in 120 s (last error: {last_error:?})"
+                            );
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
                     }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+                })();
+                drained.store(true, std::sync::atomic::Ordering::SeqCst);
+                result
             })
         };
         let mut during = Vec::new();
         let mut i = 0;
         while !drained.load(std::sync::atomic::Ordering::SeqCst) {
+            wait_turn();
             let t = Instant::now();
             let r = kiosk.call(Command::Tap { card: load_card(i) })?;
             during.push(t.elapsed().as_secs_f64() * 1e3);
@@ -602,6 +637,7 @@ mod feed {
         std::thread::sleep(Duration::from_secs(2));
         let mut idle = Vec::new();
         for j in 0..during.len().max(300) {
+            wait_turn();
             let t = Instant::now();
             let r = kiosk.call(Command::Tap { card: load_card(j) })?;
             idle.push(t.elapsed().as_secs_f64() * 1e3);
@@ -617,11 +653,15 @@ mod feed {
             pin(Some(std::process::id()), "0,1")?;
         }
         println!(
-            "  {}",
+            "  {}, {}:",
             if pinned {
-                "kiosk + driver on core 0, journal + broker on core 1, journal database on tmpfs (as on separate machines):"
+                "kiosk + driver on core 0, journal + broker on core 1, journal database on tmpfs (as on separate machines)"
             } else {
-                "everything sharing both cores:"
+                "everything sharing both cores"
+            },
+            match pace {
+                Some(p) => format!("a tap every {} ms", p.as_millis()),
+                None => "taps back to back".to_string(),
             }
         );
         println!(
