@@ -10,7 +10,7 @@
 //! waits (a bounded while) for the worker to finish the tap or press it is handling.
 
 use crate::config::FeedConfig;
-use crate::kiosk::{Command, Reply};
+use crate::kiosk::{Command, PreparedRoster, Reply, index_roster};
 use crate::store::{KioskIdentity, Store, StoreError};
 use crate::worker::WorkerHandle;
 use bytes::Bytes;
@@ -21,6 +21,7 @@ use otmetka_link::DisconnectReason;
 use otmetka_link::topics::{self, Id};
 use otmetka_link::{Client, ClientOptions, Event, LastWill, QoS, TlsOptions, Transport};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How the feed runs.
@@ -278,11 +279,20 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                     },
                     Event::Message(m) if m.topic == roster_topic => match serde_json::from_slice::<Roster>(&m.payload) {
                         Ok(roster) => {
-                            let worker = worker.clone();
-                            // The worker owns the kiosk; wait for it off this runtime.
-                            let res = tokio::task::spawn_blocking(move || worker.call(Command::PutRoster { roster: Box::new(roster) })).await;
-                            if let Ok(Err(e)) = res {
-                                tracing::warn!("the roster was not taken: {e}");
+                            // Stored on this connection and indexed on this thread (a roster is
+                            // megabytes): the worker only swaps the index in, and a tap never
+                            // waits for the roster. A power cut may lose this unsynced write: the
+                            // retained roster comes again at the next connection.
+                            let body = String::from_utf8_lossy(&m.payload);
+                            if store.put_document("roster", roster.version, &body)? {
+                                let index = PreparedRoster(Arc::new(index_roster(&roster)));
+                                tracing::info!(version = roster.version, "roster received");
+                                let worker = worker.clone();
+                                // The worker owns the kiosk; wait for it off this runtime.
+                                let res = tokio::task::spawn_blocking(move || worker.call(Command::UseRoster { roster: index })).await;
+                                if let Ok(Err(e)) = res {
+                                    tracing::warn!("the roster was not taken: {e}");
+                                }
                             }
                         }
                         Err(e) => tracing::warn!("a roster that does not parse: {e}"),

@@ -20,6 +20,7 @@ use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, Sessio
 use otmetka_core::unit::Unit;
 use otmetka_core::wire::{EnrolmentRequest, Roster, RosterCard, Schedule};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Why a command was refused.
@@ -43,6 +44,30 @@ pub enum KioskError {
     Session(#[from] SessionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An indexed roster, shared (see [`Command::UseRoster`]).
+#[derive(Debug, Clone)]
+pub struct PreparedRoster(pub Arc<RosterIndex>);
+
+impl PartialEq for PreparedRoster {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PreparedRoster {}
+
+/// Indexes a roster, and says in the log which card forms it holds twice.
+pub fn index_roster(roster: &Roster) -> RosterIndex {
+    let index = RosterIndex::from_roster(roster);
+    for c in index.collisions() {
+        tracing::warn!(
+            holders = c.holders.len(),
+            "two cards share a card form: a truncated read of it cannot tell them apart"
+        );
+    }
+    index
 }
 
 /// A command to the kiosk, from the reader, the screens or the control socket.
@@ -108,6 +133,12 @@ pub enum Command {
     /// A roster from the journal (taken if newer than the one held).
     PutRoster {
         roster: Box<Roster>,
+    },
+    /// A roster the feed already stored (on its own connection) and indexed: the worker only
+    /// swaps it in, so a large roster arriving never holds up a tap. Not for the control socket.
+    #[serde(skip)]
+    UseRoster {
+        roster: PreparedRoster,
     },
     /// A schedule from the journal (taken if newer than the one held).
     PutSchedule {
@@ -379,7 +410,7 @@ struct Refusal {
 pub struct Kiosk {
     store: Store,
     catalogue: Catalogue,
-    roster: RosterIndex,
+    roster: Arc<RosterIndex>,
     secret: SiteSecret,
     site: SiteTime,
     policy: Policy,
@@ -412,12 +443,12 @@ impl Kiosk {
         site_id: &str,
         kiosk_id: &str,
     ) -> Result<Self, KioskError> {
-        let roster = match store.document("roster")? {
+        let roster = Arc::new(match store.document("roster")? {
             Some((_, body)) => serde_json::from_str::<Roster>(&body)
                 .map(|r| RosterIndex::from_roster(&r))
                 .unwrap_or_default(),
             None => RosterIndex::default(),
-        };
+        });
         let session = store.open_sessions()?.into_iter().next();
         let schedule = match store.document("schedule")? {
             Some((_, body)) => serde_json::from_str::<Schedule>(&body).ok(),
@@ -453,13 +484,7 @@ impl Kiosk {
         let body = serde_json::to_string(roster).map_err(StoreError::from)?;
         let taken = self.store.put_document("roster", roster.version, &body)?;
         if taken {
-            self.roster = RosterIndex::from_roster(roster);
-            for c in self.roster.collisions() {
-                tracing::warn!(
-                    holders = c.holders.len(),
-                    "two cards share a card form: a truncated read of it cannot tell them apart"
-                );
-            }
+            self.roster = Arc::new(index_roster(roster));
         }
         Ok(taken)
     }
@@ -574,6 +599,12 @@ impl Kiosk {
             Command::Status => self.status().map(|s| Reply::Status(Box::new(s))),
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
+            Command::UseRoster { roster } => {
+                if roster.0.version > self.roster.version {
+                    self.roster = roster.0;
+                }
+                Ok(Reply::Ok)
+            }
             Command::PutSchedule { schedule } => self.put_schedule(&schedule).map(|_| Reply::Ok),
             Command::FeedLink { connected, detail } => {
                 self.feed = Some((connected, detail));
@@ -710,7 +741,7 @@ impl Kiosk {
                         }));
                     let body = serde_json::to_string(&roster).map_err(StoreError::from)?;
                     self.store.amend_document("roster", &body)?;
-                    self.roster = RosterIndex::from_roster(&roster);
+                    self.roster = Arc::new(RosterIndex::from_roster(&roster));
                 }
             }
         }

@@ -601,12 +601,15 @@ mod feed {
             })
         };
         let mut during = Vec::new();
+        // When each tap started, from the kiosk's start (to place the slow ones).
+        let mut when = Vec::new();
         let mut i = 0;
         while !drained.load(std::sync::atomic::Ordering::SeqCst) {
             wait_turn();
             let t = Instant::now();
             let r = kiosk.call(Command::Tap { card: load_card(i) })?;
             during.push(t.elapsed().as_secs_f64() * 1e3);
+            when.push(t.duration_since(t_start).as_secs_f64());
             i += 1;
             if !matches!(r, Reply::Tap(ref t) if t.committed) {
                 bail!("a live tap was not committed: {r:?}");
@@ -645,6 +648,13 @@ mod feed {
                 bail!("an idle tap was not committed: {r:?}");
             }
         }
+        let mut slowest: Vec<(f64, f64)> = during.iter().copied().zip(when).collect();
+        slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let slowest: Vec<String> = slowest
+            .iter()
+            .take(3)
+            .map(|(ms, at)| format!("{ms:.1} ms at {at:.2} s"))
+            .collect();
         during.sort_by(f64::total_cmp);
         idle.sort_by(f64::total_cmp);
         let (d99, i99) = (percentile(&during, 0.99), percentile(&idle, 0.99));
@@ -679,6 +689,10 @@ mod feed {
             percentile(&idle, 0.5)
         );
         println!("  ratio p99 during/idle: {:.2}", d99 / i99);
+        println!(
+            "  slowest taps during the drain (from the kiosk's start): {}",
+            slowest.join(", ")
+        );
         Ok(())
     }
 }
