@@ -15,7 +15,6 @@ use crate::store::{KioskIdentity, Store, StoreError};
 use crate::worker::WorkerHandle;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use otmetka_core::clock::ClockVerdict;
 use otmetka_core::wire::{Ack, EnrolmentRequest, Presence, Roster, SCHEMA, Schedule, Status};
 use otmetka_link::DisconnectReason;
 use otmetka_link::topics::{self, Id};
@@ -396,8 +395,11 @@ async fn publish_status(
     // runtime. A worker that does not answer is reported as neither.
     let asked = worker.clone();
     let (reader_ok, clock_synced) =
-        match tokio::task::spawn_blocking(move || asked.call(Command::Status)).await {
-            Ok(Ok(Reply::Status(s))) => (s.reader_ok, s.clock == ClockVerdict::Trusted),
+        match tokio::task::spawn_blocking(move || asked.call(Command::Health)).await {
+            Ok(Ok(Reply::Health {
+                reader_ok,
+                clock_synced,
+            })) => (reader_ok, clock_synced),
             other => {
                 tracing::warn!("no status from the kiosk for the feed's status: {other:?}");
                 (false, false)

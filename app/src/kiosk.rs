@@ -128,6 +128,8 @@ pub enum Command {
     },
     /// What the kiosk is doing.
     Status,
+    /// Only the reader's and the clock's state (cheap: no disk), for the feed's status message.
+    Health,
     /// Let time-based rules act (automatic close).
     Tick,
     /// A roster from the journal (taken if newer than the one held).
@@ -370,6 +372,11 @@ pub enum Reply {
         checkin: CheckInId,
     },
     Status(Box<StatusReply>),
+    /// The card reader works; the clock is trusted.
+    Health {
+        reader_ok: bool,
+        clock_synced: bool,
+    },
     /// Card enrolment mode is on: the next card becomes `name`'s.
     EnrolWaiting {
         name: String,
@@ -597,6 +604,10 @@ impl Kiosk {
             } => self.check_out(recipient, satisfaction),
             Command::End { head_count } => self.end(head_count),
             Command::Status => self.status().map(|s| Reply::Status(Box::new(s))),
+            Command::Health => Ok(Reply::Health {
+                reader_ok: self.reader.0,
+                clock_synced: self.verdict()? == ClockVerdict::Trusted,
+            }),
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
             Command::UseRoster { roster } => {

@@ -928,6 +928,10 @@ impl Screens {
     pub fn observer(&self, mut out: Outputs) -> Observer {
         let glue = self.glue.clone();
         Box::new(move |cmd, reply, kiosk| {
+            if matches!(cmd, Command::Health) {
+                // The feed's periodic question: nothing on screen changes.
+                return;
+            }
             let now = (glue.now)();
             let facts = Facts::of(kiosk, now, matches!(cmd, Command::Status));
             let shown = glue.lock().on_reply(cmd, reply, facts, now);

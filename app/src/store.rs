@@ -512,13 +512,28 @@ impl Store {
     /// Deletes rows delivered before `before` (the audit period has passed), but never the
     /// events of a session that is still open; forgets the acks older than that, but the last.
     pub fn prune_delivered(&mut self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Rows up to the last ack older than the cut (a range of the primary key). Rows marked
+        // one by one before the ack log count from the ack the upgrade made of the last of them.
+        // Looked at first without the write lock: most of the time there is nothing to delete,
+        // and a DELETE holds the lock (and so a tap) for as long as it scans.
+        let upto: u64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM acks WHERE at < ?1",
+            params![ts(before)],
+            |r| r.get(0),
+        )?;
+        let any: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE seq <= ?1)",
+            params![upto],
+            |r| r.get(0),
+        )?;
+        if !any {
+            return Ok(0);
+        }
         let tx = self.conn.transaction()?;
         let n = tx.execute(
-            "DELETE FROM outbox
-             WHERE (seq <= (SELECT COALESCE(MAX(seq), 0) FROM acks WHERE at < ?1)
-                    OR (delivered_at IS NOT NULL AND delivered_at < ?1))
+            "DELETE FROM outbox WHERE seq <= ?1
              AND (session IS NULL OR session NOT IN (SELECT id FROM sessions WHERE state = 'open'))",
-            params![ts(before)],
+            params![upto],
         )?;
         tx.execute(
             "DELETE FROM acks WHERE at < ?1 AND seq < (SELECT MAX(seq) FROM acks)",

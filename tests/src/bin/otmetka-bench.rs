@@ -445,17 +445,23 @@ mod feed {
     }
 
     /// Every thread of `pid` on `cpus` (`taskset`, util-linux).
+    /// A thread that ends while taskset walks the list (the kiosk starts short-lived ones) fails
+    /// the call: it is tried again, a few times.
     fn pin(pid: Option<u32>, cpus: &str) -> Result<()> {
         let pid = pid.context("no pid to pin")?;
-        let ok = std::process::Command::new("taskset")
-            .args(["-a", "-p", "-c", cpus, &pid.to_string()])
-            .stdout(std::process::Stdio::null())
-            .status()?
-            .success();
-        if !ok {
-            bail!("taskset -a -p -c {cpus} {pid} failed");
+        for _ in 0..5 {
+            let ok = std::process::Command::new("taskset")
+                .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()?
+                .success();
+            if ok {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        Ok(())
+        bail!("taskset -a -p -c {cpus} {pid} failed 5 times")
     }
 
     /// (3) A kiosk with a 10,000-unit backlog reconnects; live taps during the drain.
