@@ -76,6 +76,18 @@ pub struct Shown {
     pub tap: Option<TapView>,
 }
 
+impl Shown {
+    /// A result (of a tap, of an enrolment) shown for the hold, with its voice and lights.
+    fn result(view: TapView) -> Shown {
+        Shown {
+            screen: ScreenView::TapResult(view.clone()),
+            hold: true,
+            linger: false,
+            tap: Some(view),
+        }
+    }
+}
+
 /// The screens' state machine.
 #[derive(Debug, Clone)]
 pub struct Flow {
@@ -437,12 +449,7 @@ impl Flow {
                         tap: Some(view),
                     });
                 }
-                Some(Shown {
-                    screen: ScreenView::TapResult(view.clone()),
-                    hold: true,
-                    linger: false,
-                    tap: Some(view),
-                })
+                Some(Shown::result(view))
             }
             (_, Ok(Reply::EnrolWaiting { name })) => {
                 self.mode = Mode::Enrol {
@@ -453,13 +460,7 @@ impl Flow {
             }
             (_, Ok(Reply::Enrolled { name, .. })) => {
                 self.mode = Mode::Idle;
-                let view = self.enrol_view(true, Some(name), None);
-                Some(Shown {
-                    screen: ScreenView::TapResult(view.clone()),
-                    hold: true,
-                    linger: false,
-                    tap: Some(view),
-                })
+                Some(Shown::result(self.enrol_view(true, Some(name), None)))
             }
             (_, Ok(Reply::EnrolRefused { holder })) => {
                 let view = self.enrol_view(false, None, holder.as_deref());
@@ -468,12 +469,7 @@ impl Flow {
                 }
                 // Red, with the cross and the reason, like a refused tap; then the enrolment
                 // screen again (with the reason), still waiting for a card.
-                Some(Shown {
-                    screen: ScreenView::TapResult(view.clone()),
-                    hold: true,
-                    linger: false,
-                    tap: Some(view),
-                })
+                Some(Shown::result(view))
             }
             (Command::EnrolCancel, _) => {
                 if matches!(self.mode, Mode::Enrol { .. }) {

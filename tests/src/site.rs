@@ -242,6 +242,21 @@ impl KioskProcess {
             Answer::Error(e) => bail!("{e}"),
         }
     }
+
+    /// Signs the sample roster's instructor in (PIN 1234) and opens a session of `service` for
+    /// no group.
+    pub fn sign_in_and_start(&self, service: &str) -> Result<Reply> {
+        self.call(Command::SignIn {
+            credential: "1234".into(),
+        })?;
+        self.call(Command::Start {
+            service: otmetka_core::catalogue::ServiceCode::from(service),
+            group: None,
+            unit_kind: None,
+            safety_briefing: false,
+            confirm_date: false,
+        })
+    }
 }
 
 impl Drop for KioskProcess {

@@ -8,7 +8,6 @@
 
 use otmetka_app::control::ExtraRequest;
 use otmetka_app::kiosk::{Command, Reply, StatusReply};
-use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_link::testing::Broker;
 use otmetka_tests::screens::Shots;
@@ -33,21 +32,6 @@ fn screen(k: &KioskProcess) -> String {
 
 fn tap(k: &KioskProcess, card: &str) -> Reply {
     k.call(Command::Tap { card: card.into() }).unwrap()
-}
-
-fn start_session(k: &KioskProcess) {
-    k.call(Command::SignIn {
-        credential: "1234".into(),
-    })
-    .unwrap();
-    k.call(Command::Start {
-        service: ServiceCode::from("001"),
-        group: None,
-        unit_kind: None,
-        safety_briefing: false,
-        confirm_date: false,
-    })
-    .unwrap();
 }
 
 #[test]
@@ -82,23 +66,7 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
     let config = jdir.join("journal.toml");
     let cli = {
         let config = config.clone();
-        std::thread::spawn(move || {
-            run_binary(
-                "otmetka-journal",
-                &[
-                    "enrol-card".as_ref(),
-                    "--config".as_ref(),
-                    config.as_os_str(),
-                    "demo".as_ref(),
-                    "kiosk-1".as_ref(),
-                    NINA.as_ref(),
-                    "--minutes".as_ref(),
-                    "5".as_ref(),
-                    "--wait".as_ref(),
-                ],
-            )
-            .unwrap()
-        })
+        std::thread::spawn(move || enrol_card(&config, &[NINA, "--minutes", "5", "--wait"]))
     };
     wait_for("kiosk-1 shows the enrolment screen", 60, || {
         (screen(&k1) == "enrol").then_some(())
@@ -128,7 +96,7 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
     assert!(out.contains("Карта выдана"), "{out}");
 
     // Kiosk-1 knows the card at once; kiosk-2 once the journal's new roster comes.
-    start_session(&k1);
+    k1.sign_in_and_start("001").unwrap();
     match tap(&k1, NEW_CARD) {
         Reply::Tap(t) => {
             assert_eq!(t.kind, DecisionKind::Accepted);
@@ -155,18 +123,7 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
     }
 
     // A second request, cancelled on the kiosk: the next tap is an ordinary tap again.
-    let (ok, out) = run_binary(
-        "otmetka-journal",
-        &[
-            "enrol-card".as_ref(),
-            "--config".as_ref(),
-            config.as_os_str(),
-            "demo".as_ref(),
-            "kiosk-1".as_ref(),
-            "нина вас".as_ref(),
-        ],
-    )
-    .unwrap();
+    let (ok, out) = enrol_card(&config, &["нина вас"]);
     assert!(ok, "{out}");
     wait_for("kiosk-1 shows the enrolment screen again", 60, || {
         (screen(&k1) == "enrol").then_some(())
@@ -185,25 +142,27 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
         other => panic!("{other:?}"),
     }
     // Bad requests are refused with a reason, not sent.
-    let (ok, out) = run_binary(
-        "otmetka-journal",
-        &[
-            "enrol-card".as_ref(),
-            "--config".as_ref(),
-            config.as_os_str(),
-            "demo".as_ref(),
-            "kiosk-1".as_ref(),
-            "Несуществующий Человек".as_ref(),
-        ],
-    )
-    .unwrap();
+    let (ok, out) = enrol_card(&config, &["Несуществующий Человек"]);
     assert!(!ok && out.contains("nobody"), "{out}");
+}
+
+/// `otmetka-journal enrol-card --config CONFIG demo kiosk-1 ARGS…`: (success, output).
+fn enrol_card(config: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let mut all: Vec<&std::ffi::OsStr> = vec![
+        "enrol-card".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "demo".as_ref(),
+        "kiosk-1".as_ref(),
+    ];
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    run_binary("otmetka-journal", &all).unwrap()
 }
 
 /// Signs in, starts a session if none is open, taps; the decision's kind.
 fn start_and_tap(k: &KioskProcess, card: &str) -> DecisionKind {
     if status(k).session.is_none() {
-        start_session(k);
+        k.sign_in_and_start("001").unwrap();
     }
     match tap(k, card) {
         Reply::Tap(t) => t.kind,

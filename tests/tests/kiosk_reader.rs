@@ -10,7 +10,6 @@ use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::pty::openpty;
 use nix::unistd::{ttyname, write};
 use otmetka_app::kiosk::{Command, Reply, StatusReply};
-use otmetka_core::catalogue::ServiceCode;
 use otmetka_tests::site::{KioskProcess, wait_for};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -32,21 +31,6 @@ fn status(k: &KioskProcess) -> StatusReply {
     }
 }
 
-fn start_session(k: &KioskProcess) {
-    k.call(Command::SignIn {
-        credential: "1234".into(),
-    })
-    .unwrap();
-    k.call(Command::Start {
-        service: ServiceCode::from("001"),
-        group: None,
-        unit_kind: None,
-        safety_briefing: false,
-        confirm_date: false,
-    })
-    .unwrap();
-}
-
 /// Who is present, by check-in order, as display names.
 fn present(k: &KioskProcess) -> Vec<String> {
     status(k)
@@ -63,7 +47,7 @@ fn a_line_reader_on_a_pty_checks_people_in_and_its_loss_is_reported() {
         "reader = {{ kind = \"serial\", path = {path:?}, protocol = \"line\", format = \"hex\" }}\n"
     );
     let k = KioskProcess::start(dir.path(), "demo", "kiosk-1", &extra).unwrap();
-    start_session(&k);
+    k.sign_in_and_start("001").unwrap();
     let s = status(&k);
     assert!(s.reader_ok, "{s:?}");
 
@@ -110,7 +94,7 @@ fn an_em4100_reader_on_a_pty_delivers_its_cards_and_comes_back_after_a_replug() 
     std::os::unix::fs::symlink(&path, &link).unwrap();
     let extra = format!("reader = {{ kind = \"serial\", path = {link:?} }}\n");
     let k = KioskProcess::start(dir.path(), "demo", "kiosk-1", &extra).unwrap();
-    start_session(&k);
+    k.sign_in_and_start("001").unwrap();
 
     // An RDM6300 frame: STX, ten hex digits, checksum, ETX. This 125 kHz card is not on the
     // roster: the tap is kept as unidentified and nobody is checked in.

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use otmetka_app::kiosk::{Command, Reply};
-use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_link::testing::Broker;
 use otmetka_link::{Client, ClientOptions, DisconnectReason, Event, TlsOptions, Transport};
@@ -77,18 +76,7 @@ fn enroll_here(bundle: &Path, dir: &Path) -> std::path::PathBuf {
 }
 
 fn session_of(k: &KioskProcess, cards: &[u8]) -> usize {
-    k.call(Command::SignIn {
-        credential: "1234".into(),
-    })
-    .unwrap();
-    k.call(Command::Start {
-        service: ServiceCode::from("001"),
-        group: None,
-        unit_kind: None,
-        safety_briefing: false,
-        confirm_date: false,
-    })
-    .unwrap();
+    k.sign_in_and_start("001").unwrap();
     for n in cards {
         let Reply::Tap(t) = k
             .call(Command::Tap {

@@ -554,16 +554,7 @@ mod feed {
         if pinned {
             pin(kiosk.pid(), "0")?;
         }
-        kiosk.call(Command::SignIn {
-            credential: "1234".into(),
-        })?;
-        kiosk.call(Command::Start {
-            service: ServiceCode::from("004-5.1"),
-            group: None,
-            unit_kind: None,
-            safety_briefing: false,
-            confirm_date: false,
-        })?;
+        kiosk.sign_in_and_start("004-5.1")?;
         // The journal is watched from a thread of its own, on the journal's core when pinned,
         // so that watching it does not take CPU from the kiosk's taps on core 0.
         let drained = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -635,13 +626,7 @@ mod feed {
         kiosk.call(Command::End {
             head_count: Some(i as u32),
         })?;
-        kiosk.call(Command::Start {
-            service: ServiceCode::from("004-5.1"),
-            group: None,
-            unit_kind: None,
-            safety_briefing: false,
-            confirm_date: false,
-        })?;
+        kiosk.sign_in_and_start("004-5.1")?;
         // Let the end of session's units go out: idle means nothing left to send.
         std::thread::sleep(Duration::from_secs(2));
         let mut idle = Vec::new();
