@@ -79,9 +79,10 @@ pub struct OutboxRow {
 pub enum Durability {
     /// `synchronous=FULL`: the WAL is synced at every commit.
     Full,
-    /// `synchronous=NORMAL` (WAL synced at checkpoints): for the feed's own connection, which
-    /// only marks rows delivered. A power cut may lose the last marks; those events are sent
-    /// again and the journal acknowledges a resend without applying it twice. Not syncing keeps
+    /// `synchronous=NORMAL` (WAL synced at checkpoints), no checkpoints of its own: for the
+    /// feed's connection, which writes the ack log and the documents the journal sends. A power
+    /// cut may lose the last acks (those events are sent again, and the journal acknowledges a
+    /// resend without applying it twice) or a document (it comes again, retained). Not syncing keeps
     /// the feed's writes (and so the write lock) short, so that a live tap never waits behind
     /// one (docs/performance.md, "live taps during the drain").
     Normal,
@@ -194,12 +195,17 @@ impl Store {
             Durability::Normal => "NORMAL",
             Durability::Off => "OFF",
         };
-        // Checkpoints (copying the WAL into the database, with an fsync) are done by the feed's
-        // connection and on idle ticks, not by a tap's commit: the connection that records
+        // Checkpoints (copying the WAL into the database, with an fsync) are done on the
+        // worker's idle ticks (`checkpoint`), not by a commit: the connection that records
         // check-ins checkpoints by itself only past 10,000 pages (~40 MB of WAL).
         let autocheckpoint = match durability {
             Durability::Full => 10_000,
-            Durability::Normal | Durability::Off => 1_000,
+            // The feed's connection writes one small row per ack: it never checkpoints (that
+            // writes megabytes and syncs the database file, which a tap's commit then queues
+            // behind). The worker checkpoints when no one is tapping; the tap's own connection
+            // past 10,000 pages bounds the WAL.
+            Durability::Normal => 0,
+            Durability::Off => 1_000,
         };
         conn.execute_batch(&format!(
             "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
