@@ -465,6 +465,9 @@ mod feed {
     }
 
     /// (3) A kiosk with a 10,000-unit backlog reconnects; live taps during the drain.
+    /// Taps before the kiosk's link comes up (see the gate in [`drain`]).
+    const WARM_UP: usize = 50;
+
     /// One drain with live taps: back to back, or one every `pace`.
     fn drain(
         dir: &std::path::Path,
@@ -547,14 +550,47 @@ mod feed {
             events.extend(Event::Units { session: s, units }.split_units(UNITS_PER_EVENT));
             store.record(&events, t0(), true)?;
         }
-        let extra = format!("{}window = 1000\n", feed_toml(broker.port));
-        let t_start = Instant::now();
+        // The kiosk reaches the broker through a gate that holds its connection (TCP is
+        // accepted by the kernel, the MQTT CONNECT waits) until the kiosk has warmed up: what
+        // is measured is a running kiosk whose link comes back, not a process starting.
+        let gate = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let gate_port = gate.local_addr()?.port();
+        let extra = format!("{}window = 1000\n", feed_toml(gate_port));
         let kiosk =
             KioskProcess::start_with_roster(&kdir, "bench", kiosk_id, Some(&roster), &extra)?;
         if pinned {
             pin(kiosk.pid(), "0")?;
         }
         kiosk.sign_in_and_start("004-5.1")?;
+        // Recipients the drain's taps do not reach; their 50 units join the backlog.
+        for j in 0..WARM_UP {
+            kiosk.call(Command::Tap {
+                card: load_card(2900 + j),
+            })?;
+        }
+        kiosk.call(Command::End { head_count: None })?;
+        kiosk.sign_in_and_start("004-5.1")?;
+        let broker_port = broker.port;
+        std::thread::spawn(move || {
+            for client in gate.incoming().flatten() {
+                let Ok(upstream) = std::net::TcpStream::connect(("127.0.0.1", broker_port)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone(), upstream.try_clone()),
+                    (upstream.try_clone(), client.try_clone()),
+                ]
+                .into_iter()
+                .filter_map(|(a, b)| Some((a.ok()?, b.ok()?)))
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        let t_start = Instant::now();
         // The journal is watched from a thread of its own, on the journal's core when pinned,
         // so that watching it does not take CPU from the kiosk's taps on core 0.
         let drained = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -581,7 +617,7 @@ mod feed {
                         // (the live taps keep the outbox from ever being empty for long). A
                         // failed read (the journal busy creating its tables) is tried again.
                         match count() {
-                            Ok(n) if n as usize >= N => return Ok(t_start.elapsed()),
+                            Ok(n) if n as usize >= N + WARM_UP => return Ok(t_start.elapsed()),
                             Ok(_) => {}
                             Err(e) => last_error = Some(e),
                         }
@@ -598,7 +634,7 @@ mod feed {
             })
         };
         let mut during = Vec::new();
-        // When each tap started, from the kiosk's start (to place the slow ones).
+        // When each tap started, from the link coming up (to place the slow ones).
         let mut when = Vec::new();
         let mut i = 0;
         while !drained.load(std::sync::atomic::Ordering::SeqCst) {
@@ -681,7 +717,7 @@ mod feed {
         );
         println!("  ratio p99 during/idle: {:.2}", d99 / i99);
         println!(
-            "  slowest taps during the drain (from the kiosk's start): {}",
+            "  slowest taps during the drain (from the link coming up): {}",
             slowest.join(", ")
         );
         Ok(())
