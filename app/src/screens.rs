@@ -22,7 +22,7 @@ use crate::ui::view::{
     SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date,
     needs_safety_briefing, tap_view,
 };
-use crate::ui::view::{Icon, Prompt, lowercase_first};
+use crate::ui::view::{Icon, Prompt, spoken};
 use crate::worker::{Observer, WorkerHandle};
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::clock::ClockVerdict;
@@ -435,10 +435,7 @@ impl Flow {
                     // The voice asks the screen's question, not "you are checked in already".
                     let mut view = view;
                     let question = self.texts.get("voice.checkout.question");
-                    view.spoken = match &view.name {
-                        Some(n) => format!("{n}, {}", lowercase_first(&question)),
-                        None => question,
-                    };
+                    view.spoken = spoken(view.name.as_deref(), &question);
                     view.prompt.clip = "checkout_question".into();
                     return Some(Shown {
                         screen: ScreenView::CheckOut(CheckOutView {
@@ -582,10 +579,7 @@ impl Flow {
                 clip: key.replace('.', "_"),
                 lang: t.lang(),
             },
-            spoken: match &name {
-                Some(n) => format!("{n}, {}", lowercase_first(&voice)),
-                None => voice,
-            },
+            spoken: spoken(name.as_deref(), &voice),
             name,
             headline: t.get(&format!("{key}.headline")),
             reason,

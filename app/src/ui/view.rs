@@ -156,10 +156,7 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let spoken = match &name {
-        Some(n) => format!("{n}, {}", lowercase_first(&t.voice)),
-        None => t.voice.clone(),
-    };
+    let spoken = spoken(name.as_deref(), &t.voice);
     TapView {
         kind,
         tone,
@@ -178,12 +175,19 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
     }
 }
 
-/// The text with its first letter in lower case ("Вы отмечены" after a name and a comma).
-pub(crate) fn lowercase_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
+/// What the voice says, as text: the phrase, after the person's name where it is known
+/// («Мария Ивановна, вы отмечены.»).
+pub(crate) fn spoken(name: Option<&str>, phrase: &str) -> String {
+    match name {
+        Some(n) => {
+            let mut c = phrase.chars();
+            let rest: String = match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => String::new(),
+            };
+            format!("{n}, {rest}")
+        }
+        None => phrase.to_string(),
     }
 }
 
