@@ -6,7 +6,7 @@
 //! is committed (never on the broker's PUBACK). On every (re)connection, and when acks stall, the
 //! drain starts again after the last ack: a resend is harmless because the journal is idempotent.
 //! The feed has its own database connection and thread, so a backlog never delays a live tap:
-//! the thread runs at the lowest CPU priority, and before each read or write of the outbox it
+//! the thread runs at a lower CPU priority, and before each read or write of the outbox it
 //! waits (a bounded while) for the worker to finish the tap or press it is handling.
 
 use crate::config::FeedConfig;
@@ -117,13 +117,18 @@ fn lower_priority() {
     }
 }
 
+/// Sends a command to the worker and waits for its reply off this runtime (the worker owns the
+/// kiosk; a call blocks).
+async fn call_worker(worker: &WorkerHandle, cmd: Command) -> Result<Reply, String> {
+    let worker = worker.clone();
+    tokio::task::spawn_blocking(move || worker.call(cmd))
+        .await
+        .map_err(|e| format!("the call to the kiosk worker failed: {e}"))?
+}
+
 /// Tells the kiosk (its diagnostics screen, `ctl status`) whether the feed is connected.
 async fn tell_link(worker: &WorkerHandle, connected: bool, detail: String) {
-    let worker = worker.clone();
-    let res =
-        tokio::task::spawn_blocking(move || worker.call(Command::FeedLink { connected, detail }))
-            .await;
-    if let Ok(Err(e)) = res {
+    if let Err(e) = call_worker(worker, Command::FeedLink { connected, detail }).await {
         tracing::warn!("cannot tell the kiosk about the feed's link: {e}");
     }
 }
@@ -244,8 +249,6 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                     Event::Disconnected { reason } => {
                         if connected {
                             tracing::warn!("feed disconnected: {reason:?}");
-                        }
-                        if connected {
                             tell_link(worker, false, format!("{reason:?}")).await;
                         }
                         if let DisconnectReason::ConnectFailed(why) = &reason {
@@ -286,10 +289,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             if store.put_document("roster", roster.version, &body)? {
                                 let index = PreparedRoster(Arc::new(index_roster(&roster)));
                                 tracing::info!(version = roster.version, "roster received");
-                                let worker = worker.clone();
-                                // The worker owns the kiosk; wait for it off this runtime.
-                                let res = tokio::task::spawn_blocking(move || worker.call(Command::UseRoster { roster: index })).await;
-                                if let Ok(Err(e)) = res {
+                                if let Err(e) = call_worker(worker, Command::UseRoster { roster: index }).await {
                                     tracing::warn!("the roster was not taken: {e}");
                                 }
                             }
@@ -302,12 +302,9 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                         }
                         Ok(schedule) => {
                             let version = schedule.version;
-                            let worker = worker.clone();
-                            let res = tokio::task::spawn_blocking(move || worker.call(Command::PutSchedule { schedule: Box::new(schedule) })).await;
-                            match res {
-                                Ok(Err(e)) => tracing::warn!("the schedule was not taken: {e}"),
-                                Ok(Ok(_)) => tracing::info!(version, "schedule received"),
-                                Err(_) => {}
+                            match call_worker(worker, Command::PutSchedule { schedule: Box::new(schedule) }).await {
+                                Err(e) => tracing::warn!("the schedule was not taken: {e}"),
+                                Ok(_) => tracing::info!(version, "schedule received"),
                             }
                         }
                         Err(e) => tracing::warn!("a schedule that does not parse: {e}"),
@@ -315,9 +312,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                     Event::Message(m) if m.topic == enrol_topic => match serde_json::from_slice::<EnrolmentRequest>(&m.payload) {
                         Ok(request) => {
                             tracing::info!(request = %request.request, "the journal asks for a card");
-                            let worker = worker.clone();
-                            let res = tokio::task::spawn_blocking(move || worker.call(Command::Enrol { request: Box::new(request) })).await;
-                            if let Ok(Err(e)) = res {
+                            if let Err(e) = call_worker(worker, Command::Enrol { request: Box::new(request) }).await {
                                 tracing::warn!("the enrolment request was not taken: {e}");
                             }
                         }
@@ -393,18 +388,16 @@ async fn publish_status(
         .map_err(|e: StoreError| anyhow::anyhow!(e))?;
     // The reader's health and the clock's verdict are the kiosk's: ask the worker, off this
     // runtime. A worker that does not answer is reported as neither.
-    let asked = worker.clone();
-    let (reader_ok, clock_synced) =
-        match tokio::task::spawn_blocking(move || asked.call(Command::Health)).await {
-            Ok(Ok(Reply::Health {
-                reader_ok,
-                clock_synced,
-            })) => (reader_ok, clock_synced),
-            other => {
-                tracing::warn!("no status from the kiosk for the feed's status: {other:?}");
-                (false, false)
-            }
-        };
+    let (reader_ok, clock_synced) = match call_worker(worker, Command::Health).await {
+        Ok(Reply::Health {
+            reader_ok,
+            clock_synced,
+        }) => (reader_ok, clock_synced),
+        other => {
+            tracing::warn!("no status from the kiosk for the feed's status: {other:?}");
+            (false, false)
+        }
+    };
     let status = Status {
         schema: SCHEMA,
         kiosk: kiosk.as_str().to_string(),

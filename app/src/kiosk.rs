@@ -132,10 +132,6 @@ pub enum Command {
     Health,
     /// Let time-based rules act (automatic close).
     Tick,
-    /// A roster from the journal (taken if newer than the one held).
-    PutRoster {
-        roster: Box<Roster>,
-    },
     /// A roster the feed already stored (on its own connection) and indexed: the worker only
     /// swaps it in, so a large roster arriving never holds up a tap. Not for the control socket.
     #[serde(skip)]
@@ -609,7 +605,6 @@ impl Kiosk {
                 clock_synced: self.verdict()? == ClockVerdict::Trusted,
             }),
             Command::Tick => self.tick().map(|_| Reply::Ok),
-            Command::PutRoster { roster } => self.put_roster(&roster).map(|_| Reply::Ok),
             Command::UseRoster { roster } => {
                 if roster.0.version > self.roster.version {
                     self.roster = roster.0;
