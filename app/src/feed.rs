@@ -68,6 +68,54 @@ impl Drain {
     }
 }
 
+/// How often at most the feed writes the journal's acks into the ack log while a drain runs.
+/// The journal acks every ~100 rows; one write per ack was ~100 small transactions in a 10,000-row
+/// drain, each taking the write lock a tap needs and adding to the WAL its commit syncs (and to an
+/// SD card's wear). An ack not yet written costs only a resend after a restart, which the journal
+/// acknowledges without applying it twice.
+const MARK_EVERY: Duration = Duration::from_millis(500);
+
+/// The acks received but not yet written to the ack log.
+#[derive(Debug)]
+struct Marks {
+    /// Highest seq written to the ack log.
+    written: u64,
+    last: Instant,
+}
+
+impl Marks {
+    fn new(store: &Store) -> Result<Self, StoreError> {
+        Ok(Marks {
+            written: store.acked()?,
+            last: Instant::now(),
+        })
+    }
+
+    /// Whether to write now: an ack is pending and either the drain has caught up (everything
+    /// published is acked: a live tap's mark goes in within a tick) or [`MARK_EVERY`] has passed.
+    fn due(&self, drain: &Drain) -> bool {
+        drain.acked > self.written
+            && (drain.acked >= drain.sent || self.last.elapsed() >= MARK_EVERY)
+    }
+
+    /// Writes the ack log up to `acked` (if that is news), after the worker's current call.
+    async fn write(
+        &mut self,
+        store: &mut Store,
+        worker: &WorkerHandle,
+        acked: u64,
+    ) -> Result<(), StoreError> {
+        if acked <= self.written {
+            return Ok(());
+        }
+        yield_to_worker(worker).await;
+        store.mark_delivered(acked, now())?;
+        self.written = acked;
+        self.last = Instant::now();
+        Ok(())
+    }
+}
+
 /// Starts the feed on its own thread (a current-thread tokio runtime).
 pub fn spawn(opts: FeedOptions, worker: WorkerHandle) {
     let spawned = std::thread::Builder::new()
@@ -216,6 +264,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
     let schedule_topic = topics::schedule(&site);
     let enrol_topic = topics::enrol(&site, &kiosk);
     let mut drain = Drain::default();
+    let mut marks = Marks::new(&store)?;
     let mut connected = false;
     // The last reason a connection attempt failed, logged once per change (a refused kiosk
     // retries every few seconds; its log says why without filling the disk).
@@ -261,6 +310,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             }
                         }
                         connected = false;
+                        marks.write(&mut store, worker, drain.acked).await?;
                     }
                     Event::Message(m) if m.topic == acks_topic => match serde_json::from_slice::<Ack>(&m.payload) {
                         Ok(ack) => {
@@ -269,8 +319,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             }
                             if drain.on_ack(ack.committed_seq) {
                                 last_progress = Instant::now();
-                                yield_to_worker(worker).await;
-                                store.mark_delivered(ack.committed_seq, now())?;
+                                // Marked in the ack log on a tick (`marks`), not here.
                                 // The window has room again: do not wait for the next tick.
                                 if connected {
                                     pump(&handle, &store, worker, &mut drain, opts.window, &events_topic).await?;
@@ -322,6 +371,9 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                 }
             }
             _ = tick.tick() => {
+                if marks.due(&drain) {
+                    marks.write(&mut store, worker, drain.acked).await?;
+                }
                 if !connected {
                     continue;
                 }
@@ -440,5 +492,26 @@ mod tests {
             "an ack beyond what this connection sent (an earlier one did)"
         );
         assert_eq!((d.acked, d.sent), (120, 120));
+    }
+
+    #[test]
+    fn acks_are_written_when_the_drain_catches_up_or_every_so_often() {
+        let drain = |acked, sent| Drain { acked, sent };
+        let fresh = Marks {
+            written: 100,
+            last: Instant::now(),
+        };
+        assert!(!fresh.due(&drain(100, 100)), "nothing new");
+        assert!(fresh.due(&drain(101, 101)), "caught up: a live tap's ack");
+        assert!(
+            !fresh.due(&drain(200, 300)),
+            "mid-drain, just written: wait"
+        );
+        let stale = Marks {
+            written: 100,
+            last: Instant::now() - MARK_EVERY,
+        };
+        assert!(stale.due(&drain(200, 300)), "mid-drain, a while ago");
+        assert!(!stale.due(&drain(100, 300)), "nothing new, however long");
     }
 }

@@ -164,6 +164,45 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's name, as the control socket spells it (for logs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Tap { .. } => "tap",
+            Command::SignIn { .. } => "sign_in",
+            Command::SignOut => "sign_out",
+            Command::Start { .. } => "start",
+            Command::Override { .. } => "override",
+            Command::Manual { .. } => "manual",
+            Command::Note { .. } => "note",
+            Command::CheckOut { .. } => "check_out",
+            Command::Undo { .. } => "undo",
+            Command::End { .. } => "end",
+            Command::Status => "status",
+            Command::Health => "health",
+            Command::Tick => "tick",
+            Command::UseRoster { .. } => "use_roster",
+            Command::PutSchedule { .. } => "put_schedule",
+            Command::Enrol { .. } => "enrol",
+            Command::EnrolCancel => "enrol_cancel",
+            Command::FeedLink { .. } => "feed_link",
+            Command::ReaderHealth { .. } => "reader_health",
+        }
+    }
+}
+
+/// Frees a replaced roster index on a short-lived thread: a large home's index takes a few
+/// milliseconds to free, which a tap queued behind the swap would otherwise wait for.
+fn drop_elsewhere(old: Arc<RosterIndex>) {
+    let spawned = std::thread::Builder::new()
+        .name("roster-drop".into())
+        .spawn(move || drop(old));
+    if let Err(e) = spawned {
+        // No thread (out of resources): the closure, and the index with it, was dropped here.
+        tracing::warn!("freed the old roster on the worker: {e}");
+    }
+}
+
 /// The answer to a tap.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TapReply {
@@ -607,7 +646,8 @@ impl Kiosk {
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::UseRoster { roster } => {
                 if roster.0.version > self.roster.version {
-                    self.roster = roster.0;
+                    let old = std::mem::replace(&mut self.roster, roster.0);
+                    drop_elsewhere(old);
                 }
                 Ok(Reply::Ok)
             }
@@ -747,7 +787,11 @@ impl Kiosk {
                         }));
                     let body = serde_json::to_string(&roster).map_err(StoreError::from)?;
                     self.store.amend_document("roster", &body)?;
-                    self.roster = Arc::new(RosterIndex::from_roster(&roster));
+                    let old = std::mem::replace(
+                        &mut self.roster,
+                        Arc::new(RosterIndex::from_roster(&roster)),
+                    );
+                    drop_elsewhere(old);
                 }
             }
         }
@@ -1164,5 +1208,78 @@ impl Kiosk {
             reader_detail: self.reader.1.clone(),
             feed_connected: self.feed.as_ref().map(|f| f.0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Command::name` (for logs) spells each command as the control socket does.
+    #[test]
+    fn a_commands_name_is_its_control_socket_tag() {
+        let recipient = RecipientId(Uuid::nil());
+        let cmds = [
+            Command::Tap { card: "1".into() },
+            Command::SignIn {
+                credential: "1".into(),
+            },
+            Command::SignOut,
+            Command::Start {
+                service: ServiceCode("000".into()),
+                group: None,
+                unit_kind: None,
+                safety_briefing: false,
+                confirm_date: false,
+            },
+            Command::Override { reason: "r".into() },
+            Command::Manual {
+                recipient,
+                reason: "r".into(),
+            },
+            Command::Note {
+                recipient,
+                note: "left_early".into(),
+            },
+            Command::CheckOut {
+                recipient,
+                satisfaction: None,
+            },
+            Command::Undo { checkin: None },
+            Command::End { head_count: None },
+            Command::Status,
+            Command::Health,
+            Command::Tick,
+            Command::PutSchedule {
+                schedule: Box::new(Schedule {
+                    schema: 1,
+                    site: "s".into(),
+                    version: 1,
+                    entries: vec![],
+                }),
+            },
+            Command::Enrol {
+                request: Box::new(EnrolmentRequest {
+                    schema: 1,
+                    request: Uuid::nil(),
+                    recipient,
+                    display_name: "Иванова А. П.".into(),
+                    expires_at: DateTime::UNIX_EPOCH,
+                }),
+            },
+            Command::EnrolCancel,
+            Command::FeedLink {
+                connected: true,
+                detail: String::new(),
+            },
+            Command::ReaderHealth {
+                ok: true,
+                detail: String::new(),
+            },
+        ];
+        for cmd in cmds {
+            let json = serde_json::to_value(&cmd).expect("a command serializes");
+            assert_eq!(json["cmd"], cmd.name(), "{json}");
+        }
     }
 }

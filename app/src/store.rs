@@ -282,6 +282,7 @@ impl Store {
     ) -> Result<Vec<u64>, StoreError> {
         // IMMEDIATE: take the write lock at BEGIN (waiting out the feed's connection under the
         // busy timeout) instead of upgrading a read snapshot later, which fails at once.
+        let started = std::time::Instant::now();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -321,7 +322,14 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
             params![ts(now)],
         )?;
+        let written = started.elapsed();
         tx.commit()?;
+        tracing::trace!(
+            target: "otmetka::timing",
+            "record: lock+write {} µs, commit {} µs",
+            written.as_micros(),
+            (started.elapsed() - written).as_micros()
+        );
         Ok(seqs)
     }
 
@@ -497,9 +505,7 @@ impl Store {
         up_to_seq: u64,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let acked: u64 = self
-            .conn
-            .query_row(&format!("SELECT {ACKED}"), [], |r| r.get(0))?;
+        let acked = self.acked()?;
         if up_to_seq <= acked {
             return Ok(0);
         }
@@ -513,6 +519,13 @@ impl Store {
             params![up_to_seq, ts(now)],
         )?;
         Ok(n)
+    }
+
+    /// The highest seq the ack log holds (0 before the first ack).
+    pub fn acked(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {ACKED}"), [], |r| r.get(0))?)
     }
 
     /// Deletes rows delivered before `before` (the audit period has passed), but never the

@@ -6,10 +6,10 @@ use crate::kiosk::{Command, Kiosk, KioskError, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A command with the channel its reply goes to.
-type Job = (Command, mpsc::Sender<Result<Reply, String>>);
+type Job = (Command, mpsc::Sender<Result<Reply, String>>, Instant);
 
 /// A handle to the worker; cheap to clone.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ impl WorkerHandle {
         self.pending.fetch_add(1, Ordering::SeqCst);
         let answer = self
             .tx
-            .send((cmd, tx))
+            .send((cmd, tx, Instant::now()))
             .map_err(|_| "the kiosk worker has stopped".to_string())
             .and_then(|()| {
                 rx.recv()
@@ -56,12 +56,22 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
         .spawn(move || {
             loop {
                 match rx.recv_timeout(tick) {
-                    Ok((cmd, reply_to)) => {
+                    Ok((cmd, reply_to, sent)) => {
+                        let queued = sent.elapsed();
                         let reply = kiosk.handle(cmd.clone());
+                        let handled = sent.elapsed();
                         if let Some(obs) = observer.as_mut() {
                             obs(&cmd, &reply, &kiosk);
                         }
                         let _ = reply_to.send(reply.map_err(|e| e.to_string()));
+                        tracing::trace!(
+                            target: "otmetka::timing",
+                            "{}: queued {} µs, handled {} µs, observed {} µs",
+                            cmd.name(),
+                            queued.as_micros(),
+                            (handled - queued).as_micros(),
+                            (sent.elapsed() - handled).as_micros()
+                        );
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         kiosk.idle();

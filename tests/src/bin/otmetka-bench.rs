@@ -194,7 +194,15 @@ mod feed {
     //! that discards them, (2) the rate at which the journal ingests and commits messages of the
     //! same size and count (acked end to end), and units/s separately, (3) the time a kiosk takes
     //! to drain a 10,000-unit backlog, and live-tap p99 on that kiosk during the drain against its
-    //! idle p99.
+    //! idle p99. Settings, [`ROUNDS`] drains each, pooled: k1 everything on both cores; k2 the
+    //! kiosk apart from journal and broker, taps back to back; k3 the same, a tap every 10 ms;
+    //! k4 and k5 the controls of k2 and k3: the backlog is another kiosk's (on the server's
+    //! core), so the tapped kiosk's feed is idle and only the busy machine remains. The last
+    //! lines set each against its control.
+    //!
+    //! Environment: `OTMETKA_BENCH_ROUNDS=N` drains per setting; `OTMETKA_BENCH_ONLY=k1..k5`
+    //! one setting; `OTMETKA_BENCH_WINDOW=N` the kiosks' feed window (1000 unless set); `OTMETKA_BENCH_KEEP=DIR` keeps the run's directories (with
+    //! `RUST_LOG=info,otmetka::timing=trace` each kiosk's log times every command and commit).
 
     use super::{checkin, percentile, t0};
     use anyhow::{Context, Result, bail};
@@ -418,11 +426,177 @@ mod feed {
         );
         println!("  journal units (50 per message)         {units_rate:>9.0} units/s");
 
-        drain(dir, &broker, "k1", false, None)?;
-        drain(dir, &broker, "k2", true, None)?;
+        let paced = Some(Duration::from_millis(10));
+        setting(dir, &broker, "k1", false, None, Backlog::Here)?;
+        let k2 = setting(dir, &broker, "k2", true, None, Backlog::Here)?;
         // People do not tap back to back: a card every 10 ms is still a hundred times a queue's
-        // pace, and gives a few hundred taps during the drain.
-        drain(dir, &broker, "k3", true, Some(Duration::from_millis(10)))
+        // pace, and gives a hundred taps or more during each drain.
+        let k3 = setting(dir, &broker, "k3", true, paced, Backlog::Here)?;
+        // The controls: the same drains, but of another kiosk's backlog. The tapped kiosk's own
+        // feed has nothing to drain; what its taps still meet is the rest of this machine busy.
+        let k4 = setting(dir, &broker, "k4", true, None, Backlog::Elsewhere)?;
+        let k5 = setting(dir, &broker, "k5", true, paced, Backlog::Elsewhere)?;
+        against_control("taps back to back (k2 against k4)", &k2, &k4);
+        against_control("a tap every 10 ms (k3 against k5)", &k3, &k5);
+        Ok(())
+    }
+
+    /// Drains per setting (`OTMETKA_BENCH_ROUNDS` overrides). One drain gives a few hundred
+    /// taps, whose p99 is its third-worst tap: one slow fsync of the disk decides it. Pooled over
+    /// rounds, each drain followed by its idle taps, the p99 is the 10th–30th worst tap.
+    const ROUNDS: usize = 5;
+
+    /// What one drain measured.
+    struct DrainRun {
+        drain_time: Duration,
+        /// Tap latencies during the drain (ms), in order.
+        during: Vec<f64>,
+        /// Tap latencies afterwards, idle (ms).
+        idle: Vec<f64>,
+        /// (latency ms, seconds after the link came up) of every tap during the drain.
+        when: Vec<(f64, f64)>,
+    }
+
+    fn sorted(v: impl IntoIterator<Item = f64>) -> Vec<f64> {
+        let mut v: Vec<f64> = v.into_iter().collect();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
+    /// The 5th and 95th percentiles of p99(during)/p99(idle) over 2,000 bootstrap resamples of
+    /// both samples: how far the pooled ratio itself can be trusted.
+    fn ratio_interval(during: &[f64], idle: &[f64]) -> (f64, f64) {
+        // xorshift64*: a fixed seed, so the interval is reproducible from the same samples.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: usize| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
+        };
+        let mut resample = |v: &[f64]| sorted((0..v.len()).map(|_| v[next(v.len())]));
+        let ratios = sorted((0..2000).map(|_| {
+            let (d, i) = (resample(during), resample(idle));
+            percentile(&d, 0.99) / percentile(&i, 0.99)
+        }));
+        (percentile(&ratios, 0.05), percentile(&ratios, 0.95))
+    }
+
+    /// Which kiosk holds the 10,000-unit backlog that drains.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Backlog {
+        /// The kiosk being tapped (what the issue asks).
+        Here,
+        /// Another kiosk of the site, on the server's core (a control).
+        Elsewhere,
+    }
+
+    /// [`ROUNDS`] drains of one setting: each round's figures, then the pooled ones.
+    fn setting(
+        dir: &std::path::Path,
+        broker: &Broker,
+        kiosk_id: &str,
+        pinned: bool,
+        pace: Option<Duration>,
+        backlog: Backlog,
+    ) -> Result<Option<Vec<f64>>> {
+        if let Ok(only) = std::env::var("OTMETKA_BENCH_ONLY") {
+            if only != kiosk_id {
+                return Ok(None);
+            }
+        }
+        println!(
+            "  {}, {}{}:",
+            if pinned {
+                "kiosk + driver on core 0, journal + broker on core 1, journal database on tmpfs (as on separate machines)"
+            } else {
+                "everything sharing both cores"
+            },
+            match pace {
+                Some(p) => format!("a tap every {} ms", p.as_millis()),
+                None => "taps back to back".to_string(),
+            },
+            match backlog {
+                Backlog::Here => "",
+                Backlog::Elsewhere => {
+                    "; CONTROL: the backlog is another kiosk's (on core 1), this kiosk's feed idle"
+                }
+            }
+        );
+        let rounds = std::env::var("OTMETKA_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(ROUNDS);
+        let mut runs = Vec::new();
+        for round in 1..=rounds {
+            let r = drain(
+                dir,
+                broker,
+                &format!("{kiosk_id}r{round}"),
+                pinned,
+                pace,
+                backlog,
+            )?;
+            let (d, i) = (sorted(r.during.clone()), sorted(r.idle.clone()));
+            let mut slowest = r.when.clone();
+            slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let slowest: Vec<String> = slowest
+                .iter()
+                .take(3)
+                .map(|(ms, at)| format!("{ms:.1} ms at {at:.2} s"))
+                .collect();
+            println!(
+                "    round {round}: drain {:.2} s; during: {} taps, p50 {:.2} p99 {:.2} ms; idle: {} taps, p50 {:.2} p99 {:.2} ms; ratio {:.2}; slowest {}",
+                r.drain_time.as_secs_f64(),
+                d.len(),
+                percentile(&d, 0.5),
+                percentile(&d, 0.99),
+                i.len(),
+                percentile(&i, 0.5),
+                percentile(&i, 0.99),
+                percentile(&d, 0.99) / percentile(&i, 0.99),
+                slowest.join(", ")
+            );
+            runs.push(r);
+        }
+        let times = sorted(runs.iter().map(|r| r.drain_time.as_secs_f64()));
+        let during = sorted(runs.iter().flat_map(|r| r.during.iter().copied()));
+        let idle = sorted(runs.iter().flat_map(|r| r.idle.iter().copied()));
+        let (d99, i99) = (percentile(&during, 0.99), percentile(&idle, 0.99));
+        let (lo, hi) = ratio_interval(&during, &idle);
+        println!(
+            "  drain of a 10,000-unit backlog (+10,000 check-ins) after the link comes up: {:.2}–{:.2} s over {} drains",
+            times[0],
+            times[times.len() - 1],
+            times.len()
+        );
+        println!(
+            "  pooled live tap during the drains: {} taps, p50 {:.2} ms, p99 {d99:.2} ms",
+            during.len(),
+            percentile(&during, 0.5)
+        );
+        println!(
+            "  pooled live tap idle:              {} taps, p50 {:.2} ms, p99 {i99:.2} ms",
+            idle.len(),
+            percentile(&idle, 0.5)
+        );
+        println!(
+            "  pooled ratio p99 during/idle: {:.2} (bootstrap 90% interval {lo:.2}–{hi:.2})",
+            d99 / i99
+        );
+        Ok(Some(during))
+    }
+
+    /// A setting against its control, side by side: p99 of taps during the kiosk's own drain
+    /// over p99 during another kiosk's drain (both pooled, sorted).
+    fn against_control(what: &str, own: &Option<Vec<f64>>, control: &Option<Vec<f64>>) {
+        if let (Some(own), Some(control)) = (own, control) {
+            let (lo, hi) = ratio_interval(own, control);
+            println!(
+                "  {what}: p99 during its own drain / during another kiosk's drain: {:.2} (bootstrap 90% interval {lo:.2}–{hi:.2})",
+                percentile(own, 0.99) / percentile(control, 0.99)
+            );
+        }
     }
 
     /// The calling thread alone on `cpus` (`taskset` on its thread id).
@@ -468,6 +642,49 @@ mod feed {
     /// Taps before the kiosk's link comes up (see the gate in [`drain`]).
     const WARM_UP: usize = 50;
 
+    /// Writes a closed session of [`N`] units into the store in `kdir`: the backlog.
+    fn fill_backlog(kdir: &std::path::Path, kiosk_id: &str) -> Result<()> {
+        let mut store = Store::open(
+            &kdir.join("kiosk.db"),
+            KioskIdentity {
+                site: "bench".into(),
+                kiosk: kiosk_id.into(),
+            },
+        )?;
+        let s = SessionId(Uuid::now_v7());
+        let mut events = vec![Event::SessionOpened {
+            session: s,
+            service: ServiceCode::from("004-5.1"),
+            unit_kind: UnitKind::PerRecipient,
+            group: None,
+            instructor: InstructorId(Uuid::from_u128(1)),
+            at: t0(),
+            safety_briefing: false,
+            date_confirmed: false,
+        }];
+        let units: Vec<Unit> = (0..N).map(|i| unit(s, i)).collect();
+        for u in &units {
+            events.push(Event::CheckedIn {
+                session: s,
+                checkin: CheckInId(Uuid::now_v7()),
+                recipient: u.recipient.unwrap_or(RecipientId(Uuid::nil())),
+                at: t0(),
+                method: otmetka_core::event::CheckInMethod::Card,
+                overridden: Vec::new(),
+                override_reason: None,
+            });
+        }
+        events.push(Event::SessionClosed {
+            session: s,
+            at: t0(),
+            how: CloseKind::Instructor,
+            head_count: None,
+        });
+        events.extend(Event::Units { session: s, units }.split_units(UNITS_PER_EVENT));
+        store.record(&events, t0(), true)?;
+        Ok(())
+    }
+
     /// One drain with live taps: back to back, or one every `pace`.
     fn drain(
         dir: &std::path::Path,
@@ -475,7 +692,8 @@ mod feed {
         kiosk_id: &str,
         pinned: bool,
         pace: Option<Duration>,
-    ) -> Result<()> {
+        backlog: Backlog,
+    ) -> Result<DrainRun> {
         let mut next = Instant::now();
         let mut wait_turn = move || {
             if let Some(p) = pace {
@@ -510,57 +728,57 @@ mod feed {
         }
         let kdir = dir.join(kiosk_id);
         std::fs::create_dir_all(&kdir)?;
-        {
-            let mut store = Store::open(
-                &kdir.join("kiosk.db"),
-                KioskIdentity {
-                    site: "bench".into(),
-                    kiosk: kiosk_id.into(),
-                },
-            )?;
-            let s = SessionId(Uuid::now_v7());
-            let mut events = vec![Event::SessionOpened {
-                session: s,
-                service: ServiceCode::from("004-5.1"),
-                unit_kind: UnitKind::PerRecipient,
-                group: None,
-                instructor: InstructorId(Uuid::from_u128(1)),
-                at: t0(),
-                safety_briefing: false,
-                date_confirmed: false,
-            }];
-            let units: Vec<Unit> = (0..N).map(|i| unit(s, i)).collect();
-            for u in &units {
-                events.push(Event::CheckedIn {
-                    session: s,
-                    checkin: CheckInId(Uuid::now_v7()),
-                    recipient: u.recipient.unwrap_or(RecipientId(Uuid::nil())),
-                    at: t0(),
-                    method: otmetka_core::event::CheckInMethod::Card,
-                    overridden: Vec::new(),
-                    override_reason: None,
-                });
+        // The kiosk whose link comes up (through the gate) with 10,000 units to send: the tapped
+        // one, or in the control another kiosk on the server's core.
+        let (drainer_id, drainer_dir) = match backlog {
+            Backlog::Here => (kiosk_id.to_string(), kdir.clone()),
+            Backlog::Elsewhere => {
+                let id = format!("{kiosk_id}b");
+                let d = dir.join(&id);
+                std::fs::create_dir_all(&d)?;
+                (id, d)
             }
-            events.push(Event::SessionClosed {
-                session: s,
-                at: t0(),
-                how: CloseKind::Instructor,
-                head_count: None,
-            });
-            events.extend(Event::Units { session: s, units }.split_units(UNITS_PER_EVENT));
-            store.record(&events, t0(), true)?;
-        }
+        };
+        fill_backlog(&drainer_dir, &drainer_id)?;
         // The kiosk reaches the broker through a gate that holds its connection (TCP is
         // accepted by the kernel, the MQTT CONNECT waits) until the kiosk has warmed up: what
         // is measured is a running kiosk whose link comes back, not a process starting.
         let gate = std::net::TcpListener::bind("127.0.0.1:0")?;
         let gate_port = gate.local_addr()?.port();
-        let extra = format!("{}window = 1000\n", feed_toml(gate_port));
-        let kiosk =
-            KioskProcess::start_with_roster(&kdir, "bench", kiosk_id, Some(&roster), &extra)?;
+        let window = std::env::var("OTMETKA_BENCH_WINDOW").unwrap_or_else(|_| "1000".into());
+        let gated = format!("{}window = {window}\n", feed_toml(gate_port));
+        let direct = format!("{}window = {window}\n", feed_toml(broker.port));
+        let kiosk = KioskProcess::start_with_roster(
+            &kdir,
+            "bench",
+            kiosk_id,
+            Some(&roster),
+            if backlog == Backlog::Here {
+                &gated
+            } else {
+                &direct
+            },
+        )?;
         if pinned {
             pin(kiosk.pid(), "0")?;
         }
+        // The control's drainer: a kiosk on the server's core, never tapped.
+        let _drainer = match backlog {
+            Backlog::Here => None,
+            Backlog::Elsewhere => {
+                let k = KioskProcess::start_with_roster(
+                    &drainer_dir,
+                    "bench",
+                    &drainer_id,
+                    Some(&roster),
+                    &gated,
+                )?;
+                if pinned {
+                    pin(k.pid(), "1")?;
+                }
+                Some(k)
+            }
+        };
         kiosk.sign_in_and_start("004-5.1")?;
         // Recipients the drain's taps do not reach; their 50 units join the backlog.
         for j in 0..WARM_UP {
@@ -597,7 +815,9 @@ mod feed {
         let watcher = {
             let drained = drained.clone();
             let db = jdir.join("journal.db");
-            let kiosk_id = kiosk_id.to_string();
+            let drainer = drainer_id.clone();
+            // The tapped kiosk's warm-up units join its backlog when it is the drainer.
+            let expect = N + if backlog == Backlog::Here { WARM_UP } else { 0 };
             std::thread::spawn(move || -> Result<Duration> {
                 // Whatever happens here, the taps stop when this thread does.
                 let result = (|| -> Result<Duration> {
@@ -607,7 +827,7 @@ mod feed {
                     let count = || -> Result<i64> {
                         Ok(rusqlite::Connection::open(&db)?.query_row(
                             "SELECT COUNT(*) FROM units WHERE kiosk = ?1",
-                            [&kiosk_id],
+                            [&drainer],
                             |r| r.get(0),
                         )?)
                     };
@@ -617,7 +837,7 @@ mod feed {
                         // (the live taps keep the outbox from ever being empty for long). A
                         // failed read (the journal busy creating its tables) is tried again.
                         match count() {
-                            Ok(n) if n as usize >= N + WARM_UP => return Ok(t_start.elapsed()),
+                            Ok(n) if n as usize >= expect => return Ok(t_start.elapsed()),
                             Ok(_) => {}
                             Err(e) => last_error = Some(e),
                         }
@@ -675,52 +895,16 @@ mod feed {
                 bail!("an idle tap was not committed: {r:?}");
             }
         }
-        let mut slowest: Vec<(f64, f64)> = during.iter().copied().zip(when).collect();
-        slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let slowest: Vec<String> = slowest
-            .iter()
-            .take(3)
-            .map(|(ms, at)| format!("{ms:.1} ms at {at:.2} s"))
-            .collect();
-        during.sort_by(f64::total_cmp);
-        idle.sort_by(f64::total_cmp);
-        let (d99, i99) = (percentile(&during, 0.99), percentile(&idle, 0.99));
         if pinned {
             pin(broker.pid(), "0,1")?;
             pin(Some(std::process::id()), "0,1")?;
         }
-        println!(
-            "  {}, {}:",
-            if pinned {
-                "kiosk + driver on core 0, journal + broker on core 1, journal database on tmpfs (as on separate machines)"
-            } else {
-                "everything sharing both cores"
-            },
-            match pace {
-                Some(p) => format!("a tap every {} ms", p.as_millis()),
-                None => "taps back to back".to_string(),
-            }
-        );
-        println!(
-            "  drain of a 10,000-unit backlog (+10,000 check-ins) after the kiosk connects: {:.2} s",
-            drain_time.as_secs_f64()
-        );
-        println!(
-            "  live tap during the drain: {} taps, p50 {:.2} ms, p99 {d99:.2} ms",
-            during.len(),
-            percentile(&during, 0.5)
-        );
-        println!(
-            "  live tap idle:             {} taps, p50 {:.2} ms, p99 {i99:.2} ms",
-            idle.len(),
-            percentile(&idle, 0.5)
-        );
-        println!("  ratio p99 during/idle: {:.2}", d99 / i99);
-        println!(
-            "  slowest taps during the drain (from the link coming up): {}",
-            slowest.join(", ")
-        );
-        Ok(())
+        Ok(DrainRun {
+            drain_time,
+            when: during.iter().copied().zip(when).collect(),
+            during,
+            idle,
+        })
     }
 }
 
