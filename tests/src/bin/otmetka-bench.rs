@@ -427,15 +427,16 @@ mod feed {
         println!("  journal units (50 per message)         {units_rate:>9.0} units/s");
 
         let paced = Some(Duration::from_millis(10));
-        setting(dir, &broker, "k1", false, None, Backlog::Here)?;
-        let k2 = setting(dir, &broker, "k2", true, None, Backlog::Here)?;
+        let (here, elsewhere) = (Backlog::Here, Backlog::Elsewhere);
+        setting(dir, &broker, Setting::new("k1", false, None, here))?;
+        let k2 = setting(dir, &broker, Setting::new("k2", true, None, here))?;
         // People do not tap back to back: a card every 10 ms is still a hundred times a queue's
         // pace, and gives a hundred taps or more during each drain.
-        let k3 = setting(dir, &broker, "k3", true, paced, Backlog::Here)?;
+        let k3 = setting(dir, &broker, Setting::new("k3", true, paced, here))?;
         // The controls: the same drains, but of another kiosk's backlog. The tapped kiosk's own
         // feed has nothing to drain; what its taps still meet is the rest of this machine busy.
-        let k4 = setting(dir, &broker, "k4", true, None, Backlog::Elsewhere)?;
-        let k5 = setting(dir, &broker, "k5", true, paced, Backlog::Elsewhere)?;
+        let k4 = setting(dir, &broker, Setting::new("k4", true, None, elsewhere))?;
+        let k5 = setting(dir, &broker, Setting::new("k5", true, paced, elsewhere))?;
         against_control("taps back to back (k2 against k4)", &k2, &k4);
         against_control("a tap every 10 ms (k3 against k5)", &k3, &k5);
         Ok(())
@@ -491,17 +492,43 @@ mod feed {
         Elsewhere,
     }
 
+    /// How one drain runs.
+    #[derive(Debug, Clone)]
+    struct Setting {
+        /// The tapped kiosk's id (with the round's number).
+        kiosk_id: String,
+        /// Kiosk and driver on core 0, journal and broker on core 1, journal database on tmpfs.
+        pinned: bool,
+        /// A tap every `pace`, or back to back.
+        pace: Option<Duration>,
+        backlog: Backlog,
+    }
+
+    impl Setting {
+        fn new(kiosk_id: &str, pinned: bool, pace: Option<Duration>, backlog: Backlog) -> Self {
+            Setting {
+                kiosk_id: kiosk_id.to_string(),
+                pinned,
+                pace,
+                backlog,
+            }
+        }
+    }
+
     /// [`ROUNDS`] drains of one setting: each round's figures, then the pooled ones.
     fn setting(
         dir: &std::path::Path,
         broker: &Broker,
-        kiosk_id: &str,
-        pinned: bool,
-        pace: Option<Duration>,
-        backlog: Backlog,
+        setting: Setting,
     ) -> Result<Option<Vec<f64>>> {
+        let Setting {
+            ref kiosk_id,
+            pinned,
+            pace,
+            backlog,
+        } = setting;
         if let Ok(only) = std::env::var("OTMETKA_BENCH_ONLY") {
-            if only != kiosk_id {
+            if &only != kiosk_id {
                 return Ok(None);
             }
         }
@@ -529,14 +556,11 @@ mod feed {
             .unwrap_or(ROUNDS);
         let mut runs = Vec::new();
         for round in 1..=rounds {
-            let r = drain(
-                dir,
-                broker,
-                &format!("{kiosk_id}r{round}"),
-                pinned,
-                pace,
-                backlog,
-            )?;
+            let round_setting = Setting {
+                kiosk_id: format!("{kiosk_id}r{round}"),
+                ..setting.clone()
+            };
+            let r = drain(dir, broker, &round_setting)?;
             let (d, i) = (sorted(r.during.clone()), sorted(r.idle.clone()));
             let mut slowest = r.when.clone();
             slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -686,14 +710,13 @@ mod feed {
     }
 
     /// One drain with live taps: back to back, or one every `pace`.
-    fn drain(
-        dir: &std::path::Path,
-        broker: &Broker,
-        kiosk_id: &str,
-        pinned: bool,
-        pace: Option<Duration>,
-        backlog: Backlog,
-    ) -> Result<DrainRun> {
+    fn drain(dir: &std::path::Path, broker: &Broker, setting: &Setting) -> Result<DrainRun> {
+        let Setting {
+            ref kiosk_id,
+            pinned,
+            pace,
+            backlog,
+        } = *setting;
         let mut next = Instant::now();
         let mut wait_turn = move || {
             if let Some(p) = pace {
