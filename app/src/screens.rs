@@ -312,6 +312,35 @@ impl Flow {
         }
     }
 
+    /// The roster's version as staff read it. The journal versions what it publishes by the
+    /// time of publishing (Unix seconds, or one more than the last version if its clock is
+    /// behind), so such a version is shown as the local date and time: "от 30.11.2026
+    /// 15:03" (short enough for one line beside its label). A roster file's own small number is
+    /// shown as it is: "версия 3".
+    fn roster_version_text(&self, version: u64) -> String {
+        // 2001-09-09: no roster file numbers its versions this high by hand.
+        const PUBLISHED_SINCE: u64 = 1_000_000_000;
+        let published = (version >= PUBLISHED_SINCE)
+            .then(|| i64::try_from(version).ok())
+            .flatten()
+            .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0));
+        match published {
+            Some(at) => {
+                let local = at.with_timezone(&self.site.offset);
+                self.texts.format(
+                    "diag.roster.published",
+                    &[
+                        ("date", &local.format("%d.%m.%Y").to_string()),
+                        ("time", &local.format("%H:%M").to_string()),
+                    ],
+                )
+            }
+            None => self
+                .texts
+                .format("diag.roster.version", &[("version", &version.to_string())]),
+        }
+    }
+
     fn diagnostics(&self) -> DiagnosticsView {
         let t = &self.texts;
         let line = |label: &str, value: String, ok: bool| DiagnosticLine {
@@ -359,10 +388,7 @@ impl Flow {
         });
         lines.push(line(
             "diag.roster",
-            t.format(
-                "diag.roster.version",
-                &[("version", &self.facts.roster_version.to_string())],
-            ),
+            self.roster_version_text(self.facts.roster_version),
             self.facts.roster_version > 0,
         ));
         DiagnosticsView {
@@ -1065,6 +1091,31 @@ mod tests {
             present: 25,
             group_max: Some(25),
         }))
+    }
+
+    #[test]
+    fn the_diagnostics_show_a_published_roster_by_its_local_date_and_a_files_by_number() {
+        let roster_line = |version: u64| {
+            let f = flow(Facts {
+                roster_version: version,
+                ..Facts::default()
+            });
+            let line = f
+                .diagnostics()
+                .lines
+                .into_iter()
+                .find(|l| l.label == "Получатели")
+                .expect("a roster line");
+            (line.value, line.ok)
+        };
+        let published = Utc.with_ymd_and_hms(2026, 11, 30, 10, 3, 0).unwrap();
+        assert_eq!(
+            roster_line(published.timestamp() as u64),
+            ("от 30.11.2026 15:03".to_string(), true),
+            "the site is at UTC+5"
+        );
+        assert_eq!(roster_line(3), ("версия 3".to_string(), true));
+        assert_eq!(roster_line(0), ("версия 0".to_string(), false));
     }
 
     #[test]

@@ -151,6 +151,11 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
                     value: "NTP, сверены".into(),
                     ok: true,
                 },
+                DiagnosticLine {
+                    label: "Получатели".into(),
+                    value: "от 30.11.2026 15:03".into(),
+                    ok: true,
+                },
             ],
             version: "0.1.0".into(),
         }),
