@@ -526,7 +526,7 @@ impl Kiosk {
         let body = serde_json::to_string(roster).map_err(StoreError::from)?;
         let taken = self.store.put_document("roster", roster.version, &body)?;
         if taken {
-            self.roster = Arc::new(index_roster(roster));
+            self.use_roster(Arc::new(index_roster(roster)));
         }
         Ok(taken)
     }
@@ -546,6 +546,11 @@ impl Kiosk {
     /// The schedule held, if the journal sent one.
     pub fn schedule(&self) -> Option<&Schedule> {
         self.schedule.as_ref()
+    }
+
+    /// Puts `index` in place of the roster in use; the old one is freed off this thread.
+    fn use_roster(&mut self, index: Arc<RosterIndex>) {
+        drop_elsewhere(std::mem::replace(&mut self.roster, index));
     }
 
     /// The roster held.
@@ -646,8 +651,7 @@ impl Kiosk {
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::UseRoster { roster } => {
                 if roster.0.version > self.roster.version {
-                    let old = std::mem::replace(&mut self.roster, roster.0);
-                    drop_elsewhere(old);
+                    self.use_roster(roster.0);
                 }
                 Ok(Reply::Ok)
             }
@@ -787,11 +791,7 @@ impl Kiosk {
                         }));
                     let body = serde_json::to_string(&roster).map_err(StoreError::from)?;
                     self.store.amend_document("roster", &body)?;
-                    let old = std::mem::replace(
-                        &mut self.roster,
-                        Arc::new(RosterIndex::from_roster(&roster)),
-                    );
-                    drop_elsewhere(old);
+                    self.use_roster(Arc::new(RosterIndex::from_roster(&roster)));
                 }
             }
         }
