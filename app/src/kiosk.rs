@@ -191,6 +191,10 @@ impl Command {
     }
 }
 
+/// The store's document holding the enrolment request the kiosk waits on (see
+/// [`Command::Enrol`]).
+const ENROLMENT_DOCUMENT: &str = "enrolment";
+
 /// Frees a replaced roster index on a short-lived thread: a large home's index takes a few
 /// milliseconds to free, which a tap queued behind the swap would otherwise wait for.
 fn drop_elsewhere(old: Arc<RosterIndex>) {
@@ -467,8 +471,8 @@ pub struct Kiosk {
     /// The feed's link to the broker, if the kiosk has a feed: connected, and the broker or why
     /// not.
     feed: Option<(bool, String)>,
-    /// Card enrolment mode: the journal's request waiting for a card (kept in memory only: after
-    /// a restart the staff ask again).
+    /// Card enrolment mode: the journal's request waiting for a card (also on disk, see
+    /// [`Kiosk::set_enrolment`]).
     enrolment: Option<EnrolmentRequest>,
 }
 
@@ -492,6 +496,14 @@ impl Kiosk {
             None => RosterIndex::default(),
         });
         let session = store.open_sessions()?.into_iter().next();
+        // A card enrolment the kiosk was waiting for when it stopped (dropped by `tick` below if
+        // it has expired since).
+        let enrolment = store
+            .document(ENROLMENT_DOCUMENT)?
+            .and_then(|(_, body)| serde_json::from_str::<EnrolmentRequest>(&body).ok());
+        if let Some(r) = &enrolment {
+            tracing::info!(request = %r.request, recipient = %r.recipient, "card enrolment resumed: waiting for a card");
+        }
         let schedule = match store.document("schedule")? {
             Some((_, body)) => serde_json::from_str::<Schedule>(&body).ok(),
             None => None,
@@ -511,7 +523,7 @@ impl Kiosk {
             names: (site_id.to_string(), kiosk_id.to_string()),
             reader: (true, String::new()),
             feed: None,
-            enrolment: None,
+            enrolment,
         };
         if let Some(s) = &k.session {
             k.instructor = Some(s.instructor);
@@ -599,7 +611,7 @@ impl Kiosk {
         match cmd {
             Command::Tap { card } => {
                 let read = CardRead::parse(&card).map_err(|_| KioskError::BadCredential)?;
-                match self.enrolment() {
+                match self.enrolment()? {
                     Some(request) => self.enrol_card(request, &read),
                     None => self.tap(&read),
                 }
@@ -611,11 +623,11 @@ impl Kiosk {
                 }
                 tracing::info!(request = %request.request, recipient = %request.recipient, "card enrolment: waiting for a card");
                 let name = request.display_name.clone();
-                self.enrolment = Some(*request);
+                self.set_enrolment(Some(*request))?;
                 Ok(Reply::EnrolWaiting { name })
             }
             Command::EnrolCancel => {
-                if let Some(r) = self.enrolment.take() {
+                if let Some(r) = self.set_enrolment(None)? {
                     tracing::info!(request = %r.request, "card enrolment cancelled at the kiosk");
                 }
                 Ok(Reply::Ok)
@@ -720,14 +732,31 @@ impl Kiosk {
 
     /// The enrolment request waiting for a card, if it has not expired (an expired one is
     /// dropped here).
-    fn enrolment(&mut self) -> Option<EnrolmentRequest> {
+    fn enrolment(&mut self) -> Result<Option<EnrolmentRequest>, KioskError> {
         let now = self.clock.now();
         if self.enrolment.as_ref().is_some_and(|r| r.expires_at <= now) {
-            if let Some(r) = self.enrolment.take() {
+            if let Some(r) = self.set_enrolment(None)? {
                 tracing::info!(request = %r.request, "card enrolment expired without a card");
             }
         }
-        self.enrolment.clone()
+        Ok(self.enrolment.clone())
+    }
+
+    /// Starts or ends card enrolment mode, on disk as well (the `enrolment` document), so that
+    /// a kiosk restarted while it waits for the card still waits: the journal asks only once.
+    /// Returns the request it replaces.
+    fn set_enrolment(
+        &mut self,
+        request: Option<EnrolmentRequest>,
+    ) -> Result<Option<EnrolmentRequest>, KioskError> {
+        let body = request
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(StoreError::from)?;
+        self.store
+            .set_local_document(ENROLMENT_DOCUMENT, body.as_deref())?;
+        Ok(std::mem::replace(&mut self.enrolment, request))
     }
 
     /// Whose enrolment is waiting (for the screens), if any.
@@ -774,7 +803,7 @@ impl Kiosk {
             at: self.clock.now(),
         };
         self.record(std::slice::from_ref(&event))?;
-        self.enrolment = None;
+        self.set_enrolment(None)?;
         // Durable in the outbox; now the local roster, so the card works before the journal's
         // new roster comes (if the kiosk stops between the two, it works once that comes).
         if let Some((_, body)) = self.store.document("roster")? {
@@ -1060,7 +1089,7 @@ impl Kiosk {
     /// mode whose request expired.
     pub fn tick(&mut self) -> Result<(), KioskError> {
         // An enrolment request that expired leaves enrolment mode.
-        let _ = self.enrolment();
+        self.enrolment()?;
         let Some(session) = self.session.as_ref() else {
             return Ok(());
         };

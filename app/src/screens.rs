@@ -893,6 +893,13 @@ impl Screens {
         now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     ) -> Screens {
         let mut flow = Flow::new(site, reader);
+        // A kiosk restarted while it waited for a card to enrol still waits: it says so.
+        if let Some(name) = facts.enrolment.clone() {
+            flow.mode = Mode::Enrol {
+                name,
+                message: String::new(),
+            };
+        }
         flow.facts = facts;
         let glue = Arc::new(Glue {
             flow: Mutex::new(flow),

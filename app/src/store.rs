@@ -609,6 +609,22 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Stores a document of the kiosk's own (no version: the new body replaces the old), or with
+    /// `None` removes it.
+    pub fn set_local_document(&mut self, name: &str, body: Option<&str>) -> Result<(), StoreError> {
+        match body {
+            Some(body) => self.conn.execute(
+                "INSERT INTO documents (name, version, body) VALUES (?1, 0, ?2)
+                 ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+                params![name, body],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM documents WHERE name = ?1", [name])?,
+        };
+        Ok(())
+    }
+
     /// A synced document and its version.
     pub fn document(&self, name: &str) -> Result<Option<(u64, String)>, StoreError> {
         Ok(self

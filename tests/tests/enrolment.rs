@@ -82,6 +82,13 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
     wait_for("the enrolment screen again after the refusal", 20, || {
         (screen(&k1) == "enrol").then_some(())
     });
+    // The kiosk is killed while it waits (the journal asked once, and does not ask again): it
+    // comes back still waiting for Нина Васильевна's card.
+    k1.kill();
+    k1.spawn().unwrap();
+    wait_for("the enrolment screen after a SIGKILL", 20, || {
+        (screen(&k1) == "enrol").then_some(())
+    });
     match tap(&k1, NEW_CARD) {
         Reply::Enrolled { name, committed } => {
             assert_eq!(name, "Нина Васильевна");
@@ -137,6 +144,9 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
         matches!(pressed, Reply::Screen { ref name } if name == "idle"),
         "{pressed:?}"
     );
+    // The cancellation is on disk too: after a SIGKILL the next tap is still an ordinary one.
+    k1.kill();
+    k1.spawn().unwrap();
     match tap(&k1, "0A000002") {
         Reply::Tap(t) => assert_eq!(t.kind, DecisionKind::Accepted),
         other => panic!("{other:?}"),
