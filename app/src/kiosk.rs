@@ -749,6 +749,10 @@ impl Kiosk {
         &mut self,
         request: Option<EnrolmentRequest>,
     ) -> Result<Option<EnrolmentRequest>, KioskError> {
+        if request.is_none() && self.enrolment.is_none() {
+            // Nothing to end (a cancel with no request): no write, no sync.
+            return Ok(None);
+        }
         let body = request
             .as_ref()
             .map(serde_json::to_string)

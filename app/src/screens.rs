@@ -320,9 +320,9 @@ impl Flow {
     fn roster_version_text(&self, version: u64) -> String {
         // 2001-09-09: no roster file numbers its versions this high by hand.
         const PUBLISHED_SINCE: u64 = 1_000_000_000;
-        let published = (version >= PUBLISHED_SINCE)
-            .then(|| i64::try_from(version).ok())
-            .flatten()
+        let published = i64::try_from(version)
+            .ok()
+            .filter(|_| version >= PUBLISHED_SINCE)
             .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0));
         match published {
             Some(at) => {
