@@ -1,5 +1,7 @@
 //! The journal's configuration file (`config/journal.toml`).
 
+use crate::error::Error;
+use crate::store::{Database, StoreError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -49,11 +51,37 @@ fn default_mosquitto_passwd() -> PathBuf {
     PathBuf::from("mosquitto_passwd")
 }
 
+/// The journal's web server (`[web]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Where the pages are served: plain HTTP on this machine only, unless set otherwise.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            listen: default_listen(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
 /// The journal's configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JournalConfig {
-    pub database: PathBuf,
+    /// The store: an SQLite file path (relative to this file) or `sqlite://PATH`; see
+    /// [`crate::store::Database`].
+    pub database: String,
+    /// The directory of this config file (relative paths are relative to it).
+    #[serde(skip)]
+    pub base: PathBuf,
     pub catalogue: PathBuf,
     /// `host:port` of the MQTT broker.
     pub broker: String,
@@ -70,6 +98,8 @@ pub struct JournalConfig {
     /// Kiosk provisioning (`provision-kiosk`, `revoke-kiosk`).
     #[serde(default)]
     pub provisioning: Option<ProvisioningConfig>,
+    #[serde(default)]
+    pub web: WebConfig,
 }
 
 fn default_client_id() -> String {
@@ -78,18 +108,19 @@ fn default_client_id() -> String {
 
 impl JournalConfig {
     /// Reads a configuration file; relative paths are relative to it.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            .map_err(Error::io(format!("cannot read {}", path.display())))?;
         let mut cfg: JournalConfig = toml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        cfg.base = base.clone();
+        cfg.database()?;
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
         };
-        fix(&mut cfg.database);
         fix(&mut cfg.catalogue);
         for p in [cfg.password_file.as_mut(), cfg.ca_file.as_mut()]
             .into_iter()
@@ -117,5 +148,10 @@ impl JournalConfig {
             }
         }
         Ok(cfg)
+    }
+
+    /// The store this config names.
+    pub fn database(&self) -> Result<Database, StoreError> {
+        Database::parse(&self.database, &self.base)
     }
 }

@@ -6,7 +6,7 @@
 //! the card, so every kiosk of the site knows it.
 
 use crate::config::JournalConfig;
-use crate::store::{Enrolment, JournalStore, SqliteJournal};
+use crate::store::{self, Enrolment};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration, Utc};
 use otmetka_core::people::RecipientId;
@@ -89,7 +89,7 @@ pub fn request_card(
         display_name,
         expires_at: now + Duration::minutes(i64::from(minutes)),
     };
-    let mut store = SqliteJournal::open(&cfg.database)?;
+    let mut store = store::open(&cfg.database()?)?;
     store.request_enrolment(site_id.as_str(), kiosk_id.as_str(), &request, now)?;
     Ok(request)
 }
@@ -111,7 +111,7 @@ pub fn wait(
     every: std::time::Duration,
     now: impl Fn() -> DateTime<Utc>,
 ) -> Result<Outcome> {
-    let store = SqliteJournal::open(&cfg.database)?;
+    let store = store::open(&cfg.database()?)?;
     let started = Instant::now();
     loop {
         let e = store

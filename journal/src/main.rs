@@ -1,6 +1,6 @@
 //! `otmetka-journal`: the journal server.
 //!
-//! - `otmetka-journal serve --config FILE`
+//! - `otmetka-journal serve --config FILE` (the feed and the web pages, `[web] listen`)
 //! - `otmetka-journal units --config FILE --from DATE --to DATE` (JSON lines)
 //! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv --out FILE`
 //! - `otmetka-journal provision-kiosk --config FILE SITE KIOSK --out DIR`
@@ -10,16 +10,12 @@
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use otmetka_core::cards::SiteSecret;
-use otmetka_core::catalogue::Catalogue;
-use otmetka_core::roster::RosterFile;
+use otmetka_journal::clock::{Clock, SystemClock};
 use otmetka_journal::config::JournalConfig;
-use otmetka_journal::schedule::ScheduleFile;
-use otmetka_journal::serve::{SiteRoster, SiteSchedule};
-use otmetka_journal::store::{JournalStore, SqliteJournal};
-use otmetka_journal::{enrol, provision};
-use otmetka_link::topics::Id;
+use otmetka_journal::documents::{Documents, load_catalogue};
+use otmetka_journal::{enrol, export, provision, serve, store};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "otmetka-journal", about = "Otmetka journal server")]
@@ -93,9 +89,8 @@ enum Cmd {
     },
 }
 
-#[allow(clippy::disallowed_methods)] // issue and revocation dates are wall-clock by nature
 fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    SystemClock.now()
 }
 
 fn main() {
@@ -113,67 +108,41 @@ fn main() {
     }
 }
 
-fn load_catalogue(cfg: &JournalConfig) -> Result<Catalogue> {
-    let text = std::fs::read_to_string(&cfg.catalogue)
-        .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
-    Ok(Catalogue::from_toml(
-        &cfg.catalogue.display().to_string(),
-        &text,
-    )?)
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Serve { config } => {
             let cfg = JournalConfig::load(&config)?;
-            let catalogue = load_catalogue(&cfg)?;
-            let mut rosters = Vec::new();
-            let mut schedules = Vec::new();
-            for site in &cfg.sites {
-                let id = Id::new(&site.id).with_context(|| format!("bad site id {:?}", site.id))?;
-                let secret = std::fs::read(&site.site_secret_file)
-                    .with_context(|| format!("cannot read {}", site.site_secret_file.display()))?;
-                let secret = SiteSecret::new(secret.trim_ascii().to_vec());
-                if let Some(file) = &site.roster_file {
-                    let name = file.display().to_string();
-                    let text = std::fs::read_to_string(file)
-                        .with_context(|| format!("cannot read {name}"))?;
-                    let roster = RosterFile::parse(&name, &text)?.to_roster(&name, &secret)?;
-                    rosters.push(SiteRoster {
-                        site: id.clone(),
-                        roster,
-                    });
-                }
-                if let Some(file) = &site.schedule_file {
-                    let name = file.display().to_string();
-                    let text = std::fs::read_to_string(file)
-                        .with_context(|| format!("cannot read {name}"))?;
-                    let parsed = ScheduleFile::parse(&name, &text, &catalogue)?;
-                    if parsed.site != site.id {
-                        bail!(
-                            "{name} is the timetable of site {:?}, not of {:?}",
-                            parsed.site,
-                            site.id
-                        );
-                    }
-                    schedules.push(SiteSchedule {
-                        site: id.clone(),
-                        file: parsed,
-                    });
-                }
-            }
+            let documents = Documents::load(&cfg)?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            tracing::info!(
-                "journal serving {} site(s) from {}",
-                cfg.sites.len(),
-                cfg.database.display()
-            );
-            rt.block_on(otmetka_journal::serve::run(
-                &cfg, &catalogue, &rosters, &schedules,
-            ))
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(&cfg.web.listen)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot listen on {} for the web pages ([web] listen in {})",
+                            cfg.web.listen,
+                            config.display()
+                        )
+                    })?;
+                tracing::info!(
+                    "journal serving {} site(s) from {}; web pages on http://{}/",
+                    cfg.sites.len(),
+                    cfg.database()?,
+                    listener.local_addr()?
+                );
+                serve::run(
+                    &cfg,
+                    documents,
+                    listener,
+                    Arc::new(SystemClock),
+                    serve::signalled(),
+                )
+                .await?;
+                Ok(())
+            })
         }
         Cmd::ProvisionKiosk {
             config,
@@ -271,7 +240,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Units { config, from, to } => {
             let cfg = JournalConfig::load(&config)?;
-            let store = SqliteJournal::open(&cfg.database)?;
+            let store = store::open(&cfg.database()?)?;
             for u in store.units(from, to)? {
                 println!("{}", serde_json::to_string(&u)?);
             }
@@ -284,39 +253,16 @@ fn run(cli: Cli) -> Result<()> {
             format,
             out,
         } => {
-            if format != "csv" {
-                bail!("--format {format}: this build exports csv");
-            }
+            let format: export::Format = format.parse().map_err(anyhow::Error::msg)?;
             let cfg = JournalConfig::load(&config)?;
             let catalogue = load_catalogue(&cfg)?;
-            let store = SqliteJournal::open(&cfg.database)?;
-            let mut csv = String::from(
-                "date;service;title;unit_kind;recipient;participants;started_at;ended_at;over_limit;below_group_min;site;kiosk;unit_id\n",
-            );
-            for ju in store.units(from, to)? {
-                let u = &ju.unit;
-                let title = catalogue
-                    .get(&u.service)
-                    .map(|s| s.title_ru.replace(';', ","))
-                    .unwrap_or_default();
-                csv.push_str(&format!(
-                    "{};{};{};{:?};{};{};{};{};{};{};{};{};{}\n",
-                    u.date,
-                    u.service,
-                    title,
-                    u.kind,
-                    u.recipient.map(|r| r.to_string()).unwrap_or_default(),
-                    u.participants.len(),
-                    u.started_at.to_rfc3339(),
-                    u.ended_at.to_rfc3339(),
-                    u.over_limit(),
-                    u.below_group_min,
-                    ju.site,
-                    ju.kiosk,
-                    u.id.0
-                ));
-            }
-            std::fs::write(&out, csv).with_context(|| format!("cannot write {}", out.display()))?;
+            let store = store::open(&cfg.database()?)?;
+            let units = store.units(from, to)?;
+            let text = match format {
+                export::Format::Csv => export::csv::units(&units, &catalogue),
+            };
+            std::fs::write(&out, text)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             Ok(())
         }
     }

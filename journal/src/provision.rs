@@ -9,7 +9,7 @@
 //! the rest is a thin sequence of file writes and one child process.
 
 use crate::config::{JournalConfig, ProvisioningConfig, SiteConfig};
-use crate::store::{JournalStore, KioskRecord, SqliteJournal};
+use crate::store::{self, KioskRecord};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use otmetka_link::topics::{self, Id};
@@ -363,7 +363,7 @@ pub fn provision(
         )
     })?;
     check_replaceable(&p.broker_acl_file, "broker ACL")?;
-    let mut store = SqliteJournal::open(&cfg.database)?;
+    let mut store = store::open(&cfg.database()?)?;
     let reissued = store
         .kiosks()?
         .iter()
@@ -430,7 +430,7 @@ pub fn revoke(cfg: &JournalConfig, site: &str, kiosk: &str, now: DateTime<Utc>) 
     let p = provisioning(cfg)?;
     let username = topics::kiosk_username(&site, &kiosk);
     // The journal's own refusal first: it holds even if the broker steps below fail.
-    let mut store = SqliteJournal::open(&cfg.database)?;
+    let mut store = store::open(&cfg.database()?)?;
     let record = store.revoke_kiosk(site.as_str(), kiosk.as_str(), now)?;
     let passwd = std::fs::read_to_string(&p.broker_password_file).with_context(|| {
         format!(

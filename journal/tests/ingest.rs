@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::catalogue::Catalogue;
 use otmetka_core::wire::RejectReason;
 use otmetka_journal::ingest::{Incoming, MAX_PAYLOAD, Verdict, judge};
-use otmetka_journal::store::{JournalStore, Judged, SqliteJournal};
+use otmetka_journal::store::{Batch, JournalStore, Judged, SqliteJournal};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -78,11 +78,11 @@ fn recorded_messages_of_both_schemas_land_once() {
     for b in &batch {
         assert!(matches!(b.verdict, Verdict::Accept(_)), "{:?}", b.verdict);
     }
-    let acks = j.commit_batch(&batch, now()).unwrap();
+    let acks = j.commit_batch(&Batch::of(batch.clone()), now()).unwrap();
     assert_eq!(acks[0].committed_seq, 3);
     assert_eq!(all_units(&j), 2);
     // A resend is acknowledged and changes nothing.
-    let acks = j.commit_batch(&batch, now()).unwrap();
+    let acks = j.commit_batch(&Batch::of(batch.clone()), now()).unwrap();
     assert_eq!(acks[0].committed_seq, 3);
     assert_eq!(all_units(&j), 2);
     let units = j
@@ -105,11 +105,13 @@ fn a_gap_in_seq_is_detected_and_the_ack_waits_for_it() {
         incoming("kiosk-1", &data("schema1_session_opened.json")),
     );
     let third = judged(&cat, incoming("kiosk-1", &data("schema2_units.json")));
-    let acks = j.commit_batch(&[first, third], now()).unwrap();
+    let acks = j
+        .commit_batch(&Batch::of(vec![first, third]), now())
+        .unwrap();
     assert_eq!(acks[0].committed_seq, 1, "seq 2 is missing");
     assert_eq!(j.gaps("demo", "kiosk-1").unwrap(), vec![(2, 2)]);
     let second = judged(&cat, incoming("kiosk-1", &data("schema1_units.json")));
-    let acks = j.commit_batch(&[second], now()).unwrap();
+    let acks = j.commit_batch(&Batch::of(vec![second]), now()).unwrap();
     assert_eq!(acks[0].committed_seq, 3);
 }
 
@@ -203,11 +205,11 @@ fn thousands_of_bad_messages_are_recorded_and_good_ones_around_them_land() {
             batch.push(judged(&cat, incoming("kiosk-2", g.as_bytes())));
         }
         if batch.len() >= 200 {
-            j.commit_batch(&batch, now()).unwrap();
+            j.commit_batch(&Batch::of(batch.clone()), now()).unwrap();
             batch.clear();
         }
     }
-    j.commit_batch(&batch, now()).unwrap();
+    j.commit_batch(&Batch::of(batch.clone()), now()).unwrap();
     let rejections = j.rejections().unwrap();
     assert_eq!(
         rejections.len(),

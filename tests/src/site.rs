@@ -271,6 +271,8 @@ pub struct JournalProcess {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub database: PathBuf,
+    /// The port of its web pages on 127.0.0.1.
+    pub web_port: u16,
     child: Option<Child>,
 }
 
@@ -309,19 +311,44 @@ impl JournalProcess {
     }
 
     /// Writes `config_text` as `dir/journal.toml` (its `database` must be `dir/journal.db`) and
-    /// starts a journal with it.
+    /// starts a journal with it. Without a `[web]` section its pages are on a free port.
     pub fn start_with_config(dir: &Path, config_text: &str) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let config = dir.join("journal.toml");
-        std::fs::write(&config, config_text)?;
+        let mut text = config_text.to_string();
+        let web_port = match text.find("[web]") {
+            Some(_) => {
+                let listen = toml::from_str::<toml::Value>(&text)?
+                    .get("web")
+                    .and_then(|w| w.get("listen"))
+                    .and_then(|l| l.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "127.0.0.1:8080".into());
+                listen
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse().ok())
+                    .context("[web] listen has no port")?
+            }
+            None => {
+                let port = otmetka_link::testing::free_port()?;
+                text.push_str(&format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+                port
+            }
+        };
+        std::fs::write(&config, text)?;
         let mut j = JournalProcess {
             dir: dir.to_path_buf(),
             database: dir.join("journal.db"),
             config,
+            web_port,
             child: None,
         };
         j.spawn()?;
         Ok(j)
+    }
+
+    /// The address of its web pages.
+    pub fn web_url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.web_port)
     }
 
     /// The journal's log so far.

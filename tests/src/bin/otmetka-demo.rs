@@ -29,7 +29,11 @@ fn main() -> Result<()> {
     let broker = otmetka_link::testing::Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS)?;
     println!("mosquitto is up on 127.0.0.1:{}", broker.port);
     let journal = JournalProcess::start(&dir.join("journal"), broker.port, &["demo"], None)?;
-    println!("journal is up (database {})", journal.database.display());
+    println!(
+        "journal is up (database {}); its web server: {}healthz",
+        journal.database.display(),
+        journal.web_url()
+    );
     let window = std::env::var_os("OTMETKA_KIOSK_WINDOW").is_some();
     let has_aplay = std::process::Command::new("aplay")
         .arg("--version")

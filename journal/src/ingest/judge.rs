@@ -1,4 +1,4 @@
-//! Ingest, pure: a message from a kiosk's events topic becomes an accepted envelope or a
+//! Judging, pure: a message from a kiosk's events topic becomes an accepted envelope or a
 //! rejection with its reason. Nothing a kiosk sends is trusted before it passes here.
 
 use otmetka_core::catalogue::Catalogue;

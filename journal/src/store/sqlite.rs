@@ -1,214 +1,28 @@
-//! The journal store: behind [`JournalStore`] so that PostgreSQL can serve a region; SQLite (WAL,
-//! one writer) by default. A batch of messages commits in one transaction, idempotently: a resent
-//! message (same kiosk and seq) or a unit already held (same unit id) changes nothing.
+//! The SQLite engine of the journal store: one file, WAL, `synchronous=FULL` (an ack tells a
+//! kiosk it may forget a row: the commit behind it must survive a power cut). The schema is a
+//! list of numbered migrations (`migrations/sqlite/NNNN_*.sql`) applied with
+//! `rusqlite_migration`, which keeps the version in SQLite's `user_version`.
 
+use super::{
+    Batch, Enrolment, JournalStore, JournalUnit, KioskAck, KioskRecord, StatusReport, StoreError,
+    StoredRejection, UnidentifiedTap,
+};
 use crate::ingest::Verdict;
 use chrono::{DateTime, Utc};
 use otmetka_core::event::Event;
-use otmetka_core::wire::{Envelope, RejectReason, Rejection};
+use otmetka_core::wire::{Envelope, Rejection};
 use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
 
-/// Why the journal store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("journal database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("journal database: {0}")]
-    Json(#[from] serde_json::Error),
-}
-
-/// One message of a batch, judged.
-#[derive(Debug, Clone)]
-pub struct Judged {
-    pub site: String,
-    pub kiosk: String,
-    pub topic: String,
-    pub payload: Vec<u8>,
-    pub verdict: Verdict,
-}
-
-/// What to answer one kiosk after a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KioskAck {
-    pub site: String,
-    pub kiosk: String,
-    pub committed_seq: u64,
-    pub rejected: Vec<Rejection>,
-}
-
-/// A unit as the journal holds it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct JournalUnit {
-    pub site: String,
-    pub kiosk: String,
-    pub unit: otmetka_core::unit::Unit,
-}
-
-/// A stored rejection (for the staff pages and the tests).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredRejection {
-    pub site: String,
-    pub kiosk: String,
-    pub topic: String,
-    pub seq: Option<u64>,
-    pub reason: RejectReason,
-}
-
-/// An unidentified tap awaiting reconciliation: (site, kiosk, card hash, when).
-pub type UnidentifiedTap = (String, String, String, DateTime<Utc>);
-
-/// A provisioned kiosk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KioskRecord {
-    pub site: String,
-    pub kiosk: String,
-    pub issued_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// A request for a kiosk to read a new card for a recipient (card enrolment), and what came of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Enrolment {
-    pub site: String,
-    pub kiosk: String,
-    pub request: otmetka_core::wire::EnrolmentRequest,
-    /// When it went out to the kiosk.
-    pub published_at: Option<DateTime<Utc>>,
-    /// The card, once the kiosk enrolled one: its keyed hashes, and when.
-    pub card_hashes: Vec<String>,
-    pub enrolled_at: Option<DateTime<Utc>>,
-}
-
-/// The journal's storage.
-pub trait JournalStore: Send {
-    /// Commits a batch and says what to acknowledge to each kiosk it touched.
-    fn commit_batch(
-        &mut self,
-        batch: &[Judged],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<KioskAck>, JournalError>;
-    /// Every unit with a date in `[from, to]`.
-    fn units(
-        &self,
-        from: chrono::NaiveDate,
-        to: chrono::NaiveDate,
-    ) -> Result<Vec<JournalUnit>, JournalError>;
-    /// Every stored rejection.
-    fn rejections(&self) -> Result<Vec<StoredRejection>, JournalError>;
-    /// Gaps seen in a kiosk's seq (from, to inclusive).
-    fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, JournalError>;
-    /// Unidentified taps not yet reconciled: (site, kiosk, card hash, at).
-    fn unidentified(&self) -> Result<Vec<UnidentifiedTap>, JournalError>;
-    /// Records that a kiosk was (re-)issued credentials now: it is not revoked any more.
-    fn issue_kiosk(
-        &mut self,
-        site: &str,
-        kiosk: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), JournalError>;
-    /// Marks a kiosk revoked. Returns the record, or `None` for a kiosk never provisioned.
-    fn revoke_kiosk(
-        &mut self,
-        site: &str,
-        kiosk: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<KioskRecord>, JournalError>;
-    /// Every provisioned kiosk.
-    fn kiosks(&self) -> Result<Vec<KioskRecord>, JournalError>;
-    /// The version under which `body` goes out as the site's document `name`: the version held
-    /// when the body is unchanged, else a new one (recorded): the Unix time `now`, or the held
-    /// version + 1 if that is larger. Versions only grow, so a kiosk that takes "newer only"
-    /// takes each change once, and a journal whose database was replaced still publishes
-    /// versions above the ones its kiosks hold (as long as its clock is right).
-    fn publish_version(
-        &mut self,
-        site: &str,
-        name: &str,
-        body: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u64, JournalError>;
-    /// Records a request for a card (published by `serve` to the kiosk).
-    fn request_enrolment(
-        &mut self,
-        site: &str,
-        kiosk: &str,
-        request: &otmetka_core::wire::EnrolmentRequest,
-        now: DateTime<Utc>,
-    ) -> Result<(), JournalError>;
-    /// One enrolment by its request id.
-    fn enrolment(&self, request: uuid::Uuid) -> Result<Option<Enrolment>, JournalError>;
-    /// Requests not yet sent to their kiosk and not expired at `now`.
-    fn enrolments_to_publish(&self, now: DateTime<Utc>) -> Result<Vec<Enrolment>, JournalError>;
-    /// Marks a request as sent.
-    fn enrolment_published(
-        &mut self,
-        request: uuid::Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(), JournalError>;
-    /// The cards enrolled at a site's kiosks: (recipient, keyed hashes), oldest first.
-    fn enrolled_cards(
-        &self,
-        site: &str,
-    ) -> Result<Vec<(otmetka_core::people::RecipientId, Vec<String>)>, JournalError>;
-}
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS messages (
-    site TEXT NOT NULL, kiosk TEXT NOT NULL, seq INTEGER NOT NULL,
-    event_id TEXT NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
-    PRIMARY KEY (site, kiosk, seq)
-);
-CREATE TABLE IF NOT EXISTS rejected (
-    id INTEGER PRIMARY KEY, site TEXT, kiosk TEXT, topic TEXT NOT NULL, seq INTEGER,
-    reason TEXT NOT NULL, payload BLOB NOT NULL, received_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS units (
-    id TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, session TEXT NOT NULL,
-    service TEXT NOT NULL, recipient TEXT, date TEXT NOT NULL, over_limit INTEGER NOT NULL,
-    below_group_min INTEGER NOT NULL, body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS units_date ON units(date);
-CREATE INDEX IF NOT EXISTS units_recipient ON units(recipient, service, date);
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, service TEXT NOT NULL,
-    instructor TEXT NOT NULL, opened_at TEXT NOT NULL, closed_at TEXT, how TEXT, head_count INTEGER
-);
-CREATE TABLE IF NOT EXISTS checkins (
-    id TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, session TEXT NOT NULL,
-    recipient TEXT NOT NULL, at TEXT NOT NULL, undone_at TEXT, body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS unidentified_taps (
-    tap TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, session TEXT,
-    card_hash TEXT NOT NULL, at TEXT NOT NULL, recipient TEXT
-);
-CREATE TABLE IF NOT EXISTS progress (
-    site TEXT NOT NULL, kiosk TEXT NOT NULL, committed_seq INTEGER NOT NULL,
-    PRIMARY KEY (site, kiosk)
-);
-CREATE TABLE IF NOT EXISTS gaps (
-    site TEXT NOT NULL, kiosk TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL,
-    seen_at TEXT NOT NULL, PRIMARY KEY (site, kiosk, from_seq)
-);
-CREATE TABLE IF NOT EXISTS kiosks (
-    site TEXT NOT NULL, kiosk TEXT NOT NULL, issued_at TEXT NOT NULL, revoked_at TEXT,
-    PRIMARY KEY (site, kiosk)
-);
-CREATE TABLE IF NOT EXISTS published (
-    site TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (site, name)
-);
-CREATE TABLE IF NOT EXISTS enrolments (
-    request TEXT PRIMARY KEY, site TEXT NOT NULL, kiosk TEXT NOT NULL, recipient TEXT NOT NULL,
-    body TEXT NOT NULL, requested_at TEXT NOT NULL, expires_at TEXT NOT NULL, published_at TEXT,
-    card_hashes TEXT, enrolled_at TEXT
-);
-CREATE TABLE IF NOT EXISTS kiosk_status (
-    site TEXT NOT NULL, kiosk TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (site, kiosk)
-);
-";
+/// The schema, in order. Never edit a migration that has shipped: add the next one.
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![M::up(include_str!(
+        "migrations/sqlite/0001_initial.sql"
+    ))])
+});
 
 /// The SQLite journal store.
 #[derive(Debug)]
@@ -219,32 +33,16 @@ pub struct SqliteJournal {
 use otmetka_core::timestamp::{from_text, to_text as ts};
 
 impl SqliteJournal {
-    pub fn open(path: &Path) -> Result<Self, JournalError> {
-        let conn = Connection::open(path)?;
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         conn.execute_batch("PRAGMA synchronous=FULL;")?;
-        conn.execute_batch(SCHEMA)?;
+        MIGRATIONS.to_latest(&mut conn)?;
         Ok(SqliteJournal { conn })
     }
 
-    /// Records a kiosk's status message.
-    pub fn put_status(
-        &mut self,
-        site: &str,
-        kiosk: &str,
-        body: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), JournalError> {
-        self.conn.execute(
-            "INSERT INTO kiosk_status (site, kiosk, body, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (site, kiosk) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-            params![site, kiosk, body, ts(now)],
-        )?;
-        Ok(())
-    }
-
-    fn apply(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<(), JournalError> {
+    fn apply(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<(), StoreError> {
         let (site, kiosk) = (&env.site, &env.kiosk);
         match &env.event {
             Event::SessionOpened {
@@ -371,12 +169,20 @@ impl SqliteJournal {
 impl JournalStore for SqliteJournal {
     fn commit_batch(
         &mut self,
-        batch: &[Judged],
+        batch: &Batch,
         now: DateTime<Utc>,
-    ) -> Result<Vec<KioskAck>, JournalError> {
+    ) -> Result<Vec<KioskAck>, StoreError> {
         let tx = self.conn.transaction()?;
+        for StatusReport { site, kiosk, body } in &batch.statuses {
+            tx.execute(
+                "INSERT INTO kiosk_status (site, kiosk, body, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (site, kiosk) DO UPDATE SET body = excluded.body,
+                 updated_at = excluded.updated_at",
+                params![site, kiosk, body, ts(now)],
+            )?;
+        }
         let mut touched: BTreeMap<(String, String), Vec<Rejection>> = BTreeMap::new();
-        for m in batch {
+        for m in &batch.messages {
             let key = (m.site.clone(), m.kiosk.clone());
             match &m.verdict {
                 Verdict::Accept(env) => {
@@ -468,11 +274,38 @@ impl JournalStore for SqliteJournal {
         Ok(acks)
     }
 
+    fn check(&self) -> Result<(), StoreError> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn statuses(&self) -> Result<Vec<(StatusReport, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT site, kiosk, body, updated_at FROM kiosk_status ORDER BY site, kiosk",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                StatusReport {
+                    site: r.get(0)?,
+                    kiosk: r.get(1)?,
+                    body: r.get(2)?,
+                },
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (report, at) = row?;
+            out.push((report, from_text(&at).unwrap_or_default()));
+        }
+        Ok(out)
+    }
+
     fn units(
         &self,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
-    ) -> Result<Vec<JournalUnit>, JournalError> {
+    ) -> Result<Vec<JournalUnit>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 ORDER BY date, service, id",
         )?;
@@ -495,7 +328,7 @@ impl JournalStore for SqliteJournal {
         Ok(out)
     }
 
-    fn rejections(&self) -> Result<Vec<StoredRejection>, JournalError> {
+    fn rejections(&self) -> Result<Vec<StoredRejection>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT site, kiosk, topic, seq, reason FROM rejected ORDER BY id")?;
@@ -522,7 +355,7 @@ impl JournalStore for SqliteJournal {
         Ok(out)
     }
 
-    fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, JournalError> {
+    fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT from_seq, to_seq FROM gaps WHERE site = ?1 AND kiosk = ?2 ORDER BY from_seq",
         )?;
@@ -530,7 +363,7 @@ impl JournalStore for SqliteJournal {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn unidentified(&self) -> Result<Vec<UnidentifiedTap>, JournalError> {
+    fn unidentified(&self) -> Result<Vec<UnidentifiedTap>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, card_hash, at FROM unidentified_taps WHERE recipient IS NULL ORDER BY at",
         )?;
@@ -556,7 +389,7 @@ impl JournalStore for SqliteJournal {
         site: &str,
         kiosk: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), JournalError> {
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO kiosks (site, kiosk, issued_at, revoked_at) VALUES (?1, ?2, ?3, NULL)
              ON CONFLICT (site, kiosk) DO UPDATE SET issued_at = excluded.issued_at, revoked_at = NULL",
@@ -570,7 +403,7 @@ impl JournalStore for SqliteJournal {
         site: &str,
         kiosk: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<KioskRecord>, JournalError> {
+    ) -> Result<Option<KioskRecord>, StoreError> {
         // A second revocation keeps the first date: that is when the kiosk lost its rights.
         self.conn.execute(
             "UPDATE kiosks SET revoked_at = ?3 WHERE site = ?1 AND kiosk = ?2 AND revoked_at IS NULL",
@@ -586,7 +419,7 @@ impl JournalStore for SqliteJournal {
             .optional()?)
     }
 
-    fn kiosks(&self) -> Result<Vec<KioskRecord>, JournalError> {
+    fn kiosks(&self) -> Result<Vec<KioskRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, issued_at, revoked_at FROM kiosks ORDER BY site, kiosk",
         )?;
@@ -602,7 +435,7 @@ impl JournalStore for SqliteJournal {
         name: &str,
         body: &str,
         now: DateTime<Utc>,
-    ) -> Result<u64, JournalError> {
+    ) -> Result<u64, StoreError> {
         let tx = self.conn.transaction()?;
         let held: Option<(u64, String)> = tx
             .query_row(
@@ -632,7 +465,7 @@ impl JournalStore for SqliteJournal {
         kiosk: &str,
         request: &otmetka_core::wire::EnrolmentRequest,
         now: DateTime<Utc>,
-    ) -> Result<(), JournalError> {
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO enrolments (request, site, kiosk, recipient, body, requested_at, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -649,7 +482,7 @@ impl JournalStore for SqliteJournal {
         Ok(())
     }
 
-    fn enrolment(&self, request: uuid::Uuid) -> Result<Option<Enrolment>, JournalError> {
+    fn enrolment(&self, request: uuid::Uuid) -> Result<Option<Enrolment>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "{ENROLMENT_COLUMNS} FROM enrolments WHERE request = ?1"
         ))?;
@@ -657,7 +490,7 @@ impl JournalStore for SqliteJournal {
         rows.next().transpose()?.map(parse_enrolment).transpose()
     }
 
-    fn enrolments_to_publish(&self, now: DateTime<Utc>) -> Result<Vec<Enrolment>, JournalError> {
+    fn enrolments_to_publish(&self, now: DateTime<Utc>) -> Result<Vec<Enrolment>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "{ENROLMENT_COLUMNS} FROM enrolments WHERE published_at IS NULL AND enrolled_at IS NULL
              AND expires_at > ?1 ORDER BY requested_at"
@@ -670,7 +503,7 @@ impl JournalStore for SqliteJournal {
         &mut self,
         request: uuid::Uuid,
         now: DateTime<Utc>,
-    ) -> Result<(), JournalError> {
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE enrolments SET published_at = ?2 WHERE request = ?1",
             params![request.to_string(), ts(now)],
@@ -681,7 +514,7 @@ impl JournalStore for SqliteJournal {
     fn enrolled_cards(
         &self,
         site: &str,
-    ) -> Result<Vec<(otmetka_core::people::RecipientId, Vec<String>)>, JournalError> {
+    ) -> Result<Vec<(otmetka_core::people::RecipientId, Vec<String>)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT recipient, card_hashes FROM enrolments
              WHERE site = ?1 AND enrolled_at IS NOT NULL ORDER BY enrolled_at, request",
@@ -728,7 +561,7 @@ fn enrolment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EnrolmentRow> {
 
 fn parse_enrolment(
     (site, kiosk, body, published, hashes, enrolled): EnrolmentRow,
-) -> Result<Enrolment, JournalError> {
+) -> Result<Enrolment, StoreError> {
     let time = |t: Option<String>| t.and_then(|t| from_text(&t));
     Ok(Enrolment {
         site,

@@ -1,0 +1,373 @@
+//! The feed: the thin MQTT task between the broker and the journal store. Subscribe to every
+//! kiosk's events and status (persistent session, manual PUBACK), hand each message to
+//! [`ingest`] and the batcher, commit a due batch in one transaction, then PUBACK its messages
+//! and publish each kiosk's ack (retained, so a kiosk that reconnects learns it at once). A
+//! message is PUBACKed only after its batch committed: a journal killed mid-batch gets it again
+//! from the broker. It also publishes the documents ([`crate::documents`]) and card requests.
+
+use crate::clock::SharedClock;
+use crate::config::JournalConfig;
+use crate::documents::{Documents, roster_body, schedule_body};
+use crate::error::Error;
+use crate::ingest::batch::{Limits, Pending};
+use crate::ingest::{self, Batcher, Revoked, after_commit};
+use crate::shutdown::Shutdown;
+use crate::store::Shared;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use otmetka_link::topics::{self, Id};
+use otmetka_link::{AckId, Client, ClientHandle, ClientOptions, Event, QoS, TlsOptions, Transport};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The largest packet the journal takes from the broker. A kiosk's events are at most
+/// [`ingest::MAX_PAYLOAD`]; anything between that and this is received and recorded as too
+/// large. A packet above it would break the connection, and the broker would deliver it again
+/// on every reconnection, so the shipped `mosquitto.conf` sets the same `max_packet_size`: the
+/// broker refuses such a packet from its sender instead.
+pub const MAX_PACKET: usize = 16 << 20;
+
+/// How often the set of revoked kiosks is read again (`revoke-kiosk` writes it from another
+/// process).
+const REVOKED_REFRESH: Duration = Duration::from_secs(1);
+
+/// How often the timetables are expanded again: the published window moves with the date.
+const SCHEDULE_REFRESH: Duration = Duration::from_secs(3600);
+
+/// How often requests for cards (enrolment) are looked for and sent to their kiosks.
+const ENROL_POLL: Duration = Duration::from_secs(1);
+
+/// What the feed says of itself (for the health page).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedState {
+    pub connected: bool,
+    /// When the link last changed (connected or lost).
+    pub since: Option<DateTime<Utc>>,
+    /// Messages committed since the process started.
+    pub committed: u64,
+    pub last_commit: Option<DateTime<Utc>>,
+}
+
+/// The feed's state, shared with the web server.
+#[derive(Debug, Clone, Default)]
+pub struct FeedHealth(Arc<Mutex<FeedState>>);
+
+impl FeedHealth {
+    pub fn get(&self) -> FeedState {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut FeedState)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// The broker connection the config describes.
+pub fn client_options(cfg: &JournalConfig) -> Result<ClientOptions, Error> {
+    let (host, port) = cfg
+        .broker
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+        .ok_or_else(|| Error::Config(format!("broker must be host:port, not {:?}", cfg.broker)))?;
+    let mut o = ClientOptions::new(host, port, cfg.client_id.clone());
+    o.manual_ack = true;
+    o.session.username = Some(
+        cfg.username
+            .clone()
+            .unwrap_or_else(|| cfg.client_id.clone()),
+    );
+    if let Some(pw) = &cfg.password_file {
+        let pw = std::fs::read(pw).map_err(Error::io(format!("cannot read {}", pw.display())))?;
+        o.session.password = Some(Bytes::from(pw.trim_ascii().to_vec()));
+    }
+    if let Some(ca) = &cfg.ca_file {
+        o.transport = Transport::Tls(TlsOptions::new(ca));
+    }
+    o.session.max_inflight = 1000;
+    o.max_packet_size = MAX_PACKET;
+    o.backoff_initial = Duration::from_millis(200);
+    o.backoff_max = Duration::from_secs(10);
+    o.session.keep_alive = Duration::from_secs(10);
+    o.session.response_timeout = Duration::from_secs(5);
+    Ok(o)
+}
+
+/// The feed task's parts.
+#[derive(Debug)]
+pub struct Feed {
+    pub options: ClientOptions,
+    pub documents: Arc<Documents>,
+    pub store: Shared,
+    pub clock: SharedClock,
+    pub health: FeedHealth,
+}
+
+/// The running feed: the link, the batch, what it last read of the store.
+struct Running {
+    feed: Feed,
+    handle: ClientHandle,
+    batcher: Batcher<AckId>,
+    revoked: Revoked,
+    revoked_read: Option<Instant>,
+    connected: bool,
+}
+
+/// Runs the feed until `shutdown` fires (the batch in hand is committed and acknowledged, then
+/// the client disconnects) or the client stops.
+pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
+    let (handle, mut events) = Client::start(feed.options.clone())?;
+    let mut enrol_tick = tokio::time::interval(ENROL_POLL);
+    enrol_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut schedule_tick = tokio::time::interval(SCHEDULE_REFRESH);
+    schedule_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: the connection publishes the schedules anyway.
+    schedule_tick.tick().await;
+    let mut r = Running {
+        feed,
+        handle,
+        batcher: Batcher::new(Limits::default()),
+        revoked: Revoked::new(),
+        revoked_read: None,
+        connected: false,
+    };
+    loop {
+        let deadline = r
+            .batcher
+            .next_deadline()
+            .map(tokio::time::Instant::from_std);
+        tokio::select! {
+            biased;
+            _ = shutdown.fired() => {
+                r.commit_due(true).await?;
+                let _ = r.handle.disconnect().await;
+                tracing::info!("feed stopped: shutdown");
+                return Ok(());
+            }
+            ev = events.recv() => match ev {
+                Some(ev) => r.on_event(ev).await?,
+                None => {
+                    r.commit_due(true).await?;
+                    return Ok(());
+                }
+            },
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
+                if deadline.is_some() => {}
+            _ = schedule_tick.tick(), if r.connected => r.publish_schedules().await?,
+            _ = enrol_tick.tick(), if r.connected => r.publish_enrolments().await?,
+        }
+        r.commit_due(false).await?;
+    }
+}
+
+impl Running {
+    fn now(&self) -> DateTime<Utc> {
+        self.feed.clock.now()
+    }
+
+    async fn on_event(&mut self, ev: Event) -> Result<(), Error> {
+        match ev {
+            Event::Connected { .. } => {
+                // What was received before is committed first: its PUBACKs belong to the old
+                // connection's packet ids.
+                self.commit_due(true).await?;
+                self.connected = true;
+                let now = self.now();
+                self.feed.health.update(|s| {
+                    s.connected = true;
+                    s.since = Some(now);
+                });
+                tracing::info!("journal connected to the broker");
+                let _ = self
+                    .handle
+                    .subscribe(&[
+                        (topics::ALL_EVENTS_FILTER, QoS::AtLeastOnce),
+                        (topics::ALL_STATUS_FILTER, QoS::AtLeastOnce),
+                    ])
+                    .await?;
+                let catalogue = self.feed.documents.catalogue_body()?;
+                for site in &self.feed.documents.sites {
+                    self.publish(topics::catalogue(site), catalogue.clone())
+                        .await?;
+                }
+                let sites: Vec<Id> = self
+                    .feed
+                    .documents
+                    .rosters
+                    .iter()
+                    .map(|r| r.site.clone())
+                    .collect();
+                for site in sites {
+                    self.publish_roster(site.as_str()).await?;
+                }
+                self.publish_schedules().await?;
+            }
+            Event::Disconnected { reason } => {
+                self.connected = false;
+                let now = self.now();
+                self.feed.health.update(|s| {
+                    s.connected = false;
+                    s.since = Some(now);
+                });
+                tracing::warn!("journal disconnected: {reason:?}");
+            }
+            Event::Message(m) => {
+                self.refresh_revoked().await?;
+                let received = ingest::receive(
+                    &m.topic,
+                    &m.payload,
+                    &self.revoked,
+                    &self.feed.documents.catalogue,
+                );
+                if let ingest::Received::Event(j) = &received {
+                    if let ingest::Verdict::Reject { reason, .. } = &j.verdict {
+                        tracing::warn!(topic = %m.topic, ?reason, "rejected a message");
+                    }
+                }
+                self.batcher.push(received, m.ack, Instant::now());
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the revoked kiosks again when the last read is older than [`REVOKED_REFRESH`].
+    async fn refresh_revoked(&mut self) -> Result<(), Error> {
+        if self
+            .revoked_read
+            .is_some_and(|at| at.elapsed() < REVOKED_REFRESH)
+        {
+            return Ok(());
+        }
+        self.revoked = self
+            .feed
+            .store
+            .call(|s| {
+                Ok(s.kiosks()?
+                    .into_iter()
+                    .filter(|k| k.revoked_at.is_some())
+                    .map(|k| (k.site, k.kiosk))
+                    .collect())
+            })
+            .await?;
+        self.revoked_read = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Commits the batch if it is due (or whatever it holds, with `now_or_never`), then
+    /// acknowledges it: PUBACKs to the broker, acks to the kiosks, rosters where a card was
+    /// enrolled.
+    async fn commit_due(&mut self, whatever_it_holds: bool) -> Result<(), Error> {
+        if !whatever_it_holds && !self.batcher.is_due(Instant::now()) {
+            return Ok(());
+        }
+        let Some(Pending { batch, tokens }) = self.batcher.take() else {
+            return Ok(());
+        };
+        let now = self.now();
+        let (batch, acks) = self
+            .feed
+            .store
+            .call(move |s| {
+                let acks = if batch.is_empty() {
+                    Vec::new()
+                } else {
+                    s.commit_batch(&batch, now)?
+                };
+                Ok((batch, acks))
+            })
+            .await?;
+        let messages = batch.messages.len() as u64;
+        self.feed.health.update(|s| {
+            s.committed += messages;
+            s.last_commit = Some(now);
+        });
+        let after = after_commit(&batch, &acks)?;
+        // A card enrolled at a kiosk: every kiosk of its site gets the new roster.
+        for site in &after.rosters {
+            tracing::info!(%site, "a card was enrolled: the roster goes out again");
+            self.publish_roster(site).await?;
+        }
+        // Committed: now the broker may forget them.
+        for t in tokens {
+            self.handle.ack(t).await?;
+        }
+        for p in after.acks {
+            self.handle
+                .publish(p.topic, p.body, QoS::AtLeastOnce, p.retain)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, topic: String, body: Bytes) -> Result<(), Error> {
+        self.handle
+            .publish(topic, body, QoS::AtLeastOnce, true)
+            .await?;
+        Ok(())
+    }
+
+    async fn publish_roster(&self, site: &str) -> Result<(), Error> {
+        let Some(roster) = self
+            .feed
+            .documents
+            .rosters
+            .iter()
+            .find(|r| r.site.as_str() == site)
+        else {
+            return Ok(());
+        };
+        let (roster, now) = (roster.clone(), self.now());
+        let topic = topics::roster(&roster.site);
+        let body = self
+            .feed
+            .store
+            .call(move |s| roster_body(s, &roster, now))
+            .await?;
+        self.publish(topic, body).await
+    }
+
+    async fn publish_schedules(&self) -> Result<(), Error> {
+        for sch in &self.feed.documents.schedules {
+            let (sch, now) = (sch.clone(), self.now());
+            let topic = topics::schedule(&sch.site);
+            let body = self
+                .feed
+                .store
+                .call(move |s| schedule_body(s, &sch, now))
+                .await?;
+            self.publish(topic, body).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends each waiting request for a card to its kiosk (QoS 1, not retained; the kiosk's
+    /// persistent session keeps it while the kiosk is offline, and the kiosk ignores it once
+    /// expired).
+    async fn publish_enrolments(&self) -> Result<(), Error> {
+        let now = self.now();
+        let waiting = self
+            .feed
+            .store
+            .call(move |s| s.enrolments_to_publish(now))
+            .await?;
+        for e in waiting {
+            let (Some(site), Some(kiosk)) = (Id::new(&e.site), Id::new(&e.kiosk)) else {
+                continue;
+            };
+            self.handle
+                .publish(
+                    topics::enrol(&site, &kiosk),
+                    Bytes::from(serde_json::to_vec(&e.request)?),
+                    QoS::AtLeastOnce,
+                    false,
+                )
+                .await?;
+            let (request, now) = (e.request.request, self.now());
+            self.feed
+                .store
+                .call(move |s| s.enrolment_published(request, now))
+                .await?;
+            tracing::info!(%request, site = %e.site, kiosk = %e.kiosk, "asked the kiosk for a card");
+        }
+        Ok(())
+    }
+}
