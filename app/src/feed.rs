@@ -313,6 +313,12 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                         marks.write(&mut store, worker, drain.acked).await?;
                     }
                     Event::Message(m) if m.topic == acks_topic => match serde_json::from_slice::<Ack>(&m.payload) {
+                        Ok(ack) if ack.installation.is_some_and(|i| i != store.installation()) => {
+                            // The retained ack of the database this one replaced: its seqs are
+                            // not ours, and taking it would mark our new events delivered.
+                            tracing::info!(installation = ?ack.installation, committed_seq = ack.committed_seq,
+                                "an ack for another installation of this kiosk: ignored");
+                        }
                         Ok(ack) => {
                             for r in &ack.rejected {
                                 tracing::error!(seq = ?r.seq, reason = ?r.reason, "the journal rejected an event");

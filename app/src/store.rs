@@ -142,6 +142,11 @@ const MIGRATIONS: &[&str] = &[
         SELECT seq, delivered_at FROM outbox
         WHERE seq = (SELECT MAX(seq) FROM outbox WHERE delivered_at IS NOT NULL);
      DROP INDEX outbox_undelivered;",
+    // 3: the seq counter, which never goes back. It was MAX(seq) of the outbox, and pruning can
+    // empty the outbox while the ack log keeps the journal's last ack N: the next event took
+    // seq 1, below N, and was never sent. The installation id is written at open (it is random).
+    "INSERT OR REPLACE INTO meta (key, value) SELECT 'last_seq', MAX(
+        (SELECT COALESCE(MAX(seq), 0) FROM outbox), (SELECT COALESCE(MAX(seq), 0) FROM acks));",
 ];
 
 /// The highest seq the journal acknowledged (0 for none), as SQL.
@@ -153,6 +158,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     identity: KioskIdentity,
+    /// This database's installation id (`Envelope::installation`), made at its first open.
+    installation: Uuid,
 }
 
 use otmetka_core::timestamp::{from_text as parse_ts, to_text as ts};
@@ -222,12 +229,37 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             identity,
+            installation: Uuid::nil(),
         };
         store.migrate().map_err(|e| match e {
             StoreError::Corrupt { detail, .. } => corrupt(detail),
             other => other,
         })?;
+        store.installation = store.installation_id().map_err(map)?;
         Ok(store)
+    }
+
+    /// The installation id, made (random) and kept at the first open of a new database.
+    fn installation_id(&mut self) -> rusqlite::Result<Uuid> {
+        let made = Uuid::new_v4().to_string();
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('installation', ?1)",
+            [&made],
+        )?;
+        let held: String = self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'installation'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(held.parse().unwrap_or_else(|_| {
+            tracing::error!(%held, "the store's installation id does not read: using the nil id");
+            Uuid::nil()
+        }))
+    }
+
+    /// This database's installation id.
+    pub fn installation(&self) -> Uuid {
+        self.installation
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -286,8 +318,15 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut seq: u64 =
-            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM outbox", [], |r| r.get(0))?;
+        // The counter, not the outbox: pruning may empty the outbox, and a seq must never
+        // come again (the journal would take it for a resend).
+        let mut seq: u64 = tx.query_row(
+            "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM outbox),
+                        (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta
+                         WHERE key = 'last_seq'))",
+            [],
+            |r| r.get(0),
+        )?;
         let mut seqs = Vec::with_capacity(events.len());
         for event in events {
             seq += 1;
@@ -296,6 +335,7 @@ impl Store {
                 schema: SCHEMA,
                 site: self.identity.site.clone(),
                 kiosk: self.identity.kiosk.clone(),
+                installation: Some(self.installation),
                 seq,
                 event_id,
                 recorded_at: now,
@@ -321,6 +361,10 @@ impl Store {
             "INSERT INTO meta (key, value) VALUES ('last_seen', ?1)
              ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
             params![ts(now)],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_seq', ?1)",
+            params![seq.to_string()],
         )?;
         let written = started.elapsed();
         tx.commit()?;

@@ -62,6 +62,16 @@ impl Envelope {
         })
     }
 
+    /// The `installation` of a payload that may not decode as a whole.
+    pub fn peek_installation(payload: &[u8]) -> Option<Uuid> {
+        serde_json::from_slice::<serde_json::Value>(payload)
+            .ok()?
+            .get("installation")?
+            .as_str()?
+            .parse()
+            .ok()
+    }
+
     /// The `seq` of a payload that may not decode as a whole (to reject it by number).
     pub fn peek_seq(payload: &[u8]) -> Option<u64> {
         serde_json::from_slice::<serde_json::Value>(payload)
@@ -77,7 +87,14 @@ pub struct Envelope {
     pub schema: u32,
     pub site: String,
     pub kiosk: String,
-    /// The kiosk's message number: strictly increasing, no gaps, from 1.
+    /// The kiosk's installation (its database): a kiosk whose database is replaced (a new SD
+    /// card, a re-imaged Pi) is a new installation and numbers from 1 again, so the journal
+    /// keeps `seq` per installation and never takes its new messages for resends of the old.
+    /// Absent in messages of kiosks before session 6 (read as `None`, one legacy installation);
+    /// journals before session 6 ignore it, so no schema bump: every journal reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation: Option<Uuid>,
+    /// The kiosk's message number: strictly increasing, no gaps, from 1, per installation.
     pub seq: u64,
     /// The event's own id (idempotency key for events without a natural one).
     pub event_id: Uuid,
@@ -104,6 +121,9 @@ pub enum RejectReason {
     TooLarge { bytes: usize, max: usize },
     /// From a kiosk whose credentials were revoked: nothing it sends is taken.
     Revoked { site: String, kiosk: String },
+    /// It would change a record of another kiosk (a session, a check-in, a unit): that part
+    /// is not applied; the rest of the message is.
+    Foreign { detail: String },
     /// A reason a newer journal gives that this version does not know (read, never written):
     /// a kiosk must still take the ack around it.
     #[serde(other)]
@@ -123,6 +143,10 @@ pub struct Rejection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ack {
     pub schema: u32,
+    /// The installation this ack is for ([`Envelope::installation`]); a kiosk ignores an ack
+    /// for another installation of itself (the retained ack of the database it replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation: Option<Uuid>,
     pub committed_seq: u64,
     #[serde(default)]
     pub rejected: Vec<Rejection>,
@@ -296,6 +320,7 @@ mod tests {
             schema: SCHEMA,
             site: "tagil-1".into(),
             kiosk: "k1".into(),
+            installation: Some(Uuid::from_u128(3)),
             seq: 7,
             event_id: Uuid::from_u128(1),
             recorded_at: "2026-11-23T10:00:00Z".parse().unwrap(),

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::ingest::batch::{Limits, Pending};
 use crate::ingest::{self, Batcher, Revoked, after_commit};
 use crate::shutdown::Shutdown;
-use crate::store::Shared;
+use crate::store::{self, Shared};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use otmetka_link::topics::{self, Id};
@@ -37,6 +37,10 @@ const SCHEDULE_REFRESH: Duration = Duration::from_secs(3600);
 /// How often requests for cards (enrolment) are looked for and sent to their kiosks.
 const ENROL_POLL: Duration = Duration::from_secs(1);
 
+/// The first pause before a failed commit is tried again; it doubles up to the second.
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(500);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
+
 /// What the feed says of itself (for the health page).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedState {
@@ -46,6 +50,8 @@ pub struct FeedState {
     /// Messages committed since the process started.
     pub committed: u64,
     pub last_commit: Option<DateTime<Utc>>,
+    /// The store's error while a batch waits to be committed again.
+    pub store_error: Option<String>,
 }
 
 /// The feed's state, shared with the web server.
@@ -262,19 +268,37 @@ impl Running {
         let Some(Pending { batch, tokens }) = self.batcher.take() else {
             return Ok(());
         };
+        let batch = Arc::new(batch);
+        let mut pause = STORE_RETRY_FIRST;
+        let acks = loop {
+            let (b, now) = (Arc::clone(&batch), self.now());
+            let tried = self
+                .feed
+                .store
+                .call(move |s| {
+                    if b.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        store::commit_isolating(s, &b, now)
+                    }
+                })
+                .await;
+            match tried {
+                Ok(acks) => break acks,
+                Err(e) => {
+                    // Not one message's fault (a full disk, a lost database): nothing is
+                    // acknowledged, and the batch is tried again until the store takes it.
+                    tracing::error!("the journal store failed; retrying in {pause:?}: {e}");
+                    self.feed
+                        .health
+                        .update(|s| s.store_error = Some(e.to_string()));
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(STORE_RETRY_MAX);
+                }
+            }
+        };
         let now = self.now();
-        let (batch, acks) = self
-            .feed
-            .store
-            .call(move |s| {
-                let acks = if batch.is_empty() {
-                    Vec::new()
-                } else {
-                    s.commit_batch(&batch, now)?
-                };
-                Ok((batch, acks))
-            })
-            .await?;
+        self.feed.health.update(|s| s.store_error = None);
         let messages = batch.messages.len() as u64;
         self.feed.health.update(|s| {
             s.committed += messages;

@@ -198,9 +198,20 @@ fn thousands_of_bad_messages_are_recorded_and_good_ones_around_them_land() {
             let g = good
                 .replace("\"kiosk\":\"kiosk-1\"", "\"kiosk\":\"kiosk-2\"")
                 .replace("\"seq\":3", &format!("\"seq\":{}", 100_000 + good_seq))
+                .replace("7e26d16d-b445-50b4-b6e2-f6c5e230361b", &{
+                    // A new recipient, and the unit id that session and recipient give.
+                    let session = "0190a000-0000-7000-8000-0000000000bb".parse().unwrap();
+                    let recipient = format!("00000000-0000-7000-8000-{:012x}", 0x5000 + good_seq);
+                    otmetka_core::unit::UnitId::per_recipient(
+                        otmetka_core::session::SessionId(session),
+                        otmetka_core::people::RecipientId(recipient.parse().unwrap()),
+                    )
+                    .0
+                    .to_string()
+                })
                 .replace(
-                    "6f1c2a4e-8a0f-5d5b-9a55-3c1f7d7a0b02",
-                    &format!("6f1c2a4e-8a0f-5d5b-9a55-{:012x}", good_seq),
+                    "00000000-0000-7000-8000-000000000102",
+                    &format!("00000000-0000-7000-8000-{:012x}", 0x5000 + good_seq),
                 );
             batch.push(judged(&cat, incoming("kiosk-2", g.as_bytes())));
         }
@@ -227,4 +238,258 @@ fn thousands_of_bad_messages_are_recorded_and_good_ones_around_them_land() {
         "every good message landed"
     );
     println!("{expected_bad} bad messages recorded, {good_seq} good units landed");
+}
+
+#[test]
+fn a_seq_beyond_what_the_database_holds_is_refused_and_does_not_stop_the_batch() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
+    let huge = String::from_utf8(data("schema2_units.json"))
+        .unwrap()
+        .replace("\"seq\":3", &format!("\"seq\":{}", u64::MAX));
+    let bad = judged(&cat, incoming("kiosk-1", huge.as_bytes()));
+    assert!(
+        matches!(&bad.verdict, Verdict::Reject { seq: None, reason: RejectReason::Invalid { detail } }
+            if detail.contains("above")),
+        "{:?}",
+        bad.verdict
+    );
+    let good = judged(
+        &cat,
+        incoming("kiosk-2", &data("schema1_session_opened.json")).with_kiosk("kiosk-2"),
+    );
+    let acks = j.commit_batch(&Batch::of(vec![bad, good]), now()).unwrap();
+    assert_eq!(j.rejections().unwrap().len(), 1);
+    let k2 = acks.iter().find(|a| a.kiosk == "kiosk-2").unwrap();
+    assert_eq!(k2.committed_seq, 1);
+}
+
+/// The same message about another session (…a2 instead of …aa).
+fn other_session(payload: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(payload)
+        .replace("0000000000aa", "0000000000a2")
+        .into_bytes()
+}
+
+trait WithKiosk {
+    fn with_kiosk(self, kiosk: &str) -> Incoming;
+}
+
+impl WithKiosk for Incoming {
+    /// The same message as `kiosk` sent it (envelope and topic).
+    fn with_kiosk(mut self, kiosk: &str) -> Incoming {
+        let text = String::from_utf8(self.payload)
+            .unwrap()
+            .replace("\"kiosk\":\"kiosk-1\"", &format!("\"kiosk\":\"{kiosk}\""));
+        self.payload = text.into_bytes();
+        self.topic = format!("otmetka/v1/demo/kiosk/{kiosk}/events");
+        self.from = Some(("demo".into(), kiosk.into()));
+        self
+    }
+}
+
+#[test]
+fn a_message_the_store_cannot_take_is_rejected_alone_and_the_rest_of_its_batch_lands() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = SqliteJournal::open(&path).unwrap();
+    // A real SQLite failure on one message: a trigger refuses units of one session.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON units
+             WHEN NEW.session = '0190a000-0000-7000-8000-0000000000bb'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    let batch = Batch::of(vec![
+        judged(
+            &cat,
+            incoming("kiosk-1", &data("schema1_session_opened.json")),
+        ),
+        judged(&cat, incoming("kiosk-1", &data("schema1_units.json"))),
+        // seq 3, its units of the refused session.
+        judged(&cat, incoming("kiosk-1", &data("schema2_units.json"))),
+        judged(
+            &cat,
+            incoming(
+                "kiosk-2",
+                &other_session(&data("schema1_session_opened.json")),
+            )
+            .with_kiosk("kiosk-2"),
+        ),
+    ]);
+    assert!(
+        j.commit_batch(&batch, now()).is_err(),
+        "the whole batch fails"
+    );
+    let acks = otmetka_journal::store::commit_isolating(&mut j, &batch, now()).unwrap();
+    let k1 = acks.iter().find(|a| a.kiosk == "kiosk-1").unwrap();
+    assert_eq!(k1.committed_seq, 3, "the refused seq is answered");
+    assert_eq!(k1.rejected.len(), 1);
+    assert_eq!(k1.rejected[0].seq, Some(3));
+    let k2 = acks.iter().find(|a| a.kiosk == "kiosk-2").unwrap();
+    assert_eq!(k2.committed_seq, 1);
+    assert_eq!(all_units(&j), 1, "the other message's unit landed");
+    let r = j.rejections().unwrap();
+    assert_eq!(r.len(), 1);
+    assert!(
+        matches!(&r[0].reason, RejectReason::Invalid { detail } if detail.contains("injected failure")),
+        "{:?}",
+        r[0].reason
+    );
+}
+
+#[test]
+fn kiosk_b_cannot_close_or_fill_kiosk_as_session_and_the_attempt_is_recorded() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = SqliteJournal::open(&path).unwrap();
+    // Kiosk A (kiosk-1) opens session …aa.
+    let opened = judged(
+        &cat,
+        incoming("kiosk-1", &data("schema1_session_opened.json")),
+    );
+    j.commit_batch(&Batch::of(vec![opened]), now()).unwrap();
+    // Kiosk B closes it, and sends units for it.
+    let close = r#"{"schema":2,"site":"demo","kiosk":"kiosk-2","seq":1,
+        "event_id":"0190a000-0000-7000-8000-0000000000f1","recorded_at":"2026-03-02T08:00:00Z",
+        "clock_synced":true,"event":{"type":"session_closed",
+        "session":"0190a000-0000-7000-8000-0000000000aa","at":"2026-03-02T08:00:00Z",
+        "how":"instructor","head_count":3}}"#
+        .replace(char::is_whitespace, "");
+    let units = String::from_utf8(data("schema1_units.json")).unwrap();
+    let batch = Batch::of(vec![
+        judged(&cat, incoming("kiosk-2", close.as_bytes())),
+        judged(
+            &cat,
+            incoming("kiosk-1", units.as_bytes()).with_kiosk("kiosk-2"),
+        ),
+    ]);
+    for b in &batch.messages {
+        assert!(matches!(b.verdict, Verdict::Accept(_)), "{:?}", b.verdict);
+    }
+    let acks = j.commit_batch(&batch, now()).unwrap();
+    let b = acks.iter().find(|a| a.kiosk == "kiosk-2").unwrap();
+    assert_eq!(b.committed_seq, 2, "B's messages are answered");
+    assert_eq!(b.rejected.len(), 2, "{:?}", b.rejected);
+    assert!(
+        b.rejected
+            .iter()
+            .all(|r| matches!(&r.reason, RejectReason::Foreign { detail } if detail.contains("kiosk demo/kiosk-1"))),
+        "{:?}",
+        b.rejected
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let closed: Option<String> = conn
+        .query_row(
+            "SELECT closed_at FROM sessions WHERE id = '0190a000-0000-7000-8000-0000000000aa'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(closed, None, "A's session stays open");
+    assert_eq!(all_units(&j), 0, "no units for another kiosk's session");
+    assert_eq!(
+        j.rejections()
+            .unwrap()
+            .iter()
+            .filter(|r| r.kiosk == "kiosk-2")
+            .count(),
+        2,
+        "the attempts are recorded"
+    );
+}
+
+#[test]
+fn a_new_installation_numbering_from_one_is_delivered_next_to_the_old_one() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
+    // The old database of kiosk-1 (recorded messages, no installation): seqs 1–3.
+    let old: Vec<_> = [
+        "schema1_session_opened.json",
+        "schema1_units.json",
+        "schema2_units.json",
+    ]
+    .iter()
+    .map(|f| judged(&cat, incoming("kiosk-1", &data(f))))
+    .collect();
+    let acks = j.commit_batch(&Batch::of(old), now()).unwrap();
+    assert_eq!((acks[0].installation, acks[0].committed_seq), (None, 3));
+    // A fresh database on the same kiosk: another installation, seq 1 again, new events.
+    let installation = "0190b000-0000-4000-8000-00000000000e";
+    let fresh = String::from_utf8(other_session(&data("schema1_units.json")))
+        .unwrap()
+        .replace(
+            "\"seq\":2",
+            &format!("\"installation\":\"{installation}\",\"seq\":1"),
+        )
+        .replace("000000000002\",\"at\"", "0000000000f2\",\"at\"")
+        .replace("3aaa8524-1736-52b8-9ad7-fa3ad7294cb2", &{
+            let s = "0190a000-0000-7000-8000-0000000000a2".parse().unwrap();
+            let r = "00000000-0000-7000-8000-000000000101".parse().unwrap();
+            otmetka_core::unit::UnitId::per_recipient(
+                otmetka_core::session::SessionId(s),
+                otmetka_core::people::RecipientId(r),
+            )
+            .0
+            .to_string()
+        });
+    let msg = judged(&cat, incoming("kiosk-1", fresh.as_bytes()));
+    assert!(
+        matches!(msg.verdict, Verdict::Accept(_)),
+        "{:?}",
+        msg.verdict
+    );
+    let acks = j.commit_batch(&Batch::of(vec![msg]), now()).unwrap();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        (
+            acks[0].installation.map(|i| i.to_string()),
+            acks[0].committed_seq
+        ),
+        (Some(installation.to_string()), 1),
+        "the new installation's own ack"
+    );
+    assert_eq!(all_units(&j), 3, "its unit lands next to the old ones");
+}
+
+#[test]
+fn a_seq_that_comes_again_with_another_event_is_applied_and_kept_not_taken_for_a_resend() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = SqliteJournal::open(&path).unwrap();
+    let first = judged(
+        &cat,
+        incoming("kiosk-1", &data("schema1_session_opened.json")),
+    );
+    j.commit_batch(&Batch::of(vec![first.clone()]), now())
+        .unwrap();
+    // A resend: the same event id. Nothing changes, nothing is kept.
+    j.commit_batch(&Batch::of(vec![first]), now()).unwrap();
+    // A kiosk of before session 6 whose database was replaced: seq 1 again, another event.
+    let again = String::from_utf8(other_session(&data("schema1_session_opened.json")))
+        .unwrap()
+        .replace("000000000001\",\"at\"", "0000000000e1\",\"at\"");
+    let acks = j
+        .commit_batch(
+            &Batch::of(vec![judged(&cat, incoming("kiosk-1", again.as_bytes()))]),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(acks[0].committed_seq, 1);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let sessions: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sessions, 2, "the second event under seq 1 was applied");
+    let kept: i64 = conn
+        .query_row("SELECT COUNT(*) FROM seq_reuse", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 1, "and kept for staff; the resend was not");
 }

@@ -1,6 +1,6 @@
 //! Bad messages through a LIVE broker into the real `otmetka-journal`: thousands of generated
 //! random bytes, truncated JSON, oversized payloads (one beyond the 1 MiB the journal's client
-//! once read), schemas 3–999, wrong topics, wrong fields and messages of a revoked kiosk, published
+//! once read), seqs above `i64::MAX`, schemas 3–999, wrong topics, wrong fields and messages of a revoked kiosk, published
 //! on kiosk event topics between good messages by a test user the ACL lets write there, through
 //! the shipped Mosquitto config (TLS, password file, ACL, `max_packet_size`). The journal must not crash, must record each bad
 //! message with its reason, and every good one must land.
@@ -39,8 +39,17 @@ fn units_message(rng: &mut StdRng, kiosk: &str, seq: u64) -> serde_json::Value {
     v["seq"] = seq.into();
     v["event_id"] = uuid(rng).into();
     v["event"]["session"] = session.clone().into();
-    v["event"]["units"][0]["session"] = session.into();
-    v["event"]["units"][0]["id"] = uuid(rng).into();
+    v["event"]["units"][0]["session"] = session.clone().into();
+    let recipient = v["event"]["units"][0]["recipient"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The id a unit of that session and recipient has (the journal checks it).
+    let id = otmetka_core::unit::UnitId::per_recipient(
+        otmetka_core::session::SessionId(session.parse().unwrap()),
+        otmetka_core::people::RecipientId(recipient.parse().unwrap()),
+    );
+    v["event"]["units"][0]["id"] = id.0.to_string().into();
     v
 }
 
@@ -124,6 +133,13 @@ fn bad_message(rng: &mut StdRng, i: usize) -> (String, Vec<u8>, &'static str) {
             }
             (events(&noise), v.to_string().into_bytes(), "Invalid")
         }
+        95..=96 => {
+            // A seq beyond what a database integer holds: once a crash loop of the journal
+            // (the store's conversion failed, the error ended ingest, the broker redelivered).
+            let mut v = units_message(rng, &noise, seq);
+            v["seq"] = rng.gen_range(i64::MAX as u64 + 1..=u64::MAX).into();
+            (events(&noise), v.to_string().into_bytes(), "Invalid")
+        }
         _ => {
             // A well-formed message of a kiosk the journal revoked.
             let v = units_message(rng, "gone", seq);
@@ -141,6 +157,7 @@ fn reason_kind(reason: &otmetka_core::wire::RejectReason) -> &'static str {
         Invalid { .. } => "Invalid",
         TooLarge { .. } => "TooLarge",
         Revoked { .. } => "Revoked",
+        Foreign { .. } => "Foreign",
         Other => "Other",
     }
 }

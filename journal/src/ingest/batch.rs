@@ -153,6 +153,7 @@ pub fn after_commit(batch: &Batch, acks: &[KioskAck]) -> Result<AfterCommit, ser
         };
         let ack = Ack {
             schema: SCHEMA,
+            installation: k.installation,
             committed_seq: k.committed_seq,
             rejected: k.rejected.clone(),
         };

@@ -1,8 +1,9 @@
 //! Judging, pure: a message from a kiosk's events topic becomes an accepted envelope or a
 //! rejection with its reason. Nothing a kiosk sends is trusted before it passes here.
 
-use otmetka_core::catalogue::Catalogue;
+use otmetka_core::catalogue::{Catalogue, UnitKind};
 use otmetka_core::event::Event;
+use otmetka_core::unit::UnitId;
 use otmetka_core::wire::{DecodeError, Envelope, RejectReason};
 
 /// The largest payload the journal takes (a units message of a 25-person session is ~12 KiB).
@@ -79,6 +80,16 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
     if env.seq == 0 {
         return invalid("seq starts at 1".into());
     }
+    if i64::try_from(env.seq).is_err() {
+        // Beyond what a database integer holds: refused without its seq (it could not be
+        // recorded as answered), and never a reason to stop ingest.
+        return Verdict::Reject {
+            seq: None,
+            reason: RejectReason::Invalid {
+                detail: format!("seq {} is above {}", env.seq, i64::MAX),
+            },
+        };
+    }
     match &env.event {
         Event::SessionOpened { service, .. } if catalogue.get(service).is_none() => {
             return invalid(format!("unknown service {service}"));
@@ -90,6 +101,29 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
                 }
                 if u.session != *session {
                     return invalid(format!("unit {} belongs to another session", u.id.0));
+                }
+                // A unit's id is derived from its session (and recipient): a resend can never
+                // make a second unit, and a forged id cannot take another unit's place.
+                let derived = match (u.kind, u.recipient) {
+                    (UnitKind::PerRecipient, Some(r)) => UnitId::per_recipient(u.session, r),
+                    (UnitKind::PerGroup, None) => UnitId::per_group(u.session),
+                    (kind, _) => {
+                        return invalid(format!(
+                            "unit {} is {kind:?} but {} a recipient",
+                            u.id.0,
+                            if u.recipient.is_some() {
+                                "names"
+                            } else {
+                                "has no"
+                            }
+                        ));
+                    }
+                };
+                if u.id != derived {
+                    return invalid(format!(
+                        "unit {} is not the id its session and recipient give ({})",
+                        u.id.0, derived.0
+                    ));
                 }
                 if u.ended_at < u.started_at {
                     return invalid(format!("unit {} ends before it starts", u.id.0));

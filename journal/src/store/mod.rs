@@ -90,6 +90,8 @@ impl Batch {
 pub struct KioskAck {
     pub site: String,
     pub kiosk: String,
+    /// The kiosk's installation the ack is for (`None`: a kiosk that does not say it).
+    pub installation: Option<uuid::Uuid>,
     pub committed_seq: u64,
     pub rejected: Vec<Rejection>,
 }
@@ -205,6 +207,90 @@ pub trait JournalStore: Send + std::fmt::Debug {
     ) -> Result<(), StoreError>;
     /// The cards enrolled at a site's kiosks: (recipient, keyed hashes), oldest first.
     fn enrolled_cards(&self, site: &str) -> Result<Vec<(RecipientId, Vec<String>)>, StoreError>;
+}
+
+/// Commits a batch; when the transaction fails, finds the messages that make it fail by
+/// committing each alone, and records each of those as rejected with the store's error as its
+/// reason (with its seq, so the kiosk moves past it; the payload is kept for staff). One message
+/// never stops ingest for everyone. An error that is not any one message's (a full disk, a
+/// lost database) is returned: the caller keeps the batch unacknowledged and tries again.
+pub fn commit_isolating(
+    store: &mut dyn JournalStore,
+    batch: &Batch,
+    now: DateTime<Utc>,
+) -> Result<Vec<KioskAck>, StoreError> {
+    let whole = match store.commit_batch(batch, now) {
+        Ok(acks) => return Ok(acks),
+        Err(e) => e,
+    };
+    if batch.messages.len() <= 1 && batch.statuses.is_empty() {
+        if let Some(m) = batch.messages.first() {
+            return reject_alone(store, m, &whole, now);
+        }
+        return Err(whole);
+    }
+    tracing::warn!(
+        "a batch of {} did not commit ({whole}): one message at a time",
+        batch.len()
+    );
+    if !batch.statuses.is_empty() {
+        // Status reports are only the latest word of each kiosk: one that fails is dropped.
+        let statuses = Batch {
+            messages: Vec::new(),
+            statuses: batch.statuses.clone(),
+        };
+        if let Err(e) = store.commit_batch(&statuses, now) {
+            tracing::warn!("status reports not recorded: {e}");
+        }
+    }
+    let mut acks: Vec<KioskAck> = Vec::new();
+    for m in &batch.messages {
+        let one = Batch::of(vec![m.clone()]);
+        let got = match store.commit_batch(&one, now) {
+            Ok(a) => a,
+            Err(e) => reject_alone(store, m, &e, now)?,
+        };
+        for a in got {
+            match acks.iter_mut().find(|k| {
+                (k.site.as_str(), k.kiosk.as_str(), k.installation)
+                    == (&a.site, &a.kiosk, a.installation)
+            }) {
+                Some(k) => {
+                    k.committed_seq = k.committed_seq.max(a.committed_seq);
+                    k.rejected.extend(a.rejected);
+                }
+                None => acks.push(a),
+            }
+        }
+    }
+    Ok(acks)
+}
+
+/// Records `m` as rejected because storing it failed with `error`.
+fn reject_alone(
+    store: &mut dyn JournalStore,
+    m: &Judged,
+    error: &StoreError,
+    now: DateTime<Utc>,
+) -> Result<Vec<KioskAck>, StoreError> {
+    let seq = match &m.verdict {
+        Verdict::Accept(env) => Some(env.seq),
+        Verdict::Reject { seq, .. } => *seq,
+    };
+    tracing::error!(topic = %m.topic, ?seq, "a message the store cannot take: {error}");
+    let rejected = Judged {
+        verdict: Verdict::Reject {
+            seq,
+            reason: RejectReason::Invalid {
+                detail: format!("the journal could not store it: {error}")
+                    .chars()
+                    .take(300)
+                    .collect(),
+            },
+        },
+        ..m.clone()
+    };
+    store.commit_batch(&Batch::of(vec![rejected]), now)
 }
 
 /// Where the journal's data lives, as `journal.toml` names it (`database = …`).

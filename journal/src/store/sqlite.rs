@@ -10,7 +10,7 @@ use super::{
 use crate::ingest::Verdict;
 use chrono::{DateTime, Utc};
 use otmetka_core::event::Event;
-use otmetka_core::wire::{Envelope, Rejection};
+use otmetka_core::wire::{Envelope, RejectReason, Rejection};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 use std::collections::BTreeMap;
@@ -18,11 +18,16 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 /// The schema, in order. Never edit a migration that has shipped: add the next one.
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(include_str!(
-        "migrations/sqlite/0001_initial.sql"
-    ))])
-});
+const MIGRATION_SQL: &[&str] = &[
+    include_str!("migrations/sqlite/0001_initial.sql"),
+    include_str!("migrations/sqlite/0002_installations.sql"),
+];
+
+#[cfg(test)]
+const MIGRATIONS_COUNT: usize = MIGRATION_SQL.len();
+
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(MIGRATION_SQL.iter().map(|sql| M::up(sql)).collect()));
 
 /// The SQLite journal store.
 #[derive(Debug)]
@@ -42,8 +47,29 @@ impl SqliteJournal {
         Ok(SqliteJournal { conn })
     }
 
-    fn apply(tx: &rusqlite::Transaction<'_>, env: &Envelope) -> Result<(), StoreError> {
-        let (site, kiosk) = (&env.site, &env.kiosk);
+    /// Applies an accepted message. Every change is scoped to the kiosk that sent it: what
+    /// would touch another kiosk's session, check-in or unit is not applied, and is returned
+    /// (the caller records it as a refusal and tells the kiosk).
+    fn apply(
+        tx: &rusqlite::Transaction<'_>,
+        env: &Envelope,
+    ) -> Result<Vec<RejectReason>, StoreError> {
+        let (site, kiosk) = (env.site.as_str(), env.kiosk.as_str());
+        let mut refused = Vec::new();
+        // Whose record `id` of `table` is, if it is held and not this kiosk's.
+        let foreign = |table: &str, id: &str| -> Result<Option<String>, StoreError> {
+            let owner: Option<(String, String)> = tx
+                .query_row(
+                    &format!("SELECT site, kiosk FROM {table} WHERE id = ?1"),
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(owner
+                .filter(|(s, k)| (s.as_str(), k.as_str()) != (site, kiosk))
+                .map(|(s, k)| format!("{s}/{k}")))
+        };
+        let mut refuse = |what: String| refused.push(RejectReason::Foreign { detail: what });
         match &env.event {
             Event::SessionOpened {
                 session,
@@ -52,11 +78,16 @@ impl SqliteJournal {
                 at,
                 ..
             } => {
-                tx.execute(
-                    "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor, opened_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![session.to_string(), site, kiosk, service.0, instructor.to_string(), ts(*at)],
-                )?;
+                let id = session.to_string();
+                if let Some(owner) = foreign("sessions", &id)? {
+                    refuse(format!("session {id} was opened by kiosk {owner}"));
+                } else {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor, opened_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![id, site, kiosk, service.0, instructor.to_string(), ts(*at)],
+                    )?;
+                }
             }
             Event::SessionClosed {
                 session,
@@ -64,10 +95,16 @@ impl SqliteJournal {
                 how,
                 head_count,
             } => {
-                tx.execute(
-                    "UPDATE sessions SET closed_at = ?2, how = ?3, head_count = ?4 WHERE id = ?1",
-                    params![session.to_string(), ts(*at), format!("{how:?}"), head_count],
-                )?;
+                let id = session.to_string();
+                if let Some(owner) = foreign("sessions", &id)? {
+                    refuse(format!("closing session {id} of kiosk {owner}"));
+                } else {
+                    tx.execute(
+                        "UPDATE sessions SET closed_at = ?4, how = ?5, head_count = ?6
+                         WHERE id = ?1 AND site = ?2 AND kiosk = ?3",
+                        params![id, site, kiosk, ts(*at), format!("{how:?}"), head_count],
+                    )?;
+                }
             }
             Event::CheckedIn {
                 session,
@@ -76,25 +113,37 @@ impl SqliteJournal {
                 at,
                 ..
             } => {
-                tx.execute(
-                    "INSERT OR IGNORE INTO checkins (id, site, kiosk, session, recipient, at, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        checkin.to_string(),
-                        site,
-                        kiosk,
-                        session.to_string(),
-                        recipient.to_string(),
-                        ts(*at),
-                        serde_json::to_string(&env.event)?
-                    ],
-                )?;
+                let (id, sid) = (checkin.to_string(), session.to_string());
+                if let Some(owner) = foreign("sessions", &sid)? {
+                    refuse(format!("a check-in into session {sid} of kiosk {owner}"));
+                } else if let Some(owner) = foreign("checkins", &id)? {
+                    refuse(format!("check-in {id} was recorded by kiosk {owner}"));
+                } else {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO checkins (id, site, kiosk, session, recipient, at, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            id,
+                            site,
+                            kiosk,
+                            sid,
+                            recipient.to_string(),
+                            ts(*at),
+                            serde_json::to_string(&env.event)?
+                        ],
+                    )?;
+                }
             }
             Event::CheckInUndone { checkin, at, .. } => {
-                tx.execute(
-                    "UPDATE checkins SET undone_at = ?2 WHERE id = ?1",
-                    params![checkin.to_string(), ts(*at)],
-                )?;
+                let id = checkin.to_string();
+                if let Some(owner) = foreign("checkins", &id)? {
+                    refuse(format!("undoing check-in {id} of kiosk {owner}"));
+                } else {
+                    tx.execute(
+                        "UPDATE checkins SET undone_at = ?4 WHERE id = ?1 AND site = ?2 AND kiosk = ?3",
+                        params![id, site, kiosk, ts(*at)],
+                    )?;
+                }
             }
             Event::UnidentifiedTap {
                 session,
@@ -140,14 +189,24 @@ impl SqliteJournal {
                     ],
                 )?;
             }
-            Event::Units { units, .. } => {
+            Event::Units { session, units } => {
+                let sid = session.to_string();
+                if let Some(owner) = foreign("sessions", &sid)? {
+                    refuse(format!("units of session {sid} of kiosk {owner}"));
+                    return Ok(refused);
+                }
                 let mut stmt = tx.prepare_cached(
                     "INSERT OR IGNORE INTO units (id, site, kiosk, session, service, recipient, date,
                      over_limit, below_group_min, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
                 for u in units {
+                    let id = u.id.0.to_string();
+                    if let Some(owner) = foreign("units", &id)? {
+                        refuse(format!("unit {id} was recorded by kiosk {owner}"));
+                        continue;
+                    }
                     stmt.execute(params![
-                        u.id.0.to_string(),
+                        id,
                         site,
                         kiosk,
                         u.session.to_string(),
@@ -162,7 +221,7 @@ impl SqliteJournal {
             }
             _ => {}
         }
-        Ok(())
+        Ok(refused)
     }
 }
 
@@ -181,42 +240,111 @@ impl JournalStore for SqliteJournal {
                 params![site, kiosk, body, ts(now)],
             )?;
         }
-        let mut touched: BTreeMap<(String, String), Vec<Rejection>> = BTreeMap::new();
+        // (site, kiosk, installation) → the refusals to tell that kiosk.
+        let mut touched: BTreeMap<(String, String, String), Vec<Rejection>> = BTreeMap::new();
         for m in &batch.messages {
-            let key = (m.site.clone(), m.kiosk.clone());
+            let installation = match &m.verdict {
+                Verdict::Accept(env) => env.installation,
+                Verdict::Reject { .. } => Envelope::peek_installation(&m.payload),
+            }
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+            let key = (m.site.clone(), m.kiosk.clone(), installation.clone());
+            let keep = |reason: &RejectReason, seq: Option<u64>| {
+                tx.execute(
+                    "INSERT INTO rejected (site, kiosk, topic, seq, reason, payload, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        m.site,
+                        m.kiosk,
+                        m.topic,
+                        seq,
+                        serde_json::to_string(reason)?,
+                        &m.payload[..m.payload.len().min(65536)],
+                        ts(now)
+                    ],
+                )?;
+                Ok::<_, StoreError>(())
+            };
             match &m.verdict {
                 Verdict::Accept(env) => {
+                    let event_id = env.event_id.to_string();
                     let inserted = tx.execute(
-                        "INSERT OR IGNORE INTO messages (site, kiosk, seq, event_id, kind, received_at, payload)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        "INSERT OR IGNORE INTO messages
+                         (site, kiosk, installation, seq, event_id, kind, received_at, payload)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         params![
                             env.site,
                             env.kiosk,
+                            installation,
                             env.seq,
-                            env.event_id.to_string(),
+                            event_id,
                             event_kind(&env.event),
                             ts(now),
                             String::from_utf8_lossy(&m.payload)
                         ],
                     )?;
-                    if inserted == 1 {
-                        Self::apply(&tx, env)?;
+                    let apply = inserted == 1
+                        || {
+                            // The seq is held: a resend (the same event) changes nothing; another
+                            // event under it (a kiosk that numbered again without saying it is a new
+                            // installation) is applied — its records are idempotent by their own
+                            // ids — and kept for staff, so nothing it confirmed is lost.
+                            let held: String = tx.query_row(
+                                "SELECT event_id FROM messages
+                             WHERE site = ?1 AND kiosk = ?2 AND installation = ?3 AND seq = ?4",
+                                params![env.site, env.kiosk, installation, env.seq],
+                                |r| r.get(0),
+                            )?;
+                            let other = held != event_id;
+                            if other {
+                                tracing::warn!(site = %env.site, kiosk = %env.kiosk, seq = env.seq, %held, %event_id,
+                                "a seq came again with another event: applied and kept");
+                                tx.execute(
+                                "INSERT INTO seq_reuse (site, kiosk, installation, seq, held_event_id,
+                                 event_id, received_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                params![
+                                    env.site,
+                                    env.kiosk,
+                                    installation,
+                                    env.seq,
+                                    held,
+                                    event_id,
+                                    ts(now),
+                                    String::from_utf8_lossy(&m.payload)
+                                ],
+                            )?;
+                            }
+                            other
+                        };
+                    let refused = if apply {
+                        Self::apply(&tx, env)?
+                    } else {
+                        Vec::new()
+                    };
+                    for reason in &refused {
+                        tracing::warn!(site = %m.site, kiosk = %m.kiosk, seq = env.seq, ?reason,
+                            "refused part of a message");
+                        keep(reason, Some(env.seq))?;
                     }
-                    touched.entry(key).or_default();
+                    touched
+                        .entry(key)
+                        .or_default()
+                        .extend(refused.into_iter().map(|reason| Rejection {
+                            seq: Some(env.seq),
+                            reason,
+                        }));
                 }
                 Verdict::Reject { seq, reason } => {
-                    tx.execute(
-                        "INSERT INTO rejected (site, kiosk, topic, seq, reason, payload, received_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![m.site, m.kiosk, m.topic, seq, serde_json::to_string(reason)?, &m.payload[..m.payload.len().min(65536)], ts(now)],
-                    )?;
+                    keep(reason, *seq)?;
                     // A rejection with a seq is that seq's answer: record it so the seq counts
                     // as processed (the kiosk must not resend it forever).
                     if let Some(seq) = seq {
                         tx.execute(
-                            "INSERT OR IGNORE INTO messages (site, kiosk, seq, event_id, kind, received_at, payload)
-                             VALUES (?1, ?2, ?3, '', 'rejected', ?4, '')",
-                            params![m.site, m.kiosk, seq, ts(now)],
+                            "INSERT OR IGNORE INTO messages
+                             (site, kiosk, installation, seq, event_id, kind, received_at, payload)
+                             VALUES (?1, ?2, ?3, ?4, '', 'rejected', ?5, '')",
+                            params![m.site, m.kiosk, installation, seq, ts(now)],
                         )?;
                     }
                     touched.entry(key).or_default().push(Rejection {
@@ -227,11 +355,12 @@ impl JournalStore for SqliteJournal {
             }
         }
         let mut acks = Vec::new();
-        for ((site, kiosk), rejected) in touched {
+        for ((site, kiosk, installation), rejected) in touched {
             let mut committed: u64 = tx
                 .query_row(
-                    "SELECT committed_seq FROM progress WHERE site = ?1 AND kiosk = ?2",
-                    params![site, kiosk],
+                    "SELECT committed_seq FROM progress
+                     WHERE site = ?1 AND kiosk = ?2 AND installation = ?3",
+                    params![site, kiosk, installation],
                     |r| r.get(0),
                 )
                 .optional()?
@@ -240,17 +369,20 @@ impl JournalStore for SqliteJournal {
                 // Advance over the contiguous run of processed seqs; a hole ends it and is
                 // recorded as a gap (the ack waits until the kiosk fills it).
                 let mut next = tx.prepare_cached(
-                    "SELECT MIN(seq) FROM messages WHERE site = ?1 AND kiosk = ?2 AND seq > ?3",
+                    "SELECT MIN(seq) FROM messages
+                     WHERE site = ?1 AND kiosk = ?2 AND installation = ?3 AND seq > ?4",
                 )?;
                 loop {
-                    let s: Option<u64> =
-                        next.query_row(params![site, kiosk, committed], |r| r.get(0))?;
+                    let s: Option<u64> = next
+                        .query_row(params![site, kiosk, installation, committed], |r| r.get(0))?;
                     match s {
                         Some(s) if s == committed + 1 => committed = s,
                         Some(s) => {
                             tx.execute(
-                                "INSERT OR IGNORE INTO gaps (site, kiosk, from_seq, to_seq, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                params![site, kiosk, committed + 1, s - 1, ts(now)],
+                                "INSERT OR IGNORE INTO gaps
+                                 (site, kiosk, installation, from_seq, to_seq, seen_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                params![site, kiosk, installation, committed + 1, s - 1, ts(now)],
                             )?;
                             break;
                         }
@@ -259,13 +391,16 @@ impl JournalStore for SqliteJournal {
                 }
             }
             tx.execute(
-                "INSERT INTO progress (site, kiosk, committed_seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (site, kiosk) DO UPDATE SET committed_seq = excluded.committed_seq",
-                params![site, kiosk, committed],
+                "INSERT INTO progress (site, kiosk, installation, committed_seq)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (site, kiosk, installation)
+                 DO UPDATE SET committed_seq = excluded.committed_seq",
+                params![site, kiosk, installation, committed],
             )?;
             acks.push(KioskAck {
                 site,
                 kiosk,
+                installation: installation.parse().ok(),
                 committed_seq: committed,
                 rejected,
             });
@@ -357,7 +492,8 @@ impl JournalStore for SqliteJournal {
 
     fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT from_seq, to_seq FROM gaps WHERE site = ?1 AND kiosk = ?2 ORDER BY from_seq",
+            "SELECT from_seq, to_seq FROM gaps WHERE site = ?1 AND kiosk = ?2
+             ORDER BY installation, from_seq",
         )?;
         let rows = stmt.query_map(params![site, kiosk], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -603,5 +739,43 @@ fn event_kind(e: &Event) -> &'static str {
         Event::SessionCancelled { .. } => "session_cancelled",
         Event::Units { .. } => "units",
         Event::CardEnrolled { .. } => "card_enrolled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_made_before_numbered_migrations_opens_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // What sessions 1–5 wrote: the tables, no user_version.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(include_str!("migrations/sqlite/0001_initial.sql"))
+                .unwrap();
+            conn.execute(
+                "INSERT INTO progress (site, kiosk, committed_seq) VALUES ('demo', 'k1', 7)",
+                [],
+            )
+            .unwrap();
+            let v: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, 0);
+        }
+        let j = SqliteJournal::open(&path).unwrap();
+        let seq: u64 = j
+            .conn
+            .query_row("SELECT committed_seq FROM progress", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seq, 7);
+        let v: i64 = j
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS_COUNT);
+        assert!(MIGRATIONS.validate().is_ok());
     }
 }

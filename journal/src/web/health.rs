@@ -30,6 +30,10 @@ pub async fn page(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         }
     };
     let feed = state.feed.get();
+    let database = match (&feed.store_error, database.as_str()) {
+        (Some(e), "ok") => format!("the feed cannot commit: {e}"),
+        _ => database,
+    };
     let ok = database == "ok" && feed.connected;
     let ts = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(otmetka_core::timestamp::to_text);
     let health = Health {

@@ -231,6 +231,7 @@ mod feed {
             schema: SCHEMA,
             site: "bench".into(),
             kiosk: kiosk.into(),
+            installation: None,
             seq,
             event_id: Uuid::now_v7(),
             recorded_at: t0(),
