@@ -30,6 +30,9 @@ pub enum KioskError {
     NotSignedIn,
     #[error("not a staff card or PIN")]
     BadCredential,
+    /// A read from the reader that is not a card number (a garbled or partial read).
+    #[error("the read is not a card number")]
+    UnreadableCard,
     #[error("unknown service {0}")]
     UnknownService(ServiceCode),
     #[error("unknown recipient {0}")]
@@ -610,7 +613,7 @@ impl Kiosk {
     pub fn handle(&mut self, cmd: Command) -> Result<Reply, KioskError> {
         match cmd {
             Command::Tap { card } => {
-                let read = CardRead::parse(&card).map_err(|_| KioskError::BadCredential)?;
+                let read = CardRead::parse(&card).map_err(|_| KioskError::UnreadableCard)?;
                 match self.enrolment()? {
                     Some(request) => self.enrol_card(request, &read),
                     None => self.tap(&read),

@@ -152,6 +152,8 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         site: cfg.site.clone(),
         kiosk: cfg.kiosk.clone(),
     };
+    // Held until the process ends: one kiosk per data directory.
+    let _instance = otmetka_app::store::InstanceLock::take(&cfg.database)?;
     let store = Store::open(&cfg.database, identity)?;
     let clock: std::sync::Arc<dyn Clock> = match cfg.frozen_clock {
         Some(at) => {

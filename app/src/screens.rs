@@ -402,6 +402,7 @@ impl Flow {
         let key = match e {
             KioskError::NotSignedIn => "error.not_signed_in",
             KioskError::BadCredential => "signin.wrong_pin",
+            KioskError::UnreadableCard => "tap.unreadable",
             KioskError::UnknownService(_) => "error.unknown_service",
             KioskError::UnknownRecipient(_) => "error.unknown_recipient",
             KioskError::SessionOpen => "error.session_open",
@@ -560,6 +561,8 @@ impl Flow {
             (cmd, Err(e)) => {
                 let text = self.error_text(e);
                 match (&mut self.mode, cmd) {
+                    // A staff card that is no one's is a wrong credential; a garbled read is not
+                    // (it says so where the person looks, and never opens the PIN pad).
                     (_, Command::SignIn { .. }) | (_, Command::Tap { .. })
                         if matches!(e, KioskError::BadCredential) =>
                     {
@@ -1298,6 +1301,29 @@ mod tests {
             panic!()
         };
         assert_eq!(v.error, "Неверный PIN. Попробуйте ещё раз.");
+    }
+
+    #[test]
+    fn a_garbled_read_says_the_card_was_not_read_and_never_opens_the_pin_pad() {
+        for session in [false, true] {
+            let mut f = flow(facts(session, session, ClockVerdict::Trusted));
+            let shown = f
+                .on_reply(
+                    &Command::Tap {
+                        card: "\u{1b}[2~x".into(),
+                    },
+                    &Err(KioskError::UnreadableCard),
+                    facts(session, session, ClockVerdict::Trusted),
+                    now(),
+                )
+                .unwrap();
+            let text = match shown.screen {
+                ScreenView::Idle(v) => v.notice,
+                ScreenView::InSession(v) => v.message,
+                other => panic!("not the PIN pad, not anything else: {other:?}"),
+            };
+            assert_eq!(text, "Карта не прочитана, приложите ещё раз.");
+        }
     }
 
     #[test]

@@ -40,6 +40,66 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
+    #[error(
+        "another otmetka-kiosk{holder} already runs on the database {path}: one kiosk per data \
+         directory (stop it first, e.g. `systemctl stop otmetka-kiosk`)"
+    )]
+    InUse { path: PathBuf, holder: String },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The one kiosk process of a data directory: an exclusive `flock` on `<database>.lock`, held
+/// while this lives (the kernel lets go when the process dies, however it dies). A second
+/// kiosk on the same config would unlink and re-bind the control socket and write the same
+/// database; it is refused at start instead.
+#[derive(Debug)]
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+impl InstanceLock {
+    /// Takes the lock of the kiosk whose database is `database`, or says who holds it.
+    pub fn take(database: &Path) -> Result<InstanceLock, StoreError> {
+        use std::io::{Read, Seek, Write};
+        let path = database.with_extension("lock");
+        let lock_err = |source| StoreError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(lock_err)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let pid = pid.trim();
+                return Err(StoreError::InUse {
+                    path: database.to_path_buf(),
+                    holder: if pid.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {pid})")
+                    },
+                });
+            }
+            Err(e) => return Err(lock_err(e.into())),
+        }
+        // Who holds it, for the message a second kiosk gives.
+        file.set_len(0).map_err(lock_err)?;
+        file.rewind().map_err(lock_err)?;
+        write!(file, "{}", std::process::id()).map_err(lock_err)?;
+        Ok(InstanceLock { _file: file })
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

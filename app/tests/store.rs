@@ -283,3 +283,80 @@ fn a_store_whose_rows_were_marked_delivered_one_by_one_keeps_its_place_after_the
     assert_eq!(store.prune_delivered(t("2027-01-01T00:00:00Z")).unwrap(), 2);
     assert_eq!(store.undelivered(0, 10).unwrap().len(), 0);
 }
+
+#[test]
+fn after_a_prune_that_empties_the_outbox_the_next_event_gets_a_new_seq_and_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let mut store = Store::open(&db, identity()).unwrap();
+    let session = SessionId(Uuid::from_u128(7));
+    let close = Event::SessionCancelled {
+        session,
+        at: t("2026-11-23T06:05:00Z"),
+        reason: "нет группы".into(),
+    };
+    let seqs = store
+        .record(
+            &[opened(session), checked_in(session, 1), close],
+            t("2026-11-23T06:05:00Z"),
+            true,
+        )
+        .unwrap();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    store.mark_delivered(3, t("2026-11-23T06:06:00Z")).unwrap();
+    // The audit period passes: the outbox is emptied, the ack log keeps the last ack (3).
+    assert_eq!(store.prune_delivered(t("2027-01-01T00:00:00Z")).unwrap(), 3);
+    assert_eq!(store.backlog().unwrap().0, 0);
+    drop(store);
+    let mut store = Store::open(&db, identity()).unwrap();
+    let next = SessionId(Uuid::from_u128(8));
+    let seqs = store
+        .record(&[opened(next)], t("2027-01-02T06:00:00Z"), true)
+        .unwrap();
+    assert_eq!(seqs, vec![4], "a seq never comes again");
+    let due = store.undelivered(store.acked().unwrap(), 10).unwrap();
+    assert_eq!(due.len(), 1, "the new event is due for delivery");
+    assert_eq!(store.backlog().unwrap().0, 1);
+}
+
+#[test]
+fn each_database_is_its_own_installation_and_says_so_in_every_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open(&dir.path().join("a.db"), identity()).unwrap();
+    let again = Store::open(&dir.path().join("a.db"), identity()).unwrap();
+    let b = Store::open(&dir.path().join("b.db"), identity()).unwrap();
+    assert_eq!(a.installation(), again.installation(), "kept across opens");
+    assert_ne!(
+        a.installation(),
+        b.installation(),
+        "a new database is a new one"
+    );
+    drop((a, again));
+    let mut a = Store::open(&dir.path().join("a.db"), identity()).unwrap();
+    a.record(
+        &[opened(SessionId(Uuid::from_u128(9)))],
+        t("2026-11-23T06:00:00Z"),
+        true,
+    )
+    .unwrap();
+    let row = &a.undelivered(0, 1).unwrap()[0];
+    let env = otmetka_core::wire::Envelope::decode(row.payload.as_bytes()).unwrap();
+    assert_eq!(env.installation, Some(a.installation()));
+}
+
+#[test]
+fn one_kiosk_per_database_a_second_is_told_who_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let first = otmetka_app::store::InstanceLock::take(&db).unwrap();
+    let err = otmetka_app::store::InstanceLock::take(&db)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already runs"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    drop(first);
+    otmetka_app::store::InstanceLock::take(&db).expect("free once the first is gone");
+}

@@ -85,3 +85,70 @@ fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
         (s.outbox_depth == 0).then_some(())
     });
 }
+
+/// One session of `n` taps (cards 0A000001…) on `k`, ended; returns its units' count.
+fn session_of(k: &KioskProcess, n: u8) -> usize {
+    k.sign_in_and_start("001").unwrap();
+    for i in 1..=n {
+        let Reply::Tap(t) = k
+            .call(Command::Tap {
+                card: format!("0A0000{i:02X}"),
+            })
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(t.kind, DecisionKind::Accepted);
+    }
+    let Reply::Ended { units, .. } = k
+        .call(Command::End {
+            head_count: Some(u32::from(n)),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    units.len()
+}
+
+#[test]
+fn a_kiosk_whose_database_is_replaced_delivers_its_new_units_next_to_the_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
+    let journal =
+        JournalProcess::start(&dir.path().join("journal"), broker.port, &["demo"], None).unwrap();
+    let kdir = dir.path().join("k1");
+    let mut k = KioskProcess::start(&kdir, "demo", "kiosk-1", &feed_toml(broker.port)).unwrap();
+    assert_eq!(session_of(&k, 3), 3);
+    wait_for("the first 3 units in the journal", 60, || {
+        (journal.units().ok()?.len() == 3).then_some(())
+    });
+    wait_for("the kiosk's outbox delivered", 60, || {
+        match k.call(Command::Status) {
+            Ok(Reply::Status(s)) if s.outbox_depth == 0 => Some(()),
+            _ => None,
+        }
+    });
+    // A new SD card: the same kiosk, its database gone. It numbers from 1 again, and the
+    // retained ack of its old database says "committed up to" the old numbers.
+    k.kill();
+    for f in ["kiosk.db", "kiosk.db-wal", "kiosk.db-shm"] {
+        let _ = std::fs::remove_file(kdir.join(f));
+    }
+    k.spawn().unwrap();
+    assert_eq!(session_of(&k, 2), 2);
+    let units = wait_for("the new database's 2 units next to the old 3", 60, || {
+        let u = journal.units().ok()?;
+        (u.len() == 5).then_some(u)
+    });
+    let mut ids: Vec<_> = units.iter().map(|u| u.unit.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "no unit twice");
+    wait_for("the new database's outbox delivered", 60, || {
+        match k.call(Command::Status) {
+            Ok(Reply::Status(s)) if s.outbox_depth == 0 => Some(()),
+            _ => None,
+        }
+    });
+}

@@ -149,3 +149,23 @@ fn display_settings_left_on_the_kiosk_are_there_after_a_restart() {
     let light = px.chunks_exact(4).map(|p| u64::from(p[1])).sum::<u64>() as f64 / f64::from(w * h);
     assert!(light > 160.0 && dark < 80.0, "light {light}, dark {dark}");
 }
+
+#[test]
+fn a_second_kiosk_on_the_same_config_is_refused_and_the_first_stays_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = KioskProcess::start(dir.path(), "demo", "kiosk-1", "").unwrap();
+    let out =
+        std::process::Command::new(otmetka_tests::site::sibling_binary("otmetka-kiosk").unwrap())
+            .args(["run", "--headless", "--config"])
+            .arg(&k.config)
+            .output()
+            .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second kiosk must not run");
+    assert!(
+        stderr.contains("already runs on the database") && stderr.contains("pid"),
+        "a clear message: {stderr}"
+    );
+    // The first one still answers on its socket (the second did not take it over).
+    assert!(matches!(k.call(Command::Status).unwrap(), Reply::Status(_)));
+}
