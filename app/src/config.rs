@@ -262,52 +262,7 @@ fn default_socket() -> PathBuf {
     PathBuf::from("/run/otmetka/kiosk.sock")
 }
 
-/// Russia's zones and their fixed offsets (no daylight saving since 26 October 2014).
-const ZONES: &[(&str, i32)] = &[
-    ("Europe/Kaliningrad", 120),
-    ("Europe/Moscow", 180),
-    ("Europe/Simferopol", 180),
-    ("Europe/Kirov", 180),
-    ("Europe/Volgograd", 180),
-    ("Europe/Samara", 240),
-    ("Europe/Astrakhan", 240),
-    ("Europe/Saratov", 240),
-    ("Europe/Ulyanovsk", 240),
-    ("Asia/Yekaterinburg", 300),
-    ("Asia/Omsk", 360),
-    ("Asia/Novosibirsk", 420),
-    ("Asia/Barnaul", 420),
-    ("Asia/Tomsk", 420),
-    ("Asia/Novokuznetsk", 420),
-    ("Asia/Krasnoyarsk", 420),
-    ("Asia/Irkutsk", 480),
-    ("Asia/Chita", 540),
-    ("Asia/Yakutsk", 540),
-    ("Asia/Khandyga", 540),
-    ("Asia/Vladivostok", 600),
-    ("Asia/Ust-Nera", 600),
-    ("Asia/Magadan", 660),
-    ("Asia/Sakhalin", 660),
-    ("Asia/Srednekolymsk", 660),
-    ("Asia/Kamchatka", 720),
-    ("Asia/Anadyr", 720),
-    ("UTC", 0),
-];
-
-/// The offset in minutes of a zone name or a "+HH:MM" offset.
-pub fn zone_offset_minutes(zone: &str) -> Option<i32> {
-    if let Some((_, m)) = ZONES.iter().find(|(z, _)| *z == zone) {
-        return Some(*m);
-    }
-    let (sign, rest) = match zone.as_bytes().first()? {
-        b'+' => (1, &zone[1..]),
-        b'-' => (-1, &zone[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
-}
+pub use otmetka_core::period::zone_offset_minutes;
 
 impl KioskConfig {
     /// Reads and checks a configuration file. Relative paths in it are relative to the file.

@@ -5,7 +5,7 @@
 use crate::kiosk::{Command, Reply};
 use crate::worker::WorkerHandle;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
@@ -44,42 +44,114 @@ pub enum ExtraRequest {
 pub type ExtraHandler =
     std::sync::Arc<dyn Fn(&ExtraRequest) -> Result<Reply, String> + Send + Sync>;
 
+/// The longest request line taken; a longer one closes the connection.
+pub const MAX_LINE: u64 = 64 * 1024;
+
+/// Most connections served at once; one more is answered with an error and closed.
+pub const MAX_CONNECTIONS: usize = 8;
+
 /// Serves the socket until the process ends. Each connection gets its own thread.
+///
+/// The socket is the kiosk user's alone: mode 0600, and a connection from another user (its
+/// peer's uid, `SO_PEERCRED`) is refused even in the moment between bind and chmod. Only the
+/// commands a person or a script sends are taken ([`Command::is_for_people`]): the feed's and
+/// the reader's plumbing is not on it.
 pub fn serve(
     path: &Path,
     worker: WorkerHandle,
     extra: Option<ExtraHandler>,
 ) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     // A socket file left by a killed kiosk would make bind fail.
     let _ = std::fs::remove_file(path);
     let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("control".into())
         .spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let worker = worker.clone();
-                let extra = extra.clone();
-                let _ = std::thread::Builder::new()
+            for mut conn in listener.incoming().flatten() {
+                if let Err(why) = peer_allowed(&conn) {
+                    tracing::warn!("control socket: refused a connection: {why}");
+                    let _ = write_answer(&mut conn, &Answer::Error(why));
+                    continue;
+                }
+                if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    let _ = write_answer(
+                        &mut conn,
+                        &Answer::Error(format!(
+                            "the kiosk serves {MAX_CONNECTIONS} connections at most: try again"
+                        )),
+                    );
+                    continue;
+                }
+                open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (worker, extra, held) = (worker.clone(), extra.clone(), open.clone());
+                let spawned = std::thread::Builder::new()
                     .name("control-conn".into())
-                    .spawn(move || serve_conn(conn, &worker, extra.as_ref()));
+                    .spawn(move || {
+                        serve_conn(conn, &worker, extra.as_ref());
+                        held.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    });
+                if spawned.is_err() {
+                    open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         })?;
     Ok(())
+}
+
+/// Whether the connecting process runs as this kiosk's user (or root).
+fn peer_allowed(conn: &UnixStream) -> Result<(), String> {
+    let peer = rustix::net::sockopt::socket_peercred(conn)
+        .map_err(|e| format!("cannot tell who connected: {e}"))?;
+    let me = rustix::process::getuid();
+    if peer.uid == me || peer.uid.is_root() {
+        Ok(())
+    } else {
+        Err(format!(
+            "uid {} may not drive this kiosk (it runs as uid {})",
+            peer.uid.as_raw(),
+            me.as_raw()
+        ))
+    }
+}
+
+fn write_answer(out: &mut UnixStream, answer: &Answer) -> std::io::Result<()> {
+    let mut json = serde_json::to_string(answer).map_err(std::io::Error::other)?;
+    json.push('\n');
+    out.write_all(json.as_bytes())
 }
 
 fn serve_conn(conn: UnixStream, worker: &WorkerHandle, extra: Option<&ExtraHandler>) {
     let Ok(mut out) = conn.try_clone() else {
         return;
     };
-    for line in BufReader::new(conn).lines() {
-        let Ok(line) = line else { return };
+    let mut reader = BufReader::new(conn);
+    loop {
+        let mut line = String::new();
+        match (&mut reader).take(MAX_LINE + 1).read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(n) if n as u64 > MAX_LINE => {
+                let _ = write_answer(
+                    &mut out,
+                    &Answer::Error(format!("a request is at most {MAX_LINE} bytes")),
+                );
+                return;
+            }
+            Ok(_) => {}
+        }
         if line.trim().is_empty() {
             continue;
         }
         let answer = match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Kiosk(cmd)) if !cmd.is_for_people() => Err(format!(
+                "{} is not a command of the control socket",
+                cmd.name()
+            )),
             Ok(Request::Kiosk(cmd)) => worker.call(cmd),
             Ok(Request::Extra(req)) => match extra {
                 Some(h) => h(&req),
@@ -91,11 +163,7 @@ fn serve_conn(conn: UnixStream, worker: &WorkerHandle, extra: Option<&ExtraHandl
             Ok(r) => Answer::Ok(r),
             Err(e) => Answer::Error(e),
         };
-        let Ok(mut json) = serde_json::to_string(&answer) else {
-            return;
-        };
-        json.push('\n');
-        if out.write_all(json.as_bytes()).is_err() {
+        if write_answer(&mut out, &answer).is_err() {
             return;
         }
     }

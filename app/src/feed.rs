@@ -132,9 +132,21 @@ pub fn spawn(opts: FeedOptions, worker: WorkerHandle) {
                     return;
                 }
             };
+            let mut last_error = String::new();
             loop {
                 if let Err(e) = rt.block_on(run(&opts, &worker)) {
-                    tracing::error!("feed stopped: {e}; restarting in 5 s");
+                    let e = format!("{e:#}");
+                    // Logged once per new reason (a broker host that does not resolve would
+                    // otherwise fill the log every 5 s); the diagnostics screen and `ctl status`
+                    // show it all the while.
+                    if e != last_error {
+                        tracing::error!("feed stopped: {e}; retrying every 5 s");
+                        last_error.clone_from(&e);
+                    }
+                    let _ = worker.call(Command::FeedLink {
+                        connected: false,
+                        detail: e,
+                    });
                 }
                 std::thread::sleep(Duration::from_secs(5));
             }

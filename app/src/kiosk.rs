@@ -168,6 +168,33 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether a person or a script may send it on the control socket. The rest is the
+    /// kiosk's own plumbing (the feed's link and documents, the reader's health, card requests
+    /// from the journal, the clock's tick), which a local user must not be able to fake.
+    pub fn is_for_people(&self) -> bool {
+        match self {
+            Command::Tap { .. }
+            | Command::SignIn { .. }
+            | Command::SignOut
+            | Command::Start { .. }
+            | Command::Override { .. }
+            | Command::Manual { .. }
+            | Command::Note { .. }
+            | Command::CheckOut { .. }
+            | Command::Undo { .. }
+            | Command::End { .. }
+            | Command::Status => true,
+            Command::Health
+            | Command::Tick
+            | Command::UseRoster { .. }
+            | Command::PutSchedule { .. }
+            | Command::Enrol { .. }
+            | Command::EnrolCancel
+            | Command::FeedLink { .. }
+            | Command::ReaderHealth { .. } => false,
+        }
+    }
+
     /// The command's name, as the control socket spells it (for logs).
     pub fn name(&self) -> &'static str {
         match self {
@@ -611,6 +638,12 @@ impl Kiosk {
 
     /// Handles one command.
     pub fn handle(&mut self, cmd: Command) -> Result<Reply, KioskError> {
+        // Time-based rules first: a session past its time norm closes itself before what a
+        // person does now is judged, so a tap after the deadline belongs to no session, however
+        // busy the kiosk has been (the worker's idle tick alone once left it open for minutes).
+        if cmd.is_for_people() {
+            self.tick()?;
+        }
         match cmd {
             Command::Tap { card } => {
                 let read = CardRead::parse(&card).map_err(|_| KioskError::UnreadableCard)?;

@@ -141,7 +141,8 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
             cfg.site_secret_file.display()
         )
     })?;
-    let secret = SiteSecret::new(secret.trim_ascii().to_vec());
+    let secret = SiteSecret::from_file_bytes(&secret)
+        .with_context(|| cfg.site_secret_file.display().to_string())?;
     let catalogue_text = std::fs::read_to_string(&cfg.catalogue)
         .with_context(|| format!("cannot read the catalogue {}", cfg.catalogue.display()))?;
     let catalogue = Catalogue::from_toml(&cfg.catalogue.display().to_string(), &catalogue_text)?;

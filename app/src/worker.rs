@@ -48,15 +48,23 @@ impl WorkerHandle {
     }
 }
 
-/// Starts the worker thread. It also ticks (automatic close) every `tick` while idle.
+/// Starts the worker thread. It also ticks (automatic close) every `tick`, busy or not, and
+/// checkpoints the database on a tick after `tick` without a command.
 pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -> WorkerHandle {
     let (tx, rx) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("kiosk-worker".into())
         .spawn(move || {
+            // Ticks come on time whatever the traffic: a script polling `ctl status` every two
+            // seconds once kept a session open long past its deadline, because the worker
+            // ticked only after `tick` without a command.
+            let mut next_tick = Instant::now() + tick;
+            let mut last_command = Instant::now();
             loop {
-                match rx.recv_timeout(tick) {
+                let wait = next_tick.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(wait) {
                     Ok((cmd, reply_to, sent)) => {
+                        last_command = Instant::now();
                         let queued = sent.elapsed();
                         let reply = kiosk.handle(cmd.clone());
                         let handled = sent.elapsed();
@@ -73,21 +81,27 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
                             (sent.elapsed() - handled).as_micros()
                         );
                     }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        kiosk.idle();
-                        let state = |k: &Kiosk| (k.session().map(|s| s.id), k.enrolment_name());
-                        let before = state(&kiosk);
-                        let ticked = kiosk.tick().map(|_| Reply::Ok);
-                        if let Err(e) = &ticked {
-                            tracing::error!("automatic close failed: {e}");
-                        }
-                        if state(&kiosk) != before {
-                            if let Some(obs) = observer.as_mut() {
-                                obs(&Command::Tick, &ticked, &kiosk);
-                            }
-                        }
-                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                if Instant::now() < next_tick {
+                    continue;
+                }
+                next_tick = Instant::now() + tick;
+                // Checkpoints only when no one is tapping.
+                if last_command.elapsed() >= tick {
+                    kiosk.idle();
+                }
+                let state = |k: &Kiosk| (k.session().map(|s| s.id), k.enrolment_name());
+                let before = state(&kiosk);
+                let ticked = kiosk.tick().map(|_| Reply::Ok);
+                if let Err(e) = &ticked {
+                    tracing::error!("automatic close failed: {e}");
+                }
+                if state(&kiosk) != before {
+                    if let Some(obs) = observer.as_mut() {
+                        obs(&Command::Tick, &ticked, &kiosk);
+                    }
                 }
             }
         })

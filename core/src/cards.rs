@@ -17,9 +17,32 @@ impl std::fmt::Debug for SiteSecret {
     }
 }
 
+/// The fewest bytes a site secret file may hold: card forms of 24–32 bits are cheap to
+/// reverse from their hashes when the key is guessable, so a short key is refused, not used.
+/// Provisioning writes 32 random bytes (64 hex digits).
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Why a site secret is not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the site secret has {0} bytes; it needs at least {MIN_SECRET_BYTES} \
+     (make one with: head -c 32 /dev/urandom | xxd -p -c 64)"
+)]
+pub struct ShortSecret(pub usize);
+
 impl SiteSecret {
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
         SiteSecret(bytes.into())
+    }
+
+    /// The secret a file holds (surrounding whitespace is not part of it), refused when short
+    /// or empty.
+    pub fn from_file_bytes(bytes: &[u8]) -> Result<Self, ShortSecret> {
+        let key = bytes.trim_ascii();
+        if key.len() < MIN_SECRET_BYTES {
+            return Err(ShortSecret(key.len()));
+        }
+        Ok(SiteSecret(key.to_vec()))
     }
 
     /// The keyed hash of a card form, hex.
@@ -116,6 +139,19 @@ impl<T: Clone + PartialEq> CardIndex<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_or_empty_secret_is_refused() {
+        assert_eq!(
+            SiteSecret::from_file_bytes(b"  \n").unwrap_err(),
+            ShortSecret(0)
+        );
+        assert_eq!(
+            SiteSecret::from_file_bytes(b"secret\n").unwrap_err(),
+            ShortSecret(6)
+        );
+        assert!(SiteSecret::from_file_bytes(b"0123456789abcdef0123\n").is_ok());
+    }
 
     #[test]
     fn a_wiegand_read_finds_the_card_and_a_shared_suffix_is_a_collision() {

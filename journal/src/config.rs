@@ -137,6 +137,18 @@ impl JournalConfig {
                 fix(p);
             }
         }
+        for s in &cfg.sites {
+            if let Some(zone) = &s.time_zone {
+                if otmetka_core::period::zone_offset_minutes(zone).is_none() {
+                    return Err(Error::Config(format!(
+                        "{}: site {:?} has time_zone {zone:?}, which is neither a Russian zone \
+                         (\"Asia/Yekaterinburg\") nor an offset (\"+05:00\")",
+                        path.display(),
+                        s.id
+                    )));
+                }
+            }
+        }
         if let Some(p) = cfg.provisioning.as_mut() {
             fix(&mut p.broker_password_file);
             fix(&mut p.broker_acl_file);
@@ -153,5 +165,30 @@ impl JournalConfig {
     /// The store this config names.
     pub fn database(&self) -> Result<Database, StoreError> {
         Database::parse(&self.database, &self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_zone_that_cannot_work_is_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.toml");
+        let text = |zone: &str| {
+            format!(
+                "database = \"j.db\"\ncatalogue = \"c.toml\"\nbroker = \"127.0.0.1:1883\"\n\
+                 [[sites]]\nid = \"demo\"\nsite_secret_file = \"s\"\ntime_zone = {zone:?}\n"
+            )
+        };
+        std::fs::write(&path, text("Mars/Olympus")).unwrap();
+        let err = JournalConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("Mars/Olympus") && err.contains("+05:00"),
+            "{err}"
+        );
+        std::fs::write(&path, text("Asia/Yekaterinburg")).unwrap();
+        JournalConfig::load(&path).unwrap();
     }
 }

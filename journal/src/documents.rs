@@ -73,7 +73,9 @@ impl Documents {
                     "cannot read {}",
                     site.site_secret_file.display()
                 )))?;
-                let secret = SiteSecret::new(secret.trim_ascii().to_vec());
+                let secret = SiteSecret::from_file_bytes(&secret).map_err(|e| {
+                    Error::Config(format!("{}: {e}", site.site_secret_file.display()))
+                })?;
                 let name = file.display().to_string();
                 let roster = RosterFile::parse(&name, &read(file)?)
                     .and_then(|f| f.to_roster(&name, &secret))

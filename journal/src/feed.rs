@@ -218,12 +218,8 @@ impl Running {
             }
             Event::Message(m) => {
                 self.refresh_revoked().await?;
-                let received = ingest::receive(
-                    &m.topic,
-                    &m.payload,
-                    &self.revoked,
-                    &self.feed.documents.catalogue,
-                );
+                let received =
+                    ingest::receive(&m.topic, &m.payload, &self.revoked, &self.feed.documents);
                 if let ingest::Received::Event(j) = &received {
                     if let ingest::Verdict::Reject { reason, .. } = &j.verdict {
                         tracing::warn!(topic = %m.topic, ?reason, "rejected a message");

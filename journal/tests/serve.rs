@@ -55,7 +55,7 @@ fn one_process_serves_the_feed_and_the_pages_and_stops_on_one_shutdown() {
         ),
     )
     .unwrap();
-    std::fs::write(dir.path().join("s"), "demo-secret\n").unwrap();
+    std::fs::write(dir.path().join("s"), "demo-secret-for-this-test-only\n").unwrap();
     let cfg = JournalConfig::load(&config).unwrap();
     let documents = Documents::load(&cfg).unwrap();
     let clock = Arc::new(FixedClock::new("2026-11-23T10:00:00Z".parse().unwrap()));

@@ -169,3 +169,76 @@ fn a_second_kiosk_on_the_same_config_is_refused_and_the_first_stays_reachable() 
     // The first one still answers on its socket (the second did not take it over).
     assert!(matches!(k.call(Command::Status).unwrap(), Reply::Status(_)));
 }
+
+#[test]
+fn the_control_socket_is_the_kiosk_users_and_takes_only_what_people_send() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let k = KioskProcess::start(dir.path(), "demo", "kiosk-1", "").unwrap();
+    let mode = std::fs::metadata(&k.socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the socket is the kiosk user's alone");
+    let ask = |line: &str| -> String {
+        let mut s = std::os::unix::net::UnixStream::connect(&k.socket).unwrap();
+        s.write_all(line.as_bytes()).unwrap();
+        s.write_all(b"\n").unwrap();
+        let mut answer = String::new();
+        BufReader::new(s).read_line(&mut answer).unwrap();
+        answer
+    };
+    // The feed's plumbing is not a command of the socket: a local user cannot fake the link,
+    // the reader's health, a card request or a schedule.
+    for internal in [
+        r#"{"cmd":"feed_link","connected":true,"detail":"fake"}"#,
+        r#"{"cmd":"reader_health","ok":true}"#,
+        r#"{"cmd":"enrol_cancel"}"#,
+        r#"{"cmd":"tick"}"#,
+    ] {
+        let a = ask(internal);
+        assert!(
+            a.contains("is not a command of the control socket"),
+            "{internal}: {a}"
+        );
+    }
+    // A line beyond the bound is refused and the connection closed; the kiosk goes on.
+    let a = ask(&format!(
+        r#"{{"cmd":"tap","card":"{}"}}"#,
+        "0".repeat(100_000)
+    ));
+    assert!(a.contains("at most"), "{a}");
+    assert!(matches!(k.call(Command::Status).unwrap(), Reply::Status(_)));
+    // Another user is refused by the peer's uid even where the file mode would let them in.
+    let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.path()).unwrap());
+    if me == 0
+        && std::path::Path::new("/usr/bin/setpriv").exists()
+        && std::path::Path::new("/usr/bin/python3").exists()
+    {
+        std::fs::set_permissions(&k.socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let mut d = dir.path().to_path_buf();
+        while d.parent().is_some() {
+            let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755));
+            d.pop();
+        }
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "/usr/bin/python3",
+                "-c",
+            ])
+            .arg(format!(
+                "import socket; s = socket.socket(socket.AF_UNIX); s.connect({:?}); \
+                 print(s.makefile().readline())",
+                k.socket.display().to_string()
+            ))
+            .output()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            answer.contains("may not drive this kiosk"),
+            "{answer} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

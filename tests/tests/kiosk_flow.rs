@@ -232,3 +232,89 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
         shots.mismatches.join("\n")
     );
 }
+
+/// A kiosk in this process on a clock the test moves (no worker, no idle tick).
+fn kiosk_on(
+    clock: &otmetka_app::clock::ManualClock,
+    dir: &std::path::Path,
+) -> otmetka_app::kiosk::Kiosk {
+    use otmetka_app::store::{KioskIdentity, Store};
+    let root = otmetka_tests::site::repo_root();
+    let secret =
+        otmetka_core::cards::SiteSecret::new(b"demo-demo-secret-not-for-production".to_vec());
+    let name = root.join("config/roster.sample.toml").display().to_string();
+    let roster =
+        otmetka_core::roster::RosterFile::parse(&name, &std::fs::read_to_string(&name).unwrap())
+            .unwrap()
+            .to_roster(&name, &secret)
+            .unwrap();
+    let mut store = Store::open(
+        &dir.join("kiosk.db"),
+        KioskIdentity {
+            site: "demo".into(),
+            kiosk: "kiosk-1".into(),
+        },
+    )
+    .unwrap();
+    store
+        .put_document(
+            "roster",
+            roster.version,
+            &serde_json::to_string(&roster).unwrap(),
+        )
+        .unwrap();
+    let catalogue = otmetka_core::catalogue::Catalogue::from_toml(
+        "services.toml",
+        &std::fs::read_to_string(root.join("config/services.toml")).unwrap(),
+    )
+    .unwrap();
+    otmetka_app::kiosk::Kiosk::new(
+        store,
+        catalogue,
+        secret,
+        otmetka_core::period::SiteTime::new(300, Default::default()).unwrap(),
+        Default::default(),
+        Box::new(clock.clone()),
+        "demo",
+        "kiosk-1",
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_tap_after_the_time_norm_belongs_to_no_session_even_on_a_busy_kiosk() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = "2026-11-23T05:00:00Z".parse().unwrap();
+    let clock = otmetka_app::clock::ManualClock::new(t0, true);
+    let mut k = kiosk_on(&clock, dir.path());
+    k.handle(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
+    k.handle(Command::Start {
+        service: ServiceCode::from("001"),
+        group: None,
+        unit_kind: None,
+        safety_briefing: false,
+        confirm_date: false,
+    })
+    .unwrap();
+    let tap = |k: &mut otmetka_app::kiosk::Kiosk, card: &str| match k
+        .handle(Command::Tap { card: card.into() })
+        .unwrap()
+    {
+        Reply::Tap(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(tap(&mut k, "0A000001").kind, DecisionKind::Accepted);
+    // Long past the norm and its grace, with commands all the while and never an idle tick.
+    for _ in 0..12 {
+        clock.advance(chrono::Duration::minutes(10));
+        k.handle(Command::Status).unwrap();
+    }
+    assert_eq!(tap(&mut k, "0A000002").kind, DecisionKind::NoOpenSession);
+    assert!(
+        k.session().is_none(),
+        "the session closed itself at its deadline"
+    );
+}

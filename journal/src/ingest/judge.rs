@@ -9,6 +9,17 @@ use otmetka_core::wire::{DecodeError, Envelope, RejectReason};
 /// The largest payload the journal takes (a units message of a 25-person session is ~12 KiB).
 pub const MAX_PAYLOAD: usize = 256 * 1024;
 
+/// Most lookup forms a card has (the whole UID and its truncations; `core::card`): a
+/// `CardEnrolled` with more hashes is not a card.
+pub const MAX_CARD_HASHES: usize = 8;
+
+/// Whether `h` has the form of a keyed card hash (HMAC-SHA256, hex).
+pub fn is_card_hash(h: &str) -> bool {
+    h.len() == 64
+        && h.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// A message as it came off the broker.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -128,6 +139,20 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
                 if u.ended_at < u.started_at {
                     return invalid(format!("unit {} ends before it starts", u.id.0));
                 }
+            }
+        }
+        Event::CardEnrolled { card_hashes, .. } => {
+            if card_hashes.is_empty() || card_hashes.len() > MAX_CARD_HASHES {
+                return invalid(format!(
+                    "a card comes with 1 to {MAX_CARD_HASHES} hashes, not {}",
+                    card_hashes.len()
+                ));
+            }
+            if let Some(bad) = card_hashes.iter().find(|h| !is_card_hash(h)) {
+                return invalid(format!(
+                    "{:?} is not a card hash (64 lowercase hex digits)",
+                    truncate(bad)
+                ));
             }
         }
         _ => {}

@@ -163,29 +163,19 @@ impl SqliteJournal {
                 card_hashes,
                 at,
             } => {
-                // The request is normally held; one that is not (a journal restored from an older
-                // copy) is recorded from the event itself, so the card is not lost.
-                let body = serde_json::to_string(&otmetka_core::wire::EnrolmentRequest {
-                    schema: otmetka_core::wire::SCHEMA,
-                    request: *request,
-                    recipient: *recipient,
-                    display_name: String::new(),
-                    expires_at: *at,
-                })?;
+                if let Some(why) =
+                    Self::enrolment_refusal(tx, env, *request, *recipient, card_hashes, *at)?
+                {
+                    refused.push(why);
+                    return Ok(refused);
+                }
                 tx.execute(
-                    "INSERT INTO enrolments (request, site, kiosk, recipient, body, requested_at,
-                     expires_at, card_hashes, enrolled_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?6)
-                     ON CONFLICT (request) DO UPDATE SET card_hashes = excluded.card_hashes,
-                     enrolled_at = excluded.enrolled_at WHERE enrolments.enrolled_at IS NULL",
+                    "UPDATE enrolments SET card_hashes = ?2, enrolled_at = ?3
+                     WHERE request = ?1 AND enrolled_at IS NULL",
                     params![
                         request.to_string(),
-                        site,
-                        kiosk,
-                        recipient.to_string(),
-                        body,
-                        ts(*at),
-                        serde_json::to_string(card_hashes)?
+                        serde_json::to_string(card_hashes)?,
+                        ts(*at)
                     ],
                 )?;
             }
@@ -222,6 +212,74 @@ impl SqliteJournal {
             _ => {}
         }
         Ok(refused)
+    }
+}
+
+/// How far a kiosk's clock may be behind the journal's when it enrols a card at the last moment.
+const ENROLMENT_SKEW: chrono::Duration = chrono::Duration::minutes(2);
+
+impl SqliteJournal {
+    /// Why a kiosk's `CardEnrolled` is not taken, if it is not: the request must be held, have
+    /// been sent to that kiosk, name that recipient and not have expired, and the card must not
+    /// be another person's already. A credential of one kiosk must not give any card to anyone.
+    fn enrolment_refusal(
+        tx: &rusqlite::Transaction<'_>,
+        env: &Envelope,
+        request: uuid::Uuid,
+        recipient: otmetka_core::people::RecipientId,
+        card_hashes: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Option<RejectReason>, StoreError> {
+        let invalid = |detail: String| Ok(Some(RejectReason::Invalid { detail }));
+        let held: Option<(String, String, String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT site, kiosk, recipient, expires_at, card_hashes FROM enrolments
+                 WHERE request = ?1",
+                [request.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((site, kiosk, wanted, expires, done)) = held else {
+            return invalid(format!("card enrolment {request}: no such request"));
+        };
+        if (site.as_str(), kiosk.as_str()) != (env.site.as_str(), env.kiosk.as_str()) {
+            return Ok(Some(RejectReason::Foreign {
+                detail: format!("card enrolment {request} was asked of kiosk {site}/{kiosk}"),
+            }));
+        }
+        if wanted != recipient.to_string() {
+            return invalid(format!(
+                "card enrolment {request} is for another recipient than {recipient}"
+            ));
+        }
+        if let Some(done) = done {
+            let done: Vec<String> = serde_json::from_str(&done)?;
+            return if done == card_hashes {
+                Ok(None) // the same card again: a resend of a new event id, changes nothing
+            } else {
+                invalid(format!("card enrolment {request} was fulfilled already"))
+            };
+        }
+        if from_text(&expires).is_some_and(|e| at > e + ENROLMENT_SKEW) {
+            return invalid(format!("card enrolment {request} expired at {expires}"));
+        }
+        let mut others = tx.prepare_cached(
+            "SELECT recipient, card_hashes FROM enrolments
+             WHERE site = ?1 AND enrolled_at IS NOT NULL AND recipient != ?2",
+        )?;
+        let rows = others.query_map(params![env.site, recipient.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (holder, hashes) = row?;
+            let hashes: Vec<String> = serde_json::from_str(&hashes)?;
+            if hashes.iter().any(|h| card_hashes.contains(h)) {
+                return invalid(format!(
+                    "card enrolment {request}: the card is {holder}'s already"
+                ));
+            }
+        }
+        Ok(None)
     }
 }
 
