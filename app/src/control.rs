@@ -140,6 +140,13 @@ fn serve_conn(conn: UnixStream, worker: &WorkerHandle, extra: Option<&ExtraHandl
                     &mut out,
                     &Answer::Error(format!("a request is at most {MAX_LINE} bytes")),
                 );
+                // Take (a bounded part of) what is still coming before closing, so the client
+                // reads the answer instead of a reset.
+                let _ = out.shutdown(std::net::Shutdown::Write);
+                let _ = reader
+                    .get_ref()
+                    .set_read_timeout(Some(std::time::Duration::from_millis(500)));
+                let _ = std::io::copy(&mut (&mut reader).take(1 << 20), &mut std::io::sink());
                 return;
             }
             Ok(_) => {}
