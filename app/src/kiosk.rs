@@ -555,9 +555,8 @@ impl Kiosk {
             feed: None,
             enrolment,
         };
-        if let Some(s) = &k.session {
-            k.instructor = Some(s.instructor);
-        }
+        // An open session survives a restart; its instructor's sign-in does not: whoever
+        // ends it signs in again (PIN or staff card).
         // A session that passed its time while the kiosk was off closes itself now.
         k.tick()?;
         Ok(k)

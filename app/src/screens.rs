@@ -783,6 +783,10 @@ impl Flow {
                 None => show(self, Mode::Idle),
             },
             UiEvent::EnrolCancel => (vec![Command::EnrolCancel], None),
+            UiEvent::SignOut => {
+                self.mode = Mode::Idle;
+                (self.sign_out(), Some(self.screen(now)))
+            }
             UiEvent::DemoCard(n) => (
                 vec![Command::Tap {
                     // The nine demo cards of the simulated reader: recipients 1–9 of the sample
@@ -799,15 +803,26 @@ impl Flow {
         }
     }
 
-    /// An instructor's screen left untouched for [`INSTRUCTOR_TIMEOUT`] goes back to idle.
-    pub fn time_out(&mut self, now: DateTime<Utc>) -> Option<ScreenView> {
+    /// An instructor's screen left untouched for [`INSTRUCTOR_TIMEOUT`] goes back to idle and
+    /// signs the instructor out: whoever touches «Инструктор» next is asked for the PIN or the
+    /// staff card again. Returns the commands for the worker and the screen to show.
+    pub fn time_out(&mut self, now: DateTime<Utc>) -> (Vec<Command>, Option<ScreenView>) {
         // Card enrolment waits for its card until the journal's request expires (the kiosk
         // ends it then), not for a touch.
         if matches!(self.mode, Mode::Idle | Mode::Enrol { .. }) {
-            return None;
+            return (Vec::new(), None);
         }
         self.mode = Mode::Idle;
-        Some(self.screen(now))
+        (self.sign_out(), Some(self.screen(now)))
+    }
+
+    /// The commands that sign the instructor out, if one is signed in.
+    fn sign_out(&mut self) -> Vec<Command> {
+        if self.facts.instructor.take().is_some() {
+            vec![Command::SignOut]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -847,6 +862,8 @@ struct Glue {
     shown: Mutex<&'static str>,
     remote: UiRemote,
     now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// The worker, once events are forwarded to it: the timeout's sign-out goes there.
+    worker: Mutex<Option<WorkerHandle>>,
 }
 
 impl Glue {
@@ -912,6 +929,7 @@ impl Screens {
             shown: Mutex::new("idle"),
             remote,
             now,
+            worker: Mutex::new(None),
         });
         let first = glue.lock().screen((glue.now)());
         glue.show(first);
@@ -927,9 +945,21 @@ impl Screens {
                     let mut flow = glue.lock();
                     let idle_for = glue.touched.lock().map(|t| t.elapsed()).unwrap_or_default();
                     if flow.instructor_screen() && idle_for > INSTRUCTOR_TIMEOUT {
-                        if let Some(view) = flow.time_out(now) {
-                            drop(flow);
+                        let (cmds, view) = flow.time_out(now);
+                        drop(flow);
+                        if let Some(view) = view {
                             glue.show(view);
+                        }
+                        let worker = glue.worker.lock().map(|w| w.clone()).unwrap_or(None);
+                        for cmd in cmds {
+                            match &worker {
+                                Some(w) => {
+                                    if let Err(e) = w.call(cmd) {
+                                        tracing::warn!("sign-out on the timeout failed: {e}");
+                                    }
+                                }
+                                None => tracing::warn!("no worker to sign the instructor out"),
+                            }
                         }
                         continue;
                     }
@@ -1022,6 +1052,9 @@ impl Screens {
         worker: WorkerHandle,
         settings_file: Option<std::path::PathBuf>,
     ) {
+        if let Ok(mut w) = self.glue.worker.lock() {
+            *w = Some(worker.clone());
+        }
         let screens = self.clone();
         let spawned = std::thread::Builder::new()
             .name("ui-events".into())
@@ -1140,10 +1173,37 @@ mod tests {
             let (cmds, view) = f.on_event(UiEvent::InstructorMenu, now());
             assert!(cmds.is_empty());
             assert_eq!(view.unwrap().name(), screen);
-            // Back returns to the idle screen; an untouched instructor screen times out to it.
-            assert_eq!(f.time_out(now()).unwrap().name(), "idle");
-            assert!(f.time_out(now()).is_none());
+            // An untouched instructor screen times out to idle and signs the instructor out.
+            let (cmds, view) = f.time_out(now());
+            assert_eq!(view.unwrap().name(), "idle");
+            assert_eq!(
+                cmds,
+                if instructor {
+                    vec![Command::SignOut]
+                } else {
+                    vec![]
+                }
+            );
+            assert_eq!(f.time_out(now()), (vec![], None));
+            // «Инструктор» again asks for the PIN or the staff card, session or not.
+            let (_, view) = f.on_event(UiEvent::InstructorMenu, now());
+            assert_eq!(
+                view.unwrap().name(),
+                "sign_in",
+                "no way back in without a PIN"
+            );
         }
+    }
+
+    #[test]
+    fn the_sign_out_button_signs_the_instructor_out_and_shows_idle() {
+        let mut f = flow(facts(true, true, ClockVerdict::Trusted));
+        f.on_event(UiEvent::InstructorMenu, now());
+        let (cmds, view) = f.on_event(UiEvent::SignOut, now());
+        assert_eq!(cmds, vec![Command::SignOut]);
+        assert_eq!(view.unwrap().name(), "idle");
+        let (_, view) = f.on_event(UiEvent::InstructorMenu, now());
+        assert_eq!(view.unwrap().name(), "sign_in");
     }
 
     #[test]
@@ -1440,7 +1500,7 @@ mod tests {
         assert_eq!(v.name, "Нина Васильевна");
         assert_eq!(
             f.time_out(now()),
-            None,
+            (vec![], None),
             "enrolment does not time out by touch"
         );
         let tap = Command::Tap {

@@ -66,6 +66,20 @@ fn an_open_session_survives_a_kiosk_killed_mid_session() {
         .request(&serde_json::from_str(r#"{"cmd":"tap","card":"not a card"}"#).unwrap())
         .unwrap();
     assert!(matches!(bad, otmetka_app::control::Answer::Error(_)));
+    // The restart signed the instructor out: ending the session asks for the PIN again.
+    let refused = k.call(Command::End {
+        head_count: Some(5),
+    });
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("no instructor is signed in")),
+        "{refused:?}"
+    );
+    k.call(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
     let Reply::Ended {
         units,
         below_group_min,

@@ -872,6 +872,7 @@ fn connect_callbacks(inner: &Rc<Inner>) {
         }
     }));
     on!(on_back, |i| i.send(UiEvent::Back));
+    on!(on_sign_out, |i| i.send(UiEvent::SignOut));
     on!(on_demo_card, |i, n: i32| {
         if (1..=9).contains(&n) {
             i.send(UiEvent::DemoCard(n as u8))

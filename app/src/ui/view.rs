@@ -557,6 +557,8 @@ pub enum UiEvent {
         date: NaiveDate,
     },
     OpenDiagnostics,
+    /// «Выйти» on an instructor's screen: the instructor signs out; the next one signs in.
+    SignOut,
     /// A display setting changed (already applied on screen); the glue may persist it and
     /// switch the voice's language.
     SettingsChanged(UiSettings),
