@@ -244,6 +244,14 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
+        // Check-ins and card hashes: the kiosk user's alone (SQLite gives the -wal and -shm
+        // files the database file's mode).
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+                tracing::warn!("cannot make {} private: {e}", path.display());
+            }
+        }
         let map = |e: rusqlite::Error| match StoreError::from(e) {
             StoreError::Corrupt { detail, .. } => corrupt(detail),
             other => other,

@@ -360,3 +360,25 @@ fn one_kiosk_per_database_a_second_is_told_who_holds_it() {
     drop(first);
     otmetka_app::store::InstanceLock::take(&db).expect("free once the first is gone");
 }
+
+#[test]
+fn the_database_is_the_kiosk_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let mut store = Store::open(&db, identity()).unwrap();
+    store
+        .record(
+            &[opened(SessionId(Uuid::from_u128(3)))],
+            t("2026-11-23T06:00:00Z"),
+            true,
+        )
+        .unwrap();
+    for f in ["kiosk.db", "kiosk.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+}

@@ -236,16 +236,33 @@ fn site_config<'a>(cfg: &'a JournalConfig, site: &Id) -> Result<&'a SiteConfig> 
 }
 
 /// Runs `mosquitto_passwd` with `args`; an error carries its own message.
-fn mosquitto_passwd(p: &ProvisioningConfig, args: &[&std::ffi::OsStr]) -> Result<String> {
-    let out = Command::new(&p.mosquitto_passwd)
+/// Runs `mosquitto_passwd` with `args`; a password goes on its standard input (it asks for it
+/// twice), never on the command line, where any local user could read it in `ps`.
+fn mosquitto_passwd(
+    p: &ProvisioningConfig,
+    args: &[&std::ffi::OsStr],
+    password: Option<&str>,
+) -> Result<String> {
+    use std::io::Write;
+    let cannot = || {
+        format!(
+            "cannot run {} (Debian package mosquitto)",
+            p.mosquitto_passwd.display()
+        )
+    };
+    let mut child = Command::new(&p.mosquitto_passwd)
         .args(args)
-        .output()
-        .with_context(|| {
-            format!(
-                "cannot run {} (Debian package mosquitto)",
-                p.mosquitto_passwd.display()
-            )
-        })?;
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(cannot)?;
+    if let (Some(pw), Some(mut stdin)) = (password, child.stdin.take()) {
+        stdin
+            .write_all(format!("{pw}\n{pw}\n").as_bytes())
+            .with_context(cannot)?;
+    }
+    let out = child.wait_with_output().with_context(cannot)?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -396,12 +413,8 @@ pub fn provision(
         write_new(&out.join(bundle::CATALOGUE), &catalogue, 0o644)?;
         mosquitto_passwd(
             p,
-            &[
-                "-b".as_ref(),
-                p.broker_password_file.as_os_str(),
-                username.as_ref(),
-                password.as_ref(),
-            ],
+            &[p.broker_password_file.as_os_str(), username.as_ref()],
+            Some(&password),
         )?;
         let new_acl = acl_with_kiosk(&acl, &site, &kiosk);
         if new_acl != acl {
@@ -447,6 +460,7 @@ pub fn revoke(cfg: &JournalConfig, site: &str, kiosk: &str, now: DateTime<Utc>) 
                 p.broker_password_file.as_os_str(),
                 username.as_ref(),
             ],
+            None,
         )?;
         let after = std::fs::read_to_string(&p.broker_password_file).unwrap_or_default();
         if after.lines().any(|l| l.starts_with(&prefix)) {

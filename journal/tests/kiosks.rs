@@ -75,3 +75,15 @@ fn a_document_keeps_its_version_until_it_changes_and_versions_only_grow() {
     // Another site, another document: its own numbering.
     assert_eq!(j.publish_version("s2", "schedule", "[c]", t0).unwrap(), v1);
 }
+
+#[test]
+fn the_journal_database_is_the_service_users_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let _j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
+    let mode = std::fs::metadata(dir.path().join("j.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -131,7 +131,24 @@ fn a_provisioned_kiosk_delivers_a_revoked_one_is_refused_and_keeps_its_taps() {
     let dir = tempfile::tempdir().unwrap();
     let broker = secure_broker("").unwrap();
     let jdir = dir.path().join("journal");
-    let jtext = secure_journal_toml(&jdir, &broker, &["demo"], "").unwrap();
+    let mut jtext = secure_journal_toml(&jdir, &broker, &["demo"], "").unwrap();
+    // mosquitto_passwd behind a wrapper that records its command line (what `ps` shows).
+    let argv_log = dir.path().join("mosquitto_passwd.argv");
+    let wrapper = dir.path().join("mosquitto_passwd");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {:?}\nexec /usr/bin/mosquitto_passwd \"$@\"\n",
+            argv_log
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755),
+    )
+    .unwrap();
+    jtext.push_str(&format!("mosquitto_passwd = {wrapper:?}\n"));
     let jconf = jdir.join("journal.toml");
     std::fs::write(&jconf, &jtext).unwrap();
 
@@ -187,6 +204,12 @@ fn a_provisioned_kiosk_delivers_a_revoked_one_is_refused_and_keeps_its_taps() {
     assert_eq!(mode(&bundle.join("site-secret")), 0o600);
     let password = std::fs::read_to_string(bundle.join("mqtt-password")).unwrap();
     assert_eq!(password.trim().len(), 64);
+    let argv = std::fs::read_to_string(&argv_log).unwrap();
+    assert!(argv.contains("demo/kiosk/kiosk-1"), "{argv}");
+    assert!(
+        !argv.contains(password.trim()),
+        "the password never is on a command line: {argv}"
+    );
     let passwd_text = std::fs::read_to_string(&passwd).unwrap();
     let entry = passwd_text
         .lines()

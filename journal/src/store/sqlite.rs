@@ -40,6 +40,9 @@ use otmetka_core::timestamp::{from_text, to_text as ts};
 impl SqliteJournal {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
+        // The journal holds names' ids, card hashes and the audit trail: the service user's
+        // alone (SQLite gives the -wal and -shm files the database file's mode).
+        restrict_to_owner(path);
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         conn.execute_batch("PRAGMA synchronous=FULL;")?;
@@ -212,6 +215,15 @@ impl SqliteJournal {
             _ => {}
         }
         Ok(refused)
+    }
+}
+
+/// Makes `path` readable and writable by its owner only (a file made by someone else, such as
+/// a test's copy, is left as it is).
+fn restrict_to_owner(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        tracing::warn!("cannot make {} private: {e}", path.display());
     }
 }
 
