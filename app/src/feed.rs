@@ -133,6 +133,10 @@ pub fn spawn(opts: FeedOptions, worker: WorkerHandle) {
                 }
             };
             let mut last_error = String::new();
+            if crate::crash::injected("panic-feed") {
+                std::thread::sleep(Duration::from_secs(1));
+                panic!("injected fault: panic-feed");
+            }
             loop {
                 if let Err(e) = rt.block_on(run(&opts, &worker)) {
                     let e = format!("{e:#}");

@@ -20,6 +20,7 @@
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod crash;
 pub mod feed;
 pub mod kiosk;
 pub mod reader;

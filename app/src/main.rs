@@ -115,7 +115,10 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.cmd {
-        Cmd::Run { config, headless } => run(&config, headless),
+        Cmd::Run { config, headless } => {
+            otmetka_app::crash::exit_on_panic();
+            run(&config, headless)
+        }
         Cmd::Ctl { socket, cmd } => ctl(&socket, cmd),
         Cmd::Enroll { bundle, into } => enroll(&bundle, &into),
     };

@@ -197,6 +197,7 @@ pub fn spawn(mut open: Opener, worker: WorkerHandle) {
         .name("reader".into())
         .spawn(move || {
             let mut sup = Supervisor::default();
+            let started = Instant::now();
             let mut reader: Option<TapReader<BoxedReader>> = None;
             let tell = |step: Step| match step {
                 Step::Carry => {}
@@ -218,6 +219,9 @@ pub fn spawn(mut open: Opener, worker: WorkerHandle) {
                 }
             };
             loop {
+                if crate::crash::injected("panic-reader") && started.elapsed() > POLL * 40 {
+                    panic!("injected fault: panic-reader");
+                }
                 let Some(r) = reader.as_mut() else {
                     match open() {
                         Ok(r) => reader = Some(TapReader::new(r, Debouncer::default())),

@@ -53,6 +53,8 @@ pub struct KioskProcess {
     pub dir: PathBuf,
     pub socket: PathBuf,
     pub config: PathBuf,
+    /// Environment for the process (`OTMETKA_FAULT` in the fault tests), kept for restarts.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -107,6 +109,7 @@ impl KioskProcess {
             dir: dir.to_path_buf(),
             socket: dir.join("kiosk.sock"),
             config,
+            env: Vec::new(),
             child: None,
         };
         k.spawn()?;
@@ -121,6 +124,7 @@ impl KioskProcess {
             dir: dir.to_path_buf(),
             socket: socket.to_path_buf(),
             config: config.to_path_buf(),
+            env: Vec::new(),
             child: None,
         };
         k.spawn()?;
@@ -145,6 +149,7 @@ impl KioskProcess {
             run.push("--headless");
         }
         let child = std::process::Command::new(sibling_binary("otmetka-kiosk")?)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(run)
             .arg("--config")
             .arg(&self.config)
@@ -179,6 +184,13 @@ impl KioskProcess {
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// How the process ended, if it has (not waiting).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Waits until the process ends by itself (a window closed).

@@ -258,3 +258,37 @@ fn the_control_socket_is_the_kiosk_users_and_takes_only_what_people_send() {
         );
     }
 }
+
+#[test]
+fn a_thread_that_panics_ends_the_kiosk_instead_of_leaving_it_half_alive() {
+    for point in ["panic-feed", "panic-reader"] {
+        let dir = tempfile::tempdir().unwrap();
+        // A kiosk that runs its feed (to a port where no broker is) and a reader thread (a
+        // serial reader that is not plugged in: the thread keeps trying to open it).
+        let port = otmetka_link::testing::free_port().unwrap();
+        let extra = format!(
+            "reader = {{ kind = \"serial\", path = {:?} }}\n{}",
+            dir.path().join("no-such-tty"),
+            otmetka_tests::site::feed_toml(port)
+        );
+        let mut k = KioskProcess::start(dir.path(), "demo", "kiosk-1", &extra).unwrap();
+        k.kill();
+        k.env = vec![("OTMETKA_FAULT".into(), point.into())];
+        k.spawn().unwrap();
+        let status =
+            otmetka_tests::site::wait_for(&format!("the kiosk to end on {point}"), 20, || {
+                k.exited()
+            });
+        assert_eq!(
+            status.code(),
+            Some(otmetka_app::crash::PANIC_EXIT),
+            "{point}"
+        );
+        let log = k.log();
+        assert!(
+            log.contains(&format!("injected fault: {point}"))
+                && log.contains("the kiosk stops so that it is started again"),
+            "{point}: {log}"
+        );
+    }
+}
