@@ -339,7 +339,28 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             for r in &ack.rejected {
                                 tracing::error!(seq = ?r.seq, reason = ?r.reason, "the journal rejected an event");
                             }
-                            if drain.on_ack(ack.committed_seq) {
+                            let held = drain.acked.max(marks.written);
+                            if ack.committed_seq < held {
+                                // The journal went back in time (restored from a backup): send
+                                // again what it no longer has, from what it says it holds.
+                                let from = ack.committed_seq + 1;
+                                tracing::warn!(journal = ack.committed_seq, acked = held,
+                                    "the journal holds less than it acknowledged before (restored from a backup?): sending again from seq {from}");
+                                yield_to_worker(worker).await;
+                                if let Some(lost) = store.rewind_acks(ack.committed_seq, now())? {
+                                    tracing::error!(from = lost,
+                                        "rows from seq {lost} on were pruned before the journal lost them: it will see a gap");
+                                }
+                                marks.written = ack.committed_seq;
+                                drain.acked = ack.committed_seq;
+                                drain.sent = ack.committed_seq;
+                                tell_link(worker, connected, format!(
+                                    "the journal was restored: sending again from seq {from}")).await;
+                                last_progress = Instant::now();
+                                if connected {
+                                    pump(&handle, &store, worker, &mut drain, opts.window, &events_topic).await?;
+                                }
+                            } else if drain.on_ack(ack.committed_seq) {
                                 last_progress = Instant::now();
                                 // Marked in the ack log on a tick (`marks`), not here.
                                 // The window has room again: do not wait for the next tick.

@@ -633,6 +633,27 @@ impl Store {
         Ok(n)
     }
 
+    /// The journal says it holds only up to `seq`, below what it acknowledged before (its
+    /// database was restored from a backup): the ack log goes back to `seq`, so every row above
+    /// it that the store still keeps (delivered rows stay for the audit period) is sent again.
+    /// Returns the lowest seq above `seq` the store no longer holds, if some were pruned (those
+    /// the journal will see as a gap).
+    pub fn rewind_acks(&mut self, seq: u64, now: DateTime<Utc>) -> Result<Option<u64>, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM acks WHERE seq > ?1", params![seq])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO acks (seq, at) VALUES (?1, ?2)",
+            params![seq, ts(now)],
+        )?;
+        let lowest: Option<u64> = tx.query_row(
+            "SELECT MIN(seq) FROM outbox WHERE seq > ?1",
+            params![seq],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(lowest.filter(|&l| l > seq + 1).map(|_| seq + 1))
+    }
+
     /// The highest seq the ack log holds (0 before the first ack).
     pub fn acked(&self) -> Result<u64, StoreError> {
         Ok(self

@@ -88,8 +88,14 @@ fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
 
 /// One session of `n` taps (cards 0A000001…) on `k`, ended; returns its units' count.
 fn session_of(k: &KioskProcess, n: u8) -> usize {
+    session_of_cards(k, 1..=n)
+}
+
+/// One session of taps of the cards `cards` (0A0000xx) on `k`, ended; returns its units' count.
+fn session_of_cards(k: &KioskProcess, cards: std::ops::RangeInclusive<u8>) -> usize {
+    let n = cards.clone().count() as u8;
     k.sign_in_and_start("001").unwrap();
-    for i in 1..=n {
+    for i in cards {
         let Reply::Tap(t) = k
             .call(Command::Tap {
                 card: format!("0A0000{i:02X}"),
@@ -151,4 +157,76 @@ fn a_kiosk_whose_database_is_replaced_delivers_its_new_units_next_to_the_old_one
             _ => None,
         }
     });
+}
+
+/// Copies the journal's database files (it is stopped) from `from` to `to`.
+fn copy_database(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["journal.db", "journal.db-wal", "journal.db-shm"] {
+        let _ = std::fs::remove_file(to.join(f));
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_journal_restored_from_a_backup_gets_again_what_it_lost_and_nothing_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
+    let jdir = dir.path().join("journal");
+    let mut journal = JournalProcess::start(&jdir, broker.port, &["demo"], None).unwrap();
+    let k = KioskProcess::start(
+        &dir.path().join("k1"),
+        "demo",
+        "kiosk-1",
+        &feed_toml(broker.port),
+    )
+    .unwrap();
+    let delivered = |what: &str| {
+        wait_for(what, 60, || match k.call(Command::Status) {
+            Ok(Reply::Status(s)) if s.outbox_depth == 0 => Some(()),
+            _ => None,
+        })
+    };
+    let units = |n: usize, what: &str| {
+        wait_for(what, 60, || (journal_units(&jdir) == n).then_some(()));
+    };
+    assert_eq!(session_of_cards(&k, 1..=3), 3);
+    units(3, "the first session's 3 units");
+    delivered("the first session delivered");
+    // Last night's backup.
+    journal.kill();
+    copy_database(&jdir, &dir.path().join("backup"));
+    journal.spawn().unwrap();
+    assert_eq!(session_of_cards(&k, 4..=5), 2);
+    units(5, "the second session's units");
+    delivered("the second session delivered");
+    // The journal's disk fails; it is restored from the backup: the second session is gone
+    // from it, while the kiosk holds it as acknowledged.
+    journal.kill();
+    copy_database(&dir.path().join("backup"), &jdir);
+    journal.spawn().unwrap();
+    assert_eq!(journal_units(&jdir), 3);
+    assert_eq!(session_of_cards(&k, 6..=6), 1);
+    units(
+        6,
+        "what the restored journal lost, sent again, and the new session",
+    );
+    delivered("everything delivered to the restored journal");
+    assert!(
+        k.log()
+            .contains("the journal holds less than it acknowledged before"),
+        "the kiosk says so in its log"
+    );
+}
+
+fn journal_units(jdir: &std::path::Path) -> usize {
+    use otmetka_journal::store::JournalStore;
+    let Ok(store) = otmetka_journal::store::SqliteJournal::open(&jdir.join("journal.db")) else {
+        return 0;
+    };
+    let from = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    store.units(from, to).map(|u| u.len()).unwrap_or(0)
 }
