@@ -246,6 +246,7 @@ fn client_options(opts: &FeedOptions, site: &Id, kiosk: &Id) -> anyhow::Result<C
         oldest_undelivered_s: None,
         reader_ok: false,
         clock_synced: false,
+        pin_failures: 0,
         at: None,
     };
     o.session.last_will = Some(LastWill {
@@ -483,14 +484,15 @@ async fn publish_status(
         .map_err(|e: StoreError| anyhow::anyhow!(e))?;
     // The reader's health and the clock's verdict are the kiosk's: ask the worker, off this
     // runtime. A worker that does not answer is reported as neither.
-    let (reader_ok, clock_synced) = match call_worker(worker, Command::Health).await {
+    let (reader_ok, clock_synced, pin_failures) = match call_worker(worker, Command::Health).await {
         Ok(Reply::Health {
             reader_ok,
             clock_synced,
-        }) => (reader_ok, clock_synced),
+            pin_failures,
+        }) => (reader_ok, clock_synced, pin_failures),
         other => {
             tracing::warn!("no status from the kiosk for the feed's status: {other:?}");
-            (false, false)
+            (false, false, 0)
         }
     };
     let status = Status {
@@ -502,6 +504,7 @@ async fn publish_status(
         oldest_undelivered_s: oldest.map(|t| (now() - t).num_seconds().max(0) as u64),
         reader_ok,
         clock_synced,
+        pin_failures,
         at: Some(now()),
     };
     handle

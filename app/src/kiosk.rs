@@ -30,6 +30,9 @@ pub enum KioskError {
     NotSignedIn,
     #[error("not a staff card or PIN")]
     BadCredential,
+    /// Too many wrong PINs in a row: PINs are refused for a while (a staff card still works).
+    #[error("too many wrong PINs: wait {seconds} s, or use the staff card")]
+    TooManyPins { seconds: u64 },
     /// A read from the reader that is not a card number (a garbled or partial read).
     #[error("the read is not a card number")]
     UnreadableCard,
@@ -47,6 +50,36 @@ pub enum KioskError {
     Session(#[from] SessionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Wrong PINs in a row. From the [`PinAttempts::FREE`]th on, each wrong PIN locks PINs out for
+/// twice as long as the one before (30 s, 1 min, 2 min … at most 15 min): a 10⁴ search on the
+/// keypad then takes months, while a person who mistyped waits half a minute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PinAttempts {
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl PinAttempts {
+    /// Wrong PINs taken without a pause.
+    pub const FREE: u32 = 3;
+
+    /// How long PINs are still refused at `now`, if they are.
+    pub fn locked_for(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        self.locked_until.filter(|t| *t > now).map(|t| t - now)
+    }
+
+    /// A wrong PIN at `now`; returns the failures in a row.
+    pub fn failed(&mut self, now: DateTime<Utc>) -> u32 {
+        self.failures += 1;
+        if self.failures >= Self::FREE {
+            let step = (self.failures - Self::FREE).min(5);
+            let wait = (30i64 << step).min(15 * 60);
+            self.locked_until = Some(now + chrono::Duration::seconds(wait));
+        }
+        self.failures
+    }
 }
 
 /// An indexed roster, shared (see [`Command::UseRoster`]).
@@ -445,6 +478,9 @@ pub enum Reply {
     Health {
         reader_ok: bool,
         clock_synced: bool,
+        /// Wrong PINs in a row (told to the journal in the status).
+        #[serde(default)]
+        pin_failures: u32,
     },
     /// Card enrolment mode is on: the next card becomes `name`'s.
     EnrolWaiting {
@@ -498,6 +534,9 @@ pub struct Kiosk {
     names: (String, String),
     /// The card reader works; if not, why (from the reader thread).
     reader: (bool, String),
+    /// Wrong PINs in a row, and until when PINs are refused (a 4-digit PIN falls to 10⁴ tries
+    /// on the keypad without this).
+    pins: PinAttempts,
     /// The feed's link to the broker, if the kiosk has a feed: connected, and the broker or why
     /// not.
     feed: Option<(bool, String)>,
@@ -552,6 +591,7 @@ impl Kiosk {
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
             reader: (true, String::new()),
+            pins: PinAttempts::default(),
             feed: None,
             enrolment,
         };
@@ -694,6 +734,7 @@ impl Kiosk {
             Command::Health => Ok(Reply::Health {
                 reader_ok: self.reader.0,
                 clock_synced: self.verdict()? == ClockVerdict::Trusted,
+                pin_failures: self.pins.failures,
             }),
             Command::Tick => self.tick().map(|_| Reply::Ok),
             Command::UseRoster { roster } => {
@@ -721,12 +762,30 @@ impl Kiosk {
                 _ => None,
             }
         });
-        let id = by_card
-            .or_else(|| {
-                self.roster
+        // A staff card always works; a PIN only while PINs are not locked out.
+        let id = match by_card {
+            Some(id) => id,
+            None => {
+                let now = self.clock.now();
+                if let Some(wait) = self.pins.locked_for(now) {
+                    return Err(KioskError::TooManyPins {
+                        seconds: wait.num_seconds().max(1) as u64,
+                    });
+                }
+                match self
+                    .roster
                     .instructor_by_pin(&self.secret, credential.trim())
-            })
-            .ok_or(KioskError::BadCredential)?;
+                {
+                    Some(id) => id,
+                    None => {
+                        let n = self.pins.failed(now);
+                        tracing::warn!(failures = n, "a wrong PIN at the kiosk");
+                        return Err(KioskError::BadCredential);
+                    }
+                }
+            }
+        };
+        self.pins = PinAttempts::default();
         self.instructor = Some(id);
         let name = self
             .roster

@@ -402,6 +402,7 @@ impl Flow {
         let key = match e {
             KioskError::NotSignedIn => "error.not_signed_in",
             KioskError::BadCredential => "signin.wrong_pin",
+            KioskError::TooManyPins { .. } => "signin.too_many",
             KioskError::UnreadableCard => "tap.unreadable",
             KioskError::UnknownService(_) => "error.unknown_service",
             KioskError::UnknownRecipient(_) => "error.unknown_recipient",
@@ -564,7 +565,10 @@ impl Flow {
                     // A staff card that is no one's is a wrong credential; a garbled read is not
                     // (it says so where the person looks, and never opens the PIN pad).
                     (_, Command::SignIn { .. }) | (_, Command::Tap { .. })
-                        if matches!(e, KioskError::BadCredential) =>
+                        if matches!(
+                            e,
+                            KioskError::BadCredential | KioskError::TooManyPins { .. }
+                        ) =>
                     {
                         self.mode = Mode::SignIn { error: text };
                     }

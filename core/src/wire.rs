@@ -177,6 +177,9 @@ pub struct Status {
     pub reader_ok: bool,
     #[serde(default)]
     pub clock_synced: bool,
+    /// Wrong PINs in a row at the kiosk (someone may be trying PINs).
+    #[serde(default)]
+    pub pin_failures: u32,
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
 }

@@ -318,3 +318,57 @@ fn a_tap_after_the_time_norm_belongs_to_no_session_even_on_a_busy_kiosk() {
         "the session closed itself at its deadline"
     );
 }
+
+#[test]
+fn wrong_pins_lock_pins_out_for_longer_and_longer_but_never_the_staff_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = "2026-11-23T05:00:00Z".parse().unwrap();
+    let clock = otmetka_app::clock::ManualClock::new(t0, true);
+    let mut k = kiosk_on(&clock, dir.path());
+    let pin = |k: &mut otmetka_app::kiosk::Kiosk, p: &str| {
+        k.handle(Command::SignIn {
+            credential: p.into(),
+        })
+        .map_err(|e| e.to_string())
+    };
+    for _ in 0..3 {
+        assert_eq!(pin(&mut k, "0000").unwrap_err(), "not a staff card or PIN");
+    }
+    // The third wrong PIN locked PINs out for 30 s: even the right one is refused now.
+    let err = pin(&mut k, "1234").unwrap_err();
+    assert!(err.contains("too many wrong PINs: wait 30 s"), "{err}");
+    clock.advance(chrono::Duration::seconds(31));
+    assert_eq!(pin(&mut k, "0000").unwrap_err(), "not a staff card or PIN");
+    let err = pin(&mut k, "1234").unwrap_err();
+    assert!(err.contains("wait 60 s"), "twice as long: {err}");
+    assert!(matches!(
+        k.handle(Command::Health).unwrap(),
+        Reply::Health {
+            pin_failures: 4,
+            ..
+        }
+    ));
+    // After the pause the right PIN works, and the count starts again.
+    clock.advance(chrono::Duration::seconds(61));
+    assert!(matches!(
+        pin(&mut k, "1234").unwrap(),
+        Reply::SignedIn { .. }
+    ));
+    k.handle(Command::SignOut).unwrap();
+    // Locked out again; the staff card is not a PIN: it signs in during the lock-out.
+    for _ in 0..3 {
+        let _ = pin(&mut k, "0000");
+    }
+    assert!(pin(&mut k, "1234").unwrap_err().contains("wait 30 s"));
+    assert!(matches!(
+        pin(&mut k, "5A000001").unwrap(),
+        Reply::SignedIn { .. }
+    ));
+    assert!(matches!(
+        k.handle(Command::Health).unwrap(),
+        Reply::Health {
+            pin_failures: 0,
+            ..
+        }
+    ));
+}
