@@ -1,6 +1,7 @@
 //! Judging, pure: a message from a kiosk's events topic becomes an accepted envelope or a
 //! rejection with its reason. Nothing a kiosk sends is trusted before it passes here.
 
+use crate::store::Verdict;
 use otmetka_core::catalogue::{Catalogue, UnitKind};
 use otmetka_core::event::Event;
 use otmetka_core::unit::UnitId;
@@ -27,16 +28,6 @@ pub struct Incoming {
     /// Site and kiosk from the topic (`None` where the topic is not a kiosk's events topic).
     pub from: Option<(String, String)>,
     pub payload: Vec<u8>,
-}
-
-/// What ingest makes of a message.
-#[derive(Debug, Clone)]
-pub enum Verdict {
-    Accept(Box<Envelope>),
-    Reject {
-        seq: Option<u64>,
-        reason: RejectReason,
-    },
 }
 
 /// Validates one message.

@@ -10,8 +10,9 @@
 pub mod batch;
 pub mod judge;
 
+pub use crate::store::Verdict;
 pub use batch::{Batcher, Published, after_commit};
-pub use judge::{Incoming, MAX_PAYLOAD, Verdict, judge};
+pub use judge::{Incoming, MAX_PAYLOAD, judge};
 
 use crate::documents::Documents;
 use crate::store::{Judged, StatusReport};

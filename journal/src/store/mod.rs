@@ -15,7 +15,6 @@
 
 pub mod sqlite;
 
-use crate::ingest::Verdict;
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::people::RecipientId;
 use otmetka_core::wire::{EnrolmentRequest, RejectReason, Rejection};
@@ -40,6 +39,17 @@ pub enum StoreError {
     UnsupportedEngine { url: String },
     #[error("journal database: a call on the blocking pool did not finish: {0}")]
     Blocking(String),
+}
+
+/// What ingest makes of a message (`crate::ingest::judge`); defined here, with the other
+/// records the store takes, so that the store depends on nothing else of the journal.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    Accept(Box<otmetka_core::wire::Envelope>),
+    Reject {
+        seq: Option<u64>,
+        reason: RejectReason,
+    },
 }
 
 /// One message of a batch, judged.

@@ -5,9 +5,8 @@
 
 use super::{
     Batch, Enrolment, JournalStore, JournalUnit, KioskAck, KioskRecord, StatusReport, StoreError,
-    StoredRejection, UnidentifiedTap,
+    StoredRejection, UnidentifiedTap, Verdict,
 };
-use crate::ingest::Verdict;
 use chrono::{DateTime, Utc};
 use otmetka_core::event::Event;
 use otmetka_core::wire::{Envelope, RejectReason, Rejection};
