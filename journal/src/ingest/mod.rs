@@ -28,6 +28,31 @@ pub enum Received {
     Event(Judged),
 }
 
+/// The largest status message taken (a kiosk's is about 300 bytes): the journal keeps the last
+/// one of every kiosk, and a credential must not make it keep megabytes.
+pub const MAX_STATUS: usize = 16 * 1024;
+
+/// Why a status message is not recorded, if it is not: too large, not a status, or another
+/// kiosk's.
+fn status_refusal(payload: &[u8], kiosk: &str) -> Option<otmetka_core::wire::RejectReason> {
+    use otmetka_core::wire::RejectReason;
+    if payload.len() > MAX_STATUS {
+        return Some(RejectReason::TooLarge {
+            bytes: payload.len(),
+            max: MAX_STATUS,
+        });
+    }
+    match serde_json::from_slice::<otmetka_core::wire::Status>(payload) {
+        Ok(s) if s.kiosk == kiosk => None,
+        Ok(s) => Some(RejectReason::WrongTopic {
+            topic: format!("a status of kiosk {:?} on kiosk {kiosk:?}'s topic", s.kiosk),
+        }),
+        Err(e) => Some(RejectReason::Malformed {
+            detail: format!("not a status: {e}").chars().take(300).collect(),
+        }),
+    }
+}
+
 /// Kiosks whose credentials were revoked: (site, kiosk).
 pub type Revoked = HashSet<(String, String)>;
 
@@ -36,11 +61,21 @@ pub type Revoked = HashSet<(String, String)>;
 pub fn receive(topic: &str, payload: &[u8], revoked: &Revoked, documents: &Documents) -> Received {
     let parsed = topics::parse_topic(topic);
     if let Some(Topic::Status { site, kiosk }) = &parsed {
-        return Received::Status(StatusReport {
-            site: site.as_str().to_string(),
-            kiosk: kiosk.as_str().to_string(),
-            body: String::from_utf8_lossy(payload).into_owned(),
-        });
+        let (site, kiosk) = (site.as_str().to_string(), kiosk.as_str().to_string());
+        return match status_refusal(payload, &kiosk) {
+            None => Received::Status(StatusReport {
+                site,
+                kiosk,
+                body: String::from_utf8_lossy(payload).into_owned(),
+            }),
+            Some(reason) => Received::Event(Judged {
+                site,
+                kiosk,
+                topic: topic.to_string(),
+                payload: payload[..payload.len().min(MAX_STATUS)].to_vec(),
+                verdict: Verdict::Reject { seq: None, reason },
+            }),
+        };
     }
     let from = match &parsed {
         Some(Topic::Events { site, kiosk }) => {
@@ -114,5 +149,57 @@ fn taken_card(verdict: Verdict, documents: &Documents) -> Verdict {
             },
         },
         None => verdict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn documents() -> Documents {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/services.toml"
+        ))
+        .unwrap();
+        Documents {
+            catalogue: otmetka_core::catalogue::Catalogue::from_toml("s", &text).unwrap(),
+            sites: Vec::new(),
+            rosters: Vec::new(),
+            schedules: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_status_is_recorded_only_when_it_is_a_small_status_of_its_own_kiosk() {
+        let topic = "otmetka/v1/demo/kiosk/k1/status";
+        let docs = documents();
+        let good = br#"{"schema":2,"kiosk":"k1","presence":"online","outbox_depth":3}"#;
+        assert!(matches!(
+            receive(topic, good, &Revoked::new(), &docs),
+            Received::Status(_)
+        ));
+        let refused = |payload: &[u8]| match receive(topic, payload, &Revoked::new(), &docs) {
+            Received::Event(Judged {
+                verdict: Verdict::Reject { reason, .. },
+                payload,
+                ..
+            }) => {
+                assert!(payload.len() <= MAX_STATUS);
+                serde_json::to_value(reason).unwrap()["reason"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            }
+            other => panic!("{other:?}"),
+        };
+        let mut big = good.to_vec();
+        big.resize(4 << 20, b' ');
+        assert_eq!(refused(&big), "too_large");
+        assert_eq!(refused(b"{\"hello\":1}"), "malformed");
+        assert_eq!(
+            refused(br#"{"schema":2,"kiosk":"k2","presence":"online"}"#),
+            "wrong_topic"
+        );
     }
 }
