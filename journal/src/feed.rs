@@ -7,7 +7,7 @@
 
 use crate::clock::SharedClock;
 use crate::config::JournalConfig;
-use crate::documents::{Documents, roster_body, schedule_body};
+use crate::documents::{Documents, SiteRoster, roster_body, schedule_body};
 use crate::error::Error;
 use crate::ingest::batch::{Limits, Pending};
 use crate::ingest::{self, Batcher, Revoked, after_commit};
@@ -170,18 +170,23 @@ impl Running {
         self.feed.clock.now()
     }
 
+    /// The link came up or went down: for the ticks and for the health page.
+    fn set_link(&mut self, connected: bool) {
+        self.connected = connected;
+        let now = self.now();
+        self.feed.health.update(|s| {
+            s.connected = connected;
+            s.since = Some(now);
+        });
+    }
+
     async fn on_event(&mut self, ev: Event) -> Result<(), Error> {
         match ev {
             Event::Connected { .. } => {
                 // What was received before is committed first: its PUBACKs belong to the old
                 // connection's packet ids.
                 self.commit_due(true).await?;
-                self.connected = true;
-                let now = self.now();
-                self.feed.health.update(|s| {
-                    s.connected = true;
-                    s.since = Some(now);
-                });
+                self.set_link(true);
                 tracing::info!("journal connected to the broker");
                 let _ = self
                     .handle
@@ -195,25 +200,14 @@ impl Running {
                     self.publish(topics::catalogue(site), catalogue.clone())
                         .await?;
                 }
-                let sites: Vec<Id> = self
-                    .feed
-                    .documents
-                    .rosters
-                    .iter()
-                    .map(|r| r.site.clone())
-                    .collect();
-                for site in sites {
-                    self.publish_roster(site.as_str()).await?;
+                let documents = Arc::clone(&self.feed.documents);
+                for roster in &documents.rosters {
+                    self.publish_roster(roster).await?;
                 }
                 self.publish_schedules().await?;
             }
             Event::Disconnected { reason } => {
-                self.connected = false;
-                let now = self.now();
-                self.feed.health.update(|s| {
-                    s.connected = false;
-                    s.since = Some(now);
-                });
+                self.set_link(false);
                 tracing::warn!("journal disconnected: {reason:?}");
             }
             Event::Message(m) => {
@@ -302,9 +296,14 @@ impl Running {
         });
         let after = after_commit(&batch, &acks)?;
         // A card enrolled at a kiosk: every kiosk of its site gets the new roster.
-        for site in &after.rosters {
-            tracing::info!(%site, "a card was enrolled: the roster goes out again");
-            self.publish_roster(site).await?;
+        let documents = Arc::clone(&self.feed.documents);
+        for roster in documents
+            .rosters
+            .iter()
+            .filter(|r| after.rosters.contains(r.site.as_str()))
+        {
+            tracing::info!(site = %roster.site.as_str(), "a card was enrolled: the roster goes out again");
+            self.publish_roster(roster).await?;
         }
         // Committed: now the broker may forget them.
         for t in tokens {
@@ -325,16 +324,7 @@ impl Running {
         Ok(())
     }
 
-    async fn publish_roster(&self, site: &str) -> Result<(), Error> {
-        let Some(roster) = self
-            .feed
-            .documents
-            .rosters
-            .iter()
-            .find(|r| r.site.as_str() == site)
-        else {
-            return Ok(());
-        };
+    async fn publish_roster(&self, roster: &SiteRoster) -> Result<(), Error> {
         let (roster, now) = (roster.clone(), self.now());
         let topic = topics::roster(&roster.site);
         let body = self

@@ -62,19 +62,25 @@ fn all_units(j: &SqliteJournal) -> usize {
     .len()
 }
 
-#[test]
-fn recorded_messages_of_both_schemas_land_once() {
-    let cat = catalogue();
-    let dir = tempfile::tempdir().unwrap();
-    let mut j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
-    let batch: Vec<_> = [
+/// Kiosk-1's recorded messages, judged: seq 1 (schema 1, a session opened), 2 (schema 1, its
+/// unit) and 3 (schema 2, a unit of another session).
+fn recorded(cat: &Catalogue) -> Vec<Judged> {
+    [
         "schema1_session_opened.json",
         "schema1_units.json",
         "schema2_units.json",
     ]
     .iter()
-    .map(|f| judged(&cat, incoming("kiosk-1", &data(f))))
-    .collect();
+    .map(|f| judged(cat, incoming("kiosk-1", &data(f))))
+    .collect()
+}
+
+#[test]
+fn recorded_messages_of_both_schemas_land_once() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
+    let batch = recorded(&cat);
     for b in &batch {
         assert!(matches!(b.verdict, Verdict::Accept(_)), "{:?}", b.verdict);
     }
@@ -410,14 +416,7 @@ fn a_new_installation_numbering_from_one_is_delivered_next_to_the_old_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
     // The old database of kiosk-1 (recorded messages, no installation): seqs 1–3.
-    let old: Vec<_> = [
-        "schema1_session_opened.json",
-        "schema1_units.json",
-        "schema2_units.json",
-    ]
-    .iter()
-    .map(|f| judged(&cat, incoming("kiosk-1", &data(f))))
-    .collect();
+    let old = recorded(&cat);
     let acks = j.commit_batch(&Batch::of(old), now()).unwrap();
     assert_eq!((acks[0].installation, acks[0].committed_seq), (None, 3));
     // A fresh database on the same kiosk: another installation, seq 1 again, new events.

@@ -323,29 +323,18 @@ impl JournalProcess {
     }
 
     /// Writes `config_text` as `dir/journal.toml` (its `database` must be `dir/journal.db`) and
-    /// starts a journal with it. Without a `[web]` section its pages are on a free port.
+    /// starts a journal with it; its pages are on a free port (`web_port`).
     pub fn start_with_config(dir: &Path, config_text: &str) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let config = dir.join("journal.toml");
         let mut text = config_text.to_string();
-        let web_port = match text.find("[web]") {
-            Some(_) => {
-                let listen = toml::from_str::<toml::Value>(&text)?
-                    .get("web")
-                    .and_then(|w| w.get("listen"))
-                    .and_then(|l| l.as_str().map(str::to_string))
-                    .unwrap_or_else(|| "127.0.0.1:8080".into());
-                listen
-                    .rsplit_once(':')
-                    .and_then(|(_, p)| p.parse().ok())
-                    .context("[web] listen has no port")?
-            }
-            None => {
-                let port = otmetka_link::testing::free_port()?;
-                text.push_str(&format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
-                port
-            }
-        };
+        if text.contains("[web]") {
+            bail!(
+                "JournalProcess gives the journal a free web port: leave [web] out of the config"
+            );
+        }
+        let web_port = otmetka_link::testing::free_port()?;
+        text.push_str(&format!("\n[web]\nlisten = \"127.0.0.1:{web_port}\"\n"));
         std::fs::write(&config, text)?;
         let mut j = JournalProcess {
             dir: dir.to_path_buf(),

@@ -22,23 +22,21 @@ pub struct Health {
 }
 
 pub async fn page(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let database = match state.store.call(|s| s.check()).await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => {
-            tracing::error!("health: {e}");
-            e.to_string()
-        }
-    };
     let feed = state.feed.get();
-    let database = match (&feed.store_error, database.as_str()) {
-        (Some(e), "ok") => format!("the feed cannot commit: {e}"),
-        _ => database,
+    // The store answers here, and the feed can commit.
+    let database = match (state.store.call(|s| s.check()).await, &feed.store_error) {
+        (Err(e), _) => {
+            tracing::error!("health: {e}");
+            Err(e.to_string())
+        }
+        (Ok(()), Some(e)) => Err(format!("the feed cannot commit: {e}")),
+        (Ok(()), None) => Ok(()),
     };
-    let ok = database == "ok" && feed.connected;
+    let ok = database.is_ok() && feed.connected;
     let ts = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(otmetka_core::timestamp::to_text);
     let health = Health {
         status: if ok { "ok" } else { "degraded" },
-        database,
+        database: database.err().unwrap_or_else(|| "ok".into()),
         broker: if feed.connected {
             "connected"
         } else {
