@@ -6,6 +6,7 @@
 //! - `otmetka-journal provision-kiosk --config FILE SITE KIOSK --out DIR`
 //! - `otmetka-journal revoke-kiosk --config FILE SITE KIOSK`
 //! - `otmetka-journal enrol-card --config FILE SITE KIOSK RECIPIENT [--minutes N] [--wait]`
+//! - `otmetka-journal add-user --config FILE LOGIN --name NAME --role ROLE` (password on stdin)
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
@@ -13,6 +14,8 @@ use clap::{Parser, Subcommand};
 use otmetka_journal::clock::{Clock, SystemClock};
 use otmetka_journal::config::JournalConfig;
 use otmetka_journal::documents::{Documents, load_catalogue};
+use otmetka_journal::store::staff::{Actor, NewUser, Role};
+use otmetka_journal::web::auth;
 use otmetka_journal::{enrol, export, provision, serve, store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -86,6 +89,19 @@ enum Cmd {
         /// Wait until the card is read (or the request expires) and say which.
         #[arg(long)]
         wait: bool,
+    },
+    /// Add a user of the web pages (the first administrator, say). The password is read from
+    /// the first line of standard input, so it stays out of the shell history and `ps`.
+    AddUser {
+        #[arg(long)]
+        config: PathBuf,
+        login: String,
+        /// Full name, as the pages show it.
+        #[arg(long)]
+        name: String,
+        /// admin, head, specialist or auditor.
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -236,6 +252,42 @@ fn run(cli: Cli) -> Result<()> {
                 ),
             }
             println!("{}", done.reload.describe());
+            Ok(())
+        }
+        Cmd::AddUser {
+            config,
+            login,
+            name,
+            role,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let Some(role) = Role::parse(&role) else {
+                bail!("unknown role {role:?}: admin, head, specialist or auditor");
+            };
+            eprintln!("password for {login} (one line on standard input):");
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if let Some(p) = auth::password_problem(password) {
+                bail!("the password is too short (at least 10 characters): {p}");
+            }
+            let password_hash = auth::hash_password(password).map_err(anyhow::Error::msg)?;
+            let mut store = store::open(&cfg.database()?)?;
+            let user = store.add_user(
+                &NewUser {
+                    login: login.clone(),
+                    name,
+                    role,
+                    password_hash,
+                },
+                now(),
+            )?;
+            let actor = Actor {
+                user: None,
+                login: "otmetka-journal add-user".into(),
+            };
+            store.audit(&actor, "add_user", &user.login, role.as_str(), now())?;
+            println!("added user {} ({})", user.login, role.as_str());
             Ok(())
         }
         Cmd::Units { config, from, to } => {

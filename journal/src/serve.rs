@@ -25,9 +25,10 @@ pub async fn run(
 ) -> Result<(), Error> {
     let database = cfg.database()?;
     let health = FeedHealth::default();
+    let documents = Arc::new(documents);
     let feed = Feed {
         options: feed::client_options(cfg)?,
-        documents: Arc::new(documents),
+        documents: Arc::clone(&documents),
         store: Shared::new(store::open(&database)?),
         clock: Arc::clone(&clock),
         health: health.clone(),
@@ -36,6 +37,9 @@ pub async fn run(
         store: Shared::new(store::open(&database)?),
         feed: health,
         clock,
+        docs: documents,
+        sites: Arc::new(web::sites(cfg)),
+        secure_cookies: false,
     };
     let (trigger, shutdown) = shutdown::channel();
     let mut feed_task = tokio::spawn(feed::run(feed, shutdown.clone()));

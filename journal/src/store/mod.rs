@@ -10,10 +10,12 @@
 //! # Layout
 //! - this file: the trait, its error type, the records it takes and gives, [`Database`] and
 //!   [`open`].
+//! - [`staff`]: the staff pages' records and their trait, [`StaffStore`].
 //! - [`sqlite`]: the SQLite engine (WAL, one writer) and its numbered migrations
-//!   (`migrations/sqlite/NNNN_*.sql`).
+//!   (`sqlite/migrations/NNNN_*.sql`).
 
 pub mod sqlite;
+pub mod staff;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::people::RecipientId;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use sqlite::SqliteJournal;
+pub use staff::StaffStore;
 
 /// Why the journal store failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,15 @@ pub enum StoreError {
     UnsupportedEngine { url: String },
     #[error("journal database: a call on the blocking pool did not finish: {0}")]
     Blocking(String),
+    /// The change conflicts with what is held (a login taken, a unit already counted).
+    #[error("{0}")]
+    Conflict(String),
+    /// What the change names is not held.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The month is signed off by the head: nothing in it changes until it is reopened.
+    #[error("the month {month} of site {site} is signed off")]
+    MonthSignedOff { site: String, month: NaiveDate },
 }
 
 /// What ingest makes of a message (`crate::ingest::judge`); defined here, with the other
@@ -149,8 +161,8 @@ pub struct Enrolment {
     pub enrolled_at: Option<DateTime<Utc>>,
 }
 
-/// The journal's storage.
-pub trait JournalStore: Send + std::fmt::Debug {
+/// The journal's storage: the feed's part here, the staff pages' part in [`StaffStore`].
+pub trait JournalStore: StaffStore + Send + std::fmt::Debug {
     /// Commits a batch and says what to acknowledge to each kiosk whose events it held.
     fn commit_batch(
         &mut self,

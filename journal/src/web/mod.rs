@@ -1,18 +1,46 @@
-//! The journal's web server: axum, server-rendered pages, one file per page. It shares the
-//! process and the shutdown with the feed and has its own connection to the store.
+//! The journal's web server: axum, server-rendered pages (maud), no JavaScript needed, one file
+//! per page. It shares the process and the shutdown with the feed and has its own connection to
+//! the store.
 //!
 //! # Layout
-//! - this file: the state every page gets, the router, [`serve`].
-//! - [`health`]: `/healthz`, the liveness and readiness answer for systemd and monitoring.
+//! - this file: the state every page gets, the names pages show, the router, [`serve`].
+//! - [`routes`]: every route with the roles it admits; the router is built from that table only,
+//!   so a route cannot exist without its access rule (and the access test walks the table).
+//! - [`auth`]: passwords (argon2id), browser sessions, the sign-in limiter, the guard that
+//!   checks the session, the role and the form token of every request.
+//! - [`layout`]: the page shell, the style sheet, the shared bits of pages.
+//! - one file per page: [`signin`], [`journal`] (the month, a session, corrections, sign-off),
+//!   [`acts`] (the monthly act), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
 
+pub mod acts;
+pub mod audit;
+pub mod auth;
+pub mod fleet;
 pub mod health;
+pub mod journal;
+pub mod layout;
+pub mod people;
+pub mod routes;
+pub mod signin;
+pub mod users;
 
 use crate::clock::SharedClock;
+use crate::documents::Documents;
 use crate::feed::FeedHealth;
 use crate::shutdown::Shutdown;
 use crate::store::Shared;
 use axum::Router;
-use axum::routing::get;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use otmetka_core::people::RecipientId;
+use otmetka_core::wire::RosterRecipient;
+use std::sync::Arc;
+
+/// A site as the pages show it: its id and its clock.
+#[derive(Debug, Clone)]
+pub struct SiteView {
+    pub id: String,
+    pub offset: FixedOffset,
+}
 
 /// What every page handler gets.
 #[derive(Debug, Clone)]
@@ -20,13 +48,118 @@ pub struct AppState {
     pub store: Shared,
     pub feed: FeedHealth,
     pub clock: SharedClock,
+    pub docs: Arc<Documents>,
+    pub sites: Arc<Vec<SiteView>>,
+    /// Whether the session cookie is marked `Secure` (the pages are served over TLS).
+    pub secure_cookies: bool,
 }
 
-/// Every route of the journal's web server.
+impl AppState {
+    /// The site a page is about: the one asked for, or the first.
+    pub fn site(&self, asked: Option<&str>) -> Option<&SiteView> {
+        match asked {
+            Some(id) => self.sites.iter().find(|s| s.id == id),
+            None => self.sites.first(),
+        }
+    }
+
+    /// A site's recipients, as its roster names them.
+    pub fn recipients(&self, site: &str) -> &[RosterRecipient] {
+        self.docs
+            .rosters
+            .iter()
+            .find(|r| r.site.as_str() == site)
+            .map_or(&[], |r| r.roster.recipients.as_slice())
+    }
+
+    /// A recipient's name (or a short id for someone no roster names).
+    pub fn recipient_name(&self, site: &str, id: RecipientId) -> String {
+        self.recipients(site)
+            .iter()
+            .find(|r| r.id == id)
+            .map_or_else(
+                || format!("№ {}", short(&id.to_string())),
+                |r| r.display_name.clone(),
+            )
+    }
+
+    /// An instructor's name by the id the kiosk sent.
+    pub fn instructor_name(&self, site: &str, id: &str) -> String {
+        self.docs
+            .rosters
+            .iter()
+            .find(|r| r.site.as_str() == site)
+            .and_then(|r| {
+                r.roster
+                    .instructors
+                    .iter()
+                    .find(|i| i.instructor.id.to_string() == id)
+            })
+            .map_or_else(
+                || format!("№ {}", short(id)),
+                |i| i.instructor.display_name.clone(),
+            )
+    }
+
+    /// A service's Russian title.
+    pub fn service_title(&self, code: &str) -> String {
+        self.docs
+            .catalogue
+            .get(&otmetka_core::catalogue::ServiceCode(code.to_string()))
+            .map_or_else(|| code.to_string(), |s| s.title_ru.clone())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+impl SiteView {
+    /// The site's local date of `t`.
+    pub fn date(&self, t: DateTime<Utc>) -> NaiveDate {
+        t.with_timezone(&self.offset).date_naive()
+    }
+
+    /// The site's local time of `t`, as "14:05".
+    pub fn hm(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.offset).format("%H:%M").to_string()
+    }
+
+    /// The instant the site's local day `d` begins.
+    pub fn start_of(&self, d: NaiveDate) -> DateTime<Utc> {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(self.offset).single())
+            .map_or_else(
+                || d.and_time(chrono::NaiveTime::MIN).and_utc(),
+                |t| t.to_utc(),
+            )
+    }
+}
+
+/// The sites a config serves, each with its clock (UTC where it names none).
+pub fn sites(cfg: &crate::config::JournalConfig) -> Vec<SiteView> {
+    cfg.sites
+        .iter()
+        .map(|s| SiteView {
+            id: s.id.clone(),
+            offset: s
+                .time_zone
+                .as_deref()
+                .and_then(otmetka_core::period::zone_offset_minutes)
+                .and_then(|m| FixedOffset::east_opt(m * 60))
+                .unwrap_or_else(|| chrono::Offset::fix(&Utc)),
+        })
+        .collect()
+}
+
+/// The first 8 characters of an id, for the rare line that has no name to show.
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Every route of the journal's web server, each behind its access rule.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::page))
-        .with_state(state)
+    routes::build(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` fires; requests in flight are answered.
@@ -35,7 +168,10 @@ pub async fn serve(
     router: Router,
     mut shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.fired().await })
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.fired().await })
+    .await
 }

@@ -1,6 +1,6 @@
 //! The SQLite engine of the journal store: one file, WAL, `synchronous=FULL` (an ack tells a
 //! kiosk it may forget a row: the commit behind it must survive a power cut). The schema is a
-//! list of numbered migrations (`migrations/sqlite/NNNN_*.sql`) applied with
+//! list of numbered migrations (`migrations/NNNN_*.sql`) applied with
 //! `rusqlite_migration`, which keeps the version in SQLite's `user_version`.
 
 use super::{
@@ -16,10 +16,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
+mod staff;
+
 /// The schema, in order. Never edit a migration that has shipped: add the next one.
 const MIGRATION_SQL: &[&str] = &[
-    include_str!("migrations/sqlite/0001_initial.sql"),
-    include_str!("migrations/sqlite/0002_installations.sql"),
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_installations.sql"),
+    include_str!("migrations/0003_staff.sql"),
 ];
 
 #[cfg(test)]
@@ -209,6 +212,22 @@ impl SqliteJournal {
                         u.below_group_min,
                         serde_json::to_string(u)?,
                     ])?;
+                }
+            }
+            Event::SessionCancelled {
+                session,
+                at,
+                reason,
+            } => {
+                let id = session.to_string();
+                if let Some(owner) = foreign("sessions", &id)? {
+                    refuse(format!("cancelling session {id} of kiosk {owner}"));
+                } else {
+                    tx.execute(
+                        "UPDATE sessions SET closed_at = ?4, how = ?5
+                         WHERE id = ?1 AND site = ?2 AND kiosk = ?3",
+                        params![id, site, kiosk, ts(*at), format!("Cancelled: {reason}")],
+                    )?;
                 }
             }
             _ => {}
@@ -511,7 +530,8 @@ impl JournalStore for SqliteJournal {
         to: chrono::NaiveDate,
     ) -> Result<Vec<JournalUnit>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 ORDER BY date, service, id",
+            "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 AND removed_at IS NULL
+             ORDER BY date, service, id",
         )?;
         let rows = stmt.query_map(params![from.to_string(), to.to_string()], |r| {
             Ok((
@@ -822,7 +842,7 @@ mod tests {
         {
             // What sessions 1–5 wrote: the tables, no user_version.
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(include_str!("migrations/sqlite/0001_initial.sql"))
+            conn.execute_batch(include_str!("migrations/0001_initial.sql"))
                 .unwrap();
             conn.execute(
                 "INSERT INTO progress (site, kiosk, committed_seq) VALUES ('demo', 'k1', 7)",

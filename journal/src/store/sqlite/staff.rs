@@ -1,0 +1,573 @@
+//! The SQLite engine's part for the staff pages ([`StaffStore`]).
+
+use super::SqliteJournal;
+use crate::store::StoreError;
+use crate::store::staff::{
+    Actor, AddedCheckIn, AuditEntry, Change, NewUser, Role, SessionJournal, SessionRecord, SignOff,
+    StaffStore, UnitRecord, User, WebSession, month_of,
+};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use otmetka_core::people::RecipientId;
+use otmetka_core::session::SessionId;
+use otmetka_core::timestamp::{from_text, to_text as ts};
+use otmetka_core::unit::{Unit, UnitId};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+const USER_COLUMNS: &str = "id, login, name, role, password_hash, created_at, disabled_at";
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(3)?;
+    let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    Ok(User {
+        id: r.get(0)?,
+        login: r.get(1)?,
+        name: r.get(2)?,
+        // A role this build does not know reads as the least one: it can read, not change.
+        role: Role::parse(&role).unwrap_or(Role::Auditor),
+        password_hash: r.get(4)?,
+        created_at: from_text(&text(5)?).unwrap_or_default(),
+        disabled_at: r.get::<_, Option<String>>(6)?.and_then(|t| from_text(&t)),
+    })
+}
+
+fn time(t: Option<String>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| from_text(&t))
+}
+
+fn change(by: Option<String>, at: Option<String>, reason: Option<String>) -> Option<Change> {
+    Some(Change {
+        by: by?,
+        at: time(at)?,
+        reason: reason.unwrap_or_default(),
+    })
+}
+
+const UNIT_COLUMNS: &str = "site, kiosk, body, added_by, added_at, added_reason, removed_by, \
+                            removed_at, removed_reason";
+
+fn unit_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, [Option<String>; 6])> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        [
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ],
+    ))
+}
+
+fn unit_record(
+    (site, kiosk, body, [ab, aa, ar, rb, ra, rr]): (String, String, String, [Option<String>; 6]),
+) -> Result<UnitRecord, StoreError> {
+    Ok(UnitRecord {
+        site,
+        kiosk,
+        unit: serde_json::from_str(&body)?,
+        added: change(ab, aa, ar),
+        removed: change(rb, ra, rr),
+    })
+}
+
+const SESSION_COLUMNS: &str =
+    "id, site, kiosk, service, instructor, opened_at, closed_at, how, head_count";
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
+    let id: String = r.get(0)?;
+    Ok(SessionRecord {
+        id: SessionId(id.parse().unwrap_or_default()),
+        site: r.get(1)?,
+        kiosk: r.get(2)?,
+        service: r.get(3)?,
+        instructor: r.get(4)?,
+        opened_at: from_text(&r.get::<_, String>(5)?).unwrap_or_default(),
+        closed_at: time(r.get(6)?),
+        how: r.get(7)?,
+        head_count: r.get(8)?,
+    })
+}
+
+fn audit_tx(
+    tx: &Transaction<'_>,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit (at, user_id, login, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![ts(now), actor.user, actor.login, action, subject, detail],
+    )?;
+    Ok(())
+}
+
+/// Refuses a change to a signed-off month.
+fn check_open(tx: &Transaction<'_>, site: &str, date: NaiveDate) -> Result<(), StoreError> {
+    let month = month_of(date);
+    let signed: Option<String> = tx
+        .query_row(
+            "SELECT signed_by FROM month_signoffs WHERE site = ?1 AND month = ?2",
+            params![site, month.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match signed {
+        Some(_) => Err(StoreError::MonthSignedOff {
+            site: site.to_string(),
+            month,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl SqliteJournal {
+    fn session_units(&self, ids: &[String]) -> Result<Vec<SessionJournal>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut sessions = self.conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+        ))?;
+        let mut units = self.conn.prepare_cached(&format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE session = ?1 ORDER BY recipient"
+        ))?;
+        let mut checkins = self.conn.prepare_cached(
+            "SELECT recipient FROM checkins WHERE session = ?1 AND undone_at IS NULL ORDER BY at",
+        )?;
+        for id in ids {
+            let Some(session) = sessions.query_row([id], session_row).optional()? else {
+                continue;
+            };
+            let units = units
+                .query_map([id], unit_row)?
+                .map(|r| unit_record(r?))
+                .collect::<Result<Vec<_>, _>>()?;
+            let checked_in = checkins
+                .query_map([id], |r| r.get::<_, String>(0))?
+                .filter_map(|r| r.ok()?.parse().ok().map(RecipientId))
+                .collect();
+            out.push(SessionJournal {
+                session,
+                units,
+                checked_in,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl StaffStore for SqliteJournal {
+    fn add_user(&mut self, user: &NewUser, now: DateTime<Utc>) -> Result<User, StoreError> {
+        let taken = self.user_by_login(&user.login)?.is_some();
+        if taken {
+            return Err(StoreError::Conflict(format!(
+                "the login {:?} is taken",
+                user.login
+            )));
+        }
+        self.conn.execute(
+            "INSERT INTO users (login, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![user.login, user.name, user.role.as_str(), user.password_hash, ts(now)],
+        )?;
+        self.user_by_login(&user.login)?
+            .ok_or_else(|| StoreError::NotFound(format!("user {}", user.login)))
+    }
+
+    fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE login = ?1"),
+                [login],
+                user_row,
+            )
+            .optional()?)
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY login"))?;
+        let rows = stmt.query_map([], user_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn start_session(
+        &mut self,
+        token_hash: &str,
+        user: i64,
+        csrf: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [ts(now)])?;
+        tx.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user, csrf, ts(now), ts(expires_at)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebSession>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT s.csrf, s.expires_at, u.id, u.login, u.name, u.role, u.password_hash,
+                        u.created_at, u.disabled_at
+                 FROM web_sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+                params![token_hash, ts(now)],
+                |r| {
+                    let csrf: String = r.get(0)?;
+                    let expires: String = r.get(1)?;
+                    let role: String = r.get(5)?;
+                    Ok((
+                        csrf,
+                        expires,
+                        User {
+                            id: r.get(2)?,
+                            login: r.get(3)?,
+                            name: r.get(4)?,
+                            role: Role::parse(&role).unwrap_or(Role::Auditor),
+                            password_hash: r.get(6)?,
+                            created_at: from_text(&r.get::<_, String>(7)?).unwrap_or_default(),
+                            disabled_at: time(r.get(8)?),
+                        },
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.map(|(csrf, expires, user)| WebSession {
+            token_hash: token_hash.to_string(),
+            user,
+            csrf,
+            expires_at: from_text(&expires).unwrap_or_default(),
+        }))
+    }
+
+    fn end_session(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "DELETE FROM web_sessions WHERE token_hash = ?1 OR expires_at <= ?2",
+            params![token_hash, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn sign_in_failed(
+        &mut self,
+        login: &str,
+        peer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        // A day of failures is all the limiter looks at; older ones are in the audit log.
+        let day_ago = now - chrono::Duration::days(1);
+        tx.execute("DELETE FROM sign_in_failures WHERE at < ?1", [ts(day_ago)])?;
+        tx.execute(
+            "INSERT INTO sign_in_failures (login, peer, at) VALUES (?1, ?2, ?3)",
+            params![login, peer, ts(now)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sign_in_failures(
+        &self,
+        login: &str,
+        peer: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u32, u32), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(login = ?1), 0), COALESCE(SUM(peer = ?2), 0)
+             FROM sign_in_failures WHERE at >= ?3",
+            params![login, peer, ts(since)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    fn audit(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        audit_tx(&tx, actor, action, subject, detail, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, at, login, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at: from_text(&r.get::<_, String>(1)?).unwrap_or_default(),
+                login: r.get(2)?,
+                action: r.get(3)?,
+                subject: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn sessions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<SessionJournal>, StoreError> {
+        let ids: Vec<String> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM sessions WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at",
+            )?;
+            stmt.query_map(params![ts(from), ts(to)], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        self.session_units(&ids)
+    }
+
+    fn session_journal(&self, id: SessionId) -> Result<Option<SessionJournal>, StoreError> {
+        Ok(self.session_units(&[id.to_string()])?.pop())
+    }
+
+    fn unit_records(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<UnitRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE date >= ?1 AND date <= ?2 ORDER BY date, service, id"
+        ))?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string()], unit_row)?;
+        rows.map(|r| unit_record(r?)).collect()
+    }
+
+    fn unit_record(&self, id: UnitId) -> Result<Option<UnitRecord>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                &format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"),
+                [id.0.to_string()],
+                unit_row,
+            )
+            .optional()?;
+        row.map(unit_record).transpose()
+    }
+
+    fn add_checkin(
+        &mut self,
+        add: &AddedCheckIn,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<UnitId, StoreError> {
+        let journal = self
+            .session_journal(add.session)?
+            .ok_or_else(|| StoreError::NotFound(format!("session {}", add.session)))?;
+        let s = &journal.session;
+        let closed_at = s.closed_at.ok_or_else(|| {
+            StoreError::Conflict(format!("session {} is still open at its kiosk", s.id))
+        })?;
+        if s.how.as_deref().is_some_and(|h| h.starts_with("Cancelled")) {
+            return Err(StoreError::Conflict(format!(
+                "session {} was cancelled",
+                s.id
+            )));
+        }
+        if journal.units.iter().any(|u| u.unit.recipient.is_none()) {
+            return Err(StoreError::Conflict(format!(
+                "session {} counts one unit for its group, not one per recipient",
+                s.id
+            )));
+        }
+        let id = UnitId::per_recipient(add.session, add.recipient);
+        let held = journal.units.iter().find(|u| u.unit.id == id);
+        let like = journal.units.iter().find(|u| u.unit.id != id);
+        let date = like.map_or(add.local_date, |u| u.unit.date);
+        let tx = self.conn.transaction()?;
+        check_open(&tx, &s.site, date)?;
+        let subject = add.recipient.to_string();
+        match held {
+            Some(u) if u.counts() => {
+                return Err(StoreError::Conflict(format!(
+                    "{} already has a unit in session {}",
+                    add.recipient, s.id
+                )));
+            }
+            Some(_) => {
+                // Removed before: it counts again, and the removal stays in the audit log.
+                tx.execute(
+                    "UPDATE units SET removed_by = NULL, removed_at = NULL, removed_reason = NULL,
+                     added_by = ?2, added_at = ?3, added_reason = ?4 WHERE id = ?1",
+                    params![id.0.to_string(), actor.login, ts(now), add.reason],
+                )?;
+            }
+            None => {
+                let unit = Unit {
+                    id,
+                    session: add.session,
+                    service: otmetka_core::catalogue::ServiceCode(s.service.clone()),
+                    kind: otmetka_core::catalogue::UnitKind::PerRecipient,
+                    recipient: Some(add.recipient),
+                    participants: Vec::new(),
+                    group: like.and_then(|u| u.unit.group),
+                    instructor: like.map_or_else(
+                        || {
+                            otmetka_core::people::InstructorId(
+                                s.instructor.parse().unwrap_or_default(),
+                            )
+                        },
+                        |u| u.unit.instructor,
+                    ),
+                    date,
+                    started_at: like.map_or(s.opened_at, |u| u.unit.started_at),
+                    ended_at: like.map_or(closed_at, |u| u.unit.ended_at),
+                    overridden: Vec::new(),
+                    manual: true,
+                    below_group_min: false,
+                    clock_synced: like.is_some_and(|u| u.unit.clock_synced),
+                };
+                tx.execute(
+                    "INSERT INTO units (id, site, kiosk, session, service, recipient, date,
+                     over_limit, below_group_min, body, added_by, added_at, added_reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8, ?9, ?10, ?11)",
+                    params![
+                        id.0.to_string(),
+                        s.site,
+                        s.kiosk,
+                        s.id.to_string(),
+                        s.service,
+                        subject,
+                        date.to_string(),
+                        serde_json::to_string(&unit)?,
+                        actor.login,
+                        ts(now),
+                        add.reason
+                    ],
+                )?;
+            }
+        }
+        audit_tx(
+            &tx,
+            actor,
+            "add_checkin",
+            &subject,
+            &format!("session {}, {date}: {}", s.id, add.reason),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn remove_unit(
+        &mut self,
+        unit: UnitId,
+        reason: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let held = self
+            .unit_record(unit)?
+            .ok_or_else(|| StoreError::NotFound(format!("unit {}", unit.0)))?;
+        if held.removed.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "unit {} is removed already",
+                unit.0
+            )));
+        }
+        let (site, date) = (held.site, held.unit.date);
+        let session = held.unit.session.to_string();
+        let recipient = held.unit.recipient.map(|r| r.to_string());
+        let tx = self.conn.transaction()?;
+        check_open(&tx, &site, date)?;
+        tx.execute(
+            "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
+            params![unit.0.to_string(), actor.login, ts(now), reason],
+        )?;
+        audit_tx(
+            &tx,
+            actor,
+            "remove_unit",
+            recipient.as_deref().unwrap_or(&session),
+            &format!("session {session}, {date}, unit {}: {reason}", unit.0),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sign_off(&self, site: &str, month: NaiveDate) -> Result<Option<SignOff>, StoreError> {
+        let month = month_of(month);
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT signed_by, signed_at FROM month_signoffs WHERE site = ?1 AND month = ?2",
+                params![site, month.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?
+            .map(|(by, at)| SignOff {
+                site: site.to_string(),
+                month,
+                by,
+                at: from_text(&at).unwrap_or_default(),
+            }))
+    }
+
+    fn sign_off_month(
+        &mut self,
+        site: &str,
+        month: NaiveDate,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let month = month_of(month);
+        let tx = self.conn.transaction()?;
+        check_open(&tx, site, month)?;
+        tx.execute(
+            "INSERT INTO month_signoffs (site, month, signed_by, signed_at) VALUES (?1, ?2, ?3, ?4)",
+            params![site, month.to_string(), actor.login, ts(now)],
+        )?;
+        let label = format!("{site} {:04}-{:02}", month.year(), month.month());
+        audit_tx(&tx, actor, "sign_off_month", &label, "", now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn reopen_month(
+        &mut self,
+        site: &str,
+        month: NaiveDate,
+        reason: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let month = month_of(month);
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM month_signoffs WHERE site = ?1 AND month = ?2",
+            params![site, month.to_string()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the month {month} of site {site} is not signed off"
+            )));
+        }
+        let label = format!("{site} {:04}-{:02}", month.year(), month.month());
+        audit_tx(&tx, actor, "reopen_month", &label, reason, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+}

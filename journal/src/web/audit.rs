@@ -1,0 +1,52 @@
+//! `GET /audit`: the audit log (152-ФЗ: who viewed or changed whose records), for
+//! administrators, newest first.
+
+use super::AppState;
+use super::auth::Staff;
+use super::layout::{PageError, Section, page};
+use axum::extract::State;
+use maud::{Markup, html};
+
+/// How many lines the page shows.
+pub const LINES: u32 = 500;
+
+/// The Russian words for an action.
+pub fn action_label(action: &str) -> &str {
+    match action {
+        "sign_in" => "вход",
+        "sign_in_failed" => "неудачный вход",
+        "sign_in_refused" => "вход запрещён (много попыток)",
+        "sign_out" => "выход",
+        "view_act" => "просмотр акта",
+        "add_checkin" => "добавлена отметка",
+        "remove_unit" => "убрана отметка",
+        "sign_off_month" => "месяц подписан",
+        "reopen_month" => "месяц открыт снова",
+        "add_user" => "добавлен пользователь",
+        other => other,
+    }
+}
+
+pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, PageError> {
+    let log = app.store.call(|s| s.audit_log(LINES)).await?;
+    let site = app.site(None).cloned();
+    let body = html! {
+        h1 { "Журнал доступа" }
+        p { "Кто и когда входил, смотрел и менял записи. Последние " (LINES) " записей." }
+        table {
+            thead { tr { th { "Когда" } th { "Кто" } th { "Действие" } th { "Чья запись" } th { "Подробности" } } }
+            tbody {
+                @for e in &log {
+                    tr {
+                        td { @match &site { Some(s) => { (super::layout::date_label(s.date(e.at))) " " (s.hm(e.at)) }, None => { (e.at) } } }
+                        td { (e.login) }
+                        td { (action_label(&e.action)) }
+                        td { (e.subject) }
+                        td { (e.detail) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Журнал доступа", Section::Audit, Some(&staff.0), body))
+}

@@ -1,0 +1,756 @@
+//! The journal (журнал учета социальных услуг): a site's month of sessions with their
+//! participants and marks, the month's problems first; one session with its units, where staff
+//! add a forgotten check-in or remove one, each with a reason; the head's sign-off of the month
+//! and its reopening.
+
+use super::auth::Staff;
+use super::layout::{PageError, Section, csrf_field, date_label, month_label, page, weekday_label};
+use super::{AppState, SiteView};
+use crate::store::StoreError;
+use crate::store::staff::{Actor, AddedCheckIn, SessionJournal, SignOff, month_of};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, Months, NaiveDate};
+use maud::{Markup, html};
+use otmetka_core::people::RecipientId;
+use otmetka_core::session::SessionId;
+use otmetka_core::unit::UnitId;
+use serde::Deserialize;
+
+/// `?month=2026-12&site=demo`.
+#[derive(Debug, Deserialize, Default)]
+pub struct MonthQuery {
+    #[serde(default)]
+    pub month: Option<String>,
+    #[serde(default)]
+    pub site: Option<String>,
+}
+
+/// Reads "2026-12" as its first day.
+pub fn parse_month(s: &str) -> Option<NaiveDate> {
+    let (y, m) = s.trim().split_once('-')?;
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
+}
+
+/// The month and site a page is about (the current month of the first site by default).
+pub fn month_and_site(app: &AppState, q: &MonthQuery) -> Result<(NaiveDate, SiteView), PageError> {
+    let site = app
+        .site(q.site.as_deref())
+        .cloned()
+        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let month = match q.month.as_deref().filter(|m| !m.is_empty()) {
+        Some(m) => parse_month(m)
+            .ok_or_else(|| PageError::bad_request("Месяц указан неверно: нужен вид 2026-12."))?,
+        None => month_of(site.date(app.now())),
+    };
+    Ok((month, site))
+}
+
+/// The next month's first day.
+pub fn next_month(month: NaiveDate) -> NaiveDate {
+    month + Months::new(1)
+}
+
+fn month_param(month: NaiveDate) -> String {
+    format!("{:04}-{:02}", month.year(), month.month())
+}
+
+/// What is wrong or worth a look in a session: each mark has its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    StillOpen,
+    BelowMinimum,
+    OverLimit,
+    HeadCount,
+    OverNorm,
+    ClockNotSynced,
+    Corrected,
+    AutoClosed,
+    Cancelled,
+}
+
+impl Mark {
+    pub fn label(self) -> &'static str {
+        match self {
+            Mark::StillOpen => "не закрыто",
+            Mark::BelowMinimum => "меньше минимума группы",
+            Mark::OverLimit => "сверх лимита (разрешил инструктор)",
+            Mark::HeadCount => "число по головам ≠ отметкам",
+            Mark::OverNorm => "дольше нормы времени",
+            Mark::ClockNotSynced => "часы киоска не сверены",
+            Mark::Corrected => "исправлено вручную",
+            Mark::AutoClosed => "закрыто автоматически",
+            Mark::Cancelled => "отменено",
+        }
+    }
+
+    /// Whether the head should look at it before signing off.
+    pub fn is_problem(self) -> bool {
+        !matches!(self, Mark::Corrected | Mark::AutoClosed | Mark::Cancelled)
+    }
+}
+
+/// The marks of a session.
+pub fn marks(app: &AppState, j: &SessionJournal) -> Vec<Mark> {
+    let s = &j.session;
+    let counted: Vec<_> = j.units.iter().filter(|u| u.counts()).collect();
+    let mut out = Vec::new();
+    let cancelled = s.how.as_deref().is_some_and(|h| h.starts_with("Cancelled"));
+    if cancelled {
+        out.push(Mark::Cancelled);
+    } else if s.closed_at.is_none() {
+        out.push(Mark::StillOpen);
+    }
+    if s.how.as_deref() == Some("Auto") {
+        out.push(Mark::AutoClosed);
+    }
+    if counted.iter().any(|u| u.unit.below_group_min) {
+        out.push(Mark::BelowMinimum);
+    }
+    if counted.iter().any(|u| u.unit.over_limit()) {
+        out.push(Mark::OverLimit);
+    }
+    if let Some(h) = s.head_count {
+        if h as usize != participants(j).len() {
+            out.push(Mark::HeadCount);
+        }
+    }
+    let norm = app
+        .docs
+        .catalogue
+        .get(&otmetka_core::catalogue::ServiceCode(s.service.clone()))
+        .and_then(|svc| svc.time_norm_minutes);
+    if let (Some(norm), Some(closed)) = (norm, s.closed_at) {
+        if (closed - s.opened_at).num_minutes() > i64::from(norm) {
+            out.push(Mark::OverNorm);
+        }
+    }
+    if !counted.is_empty() && counted.iter().any(|u| !u.unit.clock_synced) {
+        out.push(Mark::ClockNotSynced);
+    }
+    if j.units
+        .iter()
+        .any(|u| u.added.is_some() || u.removed.is_some())
+    {
+        out.push(Mark::Corrected);
+    }
+    out
+}
+
+/// Who took part in a session, as its counted units say (per-recipient units, or the
+/// participants of a per-group unit).
+pub fn participants(j: &SessionJournal) -> Vec<RecipientId> {
+    let mut out: Vec<RecipientId> = Vec::new();
+    for u in j.units.iter().filter(|u| u.counts()) {
+        match u.unit.recipient {
+            Some(r) => out.push(r),
+            None => out.extend(u.unit.participants.iter().copied()),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn mark_list(marks: &[Mark]) -> Markup {
+    html! {
+        @for m in marks {
+            span class={ "mark" @if !m.is_problem() { " info" } } { (m.label()) }
+        }
+    }
+}
+
+fn sign_off_box(
+    app: &AppState,
+    staff: &Staff,
+    site: &SiteView,
+    month: NaiveDate,
+    signed: Option<&SignOff>,
+    problems: usize,
+) -> Markup {
+    let is_head = super::routes::HEAD.contains(&staff.role());
+    html! {
+        @match signed {
+            Some(s) => {
+                div.allgood {
+                    strong { "Месяц подписан заведующим: " }
+                    (s.by) ", " (date_label(site.date(s.at))) " " (site.hm(s.at))
+                    ". Изменения невозможны, пока месяц не открыт снова."
+                    @if is_head {
+                        form.noprint method="post" action="/journal/reopen" {
+                            (csrf_field(&staff.0))
+                            input type="hidden" name="site" value=(site.id);
+                            input type="hidden" name="month" value=(month_param(month));
+                            label for="reopen-reason" { "Причина, по которой месяц открывается снова" }
+                            textarea id="reopen-reason" name="reason" required {}
+                            p { button.danger type="submit" { "Открыть месяц для исправлений" } }
+                        }
+                    }
+                }
+            }
+            None => {
+                div.note {
+                    strong { "Месяц не подписан." }
+                    " Заведующий проверяет журнал и подписывает месяц; после подписи изменения невозможны."
+                    @if is_head {
+                        form method="post" action="/journal/sign-off" {
+                            (csrf_field(&staff.0))
+                            input type="hidden" name="site" value=(site.id);
+                            input type="hidden" name="month" value=(month_param(month));
+                            @if problems > 0 {
+                                p.error { "Перед подписью просмотрите замечания выше (" (problems) ")." }
+                            }
+                            button.primary type="submit" { "Подписать журнал за " (month_label(month)) }
+                        }
+                    }
+                }
+            }
+        }
+        @let _ = app;
+    }
+}
+
+/// `GET /journal`: the month.
+pub async fn month(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<MonthQuery>,
+) -> Result<Markup, PageError> {
+    let (month, site) = month_and_site(&app, &q)?;
+    let (from, to) = (site.start_of(month), site.start_of(next_month(month)));
+    let sid = site.id.clone();
+    let (sessions, signed) = app
+        .store
+        .call(move |s| Ok((s.sessions(from, to)?, s.sign_off(&sid, month)?)))
+        .await?;
+    let sessions: Vec<_> = sessions
+        .into_iter()
+        .filter(|j| j.session.site == site.id)
+        .collect();
+    let rows: Vec<(SessionJournal, Vec<Mark>)> = sessions
+        .into_iter()
+        .map(|j| {
+            let m = marks(&app, &j);
+            (j, m)
+        })
+        .collect();
+    let units: usize = rows
+        .iter()
+        .map(|(j, _)| j.units.iter().filter(|u| u.counts()).count())
+        .sum();
+    let mut problems: Vec<(Mark, Vec<&SessionJournal>)> = Vec::new();
+    for (j, ms) in &rows {
+        for m in ms.iter().filter(|m| m.is_problem()) {
+            match problems.iter_mut().find(|(k, _)| k == m) {
+                Some((_, list)) => list.push(j),
+                None => problems.push((*m, vec![j])),
+            }
+        }
+    }
+    problems.sort_by_key(|(m, _)| *m);
+    let problem_sessions = rows
+        .iter()
+        .filter(|(_, m)| m.iter().any(|m| m.is_problem()))
+        .count();
+    let prev = month - Months::new(1);
+    let body = html! {
+        h1 { "Журнал учёта социальных услуг — " (month_label(month)) }
+        form.filters method="get" action="/journal" {
+            div { label for="month" { "Месяц" } input id="month" name="month" type="month" value=(month_param(month)); }
+            @if app.sites.len() > 1 {
+                div { label for="site" { "Отделение" }
+                    select id="site" name="site" {
+                        @for s in app.sites.iter() { option value=(s.id) selected[s.id == site.id] { (s.id) } }
+                    }
+                }
+            }
+            div { button type="submit" { "Показать" } }
+            div.noprint {
+                a href={ "/journal?month=" (month_param(prev)) "&site=" (site.id) } { "← " (month_label(prev)) }
+                " · "
+                a href={ "/journal?month=" (month_param(next_month(month))) "&site=" (site.id) } { (month_label(next_month(month))) " →" }
+            }
+        }
+        p { "Отделение: " strong { (site.id) } ". Занятий: " strong { (rows.len()) } ", услуг (единиц): " strong { (units) } "." }
+        @if problems.is_empty() {
+            div.allgood { strong { "Замечаний за месяц нет." } }
+        } @else {
+            div.problems role="alert" {
+                h2 { "Требует внимания: " (problem_sessions) " " (plural(problem_sessions, "занятие", "занятия", "занятий")) }
+                ul {
+                    @for (m, list) in &problems {
+                        li {
+                            strong { (m.label()) } ": "
+                            @for (i, j) in list.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                a href={ "#s-" (j.session.id) } {
+                                    (date_label(site.date(j.session.opened_at))) " " (site.hm(j.session.opened_at))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (sign_off_box(&app, &staff, &site, month, signed.as_ref(), problem_sessions))
+        @if rows.is_empty() {
+            p { "За этот месяц занятий нет." }
+        } @else {
+            table {
+                thead { tr {
+                    th { "Дата" } th { "Время" } th { "Услуга" } th { "Специалист" }
+                    th { "Участники" } th.num { "Услуг" } th { "Отметки" }
+                } }
+                tbody {
+                    @for (j, ms) in &rows {
+                        @let s = &j.session;
+                        @let who = participants(j);
+                        tr id={ "s-" (s.id) } class=[ms.iter().any(|m| m.is_problem()).then_some("problem")] {
+                            td { (date_label(site.date(s.opened_at))) " " span.muted { (weekday_label(site.date(s.opened_at))) } }
+                            td {
+                                (site.hm(s.opened_at)) "–"
+                                @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "…" }
+                            }
+                            td { a href={ "/journal/sessions/" (s.id) } { (app.service_title(&s.service)) } }
+                            td { (app.instructor_name(&s.site, &s.instructor)) }
+                            td {
+                                @for (i, r) in who.iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    (app.recipient_name(&s.site, *r))
+                                }
+                                @if let Some(h) = s.head_count { br; span.muted { "по головам: " (h) } }
+                            }
+                            td.num { (j.units.iter().filter(|u| u.counts()).count()) }
+                            td { (mark_list(ms)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page("Журнал", Section::Journal, Some(&staff.0), body))
+}
+
+/// Russian plural forms: 1 занятие, 2 занятия, 5 занятий.
+pub fn plural<'a>(n: usize, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
+    match (n % 10, n % 100) {
+        (1, 11) => many,
+        (1, _) => one,
+        (2..=4, 12..=14) => many,
+        (2..=4, _) => few,
+        _ => many,
+    }
+}
+
+/// A form field's problem, shown at the field.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors {
+    pub field: Option<String>,
+    pub message: Option<String>,
+}
+
+impl FormErrors {
+    fn at(field: &str, message: &str) -> FormErrors {
+        FormErrors {
+            field: Some(field.to_string()),
+            message: Some(message.to_string()),
+        }
+    }
+
+    fn class(&self, field: &str) -> Option<&'static str> {
+        (self.field.as_deref() == Some(field)).then_some("field-error")
+    }
+}
+
+fn session_id(id: &str) -> Result<SessionId, PageError> {
+    id.parse()
+        .map(SessionId)
+        .map_err(|_| PageError::not_found("Такого занятия нет."))
+}
+
+async fn session_page(
+    app: &AppState,
+    staff: &Staff,
+    id: SessionId,
+    errors: &FormErrors,
+) -> Result<Markup, PageError> {
+    let journal = app.store.call(move |s| s.session_journal(id)).await?;
+    let j = journal.ok_or_else(|| PageError::not_found("Такого занятия нет."))?;
+    let s = &j.session;
+    let site = app
+        .site(Some(&s.site))
+        .cloned()
+        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let date = j
+        .units
+        .first()
+        .map_or_else(|| site.date(s.opened_at), |u| u.unit.date);
+    let sid = s.site.clone();
+    let signed = app.store.call(move |st| st.sign_off(&sid, date)).await?;
+    let ms = marks(app, &j);
+    let editable = staff.may_edit() && signed.is_none();
+    let present: Vec<RecipientId> = participants(&j);
+    let addable: Vec<_> = app
+        .recipients(&s.site)
+        .iter()
+        .filter(|r| !present.contains(&r.id))
+        .collect();
+    let per_group = j.units.iter().any(|u| u.unit.recipient.is_none());
+    let body = html! {
+        p.noprint { a href={ "/journal?month=" (month_param(month_of(date))) "&site=" (s.site) } { "← Журнал за " (month_label(month_of(date))) } }
+        h1 { (app.service_title(&s.service)) }
+        p {
+            (date_label(date)) " (" (weekday_label(date)) "), "
+            (site.hm(s.opened_at)) "–" @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "не закрыто" }
+            ". Специалист: " strong { (app.instructor_name(&s.site, &s.instructor)) }
+            ". Киоск: " (s.kiosk) "."
+            @if let Some(h) = s.head_count { " Число по головам: " (h) "." }
+        }
+        p { (mark_list(&ms)) }
+        @if let Some(m) = &errors.message { p.error role="alert" { (m) } }
+        @if signed.is_some() {
+            div.note { "Месяц подписан заведующим: исправления невозможны, пока он не открыт снова." }
+        }
+        h2 { "Участники и услуги" }
+        table {
+            thead { tr { th { "Получатель" } th { "Как отмечен" } th { "Исправления" } @if editable { th.noprint { "Убрать отметку" } } } }
+            tbody {
+                @for u in &j.units {
+                    tr class=[u.removed.is_some().then_some("removed")] {
+                        td {
+                            @match u.unit.recipient {
+                                Some(r) => { (app.recipient_name(&s.site, r)) }
+                                None => {
+                                    "Группа: "
+                                    @for (i, r) in u.unit.participants.iter().enumerate() {
+                                        @if i > 0 { ", " } (app.recipient_name(&s.site, *r))
+                                    }
+                                }
+                            }
+                        }
+                        td {
+                            @if u.added.is_some() { "добавлен вручную" }
+                            @else if u.unit.manual { "отмечен инструктором на киоске" }
+                            @else { "картой на киоске" }
+                            @if u.unit.over_limit() { br; span.mark { "сверх лимита" } }
+                        }
+                        td {
+                            @if let Some(a) = &u.added { "Добавил " (a.by) ", " (date_label(site.date(a.at))) ": " (a.reason) br; }
+                            @if let Some(r) = &u.removed { "Убрал " (r.by) ", " (date_label(site.date(r.at))) ": " (r.reason) }
+                        }
+                        @if editable {
+                            td.noprint {
+                                @if u.counts() {
+                                    form method="post" action={ "/journal/units/" (u.unit.id.0) "/remove" } class=[errors.class(&format!("remove-{}", u.unit.id.0))] {
+                                        (csrf_field(&staff.0))
+                                        label for={ "reason-" (u.unit.id.0) } { "Причина" }
+                                        input id={ "reason-" (u.unit.id.0) } name="reason" required;
+                                        " " button.danger type="submit" { "Убрать" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if j.units.is_empty() { p { "Услуг по этому занятию нет." @if s.closed_at.is_none() { " Занятие ещё идёт на киоске." } } }
+        @if editable && !per_group && s.closed_at.is_some() {
+            h2 { "Добавить забытую отметку" }
+            form method="post" action={ "/journal/sessions/" (s.id) "/checkins" } {
+                (csrf_field(&staff.0))
+                div class=[errors.class("recipient")] {
+                    label for="recipient" { "Получатель" }
+                    select id="recipient" name="recipient" {
+                        option value="" { "— выберите —" }
+                        @for r in &addable { option value=(r.id) { (r.display_name) } }
+                    }
+                }
+                div class=[errors.class("reason")] {
+                    label for="reason" { "Причина исправления (обязательно)" }
+                    textarea id="reason" name="reason" {}
+                }
+                p { button.primary type="submit" { "Добавить отметку" } }
+            }
+        }
+    };
+    Ok(page("Занятие", Section::Journal, Some(&staff.0), body))
+}
+
+/// `GET /journal/sessions/{id}`.
+pub async fn session(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    session_page(&app, &staff, session_id(&id)?, &FormErrors::default()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A correction's reason: said, and not a word or two of nothing.
+fn reason_problem(reason: &str) -> Option<&'static str> {
+    let r = reason.trim();
+    if r.is_empty() {
+        Some("Укажите причину исправления.")
+    } else if r.chars().count() < 5 {
+        Some("Причина слишком короткая: опишите, что произошло.")
+    } else if r.chars().count() > 1000 {
+        Some("Причина слишком длинная: не больше 1000 знаков.")
+    } else {
+        None
+    }
+}
+
+/// The answer to a refused correction: the session page again, with the reason at the field.
+async fn refused(
+    app: &AppState,
+    staff: &Staff,
+    id: SessionId,
+    errors: FormErrors,
+    code: StatusCode,
+) -> Response {
+    match session_page(app, staff, id, &errors).await {
+        Ok(p) => (code, p).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /journal/sessions/{id}/checkins`: a forgotten check-in.
+pub async fn add_checkin(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<AddForm>,
+) -> Response {
+    let id = match session_id(&id) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let recipient = f.recipient.parse().ok().map(RecipientId);
+    let Some(recipient) = recipient else {
+        return refused(
+            &app,
+            &staff,
+            id,
+            FormErrors::at("recipient", "Выберите получателя."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    if !app
+        .docs
+        .rosters
+        .iter()
+        .any(|r| r.roster.recipients.iter().any(|p| p.id == recipient))
+    {
+        return refused(
+            &app,
+            &staff,
+            id,
+            FormErrors::at("recipient", "Такого получателя нет в списке."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if let Some(p) = reason_problem(&f.reason) {
+        return refused(
+            &app,
+            &staff,
+            id,
+            FormErrors::at("reason", p),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let now = app.now();
+    let actor = Actor::of(&staff.0.user);
+    let reason = f.reason.trim().to_string();
+    let journal = match app.store.call(move |s| s.session_journal(id)).await {
+        Ok(Some(j)) => j,
+        Ok(None) => return PageError::not_found("Такого занятия нет.").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let local_date = app
+        .site(Some(&journal.session.site))
+        .map_or(journal.session.opened_at.date_naive(), |s| {
+            s.date(journal.session.opened_at)
+        });
+    let add = AddedCheckIn {
+        session: id,
+        recipient,
+        reason,
+        local_date,
+    };
+    match app
+        .store
+        .call(move |s| s.add_checkin(&add, &actor, now))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/journal/sessions/{id}")).into_response(),
+        Err(e) => correction_refused(&app, &staff, id, e, "recipient").await,
+    }
+}
+
+async fn correction_refused(
+    app: &AppState,
+    staff: &Staff,
+    id: SessionId,
+    e: StoreError,
+    field: &str,
+) -> Response {
+    let message = match &e {
+        StoreError::MonthSignedOff { month, .. } => format!(
+            "Месяц {} подписан заведующим: исправление не сохранено.",
+            month_label(*month)
+        ),
+        StoreError::Conflict(why) => {
+            tracing::info!("correction refused: {why}");
+            "Исправление не сохранено: у получателя уже есть услуга по этому занятию, \
+             или занятие отменено, или оно ещё идёт."
+                .to_string()
+        }
+        _ => return PageError::from(e).into_response(),
+    };
+    refused(
+        app,
+        staff,
+        id,
+        FormErrors::at(field, &message),
+        StatusCode::CONFLICT,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /journal/units/{id}/remove`: a unit that should not count.
+pub async fn remove_unit(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<RemoveForm>,
+) -> Response {
+    let Ok(unit) = id.parse().map(UnitId) else {
+        return PageError::not_found("Такой услуги нет.").into_response();
+    };
+    let held = app.store.call(move |s| s.unit_record(unit)).await;
+    let session = match held {
+        Ok(Some(u)) => u.unit.session,
+        Ok(None) => return PageError::not_found("Такой услуги нет.").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let field = format!("remove-{}", unit.0);
+    if let Some(p) = reason_problem(&f.reason) {
+        return refused(
+            &app,
+            &staff,
+            session,
+            FormErrors::at(&field, p),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let now = app.now();
+    let actor = Actor::of(&staff.0.user);
+    let reason = f.reason.trim().to_string();
+    match app
+        .store
+        .call(move |s| s.remove_unit(unit, &reason, &actor, now))
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/journal/sessions/{session}")).into_response(),
+        Err(e) => correction_refused(&app, &staff, session, e, &field).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MonthForm {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn month_form(app: &AppState, f: &MonthForm) -> Result<(SiteView, NaiveDate), PageError> {
+    let site = app
+        .site(Some(&f.site))
+        .cloned()
+        .ok_or_else(|| PageError::bad_request("Такого отделения нет."))?;
+    let month = parse_month(&f.month)
+        .ok_or_else(|| PageError::bad_request("Месяц указан неверно: нужен вид 2026-12."))?;
+    Ok((site, month))
+}
+
+/// `POST /journal/sign-off`: the head signs off a month.
+pub async fn sign_off(
+    State(app): State<AppState>,
+    staff: Staff,
+    Form(f): Form<MonthForm>,
+) -> Result<Response, PageError> {
+    let (site, month) = month_form(&app, &f)?;
+    let (now, actor, id) = (app.now(), Actor::of(&staff.0.user), site.id.clone());
+    match app
+        .store
+        .call(move |s| s.sign_off_month(&id, month, &actor, now))
+        .await
+    {
+        Ok(()) | Err(StoreError::MonthSignedOff { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!(
+        "/journal?month={}&site={}",
+        month_param(month),
+        site.id
+    ))
+    .into_response())
+}
+
+/// `POST /journal/reopen`: the head reopens a signed-off month, with the reason.
+pub async fn reopen(
+    State(app): State<AppState>,
+    staff: Staff,
+    Form(f): Form<MonthForm>,
+) -> Result<Response, PageError> {
+    let (site, month) = month_form(&app, &f)?;
+    if let Some(p) = reason_problem(&f.reason) {
+        return Err(PageError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("Месяц не открыт. {p}"),
+        });
+    }
+    let (now, actor, id, reason) = (
+        app.now(),
+        Actor::of(&staff.0.user),
+        site.id.clone(),
+        f.reason.trim().to_string(),
+    );
+    match app
+        .store
+        .call(move |s| s.reopen_month(&id, month, &reason, &actor, now))
+        .await
+    {
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!(
+        "/journal?month={}&site={}",
+        month_param(month),
+        site.id
+    ))
+    .into_response())
+}

@@ -1,0 +1,149 @@
+//! `GET/POST /users`: the journal's users and their roles, for administrators. The first
+//! administrator comes from `otmetka-journal add-user`.
+
+use super::AppState;
+use super::auth::{self, Staff};
+use super::layout::{PageError, Section, csrf_field, date_label, page};
+use crate::store::StoreError;
+use crate::store::staff::{Actor, NewUser, Role};
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct AddUser {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// What is wrong with a new user, field by field.
+pub fn check(f: &AddUser) -> Result<(String, String, Role), (&'static str, String)> {
+    let login = f.login.trim();
+    if login.is_empty()
+        || login.len() > 64
+        || !login
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-".contains(c))
+    {
+        return Err((
+            "login",
+            "Имя пользователя: буквы, цифры, точка, дефис или подчёркивание, до 64 знаков.".into(),
+        ));
+    }
+    let name = f.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err((
+            "name",
+            "Укажите фамилию, имя и отчество (до 200 знаков).".into(),
+        ));
+    }
+    let role = Role::parse(&f.role).ok_or(("role", "Выберите роль.".to_string()))?;
+    if let Some(p) = auth::password_problem(&f.password) {
+        return Err(("password", p.into()));
+    }
+    Ok((login.to_string(), name.to_string(), role))
+}
+
+async fn render(
+    app: &AppState,
+    staff: &Staff,
+    f: &AddUser,
+    error: Option<(&str, &str)>,
+) -> Result<Markup, PageError> {
+    let users = app.store.call(|s| s.users()).await?;
+    let site = app.site(None).cloned();
+    let bad = |field: &str| error.filter(|(f, _)| *f == field).map(|_| "field-error");
+    let body = html! {
+        h1 { "Пользователи" }
+        table {
+            thead { tr { th { "Имя пользователя" } th { "ФИО" } th { "Роль" } th { "Добавлен" } th { "Состояние" } } }
+            tbody {
+                @for u in &users {
+                    tr {
+                        td { (u.login) } td { (u.name) } td { (u.role.label()) }
+                        td { @if let Some(s) = &site { (date_label(s.date(u.created_at))) } }
+                        td { @if u.disabled_at.is_some() { span.mark { "отключён" } } @else { "действует" } }
+                    }
+                }
+            }
+        }
+        h2 { "Добавить пользователя" }
+        @if let Some((_, m)) = error { p.error role="alert" { (m) } }
+        form method="post" action="/users" {
+            (csrf_field(&staff.0))
+            div class=[bad("login")] { label for="login" { "Имя пользователя (для входа)" } input id="login" name="login" value=(f.login) autocomplete="off"; }
+            div class=[bad("name")] { label for="name" { "Фамилия, имя, отчество" } input id="name" name="name" value=(f.name); }
+            div class=[bad("role")] {
+                label for="role" { "Роль" }
+                select id="role" name="role" {
+                    option value="" { "— выберите —" }
+                    @for r in Role::ALL { option value=(r.as_str()) selected[f.role == r.as_str()] { (r.label()) } }
+                }
+            }
+            div class=[bad("password")] { label for="password" { "Пароль (не короче 10 символов)" } input id="password" name="password" type="password" autocomplete="new-password"; }
+            p { button.primary type="submit" { "Добавить" } }
+        }
+    };
+    Ok(page("Пользователи", Section::Users, Some(&staff.0), body))
+}
+
+pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Markup, PageError> {
+    render(&app, &staff, &AddUser::default(), None).await
+}
+
+pub async fn add(State(app): State<AppState>, staff: Staff, Form(f): Form<AddUser>) -> Response {
+    let (login, name, role) = match check(&f) {
+        Ok(v) => v,
+        Err((field, msg)) => {
+            return match render(&app, &staff, &f, Some((field, &msg))).await {
+                Ok(p) => (StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
+                Err(e) => e.into_response(),
+            };
+        }
+    };
+    let password = f.password.clone();
+    let hash = match tokio::task::spawn_blocking(move || auth::hash_password(&password)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return PageError::internal(&e).into_response(),
+        Err(e) => return PageError::internal(&e.to_string()).into_response(),
+    };
+    let user = NewUser {
+        login,
+        name,
+        role,
+        password_hash: hash,
+    };
+    let (now, actor) = (app.now(), Actor::of(&staff.0.user));
+    let added = app
+        .store
+        .call(move |s| {
+            let u = s.add_user(&user, now)?;
+            s.audit(&actor, "add_user", &u.login, u.role.as_str(), now)?;
+            Ok(u)
+        })
+        .await;
+    match added {
+        Ok(_) => Redirect::to("/users").into_response(),
+        Err(StoreError::Conflict(_)) => match render(
+            &app,
+            &staff,
+            &f,
+            Some(("login", "Такое имя пользователя уже есть.")),
+        )
+        .await
+        {
+            Ok(p) => (StatusCode::CONFLICT, p).into_response(),
+            Err(e) => e.into_response(),
+        },
+        Err(e) => PageError::from(e).into_response(),
+    }
+}

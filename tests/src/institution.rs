@@ -1,0 +1,335 @@
+//! A generated institution for the journal's page tests and benchmarks: a roster of `n`
+//! recipients with individual programmes, and sessions with their units committed to a real
+//! SQLite journal through the store's own `commit_batch` (the feed's path), with a few of the
+//! marks a real month has (below the group minimum, over a limit, head count off, clock not
+//! synced, closed automatically). What it generated is returned, so a test can set the pages'
+//! figures against it.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind, UnitRule};
+use otmetka_core::decision::Rule;
+use otmetka_core::event::{CloseKind, Event};
+use otmetka_core::people::{InstructorId, RecipientId};
+use otmetka_core::session::SessionId;
+use otmetka_core::unit::{Unit, UnitId};
+use otmetka_core::wire::{Envelope, SCHEMA};
+use otmetka_journal::store::{Batch, JournalStore, Judged, Verdict};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The site of the generated institution.
+pub const SITE: &str = "demo";
+/// Its kiosk.
+pub const KIOSK: &str = "k1";
+/// Its clock: Moscow time.
+pub const ZONE: &str = "+03:00";
+/// The instructors (id, name), as the roster file has them.
+pub const INSTRUCTORS: [(&str, &str); 2] = [
+    (
+        "00000000-0000-7000-8000-00000000aa01",
+        "Ольга Петровна Смирнова",
+    ),
+    (
+        "00000000-0000-7000-8000-00000000aa02",
+        "Дмитрий Сергеевич Козлов",
+    ),
+];
+
+const SURNAMES: [&str; 12] = [
+    "Иванова",
+    "Петрова",
+    "Сидорова",
+    "Кузнецова",
+    "Смирнова",
+    "Попова",
+    "Васильева",
+    "Соколова",
+    "Михайлова",
+    "Новикова",
+    "Фёдорова",
+    "Морозова",
+];
+const NAMES: [&str; 10] = [
+    "Мария",
+    "Анна",
+    "Елена",
+    "Галина",
+    "Нина",
+    "Валентина",
+    "Тамара",
+    "Людмила",
+    "Зоя",
+    "Вера",
+];
+const PATRONYMICS: [&str; 8] = [
+    "Ивановна",
+    "Петровна",
+    "Николаевна",
+    "Алексеевна",
+    "Васильевна",
+    "Михайловна",
+    "Сергеевна",
+    "Фёдоровна",
+];
+
+/// What was generated.
+#[derive(Debug, Clone)]
+pub struct Institution {
+    pub config: PathBuf,
+    /// (id, name), in roster order.
+    pub recipients: Vec<(RecipientId, String)>,
+    /// The programme: per recipient, service → units planned per month.
+    pub planned: BTreeMap<RecipientId, BTreeMap<String, u32>>,
+    /// Every unit generated: (recipient, service, date).
+    pub units: Vec<(RecipientId, String, NaiveDate)>,
+    /// The sessions generated (id, local date), oldest first.
+    pub sessions: Vec<(SessionId, NaiveDate)>,
+}
+
+impl Institution {
+    /// Units of a recipient's service in the month that starts at `month`.
+    pub fn given(&self, who: RecipientId, service: &str, month: NaiveDate) -> usize {
+        self.units
+            .iter()
+            .filter(|(r, s, d)| {
+                *r == who && s == service && (d.year(), d.month()) == (month.year(), month.month())
+            })
+            .count()
+    }
+
+    /// A recipient's name.
+    pub fn name(&self, who: RecipientId) -> &str {
+        self.recipients
+            .iter()
+            .find(|(r, _)| *r == who)
+            .map_or("", |(_, n)| n.as_str())
+    }
+}
+
+/// The per-recipient services of the catalogue the generator uses.
+fn services(cat: &Catalogue) -> Vec<&otmetka_core::catalogue::Service> {
+    ["000", "001", "002-2.4", "002-2.5", "002-5.1"]
+        .iter()
+        .filter_map(|c| cat.get(&ServiceCode((*c).into())))
+        .filter(|s| s.unit == UnitRule::PerRecipient)
+        .collect()
+}
+
+/// Writes `journal.toml`, the roster, the site secret into `dir`, and commits sessions for each
+/// working day of `[from, to]`: `per_day` sessions a day, each of 4–12 recipients.
+pub fn generate(
+    dir: &Path,
+    n: usize,
+    from: NaiveDate,
+    to: NaiveDate,
+    per_day: usize,
+    seed: u64,
+) -> Result<Institution> {
+    let root = crate::site::repo_root();
+    let catalogue_path = root.join("config/services.toml");
+    let cat = Catalogue::from_toml(
+        "services.toml",
+        &std::fs::read_to_string(&catalogue_path).context("reading the catalogue")?,
+    )?;
+    let services = services(&cat);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut roster = format!("site = \"{SITE}\"\nversion = 1\n");
+    for (i, (id, name)) in INSTRUCTORS.iter().enumerate() {
+        let _ = write!(
+            roster,
+            "\n[[instructors]]\nid = \"{id}\"\ndisplay_name = \"{name}\"\npin = \"{}\"\n",
+            1234 + i
+        );
+    }
+    let mut recipients = Vec::new();
+    let mut planned = BTreeMap::new();
+    for i in 0..n {
+        let id = RecipientId(crate::site::load_recipient_id(i).parse()?);
+        let name = format!(
+            "{} {} {}",
+            SURNAMES[i % SURNAMES.len()],
+            NAMES[(i / SURNAMES.len()) % NAMES.len()],
+            PATRONYMICS[(i / 7) % PATRONYMICS.len()]
+        );
+        let mut items = String::new();
+        let mut plan = BTreeMap::new();
+        for s in &services {
+            let count = rng.gen_range(2..=8u32);
+            plan.insert(s.code.0.clone(), count);
+            let _ = write!(
+                items,
+                "{{ service = \"{}\", period = \"month\", count = {count} }}, ",
+                s.code.0
+            );
+        }
+        let _ = write!(
+            roster,
+            "\n[[recipients]]\nid = \"{id}\"\ndisplay_name = \"{name}\"\ncards = [\"{}\"]\n\
+             consent = {{ participation = true, photo_video = {} }}\n[recipients.programme]\n\
+             valid_from = \"2020-01-01\"\nvalid_to = \"2099-12-31\"\nitems = [{items}]\n",
+            crate::site::load_card(i),
+            i % 5 != 0
+        );
+        recipients.push((id, name));
+        planned.insert(id, plan);
+    }
+    std::fs::write(dir.join("roster.toml"), roster)?;
+    std::fs::write(
+        dir.join("site.secret"),
+        "generated-institution-secret-0123456789\n",
+    )?;
+    let config = dir.join("journal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"journal.db\"\ncatalogue = \"{}\"\nbroker = \"127.0.0.1:1\"\n\
+             [[sites]]\nid = \"{SITE}\"\nroster_file = \"roster.toml\"\n\
+             site_secret_file = \"site.secret\"\ntime_zone = \"{ZONE}\"\n",
+            catalogue_path.display()
+        ),
+    )?;
+    let mut store = otmetka_journal::store::SqliteJournal::open(&dir.join("journal.db"))?;
+    let offset = chrono::FixedOffset::east_opt(3 * 3600).context("offset")?;
+    let mut inst = Institution {
+        config,
+        recipients,
+        planned,
+        units: Vec::new(),
+        sessions: Vec::new(),
+    };
+    let mut seq = 0u64;
+    let mut batch = Vec::new();
+    let mut day = from;
+    let mut k = 0usize;
+    while day <= to {
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            for slot in 0..per_day {
+                k += 1;
+                let service = services[(k + slot) % services.len()];
+                let instructor = INSTRUCTORS[k % INSTRUCTORS.len()].0;
+                let hour = 9 + (slot as u32 * 9 / per_day.max(1) as u32);
+                let opened: DateTime<Utc> = day
+                    .and_hms_opt(hour, (slot as u32 * 7) % 50, 0)
+                    .and_then(|t| t.and_local_timezone(offset).single())
+                    .context("local time")?
+                    .to_utc();
+                let minutes = rng.gen_range(40..=55);
+                let mut closed = opened + Duration::minutes(minutes);
+                let size = rng.gen_range(4..=12usize).min(inst.recipients.len());
+                let who: Vec<RecipientId> = inst
+                    .recipients
+                    .choose_multiple(&mut rng, size)
+                    .map(|(r, _)| *r)
+                    .collect();
+                let session = SessionId(uuid_from(&mut rng));
+                // Now and then, the marks a real month has.
+                let roll = rng.gen_range(0..100);
+                let auto = roll < 3;
+                if auto {
+                    closed = opened + Duration::minutes(75);
+                }
+                let below_min = (3..6).contains(&roll);
+                let head_off = (6..9).contains(&roll);
+                let clock_off = (9..11).contains(&roll);
+                let env = |seq: u64, at: DateTime<Utc>, event: Event| Envelope {
+                    schema: SCHEMA,
+                    site: SITE.into(),
+                    kiosk: KIOSK.into(),
+                    installation: None,
+                    seq,
+                    event_id: uuid::Uuid::from_u128(u128::from(seq) | (7u128 << 120)),
+                    recorded_at: at,
+                    clock_synced: !clock_off,
+                    event,
+                };
+                let units: Vec<Unit> = who
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Unit {
+                        id: UnitId::per_recipient(session, *r),
+                        session,
+                        service: service.code.clone(),
+                        kind: UnitKind::PerRecipient,
+                        recipient: Some(*r),
+                        participants: Vec::new(),
+                        group: None,
+                        instructor: InstructorId(instructor.parse().unwrap_or_default()),
+                        date: day,
+                        started_at: opened,
+                        ended_at: closed,
+                        overridden: if roll == 11 && i == 0 {
+                            vec![Rule::FrequencyLimit]
+                        } else {
+                            Vec::new()
+                        },
+                        manual: false,
+                        below_group_min: below_min,
+                        clock_synced: !clock_off,
+                    })
+                    .collect();
+                for r in &who {
+                    inst.units.push((*r, service.code.0.clone(), day));
+                }
+                let head_count = (!auto).then(|| who.len() as u32 + u32::from(head_off));
+                let events = [
+                    (
+                        opened,
+                        Event::SessionOpened {
+                            session,
+                            service: service.code.clone(),
+                            unit_kind: UnitKind::PerRecipient,
+                            group: None,
+                            instructor: InstructorId(instructor.parse().unwrap_or_default()),
+                            at: opened,
+                            safety_briefing: true,
+                            date_confirmed: false,
+                        },
+                    ),
+                    (
+                        closed,
+                        Event::SessionClosed {
+                            session,
+                            at: closed,
+                            how: if auto {
+                                CloseKind::Auto
+                            } else {
+                                CloseKind::Instructor
+                            },
+                            head_count,
+                        },
+                    ),
+                    (closed, Event::Units { session, units }),
+                ];
+                for (at, event) in events {
+                    seq += 1;
+                    let e = env(seq, at, event);
+                    batch.push(Judged {
+                        site: SITE.into(),
+                        kiosk: KIOSK.into(),
+                        topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
+                        payload: serde_json::to_vec(&e)?,
+                        verdict: Verdict::Accept(Box::new(e)),
+                    });
+                }
+                inst.sessions.push((session, day));
+                if batch.len() >= 600 {
+                    store.commit_batch(&Batch::of(std::mem::take(&mut batch)), Utc::now())?;
+                }
+            }
+        }
+        day = day.succ_opt().context("date")?;
+    }
+    if !batch.is_empty() {
+        store.commit_batch(&Batch::of(batch), Utc::now())?;
+    }
+    Ok(inst)
+}
+
+fn uuid_from(rng: &mut StdRng) -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(rng.r#gen()).into_uuid()
+}
