@@ -33,14 +33,13 @@ pub async fn run(
         clock: Arc::clone(&clock),
         health: health.clone(),
     };
-    let state = AppState {
-        store: Shared::new(store::open(&database)?),
-        feed: health,
+    let state = AppState::new(
+        cfg,
+        documents,
+        Shared::new(store::open(&database)?),
+        health,
         clock,
-        docs: documents,
-        sites: Arc::new(web::sites(cfg)),
-        secure_cookies: false,
-    };
+    );
     let (trigger, shutdown) = shutdown::channel();
     let mut feed_task = tokio::spawn(feed::run(feed, shutdown.clone()));
     let mut web_task = tokio::spawn(web::serve(listener, web::router(state), shutdown.clone()));

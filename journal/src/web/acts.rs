@@ -162,11 +162,11 @@ pub async fn act(
                         td.num { (i + 1) }
                         td { (app.service_title(&l.service)) }
                         td { @for (k, d) in l.dates.iter().enumerate() { @if k > 0 { ", " } (d.format("%d.%m")) } }
-                        td.num { (l.count) }
+                        td.num data-service=(l.service) { (l.count) }
                         td.num { @match l.planned { Some(p) => { (p) }, None => { "по мере необходимости" } } }
                     }
                 }
-                tr { td {} td { strong { "Итого" } } td {} td.num { strong { (total) } } td {} }
+                tr { td {} td { strong { "Итого" } } td {} td.num #total { strong { (total) } } td {} }
             }
         }
         p { "Услуги оказаны в полном объёме, своевременно и качественно; претензий нет (при наличии претензий — указать): ____________" }

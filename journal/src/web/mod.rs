@@ -55,6 +55,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The pages' state for a config: its sites and their clocks, the documents (names), the
+    /// store, the feed's health, the clock.
+    pub fn new(
+        cfg: &crate::config::JournalConfig,
+        docs: Arc<Documents>,
+        store: Shared,
+        feed: FeedHealth,
+        clock: SharedClock,
+    ) -> AppState {
+        AppState {
+            store,
+            feed,
+            clock,
+            docs,
+            sites: Arc::new(sites(cfg)),
+            secure_cookies: false,
+        }
+    }
+
     /// The site a page is about: the one asked for, or the first.
     pub fn site(&self, asked: Option<&str>) -> Option<&SiteView> {
         match asked {

@@ -1,0 +1,676 @@
+//! The journal's pages in-process, on a generated institution (a real SQLite journal filled
+//! through the store's commit path): who may open what (a role × route matrix walked from the
+//! router's own table), form tokens, the sign-in limiter, corrections with reasons, the head's
+//! sign-off locking a month, and the act's figures against what the generator produced.
+
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::{Datelike, NaiveDate};
+use otmetka_journal::clock::FixedClock;
+use otmetka_journal::config::JournalConfig;
+use otmetka_journal::documents::Documents;
+use otmetka_journal::feed::FeedHealth;
+use otmetka_journal::store::staff::{NewUser, Role};
+use otmetka_journal::store::{self, Shared};
+use otmetka_journal::web::auth::{Access, hash_password};
+use otmetka_journal::web::{AppState, routes};
+use otmetka_tests::institution::{self, Institution};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Site {
+    _dir: tempfile::TempDir,
+    inst: Institution,
+    app: Router,
+    store: Shared,
+    rt: tokio::runtime::Runtime,
+}
+
+/// An answer: status, headers we look at, body.
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let from = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 12, 11).unwrap();
+        let inst = institution::generate(dir.path(), 30, from, to, 3, 20261202).unwrap();
+        let cfg = JournalConfig::load(&inst.config).unwrap();
+        let docs = Arc::new(Documents::load(&cfg).unwrap());
+        let store = Shared::new(store::open(&cfg.database().unwrap()).unwrap());
+        let clock = Arc::new(FixedClock::new("2026-12-11T14:00:00Z".parse().unwrap()));
+        let state = AppState::new(&cfg, docs, store.clone(), FeedHealth::default(), clock);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let hash = hash_password(PASSWORD).unwrap();
+        let mut db = store::open(&cfg.database().unwrap()).unwrap();
+        for role in Role::ALL {
+            db.add_user(
+                &NewUser {
+                    login: role.as_str().into(),
+                    name: format!("Сотрудник ({})", role.label()),
+                    role,
+                    password_hash: hash.clone(),
+                },
+                chrono::Utc::now(),
+            )
+            .unwrap();
+        }
+        Site {
+            _dir: dir,
+            inst,
+            app: otmetka_journal::web::router(state),
+            store,
+            rt,
+        }
+    }
+
+    fn send(&self, method: Method, path: &str, cookie: Option<&str>, form: Option<&str>) -> Answer {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "127.0.0.1:8080");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let req = match form {
+            Some(f) => req
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(f.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let app = self.app.clone();
+        self.rt.block_on(async move {
+            let res = app.oneshot(req).await.unwrap();
+            let h = |name: header::HeaderName| {
+                res.headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_string())
+            };
+            let location = h(header::LOCATION);
+            let cookie = h(header::SET_COOKIE);
+            let status = res.status();
+            let body = axum::body::to_bytes(res.into_body(), 1 << 24)
+                .await
+                .unwrap();
+            Answer {
+                status,
+                location,
+                cookie,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            }
+        })
+    }
+
+    /// Signs in through the sign-in form; returns the cookie and the session's form token.
+    fn sign_in(&self, login: &str) -> (String, String) {
+        let a = self.send(
+            Method::POST,
+            "/signin",
+            None,
+            Some(&format!("login={login}&password={}", enc(PASSWORD))),
+        );
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{login}: {}", a.body);
+        let set = a.cookie.expect("a session cookie");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        let cookie = set.split(';').next().unwrap().to_string();
+        let page = self.send(Method::GET, "/journal", Some(&cookie), None);
+        assert_eq!(page.status, StatusCode::OK);
+        (cookie, csrf_of(&page.body))
+    }
+
+    fn units_of(&self, session: &str) -> Vec<otmetka_journal::store::staff::UnitRecord> {
+        let id = otmetka_core::session::SessionId(session.parse().unwrap());
+        self.rt
+            .block_on(self.store.call(move |s| s.session_journal(id)))
+            .unwrap()
+            .unwrap()
+            .units
+    }
+}
+
+fn enc(s: &str) -> String {
+    otmetka_journal::web::auth::urlencode(s)
+}
+
+fn csrf_of(body: &str) -> String {
+    let at = body
+        .find("name=\"csrf\" value=\"")
+        .expect("a form token on the page");
+    let rest = &body[at + 19..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// Who the matrix expects to be let in, per (method, path). A route the router has and this
+/// table lacks fails the test: the access of every new route is decided here, on purpose.
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("GET", "/healthz", "public"),
+    ("GET", "/style.css", "public"),
+    ("GET", "/signin", "public"),
+    ("POST", "/signin", "public"),
+    ("POST", "/signout", "admin head specialist auditor"),
+    ("GET", "/", "admin head specialist auditor"),
+    ("GET", "/journal", "admin head specialist auditor"),
+    (
+        "GET",
+        "/journal/sessions/{id}",
+        "admin head specialist auditor",
+    ),
+    (
+        "POST",
+        "/journal/sessions/{id}/checkins",
+        "admin head specialist",
+    ),
+    (
+        "POST",
+        "/journal/units/{id}/remove",
+        "admin head specialist",
+    ),
+    ("POST", "/journal/sign-off", "head"),
+    ("POST", "/journal/reopen", "head"),
+    ("GET", "/acts", "admin head specialist auditor"),
+    ("GET", "/acts/{recipient}", "admin head specialist auditor"),
+    ("GET", "/people", "admin head specialist auditor"),
+    ("GET", "/fleet", "admin head specialist auditor"),
+    ("GET", "/users", "admin"),
+    ("POST", "/users", "admin"),
+    ("GET", "/audit", "admin"),
+];
+
+#[test]
+fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is_open() {
+    let site = Site::new();
+    let (session, _) = site.inst.sessions[0];
+    let unit = site.units_of(&session.to_string())[0].unit.id.0;
+    let recipient = site.inst.recipients[0].0;
+    let signed: Vec<(Role, (String, String))> = Role::ALL
+        .iter()
+        .map(|r| (*r, site.sign_in(r.as_str())))
+        .collect();
+    let mut table = routes::table();
+    // Sign-out ends the session the rest of the walk uses: last.
+    table.sort_by_key(|r| r.path == "/signout");
+    let mut seen = Vec::new();
+    for r in &table {
+        let method = r.method.as_str();
+        let entry = MATRIX
+            .iter()
+            .find(|(m, p, _)| *m == method && *p == r.path)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{method} {} has no entry in the access matrix of this test: decide who may \
+                     use it and add it",
+                    r.path
+                )
+            });
+        seen.push((method, r.path));
+        let public = entry.2 == "public";
+        assert_eq!(public, r.access == Access::Public, "{method} {}", r.path);
+        let path = r
+            .path
+            .replace(
+                "{id}",
+                &if r.path.contains("units") {
+                    unit.to_string()
+                } else {
+                    session.to_string()
+                },
+            )
+            .replace("{recipient}", &recipient.to_string());
+        // Forms that an admitted role sends are invalid on purpose: the walk changes nothing.
+        let form = |csrf: &str| format!("csrf={csrf}&month=never&reason=&login=&recipient=");
+        // Not signed in.
+        let a = site.send(
+            r.method.clone(),
+            &path,
+            None,
+            (method == "POST").then(|| form("x")).as_deref(),
+        );
+        if public {
+            assert!(
+                !matches!(a.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                    || r.path == "/signin",
+                "{method} {path} is public: {}",
+                a.status
+            );
+        } else if method == "GET" {
+            assert_eq!(
+                a.status,
+                StatusCode::SEE_OTHER,
+                "{method} {path} without signing in"
+            );
+            assert!(
+                a.location.as_deref().unwrap().starts_with("/signin?next="),
+                "{:?}",
+                a.location
+            );
+            assert!(!a.body.contains("Ольга"), "nothing of the page leaks");
+        } else {
+            assert_eq!(
+                a.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} without signing in"
+            );
+        }
+        if public {
+            continue;
+        }
+        for (role, (cookie, csrf)) in &signed {
+            let a = site.send(
+                r.method.clone(),
+                &path,
+                Some(cookie),
+                (method == "POST").then(|| form(csrf)).as_deref(),
+            );
+            let admitted = entry.2.split(' ').any(|w| w == role.as_str());
+            if admitted {
+                assert!(
+                    !matches!(a.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                        && !a
+                            .location
+                            .as_deref()
+                            .is_some_and(|l| l.starts_with("/signin?")),
+                    "{} must be let in to {method} {path}: {} {}",
+                    role.as_str(),
+                    a.status,
+                    a.body.chars().take(300).collect::<String>()
+                );
+                assert!(!a.status.is_server_error(), "{method} {path}: {}", a.body);
+            } else {
+                assert_eq!(
+                    a.status,
+                    StatusCode::FORBIDDEN,
+                    "{} must not use {method} {path}",
+                    role.as_str()
+                );
+                assert!(a.body.contains("недоступна для вашей роли"), "{}", a.body);
+            }
+        }
+    }
+    for (m, p, _) in MATRIX {
+        assert!(
+            seen.contains(&(*m, *p)),
+            "the matrix names {m} {p}, which the router does not have"
+        );
+    }
+    // The walk changed nothing.
+    let session_units = site.units_of(&session.to_string());
+    assert!(
+        session_units
+            .iter()
+            .all(|u| u.added.is_none() && u.removed.is_none())
+    );
+}
+
+#[test]
+fn a_form_without_this_sessions_token_is_refused_and_changes_nothing() {
+    let site = Site::new();
+    let (cookie, csrf) = site.sign_in("specialist");
+    let (session, _) = site.inst.sessions[2];
+    let present: Vec<_> = site
+        .units_of(&session.to_string())
+        .iter()
+        .filter_map(|u| u.unit.recipient)
+        .collect();
+    let absent = site
+        .inst
+        .recipients
+        .iter()
+        .find(|(r, _)| !present.contains(r))
+        .unwrap()
+        .0;
+    let path = format!("/journal/sessions/{session}/checkins");
+    let body = |token: Option<&str>| {
+        let mut f = format!(
+            "recipient={absent}&reason={}",
+            enc("Забыла карту дома, была на занятии")
+        );
+        if let Some(t) = token {
+            f = format!("csrf={t}&{f}");
+        }
+        f
+    };
+    for (what, token) in [
+        ("none", None),
+        ("another", Some("0".repeat(64))),
+        ("empty", Some(String::new())),
+    ] {
+        let a = site.send(
+            Method::POST,
+            &path,
+            Some(&cookie),
+            Some(&body(token.as_deref())),
+        );
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "token {what}");
+        assert!(a.body.contains("Форма устарела"), "{}", a.body);
+    }
+    assert_eq!(
+        site.units_of(&session.to_string()).len(),
+        present.len(),
+        "nothing added"
+    );
+    // Another session's token is no better.
+    let (_, other_csrf) = site.sign_in("head");
+    let a = site.send(
+        Method::POST,
+        &path,
+        Some(&cookie),
+        Some(&body(Some(&other_csrf))),
+    );
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // Its own token: added, with the reason, by the specialist.
+    let a = site.send(Method::POST, &path, Some(&cookie), Some(&body(Some(&csrf))));
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let units = site.units_of(&session.to_string());
+    let added = units
+        .iter()
+        .find(|u| u.unit.recipient == Some(absent))
+        .unwrap();
+    let change = added.added.as_ref().unwrap();
+    assert_eq!(
+        (change.by.as_str(), change.reason.as_str()),
+        ("specialist", "Забыла карту дома, была на занятии")
+    );
+    assert!(added.unit.manual && added.counts());
+    // A sign-in form posted from another site is refused before the password is looked at.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/signin")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let app = site.app.clone();
+    let status = site.rt.block_on(async move {
+        app.oneshot(
+            req.body(Body::from(format!(
+                "login=admin&password={}",
+                enc(PASSWORD)
+            )))
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .status()
+    });
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[test]
+fn sign_in_is_refused_after_five_failures_and_each_is_in_the_audit_log() {
+    let site = Site::new();
+    for _ in 0..5 {
+        let a = site.send(
+            Method::POST,
+            "/signin",
+            None,
+            Some("login=head&password=wrong-password"),
+        );
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            a.body.contains("Неверное имя пользователя или пароль"),
+            "{}",
+            a.body
+        );
+    }
+    let a = site.send(
+        Method::POST,
+        "/signin",
+        None,
+        Some(&format!("login=head&password={}", enc(PASSWORD))),
+    );
+    assert_eq!(
+        a.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password is refused too while locked"
+    );
+    assert!(a.body.contains("Слишком много неудачных попыток"));
+    // Another login is not locked by it.
+    site.sign_in("specialist");
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(50)))
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "sign_in_failed" && e.login == "head")
+            .count(),
+        5
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.action == "sign_in_refused" && e.login == "head")
+    );
+    // Unknown logins get the same answer as wrong passwords.
+    let a = site.send(
+        Method::POST,
+        "/signin",
+        None,
+        Some("login=nobody&password=whatever-it-is"),
+    );
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert!(a.body.contains("Неверное имя пользователя или пароль"));
+}
+
+#[test]
+fn a_signed_off_month_cannot_be_changed_until_the_head_reopens_it_with_a_reason() {
+    let site = Site::new();
+    let (spec, spec_csrf) = site.sign_in("specialist");
+    let (head, head_csrf) = site.sign_in("head");
+    let (session, date) = *site
+        .inst
+        .sessions
+        .iter()
+        .find(|(_, d)| d.month() == 11)
+        .unwrap();
+    let units = site.units_of(&session.to_string());
+    let unit = units[0].unit.id.0;
+    // A correction without a reason: the form back, the field marked, nothing saved.
+    let remove = format!("/journal/units/{unit}/remove");
+    let a = site.send(
+        Method::POST,
+        &remove,
+        Some(&spec),
+        Some(&format!("csrf={spec_csrf}&reason=")),
+    );
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        a.body.contains("Укажите причину исправления.") && a.body.contains("field-error"),
+        "{}",
+        a.body
+    );
+    assert!(
+        site.units_of(&session.to_string())
+            .iter()
+            .all(|u| u.counts())
+    );
+    // The head signs off November.
+    let a = site.send(
+        Method::POST,
+        "/journal/sign-off",
+        Some(&head),
+        Some(&format!("csrf={head_csrf}&site=demo&month=2026-11")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = site.send(Method::GET, "/journal?month=2026-11", Some(&spec), None);
+    assert!(
+        page.body.contains("Месяц подписан заведующим"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("/journal/sign-off"),
+        "the specialist gets no sign-off button"
+    );
+    // Every route that changes a unit is refused for it now.
+    let reason = enc("Ошибочно отмечен, был на другом занятии");
+    let a = site.send(
+        Method::POST,
+        &remove,
+        Some(&spec),
+        Some(&format!("csrf={spec_csrf}&reason={reason}")),
+    );
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert!(a.body.contains("подписан заведующим"));
+    let present: Vec<_> = units.iter().filter_map(|u| u.unit.recipient).collect();
+    let absent = site
+        .inst
+        .recipients
+        .iter()
+        .find(|(r, _)| !present.contains(r))
+        .unwrap()
+        .0;
+    let add = format!("/journal/sessions/{session}/checkins");
+    let a = site.send(
+        Method::POST,
+        &add,
+        Some(&spec),
+        Some(&format!(
+            "csrf={spec_csrf}&recipient={absent}&reason={reason}"
+        )),
+    );
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    let after = site.units_of(&session.to_string());
+    assert_eq!(after, units, "nothing changed in {date}");
+    // The session page offers no correction while signed off.
+    let page = site.send(
+        Method::GET,
+        &format!("/journal/sessions/{session}"),
+        Some(&spec),
+        None,
+    );
+    assert!(
+        !page.body.contains("/remove\""),
+        "no remove form on a signed-off month"
+    );
+    // Reopening needs a reason; with one, the correction goes through and everything is audited.
+    let a = site.send(
+        Method::POST,
+        "/journal/reopen",
+        Some(&head),
+        Some(&format!("csrf={head_csrf}&site=demo&month=2026-11&reason=")),
+    );
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let why = enc("Специалист нашёл ошибку в отметках за 5 ноября");
+    let a = site.send(
+        Method::POST,
+        "/journal/reopen",
+        Some(&head),
+        Some(&format!(
+            "csrf={head_csrf}&site=demo&month=2026-11&reason={why}"
+        )),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = site.send(
+        Method::POST,
+        &remove,
+        Some(&spec),
+        Some(&format!("csrf={spec_csrf}&reason={reason}")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let removed = site
+        .units_of(&session.to_string())
+        .into_iter()
+        .find(|u| u.unit.id.0 == unit)
+        .unwrap();
+    assert_eq!(
+        removed.removed.as_ref().unwrap().reason,
+        "Ошибочно отмечен, был на другом занятии"
+    );
+    assert_eq!(
+        removed.unit, units[0].unit,
+        "the kiosk's unit is kept as it came"
+    );
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(100)))
+        .unwrap();
+    for action in ["sign_off_month", "reopen_month", "remove_unit"] {
+        assert!(
+            log.iter().any(|e| e.action == action),
+            "{action} in the audit log"
+        );
+    }
+    assert!(
+        log.iter()
+            .any(|e| e.action == "reopen_month" && e.detail.contains("5 ноября"))
+    );
+}
+
+#[test]
+fn the_act_and_its_totals_are_what_the_generator_produced() {
+    let site = Site::new();
+    let (cookie, _) = site.sign_in("auditor");
+    let month = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let cfg = JournalConfig::load(&site.inst.config).unwrap();
+    let docs = Documents::load(&cfg).unwrap();
+    for (who, name) in site.inst.recipients.iter().take(8) {
+        let a = site.send(
+            Method::GET,
+            &format!("/acts/{who}?month=2026-11"),
+            Some(&cookie),
+            None,
+        );
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.body.contains(name.as_str()), "the act names {name}");
+        let mut total = 0;
+        for service in site.inst.planned[who].keys() {
+            let given = site.inst.given(*who, service, month);
+            total += given;
+            let cell = format!("data-service=\"{service}\">{given}<");
+            assert!(
+                a.body.contains(&cell),
+                "{name}, {service}: {given} expected\n{}",
+                a.body
+            );
+            let svc = docs
+                .catalogue
+                .get(&otmetka_core::catalogue::ServiceCode(service.clone()))
+                .unwrap();
+            assert!(
+                a.body.contains(svc.title_ru.split('"').next().unwrap()),
+                "{}",
+                svc.title_ru
+            );
+        }
+        assert!(
+            a.body
+                .contains(&format!("id=\"total\"><strong>{total}</strong>")),
+            "{name}: total {total}"
+        );
+    }
+    // Opening an act is in the audit log, with whose it was.
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(100)))
+        .unwrap();
+    let first = site.inst.recipients[0].0.to_string();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "view_act" && e.subject == first && e.login == "auditor")
+    );
+    // The month's journal names people and services, not ids.
+    let page = site.send(Method::GET, "/journal?month=2026-11", Some(&cookie), None);
+    assert!(page.body.contains(site.inst.name(site.inst.units[0].0)));
+    assert!(page.body.contains("Ольга Петровна Смирнова"));
+    assert!(
+        page.body.contains("Требует внимания"),
+        "the generated month has marks"
+    );
+}
