@@ -26,8 +26,8 @@ use std::path::{Path, PathBuf};
 pub const SITE: &str = "demo";
 /// Its kiosk.
 pub const KIOSK: &str = "k1";
-/// Its clock: Moscow time.
-pub const ZONE: &str = "+03:00";
+/// Its clock (the test kiosks' zone too).
+pub const ZONE: &str = "Asia/Yekaterinburg";
 /// The instructors (id, name), as the roster file has them.
 pub const INSTRUCTORS: [(&str, &str); 2] = [
     (
@@ -92,6 +92,19 @@ pub struct Institution {
 }
 
 impl Institution {
+    /// The generated `journal.toml`, with the broker on `port` of this machine.
+    pub fn journal_toml(&self, port: u16) -> Result<String> {
+        Ok(std::fs::read_to_string(&self.config)?.replace(
+            "broker = \"127.0.0.1:1\"",
+            &format!("broker = \"127.0.0.1:{port}\""),
+        ))
+    }
+
+    /// The generated site secret (a kiosk of the site needs the same one).
+    pub fn secret(&self) -> Result<Vec<u8>> {
+        Ok(std::fs::read(self.config.with_file_name("site.secret"))?)
+    }
+
     /// Units of a recipient's service in the month that starts at `month`.
     pub fn given(&self, who: RecipientId, service: &str, month: NaiveDate) -> usize {
         self.units
@@ -194,7 +207,9 @@ pub fn generate(
         ),
     )?;
     let mut store = otmetka_journal::store::SqliteJournal::open(&dir.join("journal.db"))?;
-    let offset = chrono::FixedOffset::east_opt(3 * 3600).context("offset")?;
+    let offset = otmetka_core::period::zone_offset_minutes(ZONE)
+        .and_then(|m| chrono::FixedOffset::east_opt(m * 60))
+        .context("the generator's zone")?;
     let mut inst = Institution {
         config,
         recipients,

@@ -1,0 +1,451 @@
+//! A new user's path through the journal's pages in Debian's real chromium (headless, driven
+//! over WebDriver by chromedriver), against the real `otmetka-journal serve` and a real kiosk
+//! over a real Mosquitto, on a generated institution:
+//!
+//! the first administrator is made with `otmetka-journal add-user`, signs in, is refused a bad
+//! user form with the field marked, adds a specialist and a head; a kiosk records a session
+//! (taps through its control socket); the specialist finds it in the month with names, adds a
+//! forgotten check-in with a reason; the head signs the month off (the correction form is gone)
+//! and prints the act.
+//!
+//! Screenshots at 1366×768 go to the test's run directory, and to `docs/screens/journal-*.png`
+//! with `OTMETKA_UPDATE_SCREENS=1` (look at them before committing).
+
+#![allow(clippy::unwrap_used)]
+
+use anyhow::{Context, Result, bail};
+use fantoccini::{Client, ClientBuilder, Locator};
+use otmetka_app::kiosk::{Command, Reply};
+use otmetka_link::testing::{Broker, free_port};
+use otmetka_tests::institution;
+use otmetka_tests::site::{
+    JournalProcess, KioskProcess, feed_toml, load_card, repo_root, sibling_binary, wait_for,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+const ADMIN_PASSWORD: &str = "первый-администратор-2026";
+const STAFF_PASSWORD: &str = "пароль-сотрудника-2026";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Shots {
+    dir: PathBuf,
+    update: bool,
+}
+
+impl Shots {
+    async fn take(&self, c: &Client, name: &str) -> Result<()> {
+        let png = c.screenshot().await?;
+        let file = format!("journal-{name}.png");
+        std::fs::write(self.dir.join(&file), &png)?;
+        if self.update {
+            std::fs::write(repo_root().join("docs/screens").join(&file), &png)?;
+        }
+        Ok(())
+    }
+}
+
+async fn browser(dir: &Path) -> Result<(Driver, Client)> {
+    let port = free_port()?;
+    let log = std::fs::File::create(dir.join("chromedriver.log"))?;
+    let child = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start chromedriver (Debian's chromium-driver)")?;
+    let driver = Driver(child);
+    wait_for("chromedriver", 30, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let profile = dir.join("chromium-profile");
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1366,768", "--hide-scrollbars", "--lang=ru-RU",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        bail!("capabilities are an object")
+    };
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .context("a chromium session over WebDriver")?;
+    client.set_window_size(1366, 768).await?;
+    Ok((driver, client))
+}
+
+async fn text(c: &Client) -> Result<String> {
+    Ok(c.find(Locator::Css("body")).await?.text().await?)
+}
+
+async fn sign_in(c: &Client, url: &str, login: &str, password: &str) -> Result<()> {
+    c.goto(&format!("{url}signin")).await?;
+    c.find(Locator::Css("#login"))
+        .await?
+        .send_keys(login)
+        .await?;
+    c.find(Locator::Css("#password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    c.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Css("header.top nav")).await?;
+    Ok(())
+}
+
+async fn sign_out(c: &Client) -> Result<()> {
+    c.find(Locator::XPath("//button[text()='Выйти']"))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Css("#login")).await?;
+    Ok(())
+}
+
+fn add_user(config: &Path, login: &str, name: &str, role: &str, password: &str) -> Result<String> {
+    let mut child = std::process::Command::new(sibling_binary("otmetka-journal")?)
+        .args(["add-user", "--config"])
+        .arg(config)
+        .args([login, "--name", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    writeln!(child.stdin.take().context("stdin")?, "{password}")?;
+    let out = child.wait_with_output()?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        bail!("add-user failed: {said}");
+    }
+    Ok(said)
+}
+
+#[test]
+fn a_new_users_path_through_the_journal_in_chromium() -> Result<()> {
+    let run = tempfile::Builder::new()
+        .prefix("journal-browser")
+        .tempdir()?;
+    let dir = run.path();
+    let broker = Broker::start("")?;
+    let jdir = dir.join("journal");
+    std::fs::create_dir_all(&jdir)?;
+    let from = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).context("date")?;
+    let today = chrono::Utc::now().date_naive();
+    let to = today.pred_opt().context("date")?.max(from);
+    let inst = institution::generate(&jdir, 30, from, to, 3, 7)?;
+    let mut journal = JournalProcess::start_with_config(&jdir, &inst.journal_toml(broker.port)?)?;
+    let url = journal.web_url();
+    // The first administrator, from the command line; a short password is refused.
+    let refused = add_user(&journal.config, "admin", "Админ", "admin", "short");
+    assert!(refused.is_err_and(|e| e.to_string().contains("too short")));
+    let said = add_user(
+        &journal.config,
+        "admin",
+        "Анна Сергеевна Белова",
+        "admin",
+        ADMIN_PASSWORD,
+    )?;
+    assert!(said.contains("added user admin"), "{said}");
+    // A kiosk of the site, with the institution's roster and secret.
+    let kdir = dir.join("kiosk");
+    std::fs::create_dir_all(&kdir)?;
+    std::fs::write(kdir.join("site-secret"), inst.secret()?)?;
+    let kiosk = KioskProcess::start_with_roster(
+        &kdir,
+        institution::SITE,
+        "k2",
+        Some(&jdir.join("roster.toml")),
+        &feed_toml(broker.port),
+    )?;
+    wait_for("the journal's pages", 30, || {
+        std::net::TcpStream::connect(("127.0.0.1", journal.web_port)).ok()
+    });
+    let shots = Shots {
+        dir: dir.to_path_buf(),
+        update: std::env::var_os("OTMETKA_UPDATE_SCREENS").is_some(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        let (_driver, c) = browser(dir).await?;
+        let r = walk(&c, &url, &inst, &kiosk, &journal, &shots).await;
+        if r.is_err() {
+            let _ = shots.take(&c, "failure").await;
+        }
+        c.close().await?;
+        r
+    });
+    if let Err(e) = &result {
+        eprintln!(
+            "journal log:\n{}\nkiosk log:\n{}\nrun dir: {}",
+            journal.log(),
+            kiosk.log(),
+            dir.display()
+        );
+        let kept = run.keep();
+        bail!("{e:#} (kept {})", kept.display());
+    }
+    assert!(journal.is_running());
+    Ok(())
+}
+
+async fn walk(
+    c: &Client,
+    url: &str,
+    inst: &institution::Institution,
+    kiosk: &KioskProcess,
+    journal: &JournalProcess,
+    shots: &Shots,
+) -> Result<()> {
+    // Nothing but the sign-in page without signing in.
+    c.goto(&format!("{url}journal")).await?;
+    c.wait().for_element(Locator::Css("#login")).await?;
+    assert!(c.current_url().await?.path() == "/signin");
+    shots.take(c, "signin").await?;
+    c.find(Locator::Css("#login"))
+        .await?
+        .send_keys("admin")
+        .await?;
+    c.find(Locator::Css("#password"))
+        .await?
+        .send_keys("не тот пароль")
+        .await?;
+    c.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait().for_element(Locator::Css("p.error")).await?;
+    assert!(
+        text(c)
+            .await?
+            .contains("Неверное имя пользователя или пароль")
+    );
+    sign_in(c, url, "admin", ADMIN_PASSWORD).await?;
+    // The administrator adds staff; a bad form comes back with the field marked.
+    c.goto(&format!("{url}users")).await?;
+    c.find(Locator::Css("#login"))
+        .await?
+        .send_keys("petrova")
+        .await?;
+    c.find(Locator::Css("#name"))
+        .await?
+        .send_keys("Петрова Ирина Викторовна")
+        .await?;
+    c.find(Locator::Css("#role"))
+        .await?
+        .select_by_value("specialist")
+        .await?;
+    c.find(Locator::Css("#password"))
+        .await?
+        .send_keys("короткий")
+        .await?;
+    c.find(Locator::XPath("//button[text()='Добавить']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::Css(".field-error #password"))
+        .await?;
+    assert!(
+        text(c)
+            .await?
+            .contains("Пароль должен быть не короче 10 символов")
+    );
+    shots.take(c, "users-invalid").await?;
+    // The form kept what was typed but the password.
+    c.find(Locator::Css("#password"))
+        .await?
+        .send_keys(STAFF_PASSWORD)
+        .await?;
+    c.find(Locator::XPath("//button[text()='Добавить']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::XPath("//td[text()='petrova']"))
+        .await?;
+    for (login, name, role) in [("sokolov", "Соколов Андрей Павлович", "head")]
+    {
+        c.find(Locator::Css("#login"))
+            .await?
+            .send_keys(login)
+            .await?;
+        c.find(Locator::Css("#name")).await?.send_keys(name).await?;
+        c.find(Locator::Css("#role"))
+            .await?
+            .select_by_value(role)
+            .await?;
+        c.find(Locator::Css("#password"))
+            .await?
+            .send_keys(STAFF_PASSWORD)
+            .await?;
+        c.find(Locator::XPath("//button[text()='Добавить']"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .for_element(Locator::XPath(&format!("//td[text()='{login}']")))
+            .await?;
+    }
+    shots.take(c, "users").await?;
+    sign_out(c).await?;
+
+    // A session at the kiosk today: the instructor signs in, five cards are tapped, the
+    // session ends with its head count.
+    kiosk.sign_in_and_start("001")?;
+    for i in 0..5 {
+        match kiosk.call(Command::Tap { card: load_card(i) })? {
+            Reply::Tap(t) if t.committed => {}
+            other => bail!("tap {i}: {other:?}"),
+        }
+    }
+    kiosk.call(Command::End {
+        head_count: Some(6),
+    })?;
+    let today_units = wait_for("the kiosk's units in the journal", 60, || {
+        let u = journal.units().ok()?;
+        let mine: Vec<_> = u.into_iter().filter(|u| u.kiosk == "k2").collect();
+        (mine.len() == 5).then_some(mine)
+    });
+    let session = today_units[0].unit.session;
+
+    // The specialist finds it in the month, with names.
+    sign_in(c, url, "petrova", STAFF_PASSWORD).await?;
+    let page = text(c).await?;
+    assert!(page.contains("Журнал учёта социальных услуг"), "{page}");
+    for i in 0..5 {
+        let name = &inst.recipients[i].1;
+        assert!(page.contains(name.as_str()), "{name} on the month's page");
+    }
+    assert!(
+        page.contains("Ольга Петровна Смирнова"),
+        "the instructor by name"
+    );
+    assert!(
+        page.contains("число по головам ≠ отметкам"),
+        "head count 6 for 5 taps is marked"
+    );
+    shots.take(c, "month").await?;
+    c.goto(&format!("{url}journal/sessions/{session}")).await?;
+    let absent = &inst.recipients[7].1;
+    c.find(Locator::Css("#recipient"))
+        .await?
+        .select_by_label(absent)
+        .await?;
+    c.find(Locator::XPath("//button[text()='Добавить отметку']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::Css(".field-error #reason"))
+        .await?;
+    assert!(text(c).await?.contains("Укажите причину исправления."));
+    c.find(Locator::Css("#recipient"))
+        .await?
+        .select_by_label(absent)
+        .await?;
+    c.find(Locator::Css("#reason"))
+        .await?
+        .send_keys("Была на занятии, карту забыла дома; подтверждает инструктор")
+        .await?;
+    c.find(Locator::XPath("//button[text()='Добавить отметку']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::XPath("//td[contains(., 'добавлен вручную')]"))
+        .await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains(absent.as_str()) && page.contains("карту забыла дома"),
+        "{page}"
+    );
+    shots.take(c, "session").await?;
+    sign_out(c).await?;
+
+    // The head signs the month off; the correction forms are gone.
+    sign_in(c, url, "sokolov", STAFF_PASSWORD).await?;
+    let month = chrono::Utc::now().date_naive().format("%Y-%m").to_string();
+    c.goto(&format!("{url}journal?month={month}")).await?;
+    c.find(Locator::XPath(
+        "//button[starts-with(text(), 'Подписать журнал')]",
+    ))
+    .await?
+    .click()
+    .await?;
+    c.wait().for_element(Locator::Css("div.allgood")).await?;
+    assert!(text(c).await?.contains("Месяц подписан заведующим"));
+    shots.take(c, "signed").await?;
+    c.goto(&format!("{url}journal/sessions/{session}")).await?;
+    let page = c.source().await?;
+    assert!(
+        !page.contains("Убрать") && !page.contains("Добавить отметку"),
+        "no corrections"
+    );
+    // The act of the recipient the specialist corrected, on screen and printed.
+    let who = inst.recipients[7].0;
+    c.goto(&format!("{url}acts/{who}?month={month}")).await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("Акт о предоставлении социальных услуг") && page.contains(absent.as_str())
+    );
+    shots.take(c, "act").await?;
+    let pdf = c
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await?;
+    let pdf_path = shots.dir.join("journal-act.pdf");
+    std::fs::write(&pdf_path, &pdf)?;
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "70", "-f", "1", "-l", "1"])
+        .arg(&pdf_path)
+        .arg(shots.dir.join("journal-act-print"))
+        .output()
+        .context("pdftoppm (poppler-utils)")?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = std::fs::read_dir(&shots.dir)?
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("journal-act-print")
+        })
+        .context("the printed act's picture")?;
+    if shots.update {
+        std::fs::copy(
+            printed.path(),
+            repo_root().join("docs/screens/journal-act-print.png"),
+        )?;
+    }
+    Ok(())
+}
