@@ -285,6 +285,7 @@ fn run(cli: Cli) -> Result<()> {
             let actor = Actor {
                 user: None,
                 login: "otmetka-journal add-user".into(),
+                name: "otmetka-journal add-user".into(),
             };
             store.audit(&actor, "add_user", &user.login, role.as_str(), now())?;
             println!("added user {} ({})", user.login, role.as_str());

@@ -233,7 +233,8 @@ pub fn generate(
                     .and_then(|t| t.and_local_timezone(offset).single())
                     .context("local time")?
                     .to_utc();
-                let minutes = rng.gen_range(40..=55);
+                let norm = i64::from(service.time_norm_minutes.unwrap_or(60));
+                let minutes = rng.gen_range((norm - 15).max(20)..=norm);
                 let mut closed = opened + Duration::minutes(minutes);
                 let size = rng.gen_range(4..=12usize).min(inst.recipients.len());
                 let who: Vec<RecipientId> = inst
@@ -333,14 +334,15 @@ pub fn generate(
                 }
                 inst.sessions.push((session, day));
                 if batch.len() >= 600 {
-                    store.commit_batch(&Batch::of(std::mem::take(&mut batch)), Utc::now())?;
+                    store.commit_batch(&Batch::of(std::mem::take(&mut batch)), closed)?;
                 }
             }
         }
         day = day.succ_opt().context("date")?;
     }
     if !batch.is_empty() {
-        store.commit_batch(&Batch::of(batch), Utc::now())?;
+        let received = to.and_hms_opt(20, 0, 0).context("time")?.and_utc();
+        store.commit_batch(&Batch::of(batch), received)?;
     }
     Ok(inst)
 }

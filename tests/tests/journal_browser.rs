@@ -15,6 +15,7 @@
 
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
+use otmetka_journal::clock::Clock;
 use otmetka_app::kiosk::{Command, Reply};
 use otmetka_link::testing::{Broker, free_port};
 use otmetka_tests::institution;
@@ -156,7 +157,7 @@ fn a_new_users_path_through_the_journal_in_chromium() -> Result<()> {
     let jdir = dir.join("journal");
     std::fs::create_dir_all(&jdir)?;
     let from = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).context("date")?;
-    let today = chrono::Utc::now().date_naive();
+    let today = otmetka_journal::clock::SystemClock.now().date_naive();
     let to = today.pred_opt().context("date")?.max(from);
     let inst = institution::generate(&jdir, 30, from, to, 3, 7)?;
     let mut journal = JournalProcess::start_with_config(&jdir, &inst.journal_toml(broker.port)?)?;
@@ -392,7 +393,7 @@ async fn walk(
 
     // The head signs the month off; the correction forms are gone.
     sign_in(c, url, "sokolov", STAFF_PASSWORD).await?;
-    let month = chrono::Utc::now().date_naive().format("%Y-%m").to_string();
+    let month = otmetka_journal::clock::SystemClock.now().date_naive().format("%Y-%m").to_string();
     c.goto(&format!("{url}journal?month={month}")).await?;
     c.find(Locator::XPath(
         "//button[starts-with(text(), 'Подписать журнал')]",

@@ -65,7 +65,7 @@ impl Site {
                     role,
                     password_hash: hash.clone(),
                 },
-                chrono::Utc::now(),
+                "2026-10-01T09:00:00Z".parse().unwrap(),
             )
             .unwrap();
         }
@@ -386,7 +386,10 @@ fn a_form_without_this_sessions_token_is_refused_and_changes_nothing() {
     let change = added.added.as_ref().unwrap();
     assert_eq!(
         (change.by.as_str(), change.reason.as_str()),
-        ("specialist", "Забыла карту дома, была на занятии")
+        (
+            "Сотрудник (Специалист)",
+            "Забыла карту дома, была на занятии"
+        )
     );
     assert!(added.unit.manual && added.counts());
     // A sign-in form posted from another site is refused before the password is looked at.

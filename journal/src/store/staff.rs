@@ -94,6 +94,8 @@ pub struct WebSession {
 pub struct Actor {
     pub user: Option<i64>,
     pub login: String,
+    /// The name the pages show for what they did (a sign-off, a correction).
+    pub name: String,
 }
 
 impl Actor {
@@ -101,6 +103,7 @@ impl Actor {
         Actor {
             user: Some(user.id),
             login: user.login.clone(),
+            name: user.name.clone(),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::auth::Staff;
 use super::journal::{MonthQuery, month_and_site, next_month, plural};
-use super::layout::{PageError, Section, date_label, month_label, page};
+use super::layout::{PageError, Section, date_label, month_label, month_select, page};
 use super::{AppState, SiteView};
 use crate::store::staff::{Actor, UnitRecord};
 use axum::extract::{Path, Query, State};
@@ -92,7 +92,7 @@ pub async fn list(
     let body = html! {
         h1 { "Акты о предоставлении услуг — " (month_label(month)) }
         form.filters method="get" action="/acts" {
-            div { label for="month" { "Месяц" } input id="month" name="month" type="month" value=(m); }
+            div { (month_select(month, crate::store::staff::month_of(site.date(app.now())))) }
             input type="hidden" name="site" value=(site.id);
             div { button type="submit" { "Показать" } }
         }

@@ -4,7 +4,9 @@
 //! and its reopening.
 
 use super::auth::Staff;
-use super::layout::{PageError, Section, csrf_field, date_label, month_label, page, weekday_label};
+use super::layout::{
+    PageError, Section, csrf_field, date_label, month_label, month_select, page, weekday_label,
+};
 use super::{AppState, SiteView};
 use crate::store::StoreError;
 use crate::store::staff::{Actor, AddedCheckIn, SessionJournal, SignOff, month_of};
@@ -179,13 +181,15 @@ fn sign_off_box(
                     (s.by) ", " (date_label(site.date(s.at))) " " (site.hm(s.at))
                     ". Изменения невозможны, пока месяц не открыт снова."
                     @if is_head {
-                        form.noprint method="post" action="/journal/reopen" {
+                        details.noprint { summary { "Открыть месяц для исправлений…" }
+                        form method="post" action="/journal/reopen" {
                             (csrf_field(&staff.0))
                             input type="hidden" name="site" value=(site.id);
                             input type="hidden" name="month" value=(month_param(month));
                             label for="reopen-reason" { "Причина, по которой месяц открывается снова" }
                             textarea id="reopen-reason" name="reason" required {}
                             p { button.danger type="submit" { "Открыть месяц для исправлений" } }
+                        }
                         }
                     }
                 }
@@ -258,7 +262,7 @@ pub async fn month(
     let body = html! {
         h1 { "Журнал учёта социальных услуг — " (month_label(month)) }
         form.filters method="get" action="/journal" {
-            div { label for="month" { "Месяц" } input id="month" name="month" type="month" value=(month_param(month)); }
+            div { (month_select(month, month_of(site.date(app.now())))) }
             @if app.sites.len() > 1 {
                 div { label for="site" { "Отделение" }
                     select id="site" name="site" {
@@ -375,6 +379,7 @@ async fn session_page(
     staff: &Staff,
     id: SessionId,
     errors: &FormErrors,
+    saved: bool,
 ) -> Result<Markup, PageError> {
     let journal = app.store.call(move |s| s.session_journal(id)).await?;
     let j = journal.ok_or_else(|| PageError::not_found("Такого занятия нет."))?;
@@ -398,6 +403,8 @@ async fn session_page(
         .filter(|r| !present.contains(&r.id))
         .collect();
     let per_group = j.units.iter().any(|u| u.unit.recipient.is_none());
+    let mut units: Vec<_> = j.units.iter().collect();
+    units.sort_by_cached_key(|u| u.unit.recipient.map(|r| app.recipient_name(&s.site, r)));
     let body = html! {
         p.noprint { a href={ "/journal?month=" (month_param(month_of(date))) "&site=" (s.site) } { "← Журнал за " (month_label(month_of(date))) } }
         h1 { (app.service_title(&s.service)) }
@@ -410,6 +417,7 @@ async fn session_page(
         }
         p { (mark_list(&ms)) }
         @if let Some(m) = &errors.message { p.error role="alert" { (m) } }
+        @if saved { div.allgood role="status" { "Исправление сохранено. Кто, когда и почему — в строке получателя и в журнале доступа." } }
         @if signed.is_some() {
             div.note { "Месяц подписан заведующим: исправления невозможны, пока он не открыт снова." }
         }
@@ -417,9 +425,9 @@ async fn session_page(
         table {
             thead { tr { th { "Получатель" } th { "Как отмечен" } th { "Исправления" } @if editable { th.noprint { "Убрать отметку" } } } }
             tbody {
-                @for u in &j.units {
+                @for u in &units {
                     tr class=[u.removed.is_some().then_some("removed")] {
-                        td {
+                        td.name {
                             @match u.unit.recipient {
                                 Some(r) => { (app.recipient_name(&s.site, r)) }
                                 None => {
@@ -443,11 +451,15 @@ async fn session_page(
                         @if editable {
                             td.noprint {
                                 @if u.counts() {
-                                    form method="post" action={ "/journal/units/" (u.unit.id.0) "/remove" } class=[errors.class(&format!("remove-{}", u.unit.id.0))] {
-                                        (csrf_field(&staff.0))
-                                        label for={ "reason-" (u.unit.id.0) } { "Причина" }
-                                        input id={ "reason-" (u.unit.id.0) } name="reason" required;
-                                        " " button.danger type="submit" { "Убрать" }
+                                    @let field = format!("remove-{}", u.unit.id.0);
+                                    details open[errors.field.as_deref() == Some(field.as_str())] {
+                                        summary { "Убрать…" }
+                                        form method="post" action={ "/journal/units/" (u.unit.id.0) "/remove" } class=[errors.class(&field)] {
+                                            (csrf_field(&staff.0))
+                                            label for={ "reason-" (u.unit.id.0) } { "Причина" }
+                                            input id={ "reason-" (u.unit.id.0) } name="reason" required;
+                                            " " button.danger type="submit" { "Убрать отметку" }
+                                        }
                                     }
                                 }
                             }
@@ -480,12 +492,27 @@ async fn session_page(
 }
 
 /// `GET /journal/sessions/{id}`.
+/// `?saved=1`: the page after a correction went through.
+#[derive(Debug, Deserialize, Default)]
+pub struct Saved {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
 pub async fn session(
     State(app): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
+    Query(q): Query<Saved>,
 ) -> Result<Markup, PageError> {
-    session_page(&app, &staff, session_id(&id)?, &FormErrors::default()).await
+    session_page(
+        &app,
+        &staff,
+        session_id(&id)?,
+        &FormErrors::default(),
+        q.saved.is_some(),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -518,7 +545,7 @@ async fn refused(
     errors: FormErrors,
     code: StatusCode,
 ) -> Response {
-    match session_page(app, staff, id, &errors).await {
+    match session_page(app, staff, id, &errors, false).await {
         Ok(p) => (code, p).into_response(),
         Err(e) => e.into_response(),
     }
@@ -595,7 +622,7 @@ pub async fn add_checkin(
         .call(move |s| s.add_checkin(&add, &actor, now))
         .await
     {
-        Ok(_) => Redirect::to(&format!("/journal/sessions/{id}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/journal/sessions/{id}?saved=1")).into_response(),
         Err(e) => correction_refused(&app, &staff, id, e, "recipient").await,
     }
 }
@@ -671,7 +698,7 @@ pub async fn remove_unit(
         .call(move |s| s.remove_unit(unit, &reason, &actor, now))
         .await
     {
-        Ok(()) => Redirect::to(&format!("/journal/sessions/{session}")).into_response(),
+        Ok(()) => Redirect::to(&format!("/journal/sessions/{session}?saved=1")).into_response(),
         Err(e) => correction_refused(&app, &staff, session, e, &field).await,
     }
 }

@@ -27,9 +27,9 @@ pub const CSS: &str = r#"
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 18px; line-height: 1.45;
        color: var(--ink); background: #fff; margin: 0; }
 header.top { background: #0b3d73; color: #fff; padding: 10px 24px; display: flex;
-             align-items: center; gap: 24px; flex-wrap: wrap; }
+             align-items: center; gap: 16px; flex-wrap: wrap; }
 header.top .brand { font-weight: bold; font-size: 20px; }
-header.top nav a { color: #fff; margin-right: 18px; text-decoration: none; font-size: 18px; }
+header.top nav a { color: #fff; margin-right: 14px; text-decoration: none; font-size: 18px; }
 header.top nav a.here { text-decoration: underline; font-weight: bold; }
 header.top .who { margin-left: auto; font-size: 16px; }
 header.top form { display: inline; }
@@ -41,7 +41,9 @@ a { color: var(--accent); }
 table { border-collapse: collapse; width: 100%; font-size: 16px; }
 th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: #eef1f5; }
-td.num, th.num { text-align: right; white-space: nowrap; }
+td.num, th.num { text-align: right; }
+td.num, td.name { white-space: nowrap; }
+details summary { cursor: pointer; color: var(--accent); }
 tr.problem td { background: var(--bad-bg); }
 tr.removed td { color: var(--muted); text-decoration: line-through; }
 .problems { border: 3px solid var(--bad); background: var(--bad-bg); padding: 10px 16px; margin: 12px 0; }
@@ -67,6 +69,7 @@ button.danger { background: #fff; color: var(--bad); border: 2px solid var(--bad
 .sign { margin-top: 48px; display: grid; grid-template-columns: 1fr 1fr; gap: 48px; }
 .sign div { border-top: 1px solid var(--ink); padding-top: 4px; font-size: 15px; }
 .muted { color: var(--muted); }
+@page { size: A4; margin: 15mm; }
 @media print {
   header.top, form, .noprint { display: none !important; }
   main { padding: 0; max-width: none; }
@@ -110,7 +113,7 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
             }
             body {
                 header.top {
-                    span.brand { "Отметка · журнал" }
+                    span.brand { "Отметка" }
                     @if let Some(s) = staff {
                         nav {
                             @for (sec, href, label) in nav {
@@ -137,6 +140,32 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
 /// The hidden form-token field every form of a signed-in page carries.
 pub fn csrf_field(s: &WebSession) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
+}
+
+/// The month picker of the journal's and the acts' filters: Russian month names (a browser's
+/// own `type=month` speaks its own language), two years back and two months ahead of `current`.
+pub fn month_select(selected: NaiveDate, current: NaiveDate) -> Markup {
+    let mut months: Vec<NaiveDate> = (-2..=24)
+        .filter_map(|back: i32| {
+            if back < 0 {
+                current.checked_add_months(chrono::Months::new(back.unsigned_abs()))
+            } else {
+                current.checked_sub_months(chrono::Months::new(back.unsigned_abs()))
+            }
+        })
+        .collect();
+    if !months.contains(&selected) {
+        months.push(selected);
+        months.sort_by(|a, b| b.cmp(a));
+    }
+    html! {
+        label for="month" { "Месяц" }
+        select id="month" name="month" {
+            @for m in months {
+                option value=(format!("{:04}-{:02}", m.year(), m.month())) selected[m == selected] { (month_label(m)) }
+            }
+        }
+    }
 }
 
 /// Russian month names, nominative ("декабрь 2026").

@@ -77,6 +77,7 @@ pub async fn submit(
     let actor = Actor {
         user: None,
         login: login.clone(),
+        name: login.clone(),
     };
     if by_login >= auth::MAX_FAILURES_PER_LOGIN || by_peer >= auth::MAX_FAILURES_PER_PEER {
         tracing::warn!(%login, %peer, by_login, by_peer, "sign-in refused: too many failures");

@@ -411,7 +411,7 @@ impl StaffStore for SqliteJournal {
                 tx.execute(
                     "UPDATE units SET removed_by = NULL, removed_at = NULL, removed_reason = NULL,
                      added_by = ?2, added_at = ?3, added_reason = ?4 WHERE id = ?1",
-                    params![id.0.to_string(), actor.login, ts(now), add.reason],
+                    params![id.0.to_string(), actor.name, ts(now), add.reason],
                 )?;
             }
             None => {
@@ -452,7 +452,7 @@ impl StaffStore for SqliteJournal {
                         subject,
                         date.to_string(),
                         serde_json::to_string(&unit)?,
-                        actor.login,
+                        actor.name,
                         ts(now),
                         add.reason
                     ],
@@ -494,7 +494,7 @@ impl StaffStore for SqliteJournal {
         check_open(&tx, &site, date)?;
         tx.execute(
             "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
-            params![unit.0.to_string(), actor.login, ts(now), reason],
+            params![unit.0.to_string(), actor.name, ts(now), reason],
         )?;
         audit_tx(
             &tx,
@@ -538,7 +538,7 @@ impl StaffStore for SqliteJournal {
         check_open(&tx, site, month)?;
         tx.execute(
             "INSERT INTO month_signoffs (site, month, signed_by, signed_at) VALUES (?1, ?2, ?3, ?4)",
-            params![site, month.to_string(), actor.login, ts(now)],
+            params![site, month.to_string(), actor.name, ts(now)],
         )?;
         let label = format!("{site} {:04}-{:02}", month.year(), month.month());
         audit_tx(&tx, actor, "sign_off_month", &label, "", now)?;
