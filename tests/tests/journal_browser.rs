@@ -15,8 +15,8 @@
 
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
-use otmetka_journal::clock::Clock;
 use otmetka_app::kiosk::{Command, Reply};
+use otmetka_journal::clock::Clock;
 use otmetka_link::testing::{Broker, free_port};
 use otmetka_tests::institution;
 use otmetka_tests::site::{
@@ -393,7 +393,11 @@ async fn walk(
 
     // The head signs the month off; the correction forms are gone.
     sign_in(c, url, "sokolov", STAFF_PASSWORD).await?;
-    let month = otmetka_journal::clock::SystemClock.now().date_naive().format("%Y-%m").to_string();
+    let month = otmetka_journal::clock::SystemClock
+        .now()
+        .date_naive()
+        .format("%Y-%m")
+        .to_string();
     c.goto(&format!("{url}journal?month={month}")).await?;
     c.find(Locator::XPath(
         "//button[starts-with(text(), 'Подписать журнал')]",
