@@ -316,7 +316,8 @@ impl JournalProcess {
             let secret = dir.join(format!("{site}.secret"));
             std::fs::write(&secret, format!("{site}-demo-secret-not-for-production\n"))?;
             text.push_str(&format!(
-                "\n[[sites]]\nid = {site:?}\nroster_file = {roster:?}\nsite_secret_file = {secret:?}\n"
+                "\n[[sites]]\nid = {site:?}\nroster_file = {roster:?}\nsite_secret_file = {secret:?}\n\
+                 time_zone = \"Asia/Yekaterinburg\"\n"
             ));
         }
         Self::start_with_config(dir, &text)
@@ -572,4 +573,36 @@ pub fn run_binary(name: &str, args: &[&std::ffi::OsStr]) -> Result<(bool, String
             String::from_utf8_lossy(&out.stderr)
         ),
     ))
+}
+
+/// Adds a user of the journal's pages with `otmetka-journal add-user`, the password on its
+/// standard input; returns what it printed.
+pub fn add_journal_user(
+    config: &Path,
+    login: &str,
+    name: &str,
+    role: &str,
+    password: &str,
+) -> Result<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(sibling_binary("otmetka-journal")?)
+        .args(["add-user", "--config"])
+        .arg(config)
+        .args([login, "--name", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("start otmetka-journal add-user")?;
+    writeln!(child.stdin.take().context("stdin")?, "{password}")?;
+    let out = child.wait_with_output()?;
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        bail!("add-user failed: {said}");
+    }
+    Ok(said)
 }

@@ -20,11 +20,10 @@ use otmetka_journal::clock::Clock;
 use otmetka_link::testing::{Broker, free_port};
 use otmetka_tests::institution;
 use otmetka_tests::site::{
-    JournalProcess, KioskProcess, feed_toml, load_card, repo_root, sibling_binary, wait_for,
+    JournalProcess, KioskProcess, add_journal_user, feed_toml, load_card, repo_root, wait_for,
 };
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 const ADMIN_PASSWORD: &str = "первый-администратор-2026";
 const STAFF_PASSWORD: &str = "пароль-сотрудника-2026";
@@ -125,28 +124,6 @@ async fn sign_out(c: &Client) -> Result<()> {
     Ok(())
 }
 
-fn add_user(config: &Path, login: &str, name: &str, role: &str, password: &str) -> Result<String> {
-    let mut child = std::process::Command::new(sibling_binary("otmetka-journal")?)
-        .args(["add-user", "--config"])
-        .arg(config)
-        .args([login, "--name", name, "--role", role])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    writeln!(child.stdin.take().context("stdin")?, "{password}")?;
-    let out = child.wait_with_output()?;
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if !out.status.success() {
-        bail!("add-user failed: {said}");
-    }
-    Ok(said)
-}
-
 #[test]
 fn a_new_users_path_through_the_journal_in_chromium() -> Result<()> {
     let run = tempfile::Builder::new()
@@ -163,7 +140,7 @@ fn a_new_users_path_through_the_journal_in_chromium() -> Result<()> {
     let mut journal = JournalProcess::start_with_config(&jdir, &inst.journal_toml(broker.port)?)?;
     let url = journal.web_url();
     // The first administrator, from the command line; a short password is refused.
-    let refused = add_user(&journal.config, "admin", "Админ", "admin", "short");
+    let refused = add_journal_user(&journal.config, "admin", "Админ", "admin", "short");
     assert!(refused.is_err_and(|e| e.to_string().contains("too short")));
     let said = add_user(
         &journal.config,

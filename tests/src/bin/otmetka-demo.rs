@@ -1,11 +1,45 @@
 //! `./run demo`: a whole site on this machine — Mosquitto on a free loopback port, the journal
 //! server, and a kiosk with the simulated reader — then a scripted session through the kiosk's
-//! control socket, printing each decision, and the units as the journal received them.
+//! control socket, printing each decision, and the units as the journal received them. Then the
+//! site keeps running — the journal's pages show the session just recorded — until Ctrl-C;
+//! `--once` stops after the script (for scripts and tests).
 
 use anyhow::Result;
 use otmetka_app::kiosk::{Command, Reply};
 use otmetka_core::catalogue::ServiceCode;
-use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, repo_root};
+use otmetka_tests::site::{JournalProcess, KioskProcess, add_journal_user, feed_toml, repo_root};
+
+/// The demo's staff: (login, name, role, password). Demo passwords, for this machine only.
+const STAFF: [(&str, &str, &str, &str); 3] = [
+    ("admin", "Администратор демо", "admin", "otmetka-demo-admin"),
+    (
+        "head",
+        "Соколов Андрей Павлович",
+        "head",
+        "otmetka-demo-head",
+    ),
+    (
+        "specialist",
+        "Петрова Ирина Викторовна",
+        "specialist",
+        "otmetka-demo-specialist",
+    ),
+];
+
+/// Waits for Ctrl-C or SIGTERM.
+fn until_stopped() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        anyhow::Ok(())
+    })
+}
 
 /// Saves the kiosk's current screen (rendered off-screen when there is no display).
 fn shot(kiosk: &KioskProcess, dir: &std::path::Path, name: &str) -> Result<()> {
@@ -23,6 +57,7 @@ fn shot(kiosk: &KioskProcess, dir: &std::path::Path, name: &str) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    let once = std::env::args().skip(1).any(|a| a == "--once");
     let dir = repo_root().join("demo-out");
     let _ = std::fs::remove_dir_all(&dir);
     println!("Otmetka demo: run directory {}", dir.display());
@@ -34,6 +69,9 @@ fn main() -> Result<()> {
         journal.database.display(),
         journal.web_url()
     );
+    for (login, name, role, password) in STAFF {
+        add_journal_user(&journal.config, login, name, role, password)?;
+    }
     let window = std::env::var_os("OTMETKA_KIOSK_WINDOW").is_some();
     let has_aplay = std::process::Command::new("aplay")
         .arg("--version")
@@ -215,6 +253,24 @@ fn main() -> Result<()> {
         );
     }
     println!("logs and databases are in {}", dir.display());
+    if !window {
+        println!(
+            "spoken prompts were written to {}",
+            dir.join("kiosk-1/sounds-played").display()
+        );
+    }
+    if once && !window {
+        return Ok(());
+    }
+    println!();
+    println!("Журнал для сотрудников: {}journal", journal.web_url());
+    println!(
+        "The journal's pages: {}journal — sign in as:",
+        journal.web_url()
+    );
+    for (login, _, role, password) in STAFF {
+        println!("    {login:<10} password {password:<24} ({role})");
+    }
     if window {
         println!(
             "The kiosk's window is open: F1–F9 tap nine demo cards; «Инструктор» with PIN 1234 \
@@ -222,10 +278,9 @@ fn main() -> Result<()> {
         );
         kiosk.wait()?;
     } else {
-        println!(
-            "spoken prompts were written to {}",
-            dir.join("kiosk-1/sounds-played").display()
-        );
+        println!("The site keeps running; Ctrl-C stops it.");
+        until_stopped()?;
+        println!("stopping the kiosk, the journal and the broker");
     }
     Ok(())
 }
