@@ -142,7 +142,7 @@ fn a_new_users_path_through_the_journal_in_chromium() -> Result<()> {
     // The first administrator, from the command line; a short password is refused.
     let refused = add_journal_user(&journal.config, "admin", "Админ", "admin", "short");
     assert!(refused.is_err_and(|e| e.to_string().contains("too short")));
-    let said = add_user(
+    let said = add_journal_user(
         &journal.config,
         "admin",
         "Анна Сергеевна Белова",
