@@ -392,6 +392,9 @@ async fn walk(
         "no corrections"
     );
     // The act of the recipient the specialist corrected, on screen and printed.
+    c.goto(&format!("{url}acts?month={month}")).await?;
+    assert!(text(c).await?.contains("меньше услуг, чем по программе"));
+    shots.take(c, "acts").await?;
     let who = inst.recipients[7].0;
     c.goto(&format!("{url}acts/{who}?month={month}")).await?;
     let page = text(c).await?;

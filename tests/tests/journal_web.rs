@@ -658,6 +658,23 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
             "{name}: total {total}"
         );
     }
+    // Plan vs fact: the head's count of recipients given fewer than planned.
+    let short = site
+        .inst
+        .planned
+        .iter()
+        .filter(|(who, plan)| {
+            plan.iter()
+                .any(|(svc, n)| site.inst.given(**who, svc, month) < *n as usize)
+        })
+        .count();
+    assert!(short > 0, "the generator under-delivers someone");
+    let list = site.send(Method::GET, "/acts?month=2026-11", Some(&cookie), None);
+    assert!(
+        list.body.contains(&format!("<h2>{short} получател")),
+        "{short} short of plan:\n{}",
+        list.body
+    );
     // Opening an act is in the audit log, with whose it was.
     let log = site
         .rt

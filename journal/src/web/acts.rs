@@ -89,15 +89,34 @@ pub async fn list(
     let (month, site) = month_and_site(&app, &q)?;
     let units = month_units(&app, &site, month).await?;
     let m = format!("{:04}-{:02}", month.year(), month.month());
+    let in_progress = next_month(month) > site.date(app.now());
+    let short_people = app
+        .recipients(&site.id)
+        .iter()
+        .filter(|r| {
+            act_lines(&units, r, &site.id)
+                .iter()
+                .any(|l| l.planned.is_some_and(|p| (l.count as u32) < p))
+        })
+        .count();
     let body = html! {
-        h1 { "Акты о предоставлении услуг — " (month_label(month)) }
+        h1 { "Акты и выполнение программ — " (month_label(month)) }
         form.filters method="get" action="/acts" {
             div { (month_select(month, crate::store::staff::month_of(site.date(app.now())))) }
             input type="hidden" name="site" value=(site.id);
             div { button type="submit" { "Показать" } }
         }
+        @if short_people > 0 {
+            div.problems role="alert" {
+                h2 { (short_people) " " (plural(short_people, "получатель получил", "получателя получили", "получателей получили")) " меньше услуг, чем по программе" }
+                p { "Строки отмечены в таблице; в акте видно, каких услуг не хватает."
+                    @if in_progress { " Месяц ещё идёт: это оказанное на сегодня." } }
+            }
+        } @else {
+            div.allgood { strong { "Всем получателям услуги оказаны не меньше, чем по программе." } }
+        }
         table {
-            thead { tr { th { "Получатель" } th.num { "Услуг за месяц" } th.num { "Меньше плана" } th { "Акт" } } }
+            thead { tr { th { "Получатель" } th.num { "Услуг за месяц" } th.num { "Услуг ниже плана (видов)" } th { "Акт" } } }
             tbody {
                 @for r in app.recipients(&site.id) {
                     @let lines = act_lines(&units, r, &site.id);
@@ -106,7 +125,7 @@ pub async fn list(
                     tr class=[(short > 0).then_some("problem")] {
                         td { (r.display_name) }
                         td.num { (total) }
-                        td.num { @if short > 0 { (short) " " (plural(short, "услуга", "услуги", "услуг")) } @else { "—" } }
+                        td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.planned.is_some()).count()) } @else { "—" } }
                         td { a href={ "/acts/" (r.id) "?month=" (m) "&site=" (site.id) } { "Открыть акт" } }
                     }
                 }

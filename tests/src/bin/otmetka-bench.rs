@@ -8,6 +8,7 @@
 //!   transaction, WAL + synchronous=FULL) against one plain INSERT of a row of the same size in
 //!   its own transaction with the same pragmas, side by side in one run; and fsyncs per check-in
 //!   (counted by re-running a fixed number of check-ins under `strace -c`).
+//! - `pages`: see the `pages` module: the journal's pages on 300 recipients and a year of units.
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration, Utc};
@@ -20,17 +21,22 @@ use std::path::Path;
 use std::time::Instant;
 use uuid::Uuid;
 
+#[path = "otmetka-bench/pages.rs"]
+mod pages;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None => {
             bench_store()?;
             feed::run()?;
-            kiosk::run()
+            kiosk::run()?;
+            pages::run()
         }
         Some("store") => bench_store(),
         Some("kiosk") => kiosk::run(),
         Some("feed") => feed::run(),
+        Some("pages") => pages::run(),
         Some("store-fsync-child") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
             let db = args.get(1).context("db path")?;
@@ -44,7 +50,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed"),
+        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages"),
     }
 }
 
