@@ -58,12 +58,21 @@ pub struct WebConfig {
     /// Where the pages are served: plain HTTP on this machine only, unless set otherwise.
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// The pages' certificate chain (PEM): with `key_file`, the pages are served over TLS only
+    /// and the session cookie is `Secure`.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// The certificate's private key (PEM, PKCS#8 or RSA or SEC1).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
     fn default() -> WebConfig {
         WebConfig {
             listen: default_listen(),
+            cert_file: None,
+            key_file: None,
         }
     }
 }
@@ -148,6 +157,18 @@ impl JournalConfig {
                     )));
                 }
             }
+        }
+        for p in [cfg.web.cert_file.as_mut(), cfg.web.key_file.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            fix(p);
+        }
+        if cfg.web.cert_file.is_some() != cfg.web.key_file.is_some() {
+            return Err(Error::Config(format!(
+                "{}: [web] needs both cert_file and key_file for TLS, or neither",
+                path.display()
+            )));
         }
         if let Some(p) = cfg.provisioning.as_mut() {
             fix(&mut p.broker_password_file);

@@ -144,9 +144,14 @@ fn run(cli: Cli) -> Result<()> {
                         )
                     })?;
                 tracing::info!(
-                    "journal serving {} site(s) from {}; web pages on http://{}/",
+                    "journal serving {} site(s) from {}; web pages on {}://{}/",
                     cfg.sites.len(),
                     cfg.database()?,
+                    if cfg.web.cert_file.is_some() {
+                        "https"
+                    } else {
+                        "http"
+                    },
                     listener.local_addr()?
                 );
                 serve::run(

@@ -33,16 +33,26 @@ pub async fn run(
         clock: Arc::clone(&clock),
         health: health.clone(),
     };
-    let state = AppState::new(
+    let tls = match (&cfg.web.cert_file, &cfg.web.key_file) {
+        (Some(cert), Some(key)) => Some(web::tls_config(cert, key)?),
+        _ => None,
+    };
+    let mut state = AppState::new(
         cfg,
         documents,
         Shared::new(store::open(&database)?),
         health,
         clock,
     );
+    state.secure_cookies = tls.is_some();
     let (trigger, shutdown) = shutdown::channel();
     let mut feed_task = tokio::spawn(feed::run(feed, shutdown.clone()));
-    let mut web_task = tokio::spawn(web::serve(listener, web::router(state), shutdown.clone()));
+    let mut web_task = tokio::spawn(web::serve(
+        listener,
+        web::router(state),
+        shutdown.clone(),
+        tls,
+    ));
     let mut stop = std::pin::pin!(stop);
     let mut feed_done = None;
     let mut web_done = None;

@@ -140,3 +140,121 @@ fn one_process_serves_the_feed_and_the_pages_and_stops_on_one_shutdown() {
         "the web server is closed"
     );
 }
+
+#[test]
+fn the_pages_are_served_over_tls_when_the_config_names_a_certificate_and_the_cookie_is_secure() {
+    use otmetka_journal::store::StaffStore;
+    use otmetka_journal::store::staff::{NewUser, Role};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let broker = Broker::start("").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = otmetka_link::testing::TestPki::generate(&["localhost", "127.0.0.1"]).unwrap();
+    for (name, pem) in [
+        ("ca.pem", &pki.ca_pem),
+        ("web.pem", &pki.server_cert_pem),
+        ("web.key", &pki.server_key_pem),
+    ] {
+        std::fs::write(dir.path().join(name), pem).unwrap();
+    }
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let config = dir.path().join("journal.toml");
+    let text = |web: &str| {
+        format!(
+            "database = \"journal.db\"\ncatalogue = \"{root}/config/services.toml\"\n\
+             broker = \"127.0.0.1:{}\"\n[[sites]]\nid = \"demo\"\nsite_secret_file = \"s\"\n[web]\n{web}",
+            broker.port
+        )
+    };
+    // Half a TLS setting is refused at start.
+    std::fs::write(&config, text("cert_file = \"web.pem\"\n")).unwrap();
+    let err = JournalConfig::load(&config).unwrap_err().to_string();
+    assert!(err.contains("both cert_file and key_file"), "{err}");
+    std::fs::write(
+        &config,
+        text("cert_file = \"web.pem\"\nkey_file = \"web.key\"\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("s"), "demo-secret-for-this-test-only\n").unwrap();
+    let cfg = JournalConfig::load(&config).unwrap();
+    let hash = otmetka_journal::web::auth::hash_password("a-long-password-1").unwrap();
+    SqliteJournal::open(&dir.path().join("journal.db"))
+        .unwrap()
+        .add_user(
+            &NewUser {
+                login: "head".into(),
+                name: "Заведующий".into(),
+                role: Role::Head,
+                password_hash: hash,
+            },
+            "2026-11-23T10:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+    let documents = Documents::load(&cfg).unwrap();
+    let clock = Arc::new(FixedClock::new("2026-11-23T10:00:00Z".parse().unwrap()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = rt.spawn({
+        let cfg = cfg.clone();
+        async move {
+            otmetka_journal::serve::run(&cfg, documents, listener, clock, async {
+                let _ = stop_rx.await;
+            })
+            .await
+        }
+    });
+    let tls = otmetka_link::tls::client_config(&otmetka_link::tls::TlsOptions::new(
+        dir.path().join("ca.pem"),
+    ))
+    .unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(tls));
+    let ask = |request: String| {
+        let connector = connector.clone();
+        rt.block_on(async move {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let mut s = connector.connect(name, tcp).await.unwrap();
+            s.write_all(request.as_bytes()).await.unwrap();
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out).await;
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let page = ask("GET /signin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".into());
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("Вход в журнал"),
+        "{page}"
+    );
+    let form = "login=head&password=a-long-password-1";
+    let signed = ask(format!(
+        "POST /signin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    ));
+    let cookie = signed
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_default();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{signed}"
+    );
+    // Plain HTTP on the TLS port gets no page.
+    let (code, _) = std::panic::catch_unwind(|| get(port, "/signin")).unwrap_or((0, String::new()));
+    assert_ne!(code, 200);
+    stop_tx.send(()).unwrap();
+    let result = rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(20), serving).await })
+        .expect("serve did not stop")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+}

@@ -366,6 +366,56 @@ async fn walk(
         "{page}"
     );
     shots.take(c, "session").await?;
+    // A card for someone who has lost theirs: the kiosk goes into enrolment from a button.
+    let (holder, holder_name) = (inst.recipients[9].0, inst.recipients[9].1.clone());
+    c.goto(&format!("{url}people")).await?;
+    let form = format!("form[action='/people/{holder}/card']");
+    c.find(Locator::XPath(&format!(
+        "//form[@action='/people/{holder}/card']/preceding-sibling::summary"
+    )))
+    .await?
+    .click()
+    .await?;
+    c.find(Locator::Css(&format!("{form} select")))
+        .await?
+        .select_by_value("k2")
+        .await?;
+    c.find(Locator::Css(&format!("{form} button")))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::Css("div.note[role=status]"))
+        .await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("ждёт новую карту") && page.contains(holder_name.as_str()),
+        "{page}"
+    );
+    shots.take(c, "people-card").await?;
+    wait_for("the kiosk in card enrolment", 60, || {
+        matches!(
+            kiosk.extra(otmetka_app::control::ExtraRequest::Screen),
+            Ok(Reply::Screen { name }) if name == "enrol"
+        )
+        .then_some(())
+    });
+    match kiosk.call(Command::Tap {
+        card: "C0FFEE01".into(),
+    })? {
+        Reply::Enrolled { name, .. } => assert_eq!(name, holder_name),
+        other => bail!("the new card: {other:?}"),
+    }
+    let mut enrolled = false;
+    for _ in 0..100 {
+        c.refresh().await?;
+        if text(c).await?.contains("Карта выдана") {
+            enrolled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(enrolled, "the page says the card was given");
     sign_out(c).await?;
 
     // The head signs the month off; the correction forms are gone.

@@ -188,6 +188,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/acts", "admin head specialist auditor"),
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
     ("GET", "/people", "admin head specialist auditor"),
+    ("POST", "/people/{recipient}/card", "admin head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),
@@ -235,7 +236,9 @@ fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is
             )
             .replace("{recipient}", &recipient.to_string());
         // Forms that an admitted role sends are invalid on purpose: the walk changes nothing.
-        let form = |csrf: &str| format!("csrf={csrf}&month=never&reason=&login=&recipient=");
+        let form = |csrf: &str| {
+            format!("csrf={csrf}&month=never&reason=&login=&recipient=&site=demo&kiosk=")
+        };
         // Not signed in.
         let a = site.send(
             r.method.clone(),

@@ -23,6 +23,7 @@ pub fn action_label(action: &str) -> &str {
         "sign_off_month" => "месяц подписан",
         "reopen_month" => "месяц открыт снова",
         "add_user" => "добавлен пользователь",
+        "request_card" => "запрошена карта на киоске",
         other => other,
     }
 }
@@ -41,7 +42,7 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
                         td { @match &site { Some(s) => { (super::layout::date_label(s.date(e.at))) " " (s.hm(e.at)) }, None => { (e.at) } } }
                         td { (e.login) }
                         td { (action_label(&e.action)) }
-                        td { (e.subject) }
+                        td { (subject(&app, &e.subject)) }
                         td { (e.detail) }
                     }
                 }
@@ -49,4 +50,16 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
         }
     };
     Ok(page("Журнал доступа", Section::Audit, Some(&staff.0), body))
+}
+
+/// Whose record a line is about: a recipient's name where the subject is one of theirs.
+fn subject(app: &AppState, subject: &str) -> String {
+    match subject.parse().map(otmetka_core::people::RecipientId) {
+        Ok(id) => app
+            .sites
+            .iter()
+            .find_map(|s| app.recipients(&s.id).iter().find(|r| r.id == id))
+            .map_or_else(|| subject.to_string(), |r| r.display_name.clone()),
+        Err(_) => subject.to_string(),
+    }
 }

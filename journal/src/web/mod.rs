@@ -181,16 +181,63 @@ pub fn router(state: AppState) -> Router {
     routes::build(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` fires; requests in flight are answered.
+/// The pages' TLS settings from a certificate chain and key (PEM files), with the ring provider
+/// the feed uses too.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, crate::Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &std::path::Path, e: &dyn std::fmt::Display| {
+        crate::Error::Config(format!("[web] {}: {e}", what.display()))
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| bad(cert, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(cert, &e))?;
+    if chain.is_empty() {
+        return Err(bad(cert, &"no certificate in the file"));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(cert, &e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| bad(key, &e))?;
+    Ok(Arc::new(config))
+}
+
+/// How long requests in flight get to finish at shutdown.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown` fires;
+/// requests in flight are answered.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     mut shutdown: Shutdown,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let Some(tls) = tls else {
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.fired().await })
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.fired().await;
+        stopper.graceful_shutdown(Some(DRAIN));
+    });
+    axum_server::from_tcp_rustls(
+        listener.into_std()?,
+        axum_server::tls_rustls::RustlsConfig::from_config(tls),
     )
-    .with_graceful_shutdown(async move { shutdown.fired().await })
+    .handle(handle)
+    .serve(app)
     .await
 }

@@ -89,6 +89,12 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/acts", Roles(READ), get(acts::list)),
         route(g.clone(), "/acts/{recipient}", Roles(READ), get(acts::act)),
         route(g.clone(), "/people", Roles(READ), get(people::list)),
+        route(
+            p.clone(),
+            "/people/{recipient}/card",
+            Roles(EDIT),
+            post(people::request_card),
+        ),
         route(g.clone(), "/fleet", Roles(READ), get(fleet::show)),
         route(g.clone(), "/users", Roles(ADMIN), get(users::list)),
         route(p.clone(), "/users", Roles(ADMIN), post(users::add)),
