@@ -91,11 +91,15 @@ pub async fn list(
         table {
             thead { tr {
                 th { "Получатель" } th { "Согласие на участие" } th { "Фото и видео" }
-                th { "Индивидуальная программа" } th.num { "Карт" }
+                th { "Индивидуальная программа" } th { "Карта" }
+                @if staff.may_edit() && !kiosks.is_empty() { th.noprint { "Выдать карту" } }
             } }
             tbody {
                 @for r in people {
-                    @let cards = r.cards.len() + enrolled.iter().filter(|(who, _)| *who == r.id).count();
+                    // The roster holds each card as the keyed hashes of its lookup forms, several a
+                    // card: what it says is whether there is one; the kiosks' count their own.
+                    @let given = enrolled.iter().filter(|(who, _)| *who == r.id).count();
+                    @let cards = usize::from(!r.cards.is_empty()) + given;
                     @let valid = r.programme.as_ref().is_some_and(|p| p.valid_from <= today && today <= p.valid_to);
                     tr class=[(!r.consent.participation || !valid || cards == 0).then_some("problem")] {
                         td { (r.display_name) }
@@ -111,7 +115,11 @@ pub async fn list(
                                 None => { span.mark { "нет программы" } }
                             }
                         }
-                        td.num { @if cards == 0 { span.mark { "нет карты" } } @else { (cards) } }
+                        td {
+                            @if cards == 0 { span.mark { "нет карты" } }
+                            @else if r.cards.is_empty() { "выдана на киоске" }
+                            @else { "есть" @if given > 0 { ", ещё " (given) " выдано на киоске" } }
+                        }
                         @if staff.may_edit() && !kiosks.is_empty() {
                             td.noprint {
                                 details {
