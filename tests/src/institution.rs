@@ -350,3 +350,40 @@ pub fn generate(
 fn uuid_from(rng: &mut StdRng) -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rng.r#gen()).into_uuid()
 }
+
+/// Records an unidentified tap (a card no roster knew) in `session` at `at`, as the generated
+/// kiosk's next installation would send it. Returns the tap's id.
+pub fn unidentified_tap(
+    inst: &Institution,
+    session: Option<SessionId>,
+    at: DateTime<Utc>,
+) -> Result<uuid::Uuid> {
+    let mut store =
+        otmetka_journal::store::SqliteJournal::open(&inst.config.with_file_name("journal.db"))?;
+    let tap = uuid::Uuid::from_u128(0x7a9 << 64 | u128::from(at.timestamp().unsigned_abs()));
+    let env = Envelope {
+        schema: SCHEMA,
+        site: SITE.into(),
+        kiosk: KIOSK.into(),
+        installation: Some(uuid::Uuid::from_u128(0x1157)),
+        seq: 1,
+        event_id: tap,
+        recorded_at: at,
+        clock_synced: true,
+        event: Event::UnidentifiedTap {
+            session,
+            tap,
+            card_hash: "ab".repeat(32),
+            at,
+        },
+    };
+    let judged = Judged {
+        site: SITE.into(),
+        kiosk: KIOSK.into(),
+        topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
+        payload: serde_json::to_vec(&env)?,
+        verdict: Verdict::Accept(Box::new(env)),
+    };
+    store.commit_batch(&Batch::of(vec![judged]), at)?;
+    Ok(tap)
+}

@@ -185,6 +185,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/journal/sign-off", "head"),
     ("POST", "/journal/reopen", "head"),
+    ("GET", "/journal/taps", "admin head specialist auditor"),
+    ("POST", "/journal/taps/{tap}/match", "admin head specialist"),
     ("GET", "/acts", "admin head specialist auditor"),
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
     ("GET", "/people", "admin head specialist auditor"),
@@ -234,7 +236,8 @@ fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is
                     session.to_string()
                 },
             )
-            .replace("{recipient}", &recipient.to_string());
+            .replace("{recipient}", &recipient.to_string())
+            .replace("{tap}", &uuid::Uuid::nil().to_string());
         // Forms that an admitted role sends are invalid on purpose: the walk changes nothing.
         let form = |csrf: &str| {
             format!("csrf={csrf}&month=never&reason=&login=&recipient=&site=demo&kiosk=")
@@ -695,5 +698,75 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
     assert!(
         page.body.contains("Требует внимания"),
         "the generated month has marks"
+    );
+}
+
+#[test]
+fn an_unidentified_tap_matched_to_a_person_becomes_their_unit_once_with_the_match_recorded() {
+    let site = Site::new();
+    let (session, _) = site.inst.sessions[5];
+    let units = site.units_of(&session.to_string());
+    let at = units[0].unit.started_at + chrono::Duration::minutes(3);
+    let tap = institution::unidentified_tap(&site.inst, Some(session), at).unwrap();
+    let (cookie, csrf) = site.sign_in("specialist");
+    let month = format!("/journal?month={}", units[0].unit.date.format("%Y-%m"));
+    let page = site.send(Method::GET, &month, Some(&cookie), None);
+    assert!(
+        page.body.contains("Неопознанные карты: 1"),
+        "the month says so first"
+    );
+    let list = site.send(Method::GET, "/journal/taps", Some(&cookie), None);
+    assert!(list.body.contains(&format!("/journal/taps/{tap}/match")));
+    let present: Vec<_> = units.iter().filter_map(|u| u.unit.recipient).collect();
+    let (who, name) = site
+        .inst
+        .recipients
+        .iter()
+        .find(|(r, _)| !present.contains(r))
+        .unwrap()
+        .clone();
+    let path = format!("/journal/taps/{tap}/match");
+    // Nobody chosen: refused, nothing recorded.
+    let a = site.send(
+        Method::POST,
+        &path,
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&recipient=")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.location.unwrap().contains("error="));
+    assert_eq!(site.units_of(&session.to_string()).len(), units.len());
+    let a = site.send(
+        Method::POST,
+        &path,
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&recipient={who}")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(a.location.unwrap().contains("done="));
+    let after = site.units_of(&session.to_string());
+    let added = after
+        .iter()
+        .find(|u| u.unit.recipient == Some(who))
+        .expect("their unit");
+    assert!(added.added.as_ref().unwrap().reason.contains(name.as_str()));
+    // Matching again changes nothing.
+    let a = site.send(
+        Method::POST,
+        &path,
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&recipient={who}")),
+    );
+    assert!(a.location.unwrap().contains("error="));
+    assert_eq!(site.units_of(&session.to_string()).len(), units.len() + 1);
+    let list = site.send(Method::GET, "/journal/taps", Some(&cookie), None);
+    assert!(list.body.contains("Неопознанных карт нет"));
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(20)))
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "match_tap" && e.subject == who.to_string())
     );
 }

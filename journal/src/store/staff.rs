@@ -193,6 +193,18 @@ pub struct AddedCheckIn {
     pub local_date: NaiveDate,
 }
 
+/// A tap of a card no roster knew, waiting for staff to say whose it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapRecord {
+    pub tap: uuid::Uuid,
+    pub site: String,
+    pub kiosk: String,
+    /// The session it came in, if one was open.
+    pub session: Option<SessionId>,
+    pub card_hash: String,
+    pub at: DateTime<Utc>,
+}
+
 /// The staff's part of the journal store.
 pub trait StaffStore {
     /// Adds a user. A login already held (letter case aside) is [`StoreError::Conflict`].
@@ -267,6 +279,22 @@ pub trait StaffStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<UnitId, StoreError>;
+    /// The site's taps not matched to anyone yet, oldest first.
+    fn unmatched_taps(&self, site: &str) -> Result<Vec<TapRecord>, StoreError>;
+    /// Says whose an unidentified tap was: recorded with who matched it and when, audited, and,
+    /// where the tap came in a closed session and the recipient has no unit in it yet, their
+    /// check-in is added as [`StaffStore::add_checkin`] adds one (with `reason`), in the same
+    /// transaction. Returns the unit added, if any. A tap matched already is a
+    /// [`StoreError::Conflict`].
+    fn match_tap(
+        &mut self,
+        tap: uuid::Uuid,
+        recipient: RecipientId,
+        reason: &str,
+        local_date: NaiveDate,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UnitId>, StoreError>;
     /// Removes a unit (a check-in that should not count), with the reason; audited.
     fn remove_unit(
         &mut self,

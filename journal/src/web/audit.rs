@@ -24,6 +24,7 @@ pub fn action_label(action: &str) -> &str {
         "reopen_month" => "месяц открыт снова",
         "add_user" => "добавлен пользователь",
         "request_card" => "запрошена карта на киоске",
+        "match_tap" => "неопознанная карта сопоставлена",
         other => other,
     }
 }

@@ -225,9 +225,15 @@ pub async fn month(
     let (month, site) = month_and_site(&app, &q)?;
     let (from, to) = (site.start_of(month), site.start_of(next_month(month)));
     let sid = site.id.clone();
-    let (sessions, signed) = app
+    let (sessions, signed, taps) = app
         .store
-        .call(move |s| Ok((s.sessions(from, to)?, s.sign_off(&sid, month)?)))
+        .call(move |s| {
+            Ok((
+                s.sessions(from, to)?,
+                s.sign_off(&sid, month)?,
+                s.unmatched_taps(&sid)?.len(),
+            ))
+        })
         .await?;
     let sessions: Vec<_> = sessions
         .into_iter()
@@ -278,6 +284,14 @@ pub async fn month(
             }
         }
         p { "Отделение: " strong { (site.id) } ". Занятий: " strong { (rows.len()) } ", услуг (единиц): " strong { (units) } "." }
+        @if taps > 0 {
+            div.problems role="alert" {
+                strong { "Неопознанные карты: " (taps) "." }
+                " Кто-то приложил карту, которой нет в списке: "
+                a href={ "/journal/taps?site=" (site.id) } { "укажите, чья это карта" }
+                " — иначе услуга не будет учтена."
+            }
+        }
         @if problems.is_empty() {
             div.allgood { strong { "Замечаний за месяц нет." } }
         } @else {

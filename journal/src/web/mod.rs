@@ -10,7 +10,7 @@
 //!   checks the session, the role and the form token of every request.
 //! - [`layout`]: the page shell, the style sheet, the shared bits of pages.
 //! - one file per page: [`signin`], [`journal`] (the month, a session, corrections, sign-off),
-//!   [`acts`] (the monthly act), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
+//!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
 
 pub mod acts;
 pub mod audit;
@@ -22,6 +22,7 @@ pub mod layout;
 pub mod people;
 pub mod routes;
 pub mod signin;
+pub mod taps;
 pub mod users;
 
 use crate::clock::SharedClock;

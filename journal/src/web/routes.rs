@@ -4,7 +4,7 @@
 //! without an entry there fails it.
 
 use super::auth::{self, Access, Guarded};
-use super::{AppState, acts, audit, fleet, health, journal, layout, people, signin, users};
+use super::{AppState, acts, audit, fleet, health, journal, layout, people, signin, taps, users};
 use crate::store::staff::Role;
 use axum::Router;
 use axum::http::{Method, header};
@@ -85,6 +85,13 @@ pub fn table() -> Vec<Route> {
             "/journal/reopen",
             Roles(HEAD),
             post(journal::reopen),
+        ),
+        route(g.clone(), "/journal/taps", Roles(READ), get(taps::list)),
+        route(
+            p.clone(),
+            "/journal/taps/{tap}/match",
+            Roles(EDIT),
+            post(taps::match_tap),
         ),
         route(g.clone(), "/acts", Roles(READ), get(acts::list)),
         route(g.clone(), "/acts/{recipient}", Roles(READ), get(acts::act)),

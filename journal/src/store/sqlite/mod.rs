@@ -23,6 +23,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_installations.sql"),
     include_str!("migrations/0003_staff.sql"),
+    include_str!("migrations/0004_matched_taps.sql"),
 ];
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::SqliteJournal;
 use crate::store::StoreError;
 use crate::store::staff::{
     Actor, AddedCheckIn, AuditEntry, Change, NewUser, Role, SessionJournal, SessionRecord, SignOff,
-    StaffStore, UnitRecord, User, WebSession, month_of,
+    StaffStore, TapRecord, UnitRecord, User, WebSession, month_of,
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use otmetka_core::people::RecipientId;
@@ -127,38 +127,40 @@ fn check_open(tx: &Transaction<'_>, site: &str, date: NaiveDate) -> Result<(), S
     }
 }
 
-impl SqliteJournal {
-    fn session_units(&self, ids: &[String]) -> Result<Vec<SessionJournal>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        let mut sessions = self.conn.prepare_cached(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
-        ))?;
-        let mut units = self.conn.prepare_cached(&format!(
-            "SELECT {UNIT_COLUMNS} FROM units WHERE session = ?1 ORDER BY recipient"
-        ))?;
-        let mut checkins = self.conn.prepare_cached(
-            "SELECT recipient FROM checkins WHERE session = ?1 AND undone_at IS NULL ORDER BY at",
-        )?;
-        for id in ids {
-            let Some(session) = sessions.query_row([id], session_row).optional()? else {
-                continue;
-            };
-            let units = units
-                .query_map([id], unit_row)?
-                .map(|r| unit_record(r?))
-                .collect::<Result<Vec<_>, _>>()?;
-            let checked_in = checkins
-                .query_map([id], |r| r.get::<_, String>(0))?
-                .filter_map(|r| r.ok()?.parse().ok().map(RecipientId))
-                .collect();
-            out.push(SessionJournal {
-                session,
-                units,
-                checked_in,
-            });
-        }
-        Ok(out)
+/// Sessions by id with their units and check-ins.
+fn session_units(
+    conn: &rusqlite::Connection,
+    ids: &[String],
+) -> Result<Vec<SessionJournal>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut sessions = conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+    ))?;
+    let mut units = conn.prepare_cached(&format!(
+        "SELECT {UNIT_COLUMNS} FROM units WHERE session = ?1 ORDER BY recipient"
+    ))?;
+    let mut checkins = conn.prepare_cached(
+        "SELECT recipient FROM checkins WHERE session = ?1 AND undone_at IS NULL ORDER BY at",
+    )?;
+    for id in ids {
+        let Some(session) = sessions.query_row([id], session_row).optional()? else {
+            continue;
+        };
+        let units = units
+            .query_map([id], unit_row)?
+            .map(|r| unit_record(r?))
+            .collect::<Result<Vec<_>, _>>()?;
+        let checked_in = checkins
+            .query_map([id], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok()?.parse().ok().map(RecipientId))
+            .collect();
+        out.push(SessionJournal {
+            session,
+            units,
+            checked_in,
+        });
     }
+    Ok(out)
 }
 
 impl StaffStore for SqliteJournal {
@@ -340,11 +342,11 @@ impl StaffStore for SqliteJournal {
             stmt.query_map(params![ts(from), ts(to)], |r| r.get(0))?
                 .collect::<Result<_, _>>()?
         };
-        self.session_units(&ids)
+        session_units(&self.conn, &ids)
     }
 
     fn session_journal(&self, id: SessionId) -> Result<Option<SessionJournal>, StoreError> {
-        Ok(self.session_units(&[id.to_string()])?.pop())
+        Ok(session_units(&self.conn, &[id.to_string()])?.pop())
     }
 
     fn unit_records(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<UnitRecord>, StoreError> {
@@ -373,102 +375,92 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<UnitId, StoreError> {
-        let journal = self
-            .session_journal(add.session)?
-            .ok_or_else(|| StoreError::NotFound(format!("session {}", add.session)))?;
-        let s = &journal.session;
-        let closed_at = s.closed_at.ok_or_else(|| {
-            StoreError::Conflict(format!("session {} is still open at its kiosk", s.id))
-        })?;
-        if s.how.as_deref().is_some_and(|h| h.starts_with("Cancelled")) {
-            return Err(StoreError::Conflict(format!(
-                "session {} was cancelled",
-                s.id
-            )));
-        }
-        if journal.units.iter().any(|u| u.unit.recipient.is_none()) {
-            return Err(StoreError::Conflict(format!(
-                "session {} counts one unit for its group, not one per recipient",
-                s.id
-            )));
-        }
-        let id = UnitId::per_recipient(add.session, add.recipient);
-        let held = journal.units.iter().find(|u| u.unit.id == id);
-        let like = journal.units.iter().find(|u| u.unit.id != id);
-        let date = like.map_or(add.local_date, |u| u.unit.date);
         let tx = self.conn.transaction()?;
-        check_open(&tx, &s.site, date)?;
-        let subject = add.recipient.to_string();
-        match held {
-            Some(u) if u.counts() => {
-                return Err(StoreError::Conflict(format!(
-                    "{} already has a unit in session {}",
-                    add.recipient, s.id
-                )));
-            }
-            Some(_) => {
-                // Removed before: it counts again, and the removal stays in the audit log.
-                tx.execute(
-                    "UPDATE units SET removed_by = NULL, removed_at = NULL, removed_reason = NULL,
-                     added_by = ?2, added_at = ?3, added_reason = ?4 WHERE id = ?1",
-                    params![id.0.to_string(), actor.name, ts(now), add.reason],
-                )?;
-            }
-            None => {
-                let unit = Unit {
-                    id,
-                    session: add.session,
-                    service: otmetka_core::catalogue::ServiceCode(s.service.clone()),
-                    kind: otmetka_core::catalogue::UnitKind::PerRecipient,
-                    recipient: Some(add.recipient),
-                    participants: Vec::new(),
-                    group: like.and_then(|u| u.unit.group),
-                    instructor: like.map_or_else(
-                        || {
-                            otmetka_core::people::InstructorId(
-                                s.instructor.parse().unwrap_or_default(),
-                            )
-                        },
-                        |u| u.unit.instructor,
-                    ),
-                    date,
-                    started_at: like.map_or(s.opened_at, |u| u.unit.started_at),
-                    ended_at: like.map_or(closed_at, |u| u.unit.ended_at),
-                    overridden: Vec::new(),
-                    manual: true,
-                    below_group_min: false,
-                    clock_synced: like.is_some_and(|u| u.unit.clock_synced),
-                };
-                tx.execute(
-                    "INSERT INTO units (id, site, kiosk, session, service, recipient, date,
-                     over_limit, below_group_min, body, added_by, added_at, added_reason)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8, ?9, ?10, ?11)",
-                    params![
-                        id.0.to_string(),
-                        s.site,
-                        s.kiosk,
-                        s.id.to_string(),
-                        s.service,
-                        subject,
-                        date.to_string(),
-                        serde_json::to_string(&unit)?,
-                        actor.name,
-                        ts(now),
-                        add.reason
-                    ],
-                )?;
-            }
+        let id = add_checkin_tx(&tx, add, actor, now)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn unmatched_taps(&self, site: &str) -> Result<Vec<TapRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT tap, site, kiosk, session, card_hash, at FROM unidentified_taps
+             WHERE site = ?1 AND recipient IS NULL ORDER BY at",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            let tap: String = r.get(0)?;
+            let session: Option<String> = r.get(3)?;
+            Ok(TapRecord {
+                tap: tap.parse().unwrap_or_default(),
+                site: r.get(1)?,
+                kiosk: r.get(2)?,
+                session: session.and_then(|s| s.parse().ok()).map(SessionId),
+                card_hash: r.get(4)?,
+                at: from_text(&r.get::<_, String>(5)?).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn match_tap(
+        &mut self,
+        tap: uuid::Uuid,
+        recipient: RecipientId,
+        reason: &str,
+        local_date: NaiveDate,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UnitId>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let held: Option<(Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT session, recipient FROM unidentified_taps WHERE tap = ?1",
+                [tap.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((session, matched)) = held else {
+            return Err(StoreError::NotFound(format!("tap {tap}")));
+        };
+        if matched.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "tap {tap} is matched already"
+            )));
         }
+        tx.execute(
+            "UPDATE unidentified_taps SET recipient = ?2, matched_by = ?3, matched_at = ?4 WHERE tap = ?1",
+            params![tap.to_string(), recipient.to_string(), actor.name, ts(now)],
+        )?;
         audit_tx(
             &tx,
             actor,
-            "add_checkin",
-            &subject,
-            &format!("session {}, {date}: {}", s.id, add.reason),
+            "match_tap",
+            &recipient.to_string(),
+            &format!("tap {tap}: {reason}"),
             now,
         )?;
+        let mut unit = None;
+        if let Some(session) = session.and_then(|s| s.parse().ok()).map(SessionId) {
+            let journal = session_units(&tx, &[session.to_string()])?.pop();
+            let closed = journal
+                .as_ref()
+                .is_some_and(|j| j.session.closed_at.is_some());
+            let has_unit = journal.as_ref().is_some_and(|j| {
+                j.units
+                    .iter()
+                    .any(|u| u.counts() && u.unit.recipient == Some(recipient))
+            });
+            if closed && !has_unit {
+                let add = AddedCheckIn {
+                    session,
+                    recipient,
+                    reason: reason.to_string(),
+                    local_date,
+                };
+                unit = Some(add_checkin_tx(&tx, &add, actor, now)?);
+            }
+        }
         tx.commit()?;
-        Ok(id)
+        Ok(unit)
     }
 
     fn remove_unit(
@@ -570,4 +562,103 @@ impl StaffStore for SqliteJournal {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Adds a forgotten (or matched) check-in inside `tx`: see [`StaffStore::add_checkin`].
+fn add_checkin_tx(
+    tx: &Transaction<'_>,
+    add: &AddedCheckIn,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<UnitId, StoreError> {
+    let journal = session_units(tx, &[add.session.to_string()])?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound(format!("session {}", add.session)))?;
+    let s = &journal.session;
+    let closed_at = s.closed_at.ok_or_else(|| {
+        StoreError::Conflict(format!("session {} is still open at its kiosk", s.id))
+    })?;
+    if s.how.as_deref().is_some_and(|h| h.starts_with("Cancelled")) {
+        return Err(StoreError::Conflict(format!(
+            "session {} was cancelled",
+            s.id
+        )));
+    }
+    if journal.units.iter().any(|u| u.unit.recipient.is_none()) {
+        return Err(StoreError::Conflict(format!(
+            "session {} counts one unit for its group, not one per recipient",
+            s.id
+        )));
+    }
+    let id = UnitId::per_recipient(add.session, add.recipient);
+    let held = journal.units.iter().find(|u| u.unit.id == id);
+    let like = journal.units.iter().find(|u| u.unit.id != id);
+    let date = like.map_or(add.local_date, |u| u.unit.date);
+    check_open(tx, &s.site, date)?;
+    let subject = add.recipient.to_string();
+    match held {
+        Some(u) if u.counts() => {
+            return Err(StoreError::Conflict(format!(
+                "{} already has a unit in session {}",
+                add.recipient, s.id
+            )));
+        }
+        Some(_) => {
+            // Removed before: it counts again, and the removal stays in the audit log.
+            tx.execute(
+                "UPDATE units SET removed_by = NULL, removed_at = NULL, removed_reason = NULL,
+                     added_by = ?2, added_at = ?3, added_reason = ?4 WHERE id = ?1",
+                params![id.0.to_string(), actor.name, ts(now), add.reason],
+            )?;
+        }
+        None => {
+            let unit = Unit {
+                id,
+                session: add.session,
+                service: otmetka_core::catalogue::ServiceCode(s.service.clone()),
+                kind: otmetka_core::catalogue::UnitKind::PerRecipient,
+                recipient: Some(add.recipient),
+                participants: Vec::new(),
+                group: like.and_then(|u| u.unit.group),
+                instructor: like.map_or_else(
+                    || otmetka_core::people::InstructorId(s.instructor.parse().unwrap_or_default()),
+                    |u| u.unit.instructor,
+                ),
+                date,
+                started_at: like.map_or(s.opened_at, |u| u.unit.started_at),
+                ended_at: like.map_or(closed_at, |u| u.unit.ended_at),
+                overridden: Vec::new(),
+                manual: true,
+                below_group_min: false,
+                clock_synced: like.is_some_and(|u| u.unit.clock_synced),
+            };
+            tx.execute(
+                "INSERT INTO units (id, site, kiosk, session, service, recipient, date,
+                     over_limit, below_group_min, body, added_by, added_at, added_reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0, ?8, ?9, ?10, ?11)",
+                params![
+                    id.0.to_string(),
+                    s.site,
+                    s.kiosk,
+                    s.id.to_string(),
+                    s.service,
+                    subject,
+                    date.to_string(),
+                    serde_json::to_string(&unit)?,
+                    actor.name,
+                    ts(now),
+                    add.reason
+                ],
+            )?;
+        }
+    }
+    audit_tx(
+        tx,
+        actor,
+        "add_checkin",
+        &subject,
+        &format!("session {}, {date}: {}", s.id, add.reason),
+        now,
+    )?;
+    Ok(id)
 }
