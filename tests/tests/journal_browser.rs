@@ -304,6 +304,10 @@ async fn walk(
             other => bail!("tap {i}: {other:?}"),
         }
     }
+    // A card nobody has on the list: the kiosk records it as unidentified.
+    kiosk.call(Command::Tap {
+        card: "DEADBEEF".into(),
+    })?;
     kiosk.call(Command::End {
         head_count: Some(6),
     })?;
@@ -331,6 +335,37 @@ async fn walk(
         "head count 6 for 5 taps is marked"
     );
     shots.take(c, "month").await?;
+    wait_for("the unidentified tap in the journal", 30, || {
+        let store = otmetka_journal::store::SqliteJournal::open(&journal.database).ok()?;
+        use otmetka_journal::store::StaffStore;
+        (store.unmatched_taps("demo").ok()?.len() == 1).then_some(())
+    });
+    c.refresh().await?;
+    c.find(Locator::LinkText("укажите, чья это карта"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::Css("select[name=recipient]"))
+        .await?;
+    let owner = &inst.recipients[8].1;
+    c.find(Locator::Css("select[name=recipient]"))
+        .await?
+        .select_by_label(owner)
+        .await?;
+    c.find(Locator::XPath("//button[text()='Сопоставить']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::Css("div.allgood[role=status]"))
+        .await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("Сопоставлено") && page.contains(owner.as_str()),
+        "{page}"
+    );
+    shots.take(c, "taps").await?;
     c.goto(&format!("{url}journal/sessions/{session}")).await?;
     let absent = &inst.recipients[7].1;
     c.find(Locator::Css("#recipient"))
