@@ -353,6 +353,7 @@ async fn walk(
         .await?
         .select_by_label(owner)
         .await?;
+    shots.take(c, "taps").await?;
     c.find(Locator::XPath("//button[text()='Сопоставить']"))
         .await?
         .click()
@@ -365,7 +366,6 @@ async fn walk(
         page.contains("Сопоставлено") && page.contains(owner.as_str()),
         "{page}"
     );
-    shots.take(c, "taps").await?;
     c.goto(&format!("{url}journal/sessions/{session}")).await?;
     let absent = &inst.recipients[7].1;
     c.find(Locator::Css("#recipient"))
