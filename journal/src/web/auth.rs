@@ -15,6 +15,7 @@
 //!   and audited.
 
 use super::AppState;
+pub use super::access::Access;
 use super::layout::{self, PageError};
 use crate::store::staff::{Role, WebSession};
 use argon2::Argon2;
@@ -100,7 +101,7 @@ impl Staff {
     }
 
     pub fn may_edit(&self) -> bool {
-        super::routes::EDIT.contains(&self.role())
+        super::access::EDIT.contains(&self.role())
     }
 }
 
@@ -132,15 +133,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
                 .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
         ))
     }
-}
-
-/// Who may use a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the sign-in page, the health answer, the style sheet.
-    Public,
-    /// Signed-in staff of these roles.
-    Roles(&'static [Role]),
 }
 
 /// The guard's state: the app and the route's rule.

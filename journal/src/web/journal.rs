@@ -172,7 +172,7 @@ fn sign_off_box(
     signed: Option<&SignOff>,
     problems: usize,
 ) -> Markup {
-    let is_head = super::routes::HEAD.contains(&staff.role());
+    let is_head = super::access::HEAD.contains(&staff.role());
     html! {
         @match signed {
             Some(s) => {

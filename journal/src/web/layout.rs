@@ -117,7 +117,7 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
                     @if let Some(s) = staff {
                         nav {
                             @for (sec, href, label) in nav {
-                                @if super::routes::may_open(s.user.role, href) {
+                                @if super::access::may_open(s.user.role, href) {
                                     a class=[(section == *sec).then_some("here")] href=(href) { (label) }
                                 }
                             }

@@ -4,14 +4,16 @@
 //!
 //! # Layout
 //! - this file: the state every page gets, the names pages show, the router, [`serve`].
-//! - [`routes`]: every route with the roles it admits; the router is built from that table only,
-//!   so a route cannot exist without its access rule (and the access test walks the table).
+//! - [`access`]: who may use each route, one table (a route it does not name admits nobody).
+//! - [`routes`]: every route with its handler, each behind its rule; the router is built from
+//!   that list only (and the access test walks it).
 //! - [`auth`]: passwords (argon2id), browser sessions, the sign-in limiter, the guard that
 //!   checks the session, the role and the form token of every request.
 //! - [`layout`]: the page shell, the style sheet, the shared bits of pages.
 //! - one file per page: [`signin`], [`journal`] (the month, a session, corrections, sign-off),
 //!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
 
+pub mod access;
 pub mod acts;
 pub mod audit;
 pub mod auth;

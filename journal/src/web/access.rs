@@ -1,0 +1,68 @@
+//! Who may use each route: the one access table. The router (`routes.rs`) takes each route's
+//! rule from here; a route this table does not name admits nobody (it fails closed), and the
+//! access test (`tests/tests/journal_web.rs`) walks the router's routes against its own matrix,
+//! so a new route without a decided rule fails it. The navigation asks [`may_open`].
+
+use crate::store::staff::Role;
+
+/// Every signed-in role: what can be read.
+pub const READ: &[Role] = &Role::ALL;
+/// Who may change the journal (not the auditor).
+pub const EDIT: &[Role] = &[Role::Admin, Role::Head, Role::Specialist];
+/// The head of unit alone: signing off and reopening a month.
+pub const HEAD: &[Role] = &[Role::Head];
+/// Administrators alone: users and the audit log.
+pub const ADMIN: &[Role] = &[Role::Admin];
+
+/// Who may use a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the sign-in page, the health answer, the style sheet.
+    Public,
+    /// Signed-in staff of these roles.
+    Roles(&'static [Role]),
+}
+
+use Access::{Public, Roles};
+
+/// (method, path, access) of every route.
+pub const TABLE: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Public),
+    ("GET", "/style.css", Public),
+    ("GET", "/signin", Public),
+    ("POST", "/signin", Public),
+    ("POST", "/signout", Roles(READ)),
+    ("GET", "/", Roles(READ)),
+    ("GET", "/journal", Roles(READ)),
+    ("GET", "/journal/sessions/{id}", Roles(READ)),
+    ("POST", "/journal/sessions/{id}/checkins", Roles(EDIT)),
+    ("POST", "/journal/units/{id}/remove", Roles(EDIT)),
+    ("POST", "/journal/sign-off", Roles(HEAD)),
+    ("POST", "/journal/reopen", Roles(HEAD)),
+    ("GET", "/journal/taps", Roles(READ)),
+    ("POST", "/journal/taps/{tap}/match", Roles(EDIT)),
+    ("GET", "/acts", Roles(READ)),
+    ("GET", "/acts/{recipient}", Roles(READ)),
+    ("GET", "/people", Roles(READ)),
+    ("POST", "/people/{recipient}/card", Roles(EDIT)),
+    ("GET", "/fleet", Roles(READ)),
+    ("GET", "/users", Roles(ADMIN)),
+    ("POST", "/users", Roles(ADMIN)),
+    ("GET", "/audit", Roles(ADMIN)),
+];
+
+/// The rule of a route; one the table does not name admits nobody.
+pub fn of(method: &str, path: &str) -> Access {
+    TABLE
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map_or(Roles(&[]), |(_, _, a)| *a)
+}
+
+/// Whether `role` may open the page at `path` (for the navigation).
+pub fn may_open(role: Role, path: &str) -> bool {
+    match of("GET", path) {
+        Public => true,
+        Roles(roles) => roles.contains(&role),
+    }
+}
