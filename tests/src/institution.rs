@@ -9,8 +9,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind, UnitRule};
 use otmetka_core::decision::Rule;
-use otmetka_core::event::{CloseKind, Event};
+use otmetka_core::event::{CloseKind, Event, Satisfaction};
 use otmetka_core::people::{InstructorId, RecipientId};
+use otmetka_core::session::CheckInId;
 use otmetka_core::session::SessionId;
 use otmetka_core::unit::{Unit, UnitId};
 use otmetka_core::wire::{Envelope, SCHEMA};
@@ -89,6 +90,8 @@ pub struct Institution {
     pub units: Vec<(RecipientId, String, NaiveDate)>,
     /// The sessions generated (id, local date), oldest first.
     pub sessions: Vec<(SessionId, NaiveDate)>,
+    /// The satisfaction answers at check-out: (service, answer, date).
+    pub answers: Vec<(String, Satisfaction, NaiveDate)>,
 }
 
 impl Institution {
@@ -216,6 +219,7 @@ pub fn generate(
         planned,
         units: Vec::new(),
         sessions: Vec::new(),
+        answers: Vec::new(),
     };
     let mut seq = 0u64;
     let mut batch = Vec::new();
@@ -321,7 +325,27 @@ pub fn generate(
                     ),
                     (closed, Event::Units { session, units }),
                 ];
-                for (at, event) in events {
+                // Most answer the satisfaction question at check-out; most are satisfied.
+                let mut answers = Vec::new();
+                for _ in &who {
+                    let answer = match rng.gen_range(0..100) {
+                        0..=19 => continue,
+                        20..=84 => Satisfaction::Good,
+                        85..=95 => Satisfaction::Neutral,
+                        _ => Satisfaction::Bad,
+                    };
+                    inst.answers.push((service.code.0.clone(), answer, day));
+                    answers.push((
+                        closed,
+                        Event::SatisfactionAnswered {
+                            session,
+                            checkin: CheckInId(uuid_from(&mut rng)),
+                            answer,
+                            at: closed,
+                        },
+                    ));
+                }
+                for (at, event) in events.into_iter().chain(answers) {
                     seq += 1;
                     let e = env(seq, at, event);
                     batch.push(Judged {

@@ -189,6 +189,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/journal/taps/{tap}/match", "admin head specialist"),
     ("GET", "/acts", "admin head specialist auditor"),
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
+    ("GET", "/quality", "admin head specialist auditor"),
     ("GET", "/people", "admin head specialist auditor"),
     ("POST", "/people/{recipient}/card", "admin head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
@@ -769,4 +770,32 @@ fn an_unidentified_tap_matched_to_a_person_becomes_their_unit_once_with_the_matc
         log.iter()
             .any(|e| e.action == "match_tap" && e.subject == who.to_string())
     );
+}
+
+#[test]
+fn the_quality_page_shows_the_share_satisfied_per_service_as_the_generator_answered() {
+    let site = Site::new();
+    let (cookie, _) = site.sign_in("auditor");
+    let a = site.send(Method::GET, "/quality?month=2026-11", Some(&cookie), None);
+    assert_eq!(a.status, StatusCode::OK);
+    let mut by: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for (service, answer, date) in &site.inst.answers {
+        if date.month() == 11 {
+            let e = by.entry(service.as_str()).or_default();
+            e.1 += 1;
+            if *answer == otmetka_core::event::Satisfaction::Good {
+                e.0 += 1;
+            }
+        }
+    }
+    assert!(!by.is_empty());
+    for (service, (good, total)) in by {
+        let percent = (good * 200 + total) / (2 * total);
+        let cell = format!("data-service=\"{service}\">{percent}<");
+        assert!(
+            a.body.contains(&cell),
+            "{service}: {good}/{total} = {percent} %\n{}",
+            a.body
+        );
+    }
 }

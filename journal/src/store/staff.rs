@@ -279,6 +279,14 @@ pub trait StaffStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<UnitId, StoreError>;
+    /// The satisfaction answers given at check-out at a site's kiosks in `[from, to)`, the last
+    /// answer of each check-in: (service of the session, answer).
+    fn satisfaction(
+        &self,
+        site: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, otmetka_core::event::Satisfaction)>, StoreError>;
     /// The site's taps not matched to anyone yet, oldest first.
     fn unmatched_taps(&self, site: &str) -> Result<Vec<TapRecord>, StoreError>;
     /// Says whose an unidentified tap was: recorded with who matched it and when, audited, and,

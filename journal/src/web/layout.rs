@@ -85,6 +85,7 @@ button.danger { background: #fff; color: var(--bad); border: 2px solid var(--bad
 pub enum Section {
     Journal,
     Acts,
+    Quality,
     People,
     Fleet,
     Users,
@@ -97,6 +98,7 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
     let nav: &[(Section, &str, &str)] = &[
         (Section::Journal, "/journal", "Журнал"),
         (Section::Acts, "/acts", "Акты"),
+        (Section::Quality, "/quality", "Качество"),
         (Section::People, "/people", "Получатели"),
         (Section::Fleet, "/fleet", "Киоски"),
         (Section::Users, "/users", "Пользователи"),

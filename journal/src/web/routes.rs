@@ -4,7 +4,9 @@
 
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
-use super::{AppState, acts, audit, fleet, health, journal, layout, people, signin, taps, users};
+use super::{
+    AppState, acts, audit, fleet, health, journal, layout, people, quality, signin, taps, users,
+};
 use axum::Router;
 use axum::http::{Method, header};
 use axum::middleware;
@@ -61,6 +63,7 @@ pub fn table() -> Vec<Route> {
         ),
         route(g.clone(), "/acts", get(acts::list)),
         route(g.clone(), "/acts/{recipient}", get(acts::act)),
+        route(g.clone(), "/quality", get(quality::show)),
         route(g.clone(), "/people", get(people::list)),
         route(
             p.clone(),

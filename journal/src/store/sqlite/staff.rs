@@ -381,6 +381,43 @@ impl StaffStore for SqliteJournal {
         Ok(id)
     }
 
+    fn satisfaction(
+        &self,
+        site: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, otmetka_core::event::Satisfaction)>, StoreError> {
+        // The answers live in the messages as the kiosks sent them; a check-in that answered
+        // twice counts with its last answer.
+        let mut stmt = self.conn.prepare(
+            "SELECT s.service, json_extract(m.payload, '$.event.checkin') AS checkin,
+                    json_extract(m.payload, '$.event.answer'), json_extract(m.payload, '$.event.at') AS at
+             FROM messages m JOIN sessions s ON s.id = json_extract(m.payload, '$.event.session')
+             WHERE m.kind = 'satisfaction' AND m.site = ?1 AND at >= ?2 AND at < ?3
+             ORDER BY checkin, at",
+        )?;
+        let rows = stmt.query_map(params![site, ts(from), ts(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut last: std::collections::BTreeMap<String, (String, String)> = Default::default();
+        for row in rows {
+            let (service, checkin, answer) = row?;
+            last.insert(checkin, (service, answer));
+        }
+        Ok(last
+            .into_values()
+            .filter_map(|(service, answer)| {
+                serde_json::from_value(serde_json::Value::String(answer))
+                    .ok()
+                    .map(|a| (service, a))
+            })
+            .collect())
+    }
+
     fn unmatched_taps(&self, site: &str) -> Result<Vec<TapRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT tap, site, kiosk, session, card_hash, at FROM unidentified_taps
