@@ -470,6 +470,9 @@ async fn walk(
     c.wait().for_element(Locator::Css("div.allgood")).await?;
     assert!(text(c).await?.contains("Месяц подписан заведующим"));
     shots.take(c, "signed").await?;
+    c.goto(&format!("{url}quality?month=2026-11")).await?;
+    assert!(text(c).await?.contains("Удовлетворены, %"));
+    shots.take(c, "quality").await?;
     c.goto(&format!("{url}journal/sessions/{session}")).await?;
     let page = c.source().await?;
     assert!(

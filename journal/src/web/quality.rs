@@ -86,7 +86,7 @@ pub async fn show(
                 } }
                 tbody {
                     @for (service, a) in &rows {
-                        tr class=[(a.bad > 0).then_some("problem")] {
+                        tr {
                             td { (app.service_title(service)) }
                             td.num { (a.total()) }
                             td.num { (a.good) }

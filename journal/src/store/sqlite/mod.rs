@@ -24,6 +24,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0002_installations.sql"),
     include_str!("migrations/0003_staff.sql"),
     include_str!("migrations/0004_matched_taps.sql"),
+    include_str!("migrations/0005_satisfaction_index.sql"),
 ];
 
 #[cfg(test)]

@@ -391,10 +391,12 @@ impl StaffStore for SqliteJournal {
         // twice counts with its last answer.
         let mut stmt = self.conn.prepare(
             "SELECT s.service, json_extract(m.payload, '$.event.checkin') AS checkin,
-                    json_extract(m.payload, '$.event.answer'), json_extract(m.payload, '$.event.at') AS at
+                    json_extract(m.payload, '$.event.answer')
              FROM messages m JOIN sessions s ON s.id = json_extract(m.payload, '$.event.session')
-             WHERE m.kind = 'satisfaction' AND m.site = ?1 AND at >= ?2 AND at < ?3
-             ORDER BY checkin, at",
+             WHERE m.kind = 'satisfaction' AND m.site = ?1
+               AND json_extract(m.payload, '$.event.at') >= ?2
+               AND json_extract(m.payload, '$.event.at') < ?3
+             ORDER BY checkin, json_extract(m.payload, '$.event.at')",
         )?;
         let rows = stmt.query_map(params![site, ts(from), ts(to)], |r| {
             Ok((

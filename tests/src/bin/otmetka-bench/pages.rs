@@ -119,6 +119,8 @@ pub fn run() -> Result<()> {
         ("journal, a session", format!("/journal/sessions/{busiest}")),
         ("acts, a month's list", "/acts?month=2026-11".to_string()),
         ("act of one recipient", format!("/acts/{who}?month=2026-11")),
+        ("quality, a month", "/quality?month=2026-11".to_string()),
+        ("unidentified taps", "/journal/taps".to_string()),
         ("people", "/people".to_string()),
         ("fleet", "/fleet".to_string()),
     ];
