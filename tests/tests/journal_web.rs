@@ -799,3 +799,52 @@ fn the_quality_page_shows_the_share_satisfied_per_service_as_the_generator_answe
         );
     }
 }
+
+#[test]
+fn the_journal_filters_by_recipient_and_by_service_keep_exactly_their_sessions() {
+    let site = Site::new();
+    let (cookie, _) = site.sign_in("specialist");
+    let (who, name) = site.inst.recipients[3].clone();
+    let rows = |body: &str| body.matches("<tr id=\"s-").count();
+    let mine = site
+        .inst
+        .units
+        .iter()
+        .filter(|(r, _, d)| *r == who && d.month() == 11)
+        .count();
+    let a = site.send(
+        Method::GET,
+        &format!("/journal?month=2026-11&recipient={who}"),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(rows(&a.body), mine, "{name}'s sessions in November");
+    assert!(a.body.contains("Сбросить отбор"));
+    let service = &site.inst.units[0].1;
+    let theirs = site
+        .inst
+        .sessions
+        .iter()
+        .filter(|(s, d)| {
+            d.month() == 11
+                && site
+                    .inst
+                    .units
+                    .iter()
+                    .any(|(_, svc, ud)| svc == service && ud == d)
+                && site
+                    .units_of(&s.to_string())
+                    .first()
+                    .is_some_and(|u| &u.unit.service.0 == service)
+        })
+        .count();
+    let a = site.send(
+        Method::GET,
+        &format!("/journal?month=2026-11&service={service}"),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(rows(&a.body), theirs, "sessions of {service} in November");
+    let all = site.send(Method::GET, "/journal?month=2026-11", Some(&cookie), None);
+    assert!(rows(&all.body) > theirs && rows(&all.body) > mine);
+}

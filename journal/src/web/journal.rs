@@ -30,6 +30,39 @@ pub struct MonthQuery {
     pub site: Option<String>,
 }
 
+/// The journal's filters (`?service=…&instructor=…&recipient=…&kiosk=…`; empty: all).
+#[derive(Debug, Deserialize, Default)]
+pub struct Filter {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    instructor: String,
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    kiosk: String,
+}
+
+impl Filter {
+    fn keeps(&self, j: &SessionJournal) -> bool {
+        let s = &j.session;
+        (self.service.is_empty() || s.service == self.service)
+            && (self.instructor.is_empty() || s.instructor == self.instructor)
+            && (self.kiosk.is_empty() || s.kiosk == self.kiosk)
+            && (self.recipient.is_empty()
+                || participants(j)
+                    .iter()
+                    .any(|r| r.to_string() == self.recipient))
+    }
+
+    fn is_set(&self) -> bool {
+        !(self.service.is_empty()
+            && self.instructor.is_empty()
+            && self.recipient.is_empty()
+            && self.kiosk.is_empty())
+    }
+}
+
 /// Reads "2026-12" as its first day.
 pub fn parse_month(s: &str) -> Option<NaiveDate> {
     let (y, m) = s.trim().split_once('-')?;
@@ -221,6 +254,7 @@ pub async fn month(
     State(app): State<AppState>,
     staff: Staff,
     Query(q): Query<MonthQuery>,
+    Query(filter): Query<Filter>,
 ) -> Result<Markup, PageError> {
     let (month, site) = month_and_site(&app, &q)?;
     let (from, to) = (site.start_of(month), site.start_of(next_month(month)));
@@ -239,6 +273,30 @@ pub async fn month(
         .into_iter()
         .filter(|j| j.session.site == site.id)
         .collect();
+    // What the filters offer: what the month holds.
+    let mut services: Vec<&str> = sessions
+        .iter()
+        .map(|j| j.session.service.as_str())
+        .collect();
+    let mut instructors: Vec<&str> = sessions
+        .iter()
+        .map(|j| j.session.instructor.as_str())
+        .collect();
+    let mut kiosks: Vec<&str> = sessions.iter().map(|j| j.session.kiosk.as_str()).collect();
+    for v in [&mut services, &mut instructors, &mut kiosks] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let services: Vec<(String, String)> = services
+        .iter()
+        .map(|c| (c.to_string(), app.service_title(c)))
+        .collect();
+    let instructors: Vec<(String, String)> = instructors
+        .iter()
+        .map(|i| (i.to_string(), app.instructor_name(&site.id, i)))
+        .collect();
+    let kiosks: Vec<String> = kiosks.iter().map(|k| k.to_string()).collect();
+    let sessions: Vec<_> = sessions.into_iter().filter(|j| filter.keeps(j)).collect();
     let rows: Vec<(SessionJournal, Vec<Mark>)> = sessions
         .into_iter()
         .map(|j| {
@@ -276,7 +334,34 @@ pub async fn month(
                     }
                 }
             }
+            div { label for="f-service" { "Услуга" }
+                select id="f-service" name="service" {
+                    option value="" { "все" }
+                    @for (code, title) in &services { option value=(code) selected[filter.service == *code] { (title.chars().take(60).collect::<String>()) } }
+                }
+            }
+            div { label for="f-instructor" { "Специалист" }
+                select id="f-instructor" name="instructor" {
+                    option value="" { "все" }
+                    @for (id, name) in &instructors { option value=(id) selected[filter.instructor == *id] { (name) } }
+                }
+            }
+            div { label for="f-recipient" { "Получатель" }
+                select id="f-recipient" name="recipient" {
+                    option value="" { "все" }
+                    @for r in app.recipients(&site.id) { option value=(r.id) selected[filter.recipient == r.id.to_string()] { (r.display_name) } }
+                }
+            }
+            @if kiosks.len() > 1 {
+                div { label for="f-kiosk" { "Киоск" }
+                    select id="f-kiosk" name="kiosk" {
+                        option value="" { "все" }
+                        @for k in &kiosks { option value=(k) selected[filter.kiosk == *k] { (k) } }
+                    }
+                }
+            }
             div { button type="submit" { "Показать" } }
+            @if filter.is_set() { div.noprint { a href={ "/journal?month=" (month_param(month)) "&site=" (site.id) } { "Сбросить отбор" } } }
             div.noprint {
                 a href={ "/journal?month=" (month_param(prev)) "&site=" (site.id) } { "← " (month_label(prev)) }
                 " · "
