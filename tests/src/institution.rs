@@ -199,13 +199,25 @@ pub fn generate(
         dir.join("site.secret"),
         "generated-institution-secret-0123456789\n",
     )?;
+    std::fs::write(
+        dir.join("schedule.toml"),
+        format!(
+            "site = \"{SITE}\"\nweeks_ahead = 2\nno_sessions = [\"2026-12-31\"]\n\
+             [[weekly]]\nservice = \"002-2.5\"\ninstructor = \"{}\"\ndays = [\"tue\", \"thu\"]\n\
+             start = \"11:30\"\nroom = \"Зал ЛФК\"\n\
+             [[weekly]]\nservice = \"001\"\ninstructor = \"{}\"\ndays = [\"fri\"]\n\
+             start = \"15:00\"\nroom = \"Гостиная\"\n",
+            INSTRUCTORS[1].0, INSTRUCTORS[0].0
+        ),
+    )?;
     let config = dir.join("journal.toml");
     std::fs::write(
         &config,
         format!(
             "database = \"journal.db\"\ncatalogue = \"{}\"\nbroker = \"127.0.0.1:1\"\n\
              [[sites]]\nid = \"{SITE}\"\nroster_file = \"roster.toml\"\n\
-             site_secret_file = \"site.secret\"\ntime_zone = \"{ZONE}\"\n",
+             site_secret_file = \"site.secret\"\nschedule_file = \"schedule.toml\"\n\
+             time_zone = \"{ZONE}\"\n",
             catalogue_path.display()
         ),
     )?;

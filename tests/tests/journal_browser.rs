@@ -473,6 +473,9 @@ async fn walk(
     c.goto(&format!("{url}quality?month=2026-11")).await?;
     assert!(text(c).await?.contains("Удовлетворены, %"));
     shots.take(c, "quality").await?;
+    c.goto(&format!("{url}timetable")).await?;
+    assert!(text(c).await?.contains("Расписание занятий с"));
+    shots.take(c, "timetable").await?;
     c.goto(&format!("{url}journal/sessions/{session}")).await?;
     let page = c.source().await?;
     assert!(

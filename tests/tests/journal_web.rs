@@ -189,6 +189,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/journal/taps/{tap}/match", "admin head specialist"),
     ("GET", "/acts", "admin head specialist auditor"),
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
+    ("GET", "/timetable", "admin head specialist auditor"),
     ("GET", "/quality", "admin head specialist auditor"),
     ("GET", "/people", "admin head specialist auditor"),
     ("POST", "/people/{recipient}/card", "admin head specialist"),
@@ -847,4 +848,30 @@ fn the_journal_filters_by_recipient_and_by_service_keep_exactly_their_sessions()
     assert_eq!(rows(&a.body), theirs, "sessions of {service} in November");
     let all = site.send(Method::GET, "/journal?month=2026-11", Some(&cookie), None);
     assert!(rows(&all.body) > theirs && rows(&all.body) > mine);
+}
+
+#[test]
+fn the_weeks_timetable_lists_the_planned_sessions_and_leaves_out_holidays() {
+    let site = Site::new();
+    let (cookie, _) = site.sign_in("specialist");
+    // 28 December – 3 January: Tuesday 29th and Friday 1st; Thursday 31st is a holiday.
+    let a = site.send(
+        Method::GET,
+        "/timetable?week=2026-12-30",
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.body
+            .contains("Расписание занятий с 28.12.2026 по 03.01.2027"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("29.12.2026") && a.body.contains("01.01.2027"));
+    assert!(!a.body.contains("31.12.2026"), "no sessions on a holiday");
+    assert!(a.body.contains("Зал ЛФК") && a.body.contains("Дмитрий Сергеевич Козлов"));
+    let bad = site.send(Method::GET, "/timetable?week=someday", Some(&cookie), None);
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("Неделя указана неверно"));
 }

@@ -43,6 +43,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/journal/taps/{tap}/match", Roles(EDIT)),
     ("GET", "/acts", Roles(READ)),
     ("GET", "/acts/{recipient}", Roles(READ)),
+    ("GET", "/timetable", Roles(READ)),
     ("GET", "/quality", Roles(READ)),
     ("GET", "/people", Roles(READ)),
     ("POST", "/people/{recipient}/card", Roles(EDIT)),

@@ -325,6 +325,36 @@ pub async fn month(
     let prev = month - Months::new(1);
     let body = html! {
         h1 { "Журнал учёта социальных услуг — " (month_label(month)) }
+        p { "Отделение: " strong { (site.id) } ". Занятий: " strong { (rows.len()) } ", услуг (единиц): " strong { (units) } "." }
+        @if taps > 0 {
+            div.problems role="alert" {
+                strong { "Неопознанные карты: " (taps) "." }
+                " Кто-то приложил карту, которой нет в списке: "
+                a href={ "/journal/taps?site=" (site.id) } { "укажите, чья это карта" }
+                " — иначе услуга не будет учтена."
+            }
+        }
+        @if problems.is_empty() {
+            div.allgood { strong { "Замечаний за месяц нет." } }
+        } @else {
+            div.problems role="alert" {
+                h2 { "Требует внимания: " (problem_sessions) " " (plural(problem_sessions, "занятие", "занятия", "занятий")) }
+                ul {
+                    @for (m, list) in &problems {
+                        li {
+                            strong { (m.label()) } ": "
+                            @for (i, j) in list.iter().enumerate() {
+                                @if i > 0 { ", " }
+                                a href={ "#s-" (j.session.id) } {
+                                    (date_label(site.date(j.session.opened_at))) " " (site.hm(j.session.opened_at))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (sign_off_box(&app, &staff, &site, month, signed.as_ref(), problem_sessions))
         form.filters method="get" action="/journal" {
             div { (month_select(month, month_of(site.date(app.now())))) }
             @if app.sites.len() > 1 {
@@ -368,36 +398,6 @@ pub async fn month(
                 a href={ "/journal?month=" (month_param(next_month(month))) "&site=" (site.id) } { (month_label(next_month(month))) " →" }
             }
         }
-        p { "Отделение: " strong { (site.id) } ". Занятий: " strong { (rows.len()) } ", услуг (единиц): " strong { (units) } "." }
-        @if taps > 0 {
-            div.problems role="alert" {
-                strong { "Неопознанные карты: " (taps) "." }
-                " Кто-то приложил карту, которой нет в списке: "
-                a href={ "/journal/taps?site=" (site.id) } { "укажите, чья это карта" }
-                " — иначе услуга не будет учтена."
-            }
-        }
-        @if problems.is_empty() {
-            div.allgood { strong { "Замечаний за месяц нет." } }
-        } @else {
-            div.problems role="alert" {
-                h2 { "Требует внимания: " (problem_sessions) " " (plural(problem_sessions, "занятие", "занятия", "занятий")) }
-                ul {
-                    @for (m, list) in &problems {
-                        li {
-                            strong { (m.label()) } ": "
-                            @for (i, j) in list.iter().enumerate() {
-                                @if i > 0 { ", " }
-                                a href={ "#s-" (j.session.id) } {
-                                    (date_label(site.date(j.session.opened_at))) " " (site.hm(j.session.opened_at))
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        (sign_off_box(&app, &staff, &site, month, signed.as_ref(), problem_sessions))
         @if rows.is_empty() {
             p { "За этот месяц занятий нет." }
         } @else {

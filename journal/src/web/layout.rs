@@ -64,6 +64,7 @@ button.primary { background: #0b4f9c; color: #fff; border: 0; padding: 8px 18px;
 button.danger { background: #fff; color: var(--bad); border: 2px solid var(--bad); }
 .filters { display: flex; gap: 16px; align-items: end; flex-wrap: wrap; margin: 8px 0 16px; }
 .filters label { margin: 0; }
+.filters select { max-width: 20em; }
 .signin { max-width: 460px; margin: 48px auto; border: 1px solid var(--line); padding: 24px 32px; }
 .signin input { width: 100%; }
 .sign { margin-top: 48px; display: grid; grid-template-columns: 1fr 1fr; gap: 48px; }
@@ -84,6 +85,7 @@ button.danger { background: #fff; color: var(--bad); border: 2px solid var(--bad
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Journal,
+    Timetable,
     Acts,
     Quality,
     People,
@@ -97,6 +99,7 @@ pub enum Section {
 pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Markup) -> Markup {
     let nav: &[(Section, &str, &str)] = &[
         (Section::Journal, "/journal", "Журнал"),
+        (Section::Timetable, "/timetable", "Расписание"),
         (Section::Acts, "/acts", "Акты"),
         (Section::Quality, "/quality", "Качество"),
         (Section::People, "/people", "Получатели"),

@@ -11,7 +11,7 @@
 //!   checks the session, the role and the form token of every request.
 //! - [`layout`]: the page shell, the style sheet, the shared bits of pages.
 //! - one file per page: [`signin`], [`journal`] (the month, a session, corrections, sign-off),
-//!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`quality`] (satisfaction), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
+//!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`quality`] (satisfaction), [`timetable`] (the week, printable), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
 
 pub mod access;
 pub mod acts;
@@ -26,6 +26,7 @@ pub mod quality;
 pub mod routes;
 pub mod signin;
 pub mod taps;
+pub mod timetable;
 pub mod users;
 
 use crate::clock::SharedClock;

@@ -5,7 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, acts, audit, fleet, health, journal, layout, people, quality, signin, taps, users,
+    AppState, acts, audit, fleet, health, journal, layout, people, quality, signin, taps,
+    timetable, users,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -63,6 +64,7 @@ pub fn table() -> Vec<Route> {
         ),
         route(g.clone(), "/acts", get(acts::list)),
         route(g.clone(), "/acts/{recipient}", get(acts::act)),
+        route(g.clone(), "/timetable", get(timetable::show)),
         route(g.clone(), "/quality", get(quality::show)),
         route(g.clone(), "/people", get(people::list)),
         route(
