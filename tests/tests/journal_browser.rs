@@ -120,8 +120,21 @@ async fn sign_out(c: &Client) -> Result<()> {
         .await?
         .click()
         .await?;
+    // The page it left may have a #login field too (the users page): wait for the address.
+    wait_for_path(c, "/signin").await?;
     c.wait().for_element(Locator::Css("#login")).await?;
     Ok(())
+}
+
+/// Waits until the browser is at `path` (a click's navigation has landed).
+async fn wait_for_path(c: &Client, path: &str) -> Result<()> {
+    for _ in 0..200 {
+        if c.current_url().await?.path() == path {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    bail!("the browser never reached {path}")
 }
 
 #[test]
@@ -346,10 +359,10 @@ async fn walk(
         .click()
         .await?;
     c.wait()
-        .for_element(Locator::Css("select[name=recipient]"))
+        .for_element(Locator::Css("form[action$='/match'] select"))
         .await?;
     let owner = &inst.recipients[8].1;
-    c.find(Locator::Css("select[name=recipient]"))
+    c.find(Locator::Css("form[action$='/match'] select"))
         .await?
         .select_by_label(owner)
         .await?;
@@ -467,7 +480,11 @@ async fn walk(
     .await?
     .click()
     .await?;
-    c.wait().for_element(Locator::Css("div.allgood")).await?;
+    c.wait()
+        .for_element(Locator::XPath(
+            "//strong[starts-with(text(), 'Месяц подписан заведующим')]",
+        ))
+        .await?;
     assert!(text(c).await?.contains("Месяц подписан заведующим"));
     shots.take(c, "signed").await?;
     c.goto(&format!("{url}quality?month=2026-11")).await?;
