@@ -423,3 +423,91 @@ pub fn unidentified_tap(
     store.commit_batch(&Batch::of(vec![judged]), at)?;
     Ok(tap)
 }
+
+/// Commits one more session of service `001` on `date` at 10:00 with `who`'s units, as a kiosk
+/// that was offline would send it late (another installation of the generated kiosk). Returns
+/// the session.
+pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) -> Result<SessionId> {
+    let mut store =
+        otmetka_journal::store::SqliteJournal::open(&inst.config.with_file_name("journal.db"))?;
+    let offset = otmetka_core::period::zone_offset_minutes(ZONE)
+        .and_then(|m| chrono::FixedOffset::east_opt(m * 60))
+        .context("the generator's zone")?;
+    let opened = date
+        .and_hms_opt(10, 0, 0)
+        .and_then(|t| t.and_local_timezone(offset).single())
+        .context("local time")?
+        .to_utc();
+    let closed = opened + Duration::minutes(45);
+    let session = SessionId(uuid::Uuid::from_u128(
+        0x1a7e << 64 | u128::from(date.num_days_from_ce().unsigned_abs()),
+    ));
+    let instructor = InstructorId(INSTRUCTORS[0].0.parse()?);
+    let service = ServiceCode("001".into());
+    let units = who
+        .iter()
+        .map(|r| Unit {
+            id: UnitId::per_recipient(session, *r),
+            session,
+            service: service.clone(),
+            kind: UnitKind::PerRecipient,
+            recipient: Some(*r),
+            participants: Vec::new(),
+            group: None,
+            instructor,
+            date,
+            started_at: opened,
+            ended_at: closed,
+            overridden: Vec::new(),
+            manual: false,
+            below_group_min: false,
+            clock_synced: true,
+        })
+        .collect();
+    let events = [
+        Event::SessionOpened {
+            session,
+            service: service.clone(),
+            unit_kind: UnitKind::PerRecipient,
+            group: None,
+            instructor,
+            at: opened,
+            safety_briefing: false,
+            date_confirmed: false,
+        },
+        Event::SessionClosed {
+            session,
+            at: closed,
+            how: CloseKind::Instructor,
+            head_count: Some(who.len() as u32),
+        },
+        Event::Units { session, units },
+    ];
+    let installation = uuid::Uuid::from_u128(0x1a7e);
+    let batch = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let env = Envelope {
+                schema: SCHEMA,
+                site: SITE.into(),
+                kiosk: KIOSK.into(),
+                installation: Some(installation),
+                seq: i as u64 + 1,
+                event_id: uuid::Uuid::from_u128(0x1a7e0 + i as u128),
+                recorded_at: closed,
+                clock_synced: true,
+                event,
+            };
+            Ok(Judged {
+                site: SITE.into(),
+                kiosk: KIOSK.into(),
+                topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
+                payload: serde_json::to_vec(&env)?,
+                verdict: Verdict::Accept(Box::new(env)),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    store.commit_batch(&Batch::of(batch), closed)?;
+    Ok(session)
+}

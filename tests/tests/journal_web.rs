@@ -875,3 +875,55 @@ fn the_weeks_timetable_lists_the_planned_sessions_and_leaves_out_holidays() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("Неделя указана неверно"));
 }
+
+#[test]
+fn a_late_kiosk_unit_for_a_signed_off_month_is_kept_counted_and_marked() {
+    let site = Site::new();
+    let (head, head_csrf) = site.sign_in("head");
+    let a = site.send(
+        Method::POST,
+        "/journal/sign-off",
+        Some(&head),
+        Some(&format!("csrf={head_csrf}&site=demo&month=2026-11")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let who: Vec<_> = site
+        .inst
+        .recipients
+        .iter()
+        .take(3)
+        .map(|(r, _)| *r)
+        .collect();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let session = institution::late_session(&site.inst, day, &who).unwrap();
+    let units = site.units_of(&session.to_string());
+    assert_eq!(
+        units.len(),
+        3,
+        "confirmed units are never lost, signed month or not"
+    );
+    assert!(
+        units
+            .iter()
+            .all(|u| u.after_signoff.is_some() && u.counts())
+    );
+    let page = site.send(Method::GET, "/journal?month=2026-11", Some(&head), None);
+    assert!(
+        page.body.contains("пришло с киоска после подписи месяца"),
+        "the head sees it first"
+    );
+    // And it is in the act.
+    let before = site.inst.given(who[0], "001", day);
+    let act = site.send(
+        Method::GET,
+        &format!("/acts/{}?month=2026-11", who[0]),
+        Some(&head),
+        None,
+    );
+    assert!(
+        act.body
+            .contains(&format!("data-service=\"001\">{}<", before + 1)),
+        "{}",
+        act.body
+    );
+}

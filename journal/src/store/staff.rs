@@ -157,6 +157,8 @@ pub struct UnitRecord {
     pub added: Option<Change>,
     /// Removed by staff: who, when, why. A removed unit is not counted.
     pub removed: Option<Change>,
+    /// Sent by its kiosk after the head had signed off its month: that sign-off's time.
+    pub after_signoff: Option<DateTime<Utc>>,
 }
 
 impl UnitRecord {

@@ -104,6 +104,7 @@ pub enum Mark {
     Corrected,
     AutoClosed,
     Cancelled,
+    AfterSignOff,
 }
 
 impl Mark {
@@ -118,6 +119,7 @@ impl Mark {
             Mark::Corrected => "исправлено вручную",
             Mark::AutoClosed => "закрыто автоматически",
             Mark::Cancelled => "отменено",
+            Mark::AfterSignOff => "пришло с киоска после подписи месяца",
         }
     }
 
@@ -170,6 +172,9 @@ pub fn marks(app: &AppState, j: &SessionJournal) -> Vec<Mark> {
         .any(|u| u.added.is_some() || u.removed.is_some())
     {
         out.push(Mark::Corrected);
+    }
+    if counted.iter().any(|u| u.after_signoff.is_some()) {
+        out.push(Mark::AfterSignOff);
     }
     out
 }

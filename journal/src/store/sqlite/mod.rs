@@ -25,6 +25,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0003_staff.sql"),
     include_str!("migrations/0004_matched_taps.sql"),
     include_str!("migrations/0005_satisfaction_index.sql"),
+    include_str!("migrations/0006_after_signoff.sql"),
 ];
 
 #[cfg(test)]
@@ -194,7 +195,9 @@ impl SqliteJournal {
                 }
                 let mut stmt = tx.prepare_cached(
                     "INSERT OR IGNORE INTO units (id, site, kiosk, session, service, recipient, date,
-                     over_limit, below_group_min, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     over_limit, below_group_min, body, after_signoff) VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+                     ?7, ?8, ?9, ?10,
+                     (SELECT signed_at FROM month_signoffs WHERE site = ?2 AND month = ?11))",
                 )?;
                 for u in units {
                     let id = u.id.0.to_string();
@@ -213,6 +216,7 @@ impl SqliteJournal {
                         u.over_limit(),
                         u.below_group_min,
                         serde_json::to_string(u)?,
+                        crate::store::staff::month_of(u.date).to_string(),
                     ])?;
                 }
             }

@@ -43,11 +43,11 @@ fn change(by: Option<String>, at: Option<String>, reason: Option<String>) -> Opt
 }
 
 const UNIT_COLUMNS: &str = "site, kiosk, body, added_by, added_at, added_reason, removed_by, \
-                            removed_at, removed_reason";
+                            removed_at, removed_reason, after_signoff";
 
 fn unit_row(
     r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, [Option<String>; 6])> {
+) -> rusqlite::Result<(String, String, String, [Option<String>; 7])> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -59,12 +59,18 @@ fn unit_row(
             r.get(6)?,
             r.get(7)?,
             r.get(8)?,
+            r.get(9)?,
         ],
     ))
 }
 
 fn unit_record(
-    (site, kiosk, body, [ab, aa, ar, rb, ra, rr]): (String, String, String, [Option<String>; 6]),
+    (site, kiosk, body, [ab, aa, ar, rb, ra, rr, late]): (
+        String,
+        String,
+        String,
+        [Option<String>; 7],
+    ),
 ) -> Result<UnitRecord, StoreError> {
     Ok(UnitRecord {
         site,
@@ -72,6 +78,7 @@ fn unit_record(
         unit: serde_json::from_str(&body)?,
         added: change(ab, aa, ar),
         removed: change(rb, ra, rr),
+        after_signoff: time(late),
     })
 }
 
