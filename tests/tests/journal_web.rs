@@ -196,6 +196,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/fleet", "admin head specialist auditor"),
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),
+    ("POST", "/users/{login}/disable", "admin"),
     ("GET", "/audit", "admin"),
 ];
 
@@ -239,7 +240,8 @@ fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is
                 },
             )
             .replace("{recipient}", &recipient.to_string())
-            .replace("{tap}", &uuid::Uuid::nil().to_string());
+            .replace("{tap}", &uuid::Uuid::nil().to_string())
+            .replace("{login}", "nobody-such");
         // Forms that an admitted role sends are invalid on purpose: the walk changes nothing.
         let form = |csrf: &str| {
             format!("csrf={csrf}&month=never&reason=&login=&recipient=&site=demo&kiosk=")
@@ -925,5 +927,45 @@ fn a_late_kiosk_unit_for_a_signed_off_month_is_kept_counted_and_marked() {
             .contains(&format!("data-service=\"001\">{}<", before + 1)),
         "{}",
         act.body
+    );
+}
+
+#[test]
+fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in_again() {
+    let site = Site::new();
+    let (admin, csrf) = site.sign_in("admin");
+    let (spec, _) = site.sign_in("specialist");
+    let a = site.send(
+        Method::POST,
+        "/users/admin/disable",
+        Some(&admin),
+        Some(&format!("csrf={csrf}")),
+    );
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "not oneself");
+    let a = site.send(
+        Method::POST,
+        "/users/specialist/disable",
+        Some(&admin),
+        Some(&format!("csrf={csrf}")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let page = site.send(Method::GET, "/journal", Some(&spec), None);
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "their session ended");
+    let again = site.send(
+        Method::POST,
+        "/signin",
+        None,
+        Some(&format!("login=specialist&password={}", enc(PASSWORD))),
+    );
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    let users = site.send(Method::GET, "/users", Some(&admin), None);
+    assert!(users.body.contains("отключён"));
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(20)))
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "disable_user" && e.subject == "specialist")
     );
 }

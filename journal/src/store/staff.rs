@@ -215,6 +215,14 @@ pub trait StaffStore {
     fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
     /// Every user, by login.
     fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Disables a user: their sessions end now and they cannot sign in again; audited. Their
+    /// name stays on what they did. An unknown login is [`StoreError::NotFound`].
+    fn disable_user(
+        &mut self,
+        login: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Starts a browser session.
     fn start_session(
         &mut self,

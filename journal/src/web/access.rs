@@ -50,6 +50,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/fleet", Roles(READ)),
     ("GET", "/users", Roles(ADMIN)),
     ("POST", "/users", Roles(ADMIN)),
+    ("POST", "/users/{login}/disable", Roles(ADMIN)),
     ("GET", "/audit", Roles(ADMIN)),
 ];
 

@@ -23,6 +23,7 @@ pub fn action_label(action: &str) -> &str {
         "sign_off_month" => "месяц подписан",
         "reopen_month" => "месяц открыт снова",
         "add_user" => "добавлен пользователь",
+        "disable_user" => "пользователь отключён",
         "request_card" => "запрошена карта на киоске",
         "match_tap" => "неопознанная карта сопоставлена",
         other => other,

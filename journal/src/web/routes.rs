@@ -75,6 +75,7 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/fleet", get(fleet::show)),
         route(g.clone(), "/users", get(users::list)),
         route(p.clone(), "/users", post(users::add)),
+        route(p.clone(), "/users/{login}/disable", post(users::disable)),
         route(g, "/audit", get(audit::show)),
     ]
 }

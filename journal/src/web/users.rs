@@ -65,13 +65,21 @@ async fn render(
     let body = html! {
         h1 { "Пользователи" }
         table {
-            thead { tr { th { "Имя пользователя" } th { "ФИО" } th { "Роль" } th { "Добавлен" } th { "Состояние" } } }
+            thead { tr { th { "Имя пользователя" } th { "ФИО" } th { "Роль" } th { "Добавлен" } th { "Состояние" } th.noprint {} } }
             tbody {
                 @for u in &users {
                     tr {
                         td { (u.login) } td { (u.name) } td { (u.role.label()) }
                         td { @if let Some(s) = &site { (date_label(s.date(u.created_at))) } }
                         td { @if u.disabled_at.is_some() { span.mark { "отключён" } } @else { "действует" } }
+                        td.noprint {
+                            @if u.disabled_at.is_none() && u.id != staff.0.user.id {
+                                form method="post" action={ "/users/" (u.login) "/disable" } {
+                                    (csrf_field(&staff.0))
+                                    button.danger type="submit" { "Отключить" }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -145,5 +153,29 @@ pub async fn add(State(app): State<AppState>, staff: Staff, Form(f): Form<AddUse
             Err(e) => e.into_response(),
         },
         Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// `POST /users/{login}/disable`: the user cannot sign in any more and is signed out now. An
+/// administrator cannot disable themselves (someone must be left to manage the journal).
+pub async fn disable(
+    State(app): State<AppState>,
+    staff: Staff,
+    axum::extract::Path(login): axum::extract::Path<String>,
+) -> Result<Response, PageError> {
+    if login.eq_ignore_ascii_case(&staff.0.user.login) {
+        return Err(PageError::bad_request("Нельзя отключить самого себя."));
+    }
+    let (now, actor) = (app.now(), Actor::of(&staff.0.user));
+    match app
+        .store
+        .call(move |s| s.disable_user(&login, &actor, now))
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(StoreError::NotFound(_)) => Err(PageError::not_found(
+            "Такого действующего пользователя нет.",
+        )),
+        Err(e) => Err(e.into()),
     }
 }

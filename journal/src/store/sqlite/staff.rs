@@ -206,6 +206,31 @@ impl StaffStore for SqliteJournal {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn disable_user(
+        &mut self,
+        login: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM users WHERE login = ?1 AND disabled_at IS NULL",
+                [login],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let id = id.ok_or_else(|| StoreError::NotFound(format!("active user {login}")))?;
+        tx.execute(
+            "UPDATE users SET disabled_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )?;
+        tx.execute("DELETE FROM web_sessions WHERE user_id = ?1", [id])?;
+        audit_tx(&tx, actor, "disable_user", login, "", now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn start_session(
         &mut self,
         token_hash: &str,
