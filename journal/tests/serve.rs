@@ -40,6 +40,58 @@ fn data(name: &str) -> Vec<u8> {
     text.trim_end().as_bytes().to_vec()
 }
 
+/// `serve::run` on its own runtime and a free port, until [`Serving::stop`].
+struct Serving {
+    rt: tokio::runtime::Runtime,
+    port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), otmetka_journal::Error>>,
+}
+
+impl Serving {
+    fn start(cfg: &JournalConfig) -> Serving {
+        let documents = Documents::load(cfg).unwrap();
+        let clock = Arc::new(FixedClock::new("2026-11-23T10:00:00Z".parse().unwrap()));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = rt.spawn({
+            let cfg = cfg.clone();
+            async move {
+                otmetka_journal::serve::run(&cfg, documents, listener, clock, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+            }
+        });
+        Serving {
+            rt,
+            port,
+            stop,
+            task,
+        }
+    }
+
+    /// One shutdown: both parts stop and the run returns `Ok`.
+    fn stop(self) {
+        self.stop.send(()).unwrap();
+        let task = self.task;
+        let result = self
+            .rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(20), task).await })
+            .expect("serve did not stop")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
 #[test]
 fn one_process_serves_the_feed_and_the_pages_and_stops_on_one_shutdown() {
     let broker = Broker::start("").unwrap();
@@ -57,27 +109,8 @@ fn one_process_serves_the_feed_and_the_pages_and_stops_on_one_shutdown() {
     .unwrap();
     std::fs::write(dir.path().join("s"), "demo-secret-for-this-test-only\n").unwrap();
     let cfg = JournalConfig::load(&config).unwrap();
-    let documents = Documents::load(&cfg).unwrap();
-    let clock = Arc::new(FixedClock::new("2026-11-23T10:00:00Z".parse().unwrap()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = rt.spawn({
-        let cfg = cfg.clone();
-        async move {
-            otmetka_journal::serve::run(&cfg, documents, listener, clock, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        }
-    });
+    let serving = Serving::start(&cfg);
+    let (rt, port) = (&serving.rt, serving.port);
     // Healthy once the feed is connected.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -129,12 +162,7 @@ fn one_process_serves_the_feed_and_the_pages_and_stops_on_one_shutdown() {
     let stored = SqliteJournal::open(&dir.path().join("journal.db")).unwrap();
     assert_eq!(stored.gaps("demo", "kiosk-1").unwrap(), vec![(1, 2)]);
     // One shutdown: both parts stop and the run returns Ok.
-    stop_tx.send(()).unwrap();
-    let result = rt
-        .block_on(async { tokio::time::timeout(Duration::from_secs(20), serving).await })
-        .expect("serve did not stop")
-        .unwrap();
-    assert!(result.is_ok(), "{result:?}");
+    serving.stop();
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the web server is closed"
@@ -189,27 +217,8 @@ fn the_pages_are_served_over_tls_when_the_config_names_a_certificate_and_the_coo
             "2026-11-23T10:00:00Z".parse().unwrap(),
         )
         .unwrap();
-    let documents = Documents::load(&cfg).unwrap();
-    let clock = Arc::new(FixedClock::new("2026-11-23T10:00:00Z".parse().unwrap()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = rt.spawn({
-        let cfg = cfg.clone();
-        async move {
-            otmetka_journal::serve::run(&cfg, documents, listener, clock, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        }
-    });
+    let serving = Serving::start(&cfg);
+    let (rt, port) = (&serving.rt, serving.port);
     let tls = otmetka_link::tls::client_config(&otmetka_link::tls::TlsOptions::new(
         dir.path().join("ca.pem"),
     ))
@@ -251,10 +260,5 @@ fn the_pages_are_served_over_tls_when_the_config_names_a_certificate_and_the_coo
     // Plain HTTP on the TLS port gets no page.
     let (code, _) = std::panic::catch_unwind(|| get(port, "/signin")).unwrap_or((0, String::new()));
     assert_ne!(code, 200);
-    stop_tx.send(()).unwrap();
-    let result = rt
-        .block_on(async { tokio::time::timeout(Duration::from_secs(20), serving).await })
-        .expect("serve did not stop")
-        .unwrap();
-    assert!(result.is_ok(), "{result:?}");
+    serving.stop();
 }

@@ -222,9 +222,7 @@ pub fn generate(
         ),
     )?;
     let mut store = otmetka_journal::store::SqliteJournal::open(&dir.join("journal.db"))?;
-    let offset = otmetka_core::period::zone_offset_minutes(ZONE)
-        .and_then(|m| chrono::FixedOffset::east_opt(m * 60))
-        .context("the generator's zone")?;
+    let offset = zone()?;
     let mut inst = Institution {
         config,
         recipients,
@@ -359,14 +357,7 @@ pub fn generate(
                 }
                 for (at, event) in events.into_iter().chain(answers) {
                     seq += 1;
-                    let e = env(seq, at, event);
-                    batch.push(Judged {
-                        site: SITE.into(),
-                        kiosk: KIOSK.into(),
-                        topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
-                        payload: serde_json::to_vec(&e)?,
-                        verdict: Verdict::Accept(Box::new(e)),
-                    });
+                    batch.push(judged(env(seq, at, event))?);
                 }
                 inst.sessions.push((session, day));
                 if batch.len() >= 600 {
@@ -381,6 +372,24 @@ pub fn generate(
         store.commit_batch(&Batch::of(batch), received)?;
     }
     Ok(inst)
+}
+
+/// The generated site's clock.
+fn zone() -> Result<chrono::FixedOffset> {
+    otmetka_core::period::zone_offset_minutes(ZONE)
+        .and_then(|m| chrono::FixedOffset::east_opt(m * 60))
+        .context("the generator's zone")
+}
+
+/// A message of the generated kiosk as ingest would have judged it: accepted.
+fn judged(env: Envelope) -> Result<Judged> {
+    Ok(Judged {
+        site: SITE.into(),
+        kiosk: KIOSK.into(),
+        topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
+        payload: serde_json::to_vec(&env)?,
+        verdict: Verdict::Accept(Box::new(env)),
+    })
 }
 
 fn uuid_from(rng: &mut StdRng) -> uuid::Uuid {
@@ -413,14 +422,7 @@ pub fn unidentified_tap(
             at,
         },
     };
-    let judged = Judged {
-        site: SITE.into(),
-        kiosk: KIOSK.into(),
-        topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
-        payload: serde_json::to_vec(&env)?,
-        verdict: Verdict::Accept(Box::new(env)),
-    };
-    store.commit_batch(&Batch::of(vec![judged]), at)?;
+    store.commit_batch(&Batch::of(vec![judged(env)?]), at)?;
     Ok(tap)
 }
 
@@ -430,9 +432,7 @@ pub fn unidentified_tap(
 pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) -> Result<SessionId> {
     let mut store =
         otmetka_journal::store::SqliteJournal::open(&inst.config.with_file_name("journal.db"))?;
-    let offset = otmetka_core::period::zone_offset_minutes(ZONE)
-        .and_then(|m| chrono::FixedOffset::east_opt(m * 60))
-        .context("the generator's zone")?;
+    let offset = zone()?;
     let opened = date
         .and_hms_opt(10, 0, 0)
         .and_then(|t| t.and_local_timezone(offset).single())
@@ -499,13 +499,7 @@ pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) ->
                 clock_synced: true,
                 event,
             };
-            Ok(Judged {
-                site: SITE.into(),
-                kiosk: KIOSK.into(),
-                topic: format!("otmetka/v1/{SITE}/kiosk/{KIOSK}/events"),
-                payload: serde_json::to_vec(&env)?,
-                verdict: Verdict::Accept(Box::new(env)),
-            })
+            judged(env)
         })
         .collect::<Result<Vec<_>>>()?;
     store.commit_batch(&Batch::of(batch), closed)?;

@@ -58,9 +58,7 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
 fn subject(app: &AppState, subject: &str) -> String {
     match subject.parse().map(otmetka_core::people::RecipientId) {
         Ok(id) => app
-            .sites
-            .iter()
-            .find_map(|s| app.recipients(&s.id).iter().find(|r| r.id == id))
+            .recipient(id)
             .map_or_else(|| subject.to_string(), |r| r.display_name.clone()),
         Err(_) => subject.to_string(),
     }

@@ -71,10 +71,7 @@ pub fn parse_month(s: &str) -> Option<NaiveDate> {
 
 /// The month and site a page is about (the current month of the first site by default).
 pub fn month_and_site(app: &AppState, q: &MonthQuery) -> Result<(NaiveDate, SiteView), PageError> {
-    let site = app
-        .site(q.site.as_deref())
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let site = app.site_or_404(q.site.as_deref())?;
     let month = match q.month.as_deref().filter(|m| !m.is_empty()) {
         Some(m) => parse_month(m)
             .ok_or_else(|| PageError::bad_request("Месяц указан неверно: нужен вид 2026-12."))?,
@@ -488,10 +485,7 @@ async fn session_page(
     let journal = app.store.call(move |s| s.session_journal(id)).await?;
     let j = journal.ok_or_else(|| PageError::not_found("Такого занятия нет."))?;
     let s = &j.session;
-    let site = app
-        .site(Some(&s.site))
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let site = app.site_or_404(Some(&s.site))?;
     let date = j
         .units
         .first()
@@ -677,12 +671,7 @@ pub async fn add_checkin(
         )
         .await;
     };
-    if !app
-        .docs
-        .rosters
-        .iter()
-        .any(|r| r.roster.recipients.iter().any(|p| p.id == recipient))
-    {
+    if app.recipient(recipient).is_none() {
         return refused(
             &app,
             &staff,

@@ -37,7 +37,7 @@ use crate::store::Shared;
 use axum::Router;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use otmetka_core::people::RecipientId;
-use otmetka_core::wire::RosterRecipient;
+use otmetka_core::wire::{Roster, RosterRecipient};
 use std::sync::Arc;
 
 /// A site as the pages show it: its id and its clock.
@@ -87,13 +87,33 @@ impl AppState {
         }
     }
 
-    /// A site's recipients, as its roster names them.
-    pub fn recipients(&self, site: &str) -> &[RosterRecipient] {
+    /// The site a page is about (see [`AppState::site`]), or the page that says there is none.
+    pub fn site_or_404(&self, asked: Option<&str>) -> Result<SiteView, layout::PageError> {
+        self.site(asked)
+            .cloned()
+            .ok_or_else(|| layout::PageError::not_found("Такого отделения нет."))
+    }
+
+    /// A site's roster, as the journal publishes it (before the cards enrolled at kiosks).
+    pub fn roster(&self, site: &str) -> Option<&Roster> {
         self.docs
             .rosters
             .iter()
             .find(|r| r.site.as_str() == site)
-            .map_or(&[], |r| r.roster.recipients.as_slice())
+            .map(|r| &r.roster)
+    }
+
+    /// A site's recipients, as its roster names them.
+    pub fn recipients(&self, site: &str) -> &[RosterRecipient] {
+        self.roster(site).map_or(&[], |r| r.recipients.as_slice())
+    }
+
+    /// A recipient on any site's roster.
+    pub fn recipient(&self, id: RecipientId) -> Option<&RosterRecipient> {
+        self.docs
+            .rosters
+            .iter()
+            .find_map(|r| r.roster.recipients.iter().find(|p| p.id == id))
     }
 
     /// A recipient's name (or a short id for someone no roster names).
@@ -109,13 +129,9 @@ impl AppState {
 
     /// An instructor's name by the id the kiosk sent.
     pub fn instructor_name(&self, site: &str, id: &str) -> String {
-        self.docs
-            .rosters
-            .iter()
-            .find(|r| r.site.as_str() == site)
+        self.roster(site)
             .and_then(|r| {
-                r.roster
-                    .instructors
+                r.instructors
                     .iter()
                     .find(|i| i.instructor.id.to_string() == id)
             })

@@ -56,10 +56,7 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<PeopleQuery>,
 ) -> Result<Markup, PageError> {
-    let site = app
-        .site(q.site.as_deref())
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let site = app.site_or_404(q.site.as_deref())?;
     let id = site.id.clone();
     let enrolled = app.store.call(move |s| s.enrolled_cards(&id)).await?;
     let kiosks = site_kiosks(&app, &site.id).await?;

@@ -31,10 +31,7 @@ pub async fn list(
     staff: Staff,
     Query(q): Query<TapsQuery>,
 ) -> Result<Markup, PageError> {
-    let site = app
-        .site(q.site.as_deref())
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let site = app.site_or_404(q.site.as_deref())?;
     let id = site.id.clone();
     let taps = app.store.call(move |s| s.unmatched_taps(&id)).await?;
     let mut sessions = Vec::new();
@@ -124,19 +121,12 @@ pub async fn match_tap(
         .parse()
         .ok()
         .map(RecipientId)
-        .and_then(|id| {
-            app.sites
-                .iter()
-                .find_map(|s| app.recipients(&s.id).iter().find(|r| r.id == id))
-        })
+        .and_then(|id| app.recipient(id))
         .cloned()
     else {
         return Ok(back("error", "Выберите получателя из списка."));
     };
-    let site = app
-        .site(None)
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let site = app.site_or_404(None)?;
     let now = app.now();
     let reason = format!(
         "неопознанная карта сопоставлена: это {}",

@@ -29,10 +29,7 @@ pub async fn show(
     staff: Staff,
     Query(q): Query<WeekQuery>,
 ) -> Result<Markup, PageError> {
-    let site = app
-        .site(q.site.as_deref())
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого отделения нет."))?;
+    let site = app.site_or_404(q.site.as_deref())?;
     let day = match q.week.as_deref().filter(|w| !w.is_empty()) {
         Some(w) => w.parse::<NaiveDate>().map_err(|_| {
             PageError::bad_request("Неделя указана неверно: нужна дата вида 2026-12-07.")
@@ -47,11 +44,8 @@ pub async fn show(
         .iter()
         .find(|s| s.site.as_str() == site.id);
     let groups = app
-        .docs
-        .rosters
-        .iter()
-        .find(|r| r.site.as_str() == site.id)
-        .map(|r| r.roster.groups.clone())
+        .roster(&site.id)
+        .map(|r| r.groups.clone())
         .unwrap_or_default();
     let mut entries: Vec<_> = file
         .map(|f| f.file.expand(monday).entries)
