@@ -181,8 +181,6 @@ pub struct Change {
 pub struct SessionJournal {
     pub session: SessionRecord,
     pub units: Vec<UnitRecord>,
-    /// The kiosk's check-ins that were not undone (who tapped in).
-    pub checked_in: Vec<RecipientId>,
 }
 
 /// A check-in staff add after the fact (forgotten at the kiosk), with its reason.

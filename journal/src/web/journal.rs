@@ -200,7 +200,6 @@ fn mark_list(marks: &[Mark]) -> Markup {
 }
 
 fn sign_off_box(
-    app: &AppState,
     staff: &Staff,
     site: &SiteView,
     month: NaiveDate,
@@ -247,7 +246,6 @@ fn sign_off_box(
                 }
             }
         }
-        @let _ = app;
     }
 }
 
@@ -356,7 +354,7 @@ pub async fn month(
                 }
             }
         }
-        (sign_off_box(&app, &staff, &site, month, signed.as_ref(), problem_sessions))
+        (sign_off_box(&staff, &site, month, signed.as_ref(), problem_sessions))
         form.filters method="get" action="/journal" {
             div { (month_select(month, month_of(site.date(app.now())))) }
             @if app.sites.len() > 1 {

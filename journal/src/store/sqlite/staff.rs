@@ -146,9 +146,6 @@ fn session_units(
     let mut units = conn.prepare_cached(&format!(
         "SELECT {UNIT_COLUMNS} FROM units WHERE session = ?1 ORDER BY recipient"
     ))?;
-    let mut checkins = conn.prepare_cached(
-        "SELECT recipient FROM checkins WHERE session = ?1 AND undone_at IS NULL ORDER BY at",
-    )?;
     for id in ids {
         let Some(session) = sessions.query_row([id], session_row).optional()? else {
             continue;
@@ -157,15 +154,7 @@ fn session_units(
             .query_map([id], unit_row)?
             .map(|r| unit_record(r?))
             .collect::<Result<Vec<_>, _>>()?;
-        let checked_in = checkins
-            .query_map([id], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok()?.parse().ok().map(RecipientId))
-            .collect();
-        out.push(SessionJournal {
-            session,
-            units,
-            checked_in,
-        });
+        out.push(SessionJournal { session, units });
     }
     Ok(out)
 }
