@@ -1,43 +1,60 @@
 //! The documents the journal publishes to a site's kiosks, retained and versioned: the service
 //! catalogue, the roster (who may check in, with their cards' keyed hashes) and the dated
-//! schedule. Loaded from the files `journal.toml` names; each body is versioned by the store so
-//! that a kiosk takes each change once.
+//! schedule. The catalogue is a file; the roster and the schedule are built from the journal's
+//! database ([`crate::store::people`]), into which the roster and timetable files that
+//! `journal.toml` names are imported when they change ([`import_files`]). Each body is
+//! versioned by the store so that a kiosk takes each change once.
 
 use crate::config::JournalConfig;
 use crate::error::Error;
-use crate::schedule::ScheduleFile;
+use crate::schedule::{DEFAULT_WEEKS_AHEAD, ScheduleFile};
+use crate::store::people::{PeopleImport, SitePlan};
+use crate::store::staff::Actor;
 use crate::store::{JournalStore, StoreError};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use otmetka_core::cards::SiteSecret;
 use otmetka_core::catalogue::Catalogue;
-use otmetka_core::people::CardStatus;
 use otmetka_core::roster::RosterFile;
-use otmetka_core::wire::{CatalogueMessage, Roster, RosterCard, SCHEMA};
+use otmetka_core::wire::{CatalogueMessage, SCHEMA};
 use otmetka_link::topics::Id;
+use sha2::{Digest, Sha256};
 
-/// A site's timetable, as `serve` publishes it.
+/// A file of `journal.toml` to take into the database: its name, its SHA-256, what it holds.
 #[derive(Debug, Clone)]
-pub struct SiteSchedule {
-    pub site: Id,
-    pub file: ScheduleFile,
+pub struct FileImport<T> {
+    pub file: String,
+    pub sha256: String,
+    pub content: T,
 }
 
-/// A site's roster as the journal holds it: the roster file's, before the cards enrolled at
-/// the site's kiosks are added.
-#[derive(Debug, Clone)]
-pub struct SiteRoster {
-    pub site: Id,
-    pub roster: Roster,
+/// A site the journal serves: its id, its secret (card numbers typed on the pages and PINs are
+/// hashed with it), its files to import, and how far ahead its schedule goes out.
+#[derive(Clone)]
+pub struct SiteDocuments {
+    pub id: Id,
+    pub secret: Option<SiteSecret>,
+    pub roster: Option<FileImport<PeopleImport>>,
+    pub schedule: Option<FileImport<SitePlan>>,
+    pub weeks_ahead: u32,
+}
+
+impl std::fmt::Debug for SiteDocuments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteDocuments")
+            .field("id", &self.id)
+            .field("secret", &self.secret.as_ref().map(|_| "…"))
+            .field("roster", &self.roster.as_ref().map(|r| &r.file))
+            .field("schedule", &self.schedule.as_ref().map(|s| &s.file))
+            .finish()
+    }
 }
 
 /// Everything the journal publishes, for every site it serves.
 #[derive(Debug, Clone)]
 pub struct Documents {
     pub catalogue: Catalogue,
-    pub sites: Vec<Id>,
-    pub rosters: Vec<SiteRoster>,
-    pub schedules: Vec<SiteSchedule>,
+    pub sites: Vec<SiteDocuments>,
 }
 
 /// Reads the catalogue a config names.
@@ -51,43 +68,71 @@ pub fn load_catalogue(cfg: &JournalConfig) -> Result<Catalogue, Error> {
 }
 
 impl Documents {
-    /// Reads the catalogue, and each site's roster and timetable files, checking each.
+    /// Reads the catalogue, each site's secret, and its roster and timetable files, checking
+    /// each (a file that does not parse stops the journal with its place).
     pub fn load(cfg: &JournalConfig) -> Result<Documents, Error> {
         let catalogue = load_catalogue(cfg)?;
-        let mut docs = Documents {
-            catalogue,
-            sites: Vec::new(),
-            rosters: Vec::new(),
-            schedules: Vec::new(),
-        };
+        let mut sites = Vec::new();
         for site in &cfg.sites {
             let id = Id::new(&site.id)
                 .ok_or_else(|| Error::Config(format!("bad site id {:?}", site.id)))?;
-            docs.sites.push(id.clone());
             let read = |path: &std::path::Path| {
                 std::fs::read_to_string(path)
                     .map_err(Error::io(format!("cannot read {}", path.display())))
             };
-            if let Some(file) = &site.roster_file {
-                let secret = std::fs::read(&site.site_secret_file).map_err(Error::io(format!(
-                    "cannot read {}",
-                    site.site_secret_file.display()
-                )))?;
-                let secret = SiteSecret::from_file_bytes(&secret).map_err(|e| {
+            let secret = match std::fs::read(&site.site_secret_file) {
+                Ok(bytes) => Some(SiteSecret::from_file_bytes(&bytes).map_err(|e| {
                     Error::Config(format!("{}: {e}", site.site_secret_file.display()))
-                })?;
+                })?),
+                Err(e) if site.roster_file.is_none() => {
+                    tracing::warn!(
+                        site = %site.id,
+                        "cannot read {}: cards and PINs cannot be given from the pages: {e}",
+                        site.site_secret_file.display()
+                    );
+                    None
+                }
+                Err(e) => {
+                    return Err(Error::Config(format!(
+                        "cannot read {}: {e}",
+                        site.site_secret_file.display()
+                    )));
+                }
+            };
+            let mut docs = SiteDocuments {
+                id: id.clone(),
+                secret,
+                roster: None,
+                schedule: None,
+                weeks_ahead: DEFAULT_WEEKS_AHEAD,
+            };
+            if let (Some(file), Some(secret)) = (&site.roster_file, &docs.secret) {
                 let name = file.display().to_string();
-                let roster = RosterFile::parse(&name, &read(file)?)
-                    .and_then(|f| f.to_roster(&name, &secret))
+                let text = read(file)?;
+                let parsed =
+                    RosterFile::parse(&name, &text).map_err(|e| Error::Config(e.to_string()))?;
+                if parsed.site != site.id {
+                    return Err(Error::Config(format!(
+                        "{name} is the roster of site {:?}, not of {:?}",
+                        parsed.site, site.id
+                    )));
+                }
+                // The file's own errors (a bad card number) with its place.
+                parsed
+                    .to_roster(&name, secret)
                     .map_err(|e| Error::Config(e.to_string()))?;
-                docs.rosters.push(SiteRoster {
-                    site: id.clone(),
-                    roster,
+                let content =
+                    PeopleImport::from_file(&name, &parsed, secret).map_err(Error::Config)?;
+                docs.roster = Some(FileImport {
+                    sha256: sha256(&text),
+                    file: name,
+                    content,
                 });
             }
             if let Some(file) = &site.schedule_file {
                 let name = file.display().to_string();
-                let parsed = ScheduleFile::parse(&name, &read(file)?, &docs.catalogue)
+                let text = read(file)?;
+                let parsed = ScheduleFile::parse(&name, &text, &catalogue)
                     .map_err(|e| Error::Config(e.to_string()))?;
                 if parsed.site != site.id {
                     return Err(Error::Config(format!(
@@ -95,13 +140,21 @@ impl Documents {
                         parsed.site, site.id
                     )));
                 }
-                docs.schedules.push(SiteSchedule {
-                    site: id.clone(),
-                    file: parsed,
+                docs.weeks_ahead = parsed.weeks_ahead;
+                docs.schedule = Some(FileImport {
+                    sha256: sha256(&text),
+                    file: name,
+                    content: SitePlan::from_file(&parsed),
                 });
             }
+            sites.push(docs);
         }
-        Ok(docs)
+        Ok(Documents { catalogue, sites })
+    }
+
+    /// A site by id.
+    pub fn site(&self, id: &str) -> Option<&SiteDocuments> {
+        self.sites.iter().find(|s| s.id.as_str() == id)
     }
 
     /// The catalogue message (the same for every site).
@@ -114,45 +167,92 @@ impl Documents {
     }
 }
 
-/// The dated schedule of a site from `today` on (yesterday included: the site's local date may
-/// still be yesterday in UTC terms), versioned by the store. Returns the message body.
-pub fn schedule_body(
-    store: &mut dyn JournalStore,
-    s: &SiteSchedule,
-    now: DateTime<Utc>,
-) -> Result<Bytes, StoreError> {
-    let from = now.date_naive() - chrono::Duration::days(1);
-    let mut schedule = s.file.expand(from);
-    let unversioned = serde_json::to_string(&schedule.entries)?;
-    schedule.version = store.publish_version(s.site.as_str(), "schedule", &unversioned, now)?;
-    Ok(Bytes::from(serde_json::to_vec(&schedule)?))
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// The roster of a site as published: the file's, with every card enrolled at the site's kiosks
-/// added to its holder, versioned by the store (a new card is a new version, which every kiosk
-/// of the site takes). Returns the message body.
-pub fn roster_body(
+/// The one who imports the files, in the audit log.
+fn importer() -> Actor {
+    Actor {
+        user: None,
+        login: "journal.toml".into(),
+        name: "импорт файла".into(),
+    }
+}
+
+/// Takes each site's roster and timetable file into the database when it differs from the one
+/// last taken (so an edited file is taken once, and a site managed on the pages keeps its
+/// changes while its file stays as it was). Returns what was taken, for the log.
+pub fn import_files(
     store: &mut dyn JournalStore,
-    s: &SiteRoster,
+    docs: &Documents,
     now: DateTime<Utc>,
-) -> Result<Bytes, StoreError> {
-    let mut roster = s.roster.clone();
-    for (recipient, hashes) in store.enrolled_cards(s.site.as_str())? {
-        let Some(r) = roster.recipients.iter_mut().find(|r| r.id == recipient) else {
-            tracing::warn!(%recipient, "a card was enrolled for someone not on the roster file");
-            continue;
-        };
-        for hash in hashes {
-            if !r.cards.iter().any(|c| c.hash == hash) {
-                r.cards.push(RosterCard {
-                    hash,
-                    status: CardStatus::Active,
-                });
+) -> Result<Vec<String>, StoreError> {
+    let mut done = Vec::new();
+    for site in &docs.sites {
+        let id = site.id.as_str();
+        if let Some(r) = &site.roster {
+            if store.imported(id, "roster")?.as_deref() != Some(r.sha256.as_str()) {
+                let report = store.import_people(&importer(), &r.content, now)?;
+                store.record_import(id, "roster", &r.sha256, now)?;
+                done.push(format!(
+                    "site {id}: took in {} ({} recipients, {} instructors, {} new cards)",
+                    r.file, report.recipients, report.instructors, report.cards_added
+                ));
+            }
+        }
+        if let Some(p) = &site.schedule {
+            if store.imported(id, "schedule")?.as_deref() != Some(p.sha256.as_str()) {
+                store.import_plan(&importer(), &p.content, now)?;
+                store.record_import(id, "schedule", &p.sha256, now)?;
+                done.push(format!(
+                    "site {id}: took in {} ({} planned sessions, {} days off)",
+                    p.file,
+                    p.content.sessions.len(),
+                    p.content.days_off.len()
+                ));
             }
         }
     }
-    roster.version = 0;
+    Ok(done)
+}
+
+/// The dated schedule of a site from `today` on (yesterday included: the site's local date may
+/// still be yesterday in UTC terms), from its plan in the database, versioned by the store.
+/// Returns the message body, or `None` for a site that never had a plan.
+pub fn schedule_body(
+    store: &mut dyn JournalStore,
+    site: &SiteDocuments,
+    now: DateTime<Utc>,
+) -> Result<Option<Bytes>, StoreError> {
+    let plan = store.plan(site.id.as_str())?;
+    if plan.revision == 0 {
+        return Ok(None);
+    }
+    let from = now.date_naive() - chrono::Duration::days(1);
+    let mut schedule = plan.to_file(site.weeks_ahead).expand(from);
+    let unversioned = serde_json::to_string(&schedule.entries)?;
+    schedule.version = store.publish_version(site.id.as_str(), "schedule", &unversioned, now)?;
+    Ok(Some(Bytes::from(serde_json::to_vec(&schedule)?)))
+}
+
+/// The roster of a site as published, from its people in the database, versioned by the store
+/// (a change is a new version, which every kiosk of the site takes). Returns the message body,
+/// or `None` for a site that holds nobody yet.
+pub fn roster_body(
+    store: &mut dyn JournalStore,
+    site: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Bytes>, StoreError> {
+    let people = store.people(site)?;
+    if people.revision == 0 {
+        return Ok(None);
+    }
+    // The day as the kiosks count it: a temporary card's last day is the site's; a day's
+    // difference between UTC and the site is at most a day late, and the hourly refresh
+    // publishes the change.
+    let mut roster = people.roster(now.date_naive());
     let unversioned = serde_json::to_string(&roster)?;
-    roster.version = store.publish_version(s.site.as_str(), "roster", &unversioned, now)?;
-    Ok(Bytes::from(serde_json::to_vec(&roster)?))
+    roster.version = store.publish_version(site, "roster", &unversioned, now)?;
+    Ok(Some(Bytes::from(serde_json::to_vec(&roster)?)))
 }

@@ -6,11 +6,12 @@
 //! the card, so every kiosk of the site knows it.
 
 use crate::config::JournalConfig;
+use crate::documents::{Documents, import_files};
+use crate::store::people::SitePeople;
 use crate::store::{self, Enrolment};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration, Utc};
 use otmetka_core::people::RecipientId;
-use otmetka_core::roster::RosterFile;
 use otmetka_core::wire::{EnrolmentRequest, SCHEMA};
 use std::time::Instant;
 use uuid::Uuid;
@@ -19,34 +20,31 @@ use uuid::Uuid;
 /// the next person's tap into someone else's card tomorrow.
 pub const MAX_MINUTES: u32 = 60;
 
-/// Finds the recipient `who` names in the site's roster file: their id, or a part of their name
+/// Finds the recipient `who` names among a site's people: their id, or a part of their name
 /// that only one person's name contains (case does not matter).
-pub fn find_recipient(roster: &RosterFile, who: &str) -> Result<(RecipientId, String)> {
+pub fn find_recipient(people: &SitePeople, who: &str) -> Result<(RecipientId, String)> {
     if let Ok(id) = who.parse::<Uuid>() {
-        return roster
-            .recipients
-            .iter()
+        return people
+            .current()
             .find(|r| r.id.0 == id)
             .map(|r| (r.id, r.display_name.clone()))
-            .with_context(|| format!("no recipient {id} on the roster of site {}", roster.site));
+            .with_context(|| format!("no recipient {id} at site {}", people.site));
     }
     let q = who.trim().to_lowercase();
     if q.is_empty() {
         bail!("say whose card it is: a recipient id or a part of the name");
     }
-    let found: Vec<_> = roster
-        .recipients
-        .iter()
-        .filter(|r| r.display_name.to_lowercase().contains(&q))
+    let found: Vec<_> = people
+        .current()
+        .filter(|r| {
+            r.display_name.to_lowercase().contains(&q) || r.full_name.to_lowercase().contains(&q)
+        })
         .collect();
     match found.as_slice() {
         [one] => Ok((one.id, one.display_name.clone())),
-        [] => bail!(
-            "nobody on the roster of site {} is called {who:?}",
-            roster.site
-        ),
+        [] => bail!("nobody at site {} is called {who:?}", people.site),
         many => bail!(
-            "{} people on the roster match {who:?}: {}; give more of the name or the id",
+            "{} people at the site match {who:?}: {}; give more of the name or the id",
             many.len(),
             many.iter()
                 .map(|r| format!("{} ({})", r.display_name, r.id.0))
@@ -66,19 +64,15 @@ pub fn request_card(
     now: DateTime<Utc>,
 ) -> Result<EnrolmentRequest> {
     let (site_id, kiosk_id) = crate::provision::parse_ids(site, kiosk)?;
-    let site_cfg = cfg
-        .sites
-        .iter()
-        .find(|s| s.id == site_id.as_str())
-        .with_context(|| format!("site {site} is not in the journal's config"))?;
-    let file = site_cfg
-        .roster_file
-        .as_ref()
-        .with_context(|| format!("site {site} has no roster_file: nobody to give a card to"))?;
-    let name = file.display().to_string();
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {name}"))?;
-    let roster = RosterFile::parse(&name, &text)?;
-    let (recipient, display_name) = find_recipient(&roster, who)?;
+    if !cfg.sites.iter().any(|s| s.id == site_id.as_str()) {
+        bail!("site {site} is not in the journal's config");
+    }
+    let mut store = store::open(&cfg.database()?)?;
+    // The roster file, if it changed since `serve` last took it in.
+    let docs = Documents::load(cfg)?;
+    import_files(store.as_mut(), &docs, now)?;
+    let people = store.people(site_id.as_str())?;
+    let (recipient, display_name) = find_recipient(&people, who)?;
     if minutes == 0 || minutes > MAX_MINUTES {
         bail!("--minutes is 1 to {MAX_MINUTES}, not {minutes}");
     }
@@ -89,7 +83,6 @@ pub fn request_card(
         display_name,
         expires_at: now + Duration::minutes(i64::from(minutes)),
     };
-    let mut store = store::open(&cfg.database()?)?;
     store.request_enrolment(site_id.as_str(), kiosk_id.as_str(), &request, now)?;
     Ok(request)
 }
@@ -137,19 +130,27 @@ pub fn wait(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otmetka_core::roster::RosterFile;
 
     #[test]
     fn a_recipient_is_found_by_id_or_by_a_part_of_the_name_that_only_they_have() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/roster.sample.toml");
         let text = std::fs::read_to_string(path).unwrap();
-        let roster = RosterFile::parse(path, &text).unwrap();
+        let file = RosterFile::parse(path, &text).unwrap();
+        let secret = otmetka_core::cards::SiteSecret::from_file_bytes(&[7u8; 32]).unwrap();
+        let import = crate::store::people::PeopleImport::from_file(path, &file, &secret).unwrap();
+        let roster = SitePeople {
+            site: file.site.clone(),
+            recipients: import.recipients,
+            ..SitePeople::default()
+        };
         let first = &roster.recipients[0];
         let (id, name) = find_recipient(&roster, &first.id.0.to_string()).unwrap();
         assert_eq!((id, name.as_str()), (first.id, first.display_name.as_str()));
         let (id, _) = find_recipient(&roster, &first.display_name.to_uppercase()).unwrap();
         assert_eq!(id, first.id);
         let err = find_recipient(&roster, "а").unwrap_err().to_string();
-        assert!(err.contains("people on the roster match"), "{err}");
+        assert!(err.contains("people at the site match"), "{err}");
         let err = find_recipient(&roster, "Несуществующий")
             .unwrap_err()
             .to_string();

@@ -7,7 +7,7 @@
 
 use crate::clock::SharedClock;
 use crate::config::JournalConfig;
-use crate::documents::{Documents, SiteRoster, roster_body, schedule_body};
+use crate::documents::{Documents, roster_body, schedule_body};
 use crate::error::Error;
 use crate::ingest::batch::{Limits, Pending};
 use crate::ingest::{self, Batcher, Revoked, after_commit};
@@ -34,7 +34,8 @@ const REVOKED_REFRESH: Duration = Duration::from_secs(1);
 /// How often the timetables are expanded again: the published window moves with the date.
 const SCHEDULE_REFRESH: Duration = Duration::from_secs(3600);
 
-/// How often requests for cards (enrolment) are looked for and sent to their kiosks.
+/// How often requests for cards (enrolment) are looked for and sent to their kiosks, and the
+/// sites' people and plans looked at for a change made on the pages (published again then).
 const ENROL_POLL: Duration = Duration::from_secs(1);
 
 /// The first pause before a failed commit is tried again; it doubles up to the second.
@@ -116,6 +117,8 @@ struct Running {
     revoked: Revoked,
     revoked_read: Option<Instant>,
     connected: bool,
+    /// The revision of each site's `people` and `plan` last published.
+    published: std::collections::HashMap<(String, &'static str), u64>,
 }
 
 /// Runs the feed until `shutdown` fires (the batch in hand is committed and acknowledged, then
@@ -135,6 +138,7 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
         revoked: Revoked::new(),
         revoked_read: None,
         connected: false,
+        published: std::collections::HashMap::new(),
     };
     loop {
         let deadline = r
@@ -159,7 +163,10 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
                 if deadline.is_some() => {}
             _ = schedule_tick.tick(), if r.connected => r.publish_schedules().await?,
-            _ = enrol_tick.tick(), if r.connected => r.publish_enrolments().await?,
+            _ = enrol_tick.tick(), if r.connected => {
+                r.publish_enrolments().await?;
+                r.publish_changed().await?;
+            }
         }
         r.commit_due(false).await?;
     }
@@ -196,13 +203,11 @@ impl Running {
                     ])
                     .await?;
                 let catalogue = self.feed.documents.catalogue_body()?;
-                for site in &self.feed.documents.sites {
-                    self.publish(topics::catalogue(site), catalogue.clone())
-                        .await?;
-                }
                 let documents = Arc::clone(&self.feed.documents);
-                for roster in &documents.rosters {
-                    self.publish_roster(roster).await?;
+                for site in &documents.sites {
+                    self.publish(topics::catalogue(&site.id), catalogue.clone())
+                        .await?;
+                    self.publish_roster(&site.id).await?;
                 }
                 self.publish_schedules().await?;
             }
@@ -297,13 +302,13 @@ impl Running {
         let after = after_commit(&batch, &acks)?;
         // A card enrolled at a kiosk: every kiosk of its site gets the new roster.
         let documents = Arc::clone(&self.feed.documents);
-        for roster in documents
-            .rosters
+        for site in documents
+            .sites
             .iter()
-            .filter(|r| after.rosters.contains(r.site.as_str()))
+            .filter(|s| after.rosters.contains(s.id.as_str()))
         {
-            tracing::info!(site = %roster.site.as_str(), "a card was enrolled: the roster goes out again");
-            self.publish_roster(roster).await?;
+            tracing::info!(site = %site.id.as_str(), "a card was enrolled: the roster goes out again");
+            self.publish_roster(&site.id).await?;
         }
         // Committed: now the broker may forget them.
         for t in tokens {
@@ -324,27 +329,85 @@ impl Running {
         Ok(())
     }
 
-    async fn publish_roster(&self, roster: &SiteRoster) -> Result<(), Error> {
-        let (roster, now) = (roster.clone(), self.now());
-        let topic = topics::roster(&roster.site);
-        let body = self
+    /// Publishes a site's roster from its people (nothing for a site that holds nobody yet),
+    /// and remembers the revision it was built from.
+    async fn publish_roster(&mut self, site: &Id) -> Result<(), Error> {
+        let (id, now) = (site.as_str().to_string(), self.now());
+        let (revision, body) = self
             .feed
             .store
-            .call(move |s| roster_body(s, &roster, now))
+            .call(move |s| {
+                let revision = s.revision(&id, "people")?;
+                Ok((revision, roster_body(s, &id, now)?))
+            })
             .await?;
-        self.publish(topic, body).await
+        self.published
+            .insert((site.as_str().to_string(), "people"), revision);
+        match body {
+            Some(body) => self.publish(topics::roster(site), body).await,
+            None => Ok(()),
+        }
     }
 
-    async fn publish_schedules(&self) -> Result<(), Error> {
-        for sch in &self.feed.documents.schedules {
-            let (sch, now) = (sch.clone(), self.now());
-            let topic = topics::schedule(&sch.site);
-            let body = self
-                .feed
-                .store
-                .call(move |s| schedule_body(s, &sch, now))
-                .await?;
-            self.publish(topic, body).await?;
+    async fn publish_schedules(&mut self) -> Result<(), Error> {
+        let documents = Arc::clone(&self.feed.documents);
+        for site in &documents.sites {
+            self.publish_schedule(site).await?;
+        }
+        Ok(())
+    }
+
+    async fn publish_schedule(
+        &mut self,
+        site: &crate::documents::SiteDocuments,
+    ) -> Result<(), Error> {
+        let (sd, now) = (site.clone(), self.now());
+        let (revision, body) = self
+            .feed
+            .store
+            .call(move |s| {
+                let revision = s.revision(sd.id.as_str(), "plan")?;
+                Ok((revision, schedule_body(s, &sd, now)?))
+            })
+            .await?;
+        self.published
+            .insert((site.id.as_str().to_string(), "plan"), revision);
+        match body {
+            Some(body) => self.publish(topics::schedule(&site.id), body).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes again the roster or schedule of each site whose people or plan changed (on
+    /// the pages, or by another process) since they were last published.
+    async fn publish_changed(&mut self) -> Result<(), Error> {
+        let documents = Arc::clone(&self.feed.documents);
+        let ids: Vec<String> = documents
+            .sites
+            .iter()
+            .map(|s| s.id.as_str().to_string())
+            .collect();
+        let revisions = self
+            .feed
+            .store
+            .call(move |s| {
+                ids.iter()
+                    .map(|id| Ok((s.revision(id, "people")?, s.revision(id, "plan")?)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        for (site, (people, plan)) in documents.sites.iter().zip(revisions) {
+            let key = |name| (site.id.as_str().to_string(), name);
+            let held_people = self.published.get(&key("people")).copied();
+            let held_plan = self.published.get(&key("plan")).copied();
+            if held_people != Some(people) {
+                tracing::info!(site = %site.id.as_str(), "the site's people changed: the roster goes out again");
+                self.publish_roster(&site.id).await?;
+            }
+            if held_plan != Some(plan) {
+                tracing::info!(site = %site.id.as_str(), "the site's timetable changed: the schedule goes out again");
+                self.publish_schedule(site).await?;
+            }
         }
         Ok(())
     }

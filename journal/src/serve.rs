@@ -24,6 +24,13 @@ pub async fn run(
     stop: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let database = cfg.database()?;
+    {
+        // The roster and timetable files, where they changed since they were last taken in.
+        let mut store = store::open(&database)?;
+        for line in crate::documents::import_files(store.as_mut(), &documents, clock.now())? {
+            tracing::info!("{line}");
+        }
+    }
     let health = FeedHealth::default();
     let documents = Arc::new(documents);
     let feed = Feed {

@@ -3,7 +3,10 @@
 //! over a real Mosquitto, on a generated institution:
 //!
 //! the first administrator is made with `otmetka-journal add-user`, signs in, is refused a bad
-//! user form with the field marked, adds a specialist and a head; a kiosk records a session
+//! user form with the field marked, adds a specialist and a head, adds a recipient with a
+//! programme (a form without its first day comes back marked), gives them a card as a desk
+//! reader types it, and plans today's session on the timetable; the kiosk gets the roster with
+//! them, and a session is recorded
 //! (taps through its control socket); the specialist finds it in the month with names, adds a
 //! forgotten check-in with a reason; the head signs the month off (the correction form is gone)
 //! and prints the act.
@@ -27,6 +30,20 @@ use std::process::Child;
 
 const ADMIN_PASSWORD: &str = "первый-администратор-2026";
 const STAFF_PASSWORD: &str = "пароль-сотрудника-2026";
+/// The recipient the administrator adds, and the card given on the desk reader.
+const NEW_FULL_NAME: &str = "Новикова Зинаида Фёдоровна";
+const NEW_NAME: &str = "Зинаида Фёдоровна";
+const NEW_CARD: &str = "0A0000F1";
+
+/// Sets a date or time field (chromium's date inputs take typed keys in the locale's order).
+async fn set_value(c: &Client, id: &str, value: &str) -> Result<()> {
+    c.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![id.into(), value.into()],
+    )
+    .await?;
+    Ok(())
+}
 
 struct Driver(Child);
 
@@ -306,15 +323,152 @@ async fn walk(
             .await?;
     }
     shots.take(c, "users").await?;
+    // The administrator adds a recipient with a programme: a form without the programme's
+    // first day comes back with the field marked and nothing saved.
+    c.goto(&format!("{url}people/new")).await?;
+    c.find(Locator::Css("#full_name"))
+        .await?
+        .send_keys(NEW_FULL_NAME)
+        .await?;
+    c.find(Locator::Css("#display_name"))
+        .await?
+        .send_keys(NEW_NAME)
+        .await?;
+    set_value(c, "birth_date", "1948-03-15").await?;
+    set_value(c, "data_consent_on", "2026-11-30").await?;
+    c.find(Locator::Css("input[name=consent_participation]"))
+        .await?
+        .click()
+        .await?;
+    c.find(Locator::Css("#representative"))
+        .await?
+        .send_keys("Новиков Пётр Ильич, сын, +7 912 000-00-00")
+        .await?;
+    c.find(Locator::Css("input[name='svc.001.on']"))
+        .await?
+        .click()
+        .await?;
+    c.find(Locator::Css("input[name='svc.001.count']"))
+        .await?
+        .send_keys("8")
+        .await?;
+    set_value(c, "valid_to", "2027-11-30").await?;
+    c.find(Locator::XPath("//button[text()='Сохранить']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::Css(".field-error #valid_from"))
+        .await?;
+    assert!(
+        text(c)
+            .await?
+            .contains("Укажите, с какого дня действует индивидуальная программа.")
+    );
+    shots.take(c, "person-invalid").await?;
+    // What was typed is kept: the first day is all that is missing.
+    set_value(c, "valid_from", "2026-12-01").await?;
+    c.find(Locator::XPath("//button[text()='Сохранить']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::XPath(
+            "//div[@role='status'][contains(., 'Получатель добавлен')]",
+        ))
+        .await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains(NEW_FULL_NAME) && page.contains("нет карты"),
+        "{page}"
+    );
+    // A card on the desk reader: it types the number into the focused field and Enter.
+    c.find(Locator::Css("#card_number"))
+        .await?
+        .send_keys(&format!("{NEW_CARD}\n"))
+        .await?;
+    c.wait()
+        .for_element(Locator::XPath(
+            "//div[@role='status'][contains(., 'Карта выдана')]",
+        ))
+        .await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("…00F1") && !page.contains("нет карты"),
+        "{page}"
+    );
+    shots.take(c, "person").await?;
+    // The same card for someone else is refused with its holder's name.
+    c.goto(&format!("{url}people/{}", inst.recipients[3].0))
+        .await?;
+    c.find(Locator::Css("#card_number"))
+        .await?
+        .send_keys(&format!("{NEW_CARD}\n"))
+        .await?;
+    c.wait()
+        .for_element(Locator::Css(".field-error #card_number"))
+        .await?;
+    assert!(
+        text(c)
+            .await?
+            .contains(&format!("Эта карта уже выдана: {NEW_NAME}."))
+    );
+    // Today's session planned on the timetable.
+    let today = otmetka_journal::clock::SystemClock.now().date_naive();
+    c.goto(&format!("{url}timetable")).await?;
+    c.find(Locator::Css("#service"))
+        .await?
+        .select_by_value("001")
+        .await?;
+    let day = otmetka_journal::store::people::weekday_code(chrono::Datelike::weekday(&today));
+    c.find(Locator::Css(&format!("input[name=day_{day}]")))
+        .await?
+        .click()
+        .await?;
+    set_value(c, "start", "10:00").await?;
+    c.find(Locator::Css("#room"))
+        .await?
+        .send_keys("Зал 2")
+        .await?;
+    c.find(Locator::XPath("//button[text()='Запланировать']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::XPath(
+            "//div[@role='status'][contains(., 'Занятие добавлено')]",
+        ))
+        .await?;
+    assert!(text(c).await?.contains("Зал 2"));
+    shots.take(c, "timetable").await?;
     sign_out(c).await?;
+    // The kiosk gets the roster with the new person and their card.
+    let version = {
+        let mut store = otmetka_journal::store::SqliteJournal::open(&journal.database)?;
+        let body = otmetka_journal::documents::roster_body(
+            &mut store,
+            institution::SITE,
+            otmetka_journal::clock::SystemClock.now(),
+        )?
+        .context("a roster")?;
+        serde_json::from_slice::<serde_json::Value>(&body)?["version"]
+            .as_u64()
+            .context("version")?
+    };
+    wait_for("the new roster at the kiosk", 60, || {
+        match kiosk.call(Command::Status) {
+            Ok(Reply::Status(s)) if s.roster_version == version => Some(()),
+            _ => None,
+        }
+    });
 
-    // A session at the kiosk today: the instructor signs in, five cards are tapped, the
-    // session ends with its head count.
+    // A session at the kiosk today: the instructor signs in, five cards and the new one are
+    // tapped, the session ends with its head count.
     kiosk.sign_in_and_start("001")?;
-    for i in 0..5 {
-        match kiosk.call(Command::Tap { card: load_card(i) })? {
+    for card in (0..5).map(load_card).chain([NEW_CARD.to_string()]) {
+        match kiosk.call(Command::Tap { card: card.clone() })? {
             Reply::Tap(t) if t.committed => {}
-            other => bail!("tap {i}: {other:?}"),
+            other => bail!("tap {card}: {other:?}"),
         }
     }
     // A card nobody has on the list: the kiosk records it as unidentified.
@@ -322,12 +476,12 @@ async fn walk(
         card: "DEADBEEF".into(),
     })?;
     kiosk.call(Command::End {
-        head_count: Some(6),
+        head_count: Some(7),
     })?;
     let today_units = wait_for("the kiosk's units in the journal", 60, || {
         let u = journal.units().ok()?;
         let mine: Vec<_> = u.into_iter().filter(|u| u.kiosk == "k2").collect();
-        (mine.len() == 5).then_some(mine)
+        (mine.len() == 6).then_some(mine)
     });
     let session = today_units[0].unit.session;
 
@@ -340,12 +494,16 @@ async fn walk(
         assert!(page.contains(name.as_str()), "{name} on the month's page");
     }
     assert!(
+        page.contains(NEW_NAME),
+        "the new recipient on the month's page"
+    );
+    assert!(
         page.contains("Ольга Петровна Смирнова"),
         "the instructor by name"
     );
     assert!(
         page.contains("число по головам ≠ отметкам"),
-        "head count 6 for 5 taps is marked"
+        "head count 7 for 6 taps is marked"
     );
     shots.take(c, "month").await?;
     wait_for("the unidentified tap in the journal", 30, || {
@@ -416,14 +574,8 @@ async fn walk(
     shots.take(c, "session").await?;
     // A card for someone who has lost theirs: the kiosk goes into enrolment from a button.
     let (holder, holder_name) = (inst.recipients[9].0, inst.recipients[9].1.clone());
-    c.goto(&format!("{url}people")).await?;
+    c.goto(&format!("{url}people/{holder}")).await?;
     let form = format!("form[action='/people/{holder}/card']");
-    c.find(Locator::XPath(&format!(
-        "//form[@action='/people/{holder}/card']/preceding-sibling::summary"
-    )))
-    .await?
-    .click()
-    .await?;
     c.find(Locator::Css(&format!("{form} select")))
         .await?
         .select_by_value("k2")
@@ -490,9 +642,9 @@ async fn walk(
     c.goto(&format!("{url}quality?month=2026-11")).await?;
     assert!(text(c).await?.contains("Удовлетворены, %"));
     shots.take(c, "quality").await?;
-    c.goto(&format!("{url}timetable")).await?;
-    assert!(text(c).await?.contains("Расписание занятий с"));
-    shots.take(c, "timetable").await?;
+    c.goto(&format!("{url}people")).await?;
+    assert!(text(c).await?.contains(NEW_FULL_NAME));
+    shots.take(c, "people").await?;
     c.goto(&format!("{url}journal/sessions/{session}")).await?;
     let page = c.source().await?;
     assert!(

@@ -57,6 +57,12 @@ impl Site {
             .unwrap();
         let hash = hash_password(PASSWORD).unwrap();
         let mut db = store::open(&cfg.database().unwrap()).unwrap();
+        otmetka_journal::documents::import_files(
+            db.as_mut(),
+            &Documents::load(&cfg).unwrap(),
+            "2026-10-01T09:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
         for role in Role::ALL {
             db.add_user(
                 &NewUser {

@@ -16,7 +16,6 @@ pub use judge::{Incoming, MAX_PAYLOAD, judge};
 
 use crate::documents::Documents;
 use crate::store::{Judged, StatusReport};
-use otmetka_core::event::Event;
 use otmetka_link::topics::{self, Topic};
 use std::collections::HashSet;
 
@@ -92,7 +91,7 @@ pub fn receive(topic: &str, payload: &[u8], revoked: &Revoked, documents: &Docum
         Some((site, kiosk)) if revoked.contains(&(site.clone(), kiosk.clone())) => {
             judge::revoked(site, kiosk)
         }
-        _ => taken_card(judge(&incoming, &documents.catalogue), documents),
+        _ => judge(&incoming, &documents.catalogue),
     };
     let (site, kiosk) = incoming.from.unwrap_or_default();
     Received::Event(Judged {
@@ -102,54 +101,6 @@ pub fn receive(topic: &str, payload: &[u8], revoked: &Revoked, documents: &Docum
         payload: incoming.payload,
         verdict,
     })
-}
-
-/// Refuses a card enrolment whose card is on the roster as another person's (a kiosk that
-/// could give a victim's card to someone else would make that card ambiguous).
-fn taken_card(verdict: Verdict, documents: &Documents) -> Verdict {
-    let Verdict::Accept(env) = &verdict else {
-        return verdict;
-    };
-    let Event::CardEnrolled {
-        recipient,
-        card_hashes,
-        request,
-        ..
-    } = &env.event
-    else {
-        return verdict;
-    };
-    let Some(roster) = documents
-        .rosters
-        .iter()
-        .find(|r| r.site.as_str() == env.site)
-    else {
-        return verdict;
-    };
-    let holder = roster
-        .roster
-        .recipients
-        .iter()
-        .filter(|r| r.id != *recipient)
-        .find(|r| r.cards.iter().any(|c| card_hashes.contains(&c.hash)))
-        .map(|r| r.id.to_string())
-        .or_else(|| {
-            roster
-                .roster
-                .instructors
-                .iter()
-                .find(|i| i.card_hashes.iter().any(|h| card_hashes.contains(h)))
-                .map(|i| format!("instructor {}", i.instructor.id.0))
-        });
-    match holder {
-        Some(holder) => Verdict::Reject {
-            seq: Some(env.seq),
-            reason: otmetka_core::wire::RejectReason::Invalid {
-                detail: format!("card enrolment {request}: the card is {holder}'s on the roster"),
-            },
-        },
-        None => verdict,
-    }
 }
 
 #[cfg(test)]
@@ -165,8 +116,6 @@ mod tests {
         Documents {
             catalogue: otmetka_core::catalogue::Catalogue::from_toml("s", &text).unwrap(),
             sites: Vec::new(),
-            rosters: Vec::new(),
-            schedules: Vec::new(),
         }
     }
 

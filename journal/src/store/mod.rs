@@ -14,6 +14,7 @@
 //! - [`sqlite`]: the SQLite engine (WAL, one writer) and its numbered migrations
 //!   (`sqlite/migrations/NNNN_*.sql`).
 
+pub mod people;
 pub mod sqlite;
 pub mod staff;
 
@@ -23,6 +24,7 @@ use otmetka_core::wire::{EnrolmentRequest, RejectReason, Rejection};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use people::PeopleStore;
 pub use sqlite::SqliteJournal;
 pub use staff::StaffStore;
 
@@ -162,7 +164,7 @@ pub struct Enrolment {
 }
 
 /// The journal's storage: the feed's part here, the staff pages' part in [`StaffStore`].
-pub trait JournalStore: StaffStore + Send + std::fmt::Debug {
+pub trait JournalStore: StaffStore + PeopleStore + Send + std::fmt::Debug {
     /// Commits a batch and says what to acknowledge to each kiosk whose events it held.
     fn commit_batch(
         &mut self,

@@ -11,6 +11,8 @@ pub const READ: &[Role] = &Role::ALL;
 pub const EDIT: &[Role] = &[Role::Admin, Role::Head, Role::Specialist];
 /// The head of unit alone: signing off and reopening a month.
 pub const HEAD: &[Role] = &[Role::Head];
+/// The head of unit and administrators: the instructors and their PINs.
+pub const MANAGE: &[Role] = &[Role::Admin, Role::Head];
 /// Administrators alone: users and the audit log.
 pub const ADMIN: &[Role] = &[Role::Admin];
 
@@ -44,9 +46,22 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/acts", Roles(READ)),
     ("GET", "/acts/{recipient}", Roles(READ)),
     ("GET", "/timetable", Roles(READ)),
+    ("POST", "/timetable/sessions", Roles(EDIT)),
+    ("POST", "/timetable/sessions/{id}/remove", Roles(EDIT)),
+    ("POST", "/timetable/days-off", Roles(EDIT)),
     ("GET", "/quality", Roles(READ)),
     ("GET", "/people", Roles(READ)),
+    ("GET", "/people/new", Roles(EDIT)),
+    ("POST", "/people/new", Roles(EDIT)),
+    ("GET", "/people/{recipient}", Roles(READ)),
+    ("POST", "/people/{recipient}", Roles(EDIT)),
+    ("POST", "/people/{recipient}/cards", Roles(EDIT)),
+    ("POST", "/people/{recipient}/cards/{card}", Roles(EDIT)),
     ("POST", "/people/{recipient}/card", Roles(EDIT)),
+    ("POST", "/people/{recipient}/anonymise", Roles(ADMIN)),
+    ("GET", "/instructors", Roles(READ)),
+    ("POST", "/instructors", Roles(MANAGE)),
+    ("POST", "/instructors/{id}", Roles(MANAGE)),
     ("GET", "/fleet", Roles(READ)),
     ("GET", "/users", Roles(ADMIN)),
     ("POST", "/users", Roles(ADMIN)),

@@ -7,13 +7,13 @@ use super::auth::Staff;
 use super::journal::{MonthQuery, month_and_site, next_month, plural};
 use super::layout::{PageError, Section, date_label, month_label, month_select, page};
 use super::{AppState, SiteView};
+use crate::store::people::Person;
 use crate::store::staff::{Actor, UnitRecord};
 use axum::extract::{Path, Query, State};
 use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
 use otmetka_core::catalogue::Period;
 use otmetka_core::people::RecipientId;
-use otmetka_core::wire::RosterRecipient;
 use std::collections::BTreeMap;
 
 /// One line of an act: a service, the dates it was given on, and its count.
@@ -28,7 +28,7 @@ pub struct ActLine {
 
 /// The lines of a recipient's act: every counted unit of theirs in the month, by service (a
 /// per-group unit counts for each of its participants), and the programme's services with none.
-pub fn act_lines(units: &[UnitRecord], recipient: &RosterRecipient, site: &str) -> Vec<ActLine> {
+pub fn act_lines(units: &[UnitRecord], recipient: &Person, site: &str) -> Vec<ActLine> {
     let mut by_service: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
     for u in units.iter().filter(|u| u.counts() && u.site == site) {
         let theirs = u.unit.recipient == Some(recipient.id)
@@ -90,9 +90,9 @@ pub async fn list(
     let units = month_units(&app, &site, month).await?;
     let m = format!("{:04}-{:02}", month.year(), month.month());
     let in_progress = next_month(month) > site.date(app.now());
-    let short_people = app
-        .recipients(&site.id)
-        .iter()
+    let people = app.people(&site.id).await?;
+    let short_people = people
+        .current()
         .filter(|r| {
             act_lines(&units, r, &site.id)
                 .iter()
@@ -118,7 +118,7 @@ pub async fn list(
         table {
             thead { tr { th { "Получатель" } th.num { "Услуг за месяц" } th.num { "Услуг ниже плана (видов)" } th { "Акт" } } }
             tbody {
-                @for r in app.recipients(&site.id) {
+                @for r in people.current() {
                     @let lines = act_lines(&units, r, &site.id);
                     @let total: usize = lines.iter().map(|l| l.count).sum();
                     @let short = lines.iter().filter(|l| l.planned.is_some_and(|p| (l.count as u32) < p)).count();
@@ -147,10 +147,10 @@ pub async fn act(
         .parse()
         .map(RecipientId)
         .map_err(|_| PageError::not_found("Такого получателя нет."))?;
-    let person = app
-        .recipients(&site.id)
-        .iter()
-        .find(|r| r.id == id)
+    let people = app.people(&site.id).await?;
+    let person = people
+        .recipient(id)
+        .filter(|p| p.anonymised_at.is_none())
         .cloned()
         .ok_or_else(|| PageError::not_found("Такого получателя нет."))?;
     let units = month_units(&app, &site, month).await?;
@@ -167,7 +167,11 @@ pub async fn act(
         h1 { "Акт о предоставлении социальных услуг" }
         p { "за период с " (date_label(month)) " по " (date_label(last)) }
         p { "Поставщик социальных услуг: отделение " strong { (site.id) } }
-        p { "Получатель социальных услуг: " strong { (person.display_name) } }
+        p { "Получатель социальных услуг: " strong { (person.full_name) }
+            @if let Some(b) = person.birth_date { ", дата рождения " (date_label(b)) } }
+        @if !person.representative.is_empty() {
+            p { "Законный представитель: " strong { (person.representative) } }
+        }
         @if let Some(p) = &person.programme {
             p { "Индивидуальная программа действует с " (date_label(p.valid_from)) " по " (date_label(p.valid_to)) "." }
         } @else {

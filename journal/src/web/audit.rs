@@ -4,8 +4,10 @@
 use super::AppState;
 use super::auth::Staff;
 use super::layout::{PageError, Section, page};
+use crate::store::people::SitePeople;
 use axum::extract::State;
 use maud::{Markup, html};
+use std::sync::Arc;
 
 /// How many lines the page shows.
 pub const LINES: u32 = 500;
@@ -26,12 +28,29 @@ pub fn action_label(action: &str) -> &str {
         "disable_user" => "пользователь отключён",
         "request_card" => "запрошена карта на киоске",
         "match_tap" => "неопознанная карта сопоставлена",
+        "add_recipient" => "добавлен получатель",
+        "edit_recipient" => "изменены данные получателя",
+        "add_instructor" => "добавлен специалист",
+        "edit_instructor" => "изменены данные специалиста",
+        "add_card" => "выдана карта",
+        "card_state" => "изменено состояние карты",
+        "anonymise" => "данные обезличены",
+        "import_people" => "загружен список из файла",
+        "plan_session" => "занятие добавлено в расписание",
+        "unplan_session" => "занятие убрано из расписания",
+        "day_off" => "день без занятий",
+        "import_plan" => "загружено расписание из файла",
+        "view_person" => "просмотр карточки получателя",
         other => other,
     }
 }
 
 pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, PageError> {
     let log = app.store.call(|s| s.audit_log(LINES)).await?;
+    let mut people = Vec::new();
+    for s in app.sites.iter() {
+        people.push(app.people(&s.id).await?);
+    }
     let site = app.site(None).cloned();
     let body = html! {
         h1 { "Журнал доступа" }
@@ -44,7 +63,7 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
                         td { @match &site { Some(s) => { (super::layout::date_label(s.date(e.at))) " " (s.hm(e.at)) }, None => { (e.at) } } }
                         td { (e.login) }
                         td { (action_label(&e.action)) }
-                        td { (subject(&app, &e.subject)) }
+                        td { (subject(&people, &e.subject)) }
                         td { (e.detail) }
                     }
                 }
@@ -55,11 +74,12 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
 }
 
 /// Whose record a line is about: a recipient's name where the subject is one of theirs.
-fn subject(app: &AppState, subject: &str) -> String {
+fn subject(people: &[Arc<SitePeople>], subject: &str) -> String {
     match subject.parse().map(otmetka_core::people::RecipientId) {
-        Ok(id) => app
-            .recipient(id)
-            .map_or_else(|| subject.to_string(), |r| r.display_name.clone()),
+        Ok(id) => people
+            .iter()
+            .find(|p| p.recipient(id).is_some())
+            .map_or_else(|| subject.to_string(), |p| p.recipient_name(id)),
         Err(_) => subject.to_string(),
     }
 }

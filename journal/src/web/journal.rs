@@ -5,7 +5,8 @@
 
 use super::auth::Staff;
 use super::layout::{
-    PageError, Section, csrf_field, date_label, month_label, month_select, page, weekday_label,
+    FormErrors, PageError, Section, csrf_field, date_label, month_label, month_select, page,
+    weekday_label,
 };
 use super::{AppState, SiteView};
 use crate::store::StoreError;
@@ -257,6 +258,7 @@ pub async fn month(
     Query(filter): Query<Filter>,
 ) -> Result<Markup, PageError> {
     let (month, site) = month_and_site(&app, &q)?;
+    let people = app.people(&site.id).await?;
     let (from, to) = (site.start_of(month), site.start_of(next_month(month)));
     let sid = site.id.clone();
     let (sessions, signed, taps) = app
@@ -293,7 +295,7 @@ pub async fn month(
         .collect();
     let instructors: Vec<(String, String)> = instructors
         .iter()
-        .map(|i| (i.to_string(), app.instructor_name(&site.id, i)))
+        .map(|i| (i.to_string(), people.instructor_name(i)))
         .collect();
     let kiosks: Vec<String> = kiosks.iter().map(|k| k.to_string()).collect();
     let sessions: Vec<_> = sessions.into_iter().filter(|j| filter.keeps(j)).collect();
@@ -379,7 +381,7 @@ pub async fn month(
             div { label for="f-recipient" { "Получатель" }
                 select id="f-recipient" name="recipient" {
                     option value="" { "все" }
-                    @for r in app.recipients(&site.id) { option value=(r.id) selected[filter.recipient == r.id.to_string()] { (r.display_name) } }
+                    @for r in people.current() { option value=(r.id) selected[filter.recipient == r.id.to_string()] { (r.display_name) } }
                 }
             }
             @if kiosks.len() > 1 {
@@ -417,11 +419,11 @@ pub async fn month(
                                 @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "…" }
                             }
                             td { a href={ "/journal/sessions/" (s.id) } { (app.service_title(&s.service)) } }
-                            td { (app.instructor_name(&s.site, &s.instructor)) }
+                            td { (people.instructor_name(&s.instructor)) }
                             td {
                                 @for (i, r) in who.iter().enumerate() {
                                     @if i > 0 { ", " }
-                                    (app.recipient_name(&s.site, *r))
+                                    (people.recipient_name(*r))
                                 }
                                 @if let Some(h) = s.head_count { br; span.muted { "по головам: " (h) } }
                             }
@@ -447,26 +449,6 @@ pub fn plural<'a>(n: usize, one: &'a str, few: &'a str, many: &'a str) -> &'a st
     }
 }
 
-/// A form field's problem, shown at the field.
-#[derive(Debug, Default, Clone)]
-pub struct FormErrors {
-    pub field: Option<String>,
-    pub message: Option<String>,
-}
-
-impl FormErrors {
-    fn at(field: &str, message: &str) -> FormErrors {
-        FormErrors {
-            field: Some(field.to_string()),
-            message: Some(message.to_string()),
-        }
-    }
-
-    fn class(&self, field: &str) -> Option<&'static str> {
-        (self.field.as_deref() == Some(field)).then_some("field-error")
-    }
-}
-
 fn session_id(id: &str) -> Result<SessionId, PageError> {
     id.parse()
         .map(SessionId)
@@ -484,6 +466,7 @@ async fn session_page(
     let j = journal.ok_or_else(|| PageError::not_found("Такого занятия нет."))?;
     let s = &j.session;
     let site = app.site_or_404(Some(&s.site))?;
+    let people = app.people(&s.site).await?;
     let date = j
         .units
         .first()
@@ -493,21 +476,20 @@ async fn session_page(
     let ms = marks(app, &j);
     let editable = staff.may_edit() && signed.is_none();
     let present: Vec<RecipientId> = participants(&j);
-    let addable: Vec<_> = app
-        .recipients(&s.site)
-        .iter()
+    let addable: Vec<_> = people
+        .current()
         .filter(|r| !present.contains(&r.id))
         .collect();
     let per_group = j.units.iter().any(|u| u.unit.recipient.is_none());
     let mut units: Vec<_> = j.units.iter().collect();
-    units.sort_by_cached_key(|u| u.unit.recipient.map(|r| app.recipient_name(&s.site, r)));
+    units.sort_by_cached_key(|u| u.unit.recipient.map(|r| people.recipient_name(r)));
     let body = html! {
         p.noprint { a href={ "/journal?month=" (month_param(month_of(date))) "&site=" (s.site) } { "← Журнал за " (month_label(month_of(date))) } }
         h1 { (app.service_title(&s.service)) }
         p {
             (date_label(date)) " (" (weekday_label(date)) "), "
             (site.hm(s.opened_at)) "–" @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "не закрыто" }
-            ". Специалист: " strong { (app.instructor_name(&s.site, &s.instructor)) }
+            ". Специалист: " strong { (people.instructor_name(&s.instructor)) }
             ". Киоск: " (s.kiosk) "."
             @if let Some(h) = s.head_count { " Число по головам: " (h) "." }
         }
@@ -525,11 +507,11 @@ async fn session_page(
                     tr class=[u.removed.is_some().then_some("removed")] {
                         td.name {
                             @match u.unit.recipient {
-                                Some(r) => { (app.recipient_name(&s.site, r)) }
+                                Some(r) => { (people.recipient_name(r)) }
                                 None => {
                                     "Группа: "
                                     @for (i, r) in u.unit.participants.iter().enumerate() {
-                                        @if i > 0 { ", " } (app.recipient_name(&s.site, *r))
+                                        @if i > 0 { ", " } (people.recipient_name(*r))
                                     }
                                 }
                             }
@@ -669,7 +651,7 @@ pub async fn add_checkin(
         )
         .await;
     };
-    if app.recipient(recipient).is_none() {
+    if app.person(recipient).await.ok().flatten().is_none() {
         return refused(
             &app,
             &staff,

@@ -287,3 +287,23 @@ impl IntoResponse for PageError {
         (self.status, page(title, Section::None, None, body)).into_response()
     }
 }
+
+/// A form field's problem, shown at the field.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors {
+    pub field: Option<String>,
+    pub message: Option<String>,
+}
+
+impl FormErrors {
+    pub fn at(field: &str, message: &str) -> FormErrors {
+        FormErrors {
+            field: Some(field.to_string()),
+            message: Some(message.to_string()),
+        }
+    }
+
+    pub fn class(&self, field: &str) -> Option<&'static str> {
+        (self.field.as_deref() == Some(field)).then_some("field-error")
+    }
+}

@@ -11,7 +11,8 @@
 //!   checks the session, the role and the form token of every request.
 //! - [`layout`]: the page shell, the style sheet, the shared bits of pages.
 //! - one file per page: [`signin`], [`journal`] (the month, a session, corrections, sign-off),
-//!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`quality`] (satisfaction), [`timetable`] (the week, printable), [`people`], [`fleet`], [`users`], [`audit`], [`health`].
+//!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`quality`] (satisfaction), [`timetable`] (the week, printable, and its planning), [`people`] (recipients, their
+//!   programmes and cards), [`instructors`], [`fleet`], [`users`], [`audit`], [`health`].
 
 pub mod access;
 pub mod acts;
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod auth;
 pub mod fleet;
 pub mod health;
+pub mod instructors;
 pub mod journal;
 pub mod layout;
 pub mod people;
@@ -34,11 +36,12 @@ use crate::documents::Documents;
 use crate::feed::FeedHealth;
 use crate::shutdown::Shutdown;
 use crate::store::Shared;
+use crate::store::people::SitePeople;
 use axum::Router;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use otmetka_core::people::RecipientId;
-use otmetka_core::wire::{Roster, RosterRecipient};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// A site as the pages show it: its id and its clock.
 #[derive(Debug, Clone)]
@@ -57,6 +60,8 @@ pub struct AppState {
     pub sites: Arc<Vec<SiteView>>,
     /// Whether the session cookie is marked `Secure` (the pages are served over TLS).
     pub secure_cookies: bool,
+    /// Each site's people as last read, with the revision they were read at.
+    people: Arc<Mutex<HashMap<String, Arc<SitePeople>>>>,
 }
 
 impl AppState {
@@ -76,6 +81,7 @@ impl AppState {
             docs,
             sites: Arc::new(sites(cfg)),
             secure_cookies: false,
+            people: Arc::default(),
         }
     }
 
@@ -94,51 +100,54 @@ impl AppState {
             .ok_or_else(|| layout::PageError::not_found("Такого отделения нет."))
     }
 
-    /// A site's roster, as the journal publishes it (before the cards enrolled at kiosks).
-    pub fn roster(&self, site: &str) -> Option<&Roster> {
-        self.docs
-            .rosters
-            .iter()
-            .find(|r| r.site.as_str() == site)
-            .map(|r| &r.roster)
-    }
-
-    /// A site's recipients, as its roster names them.
-    pub fn recipients(&self, site: &str) -> &[RosterRecipient] {
-        self.roster(site).map_or(&[], |r| r.recipients.as_slice())
-    }
-
-    /// A recipient on any site's roster.
-    pub fn recipient(&self, id: RecipientId) -> Option<&RosterRecipient> {
-        self.docs
-            .rosters
-            .iter()
-            .find_map(|r| r.roster.recipients.iter().find(|p| p.id == id))
-    }
-
-    /// A recipient's name (or a short id for someone no roster names).
-    pub fn recipient_name(&self, site: &str, id: RecipientId) -> String {
-        self.recipients(site)
-            .iter()
-            .find(|r| r.id == id)
-            .map_or_else(
-                || format!("№ {}", short(&id.to_string())),
-                |r| r.display_name.clone(),
-            )
-    }
-
-    /// An instructor's name by the id the kiosk sent.
-    pub fn instructor_name(&self, site: &str, id: &str) -> String {
-        self.roster(site)
-            .and_then(|r| {
-                r.instructors
-                    .iter()
-                    .find(|i| i.instructor.id.to_string() == id)
+    /// A site's people, as the database holds them now: read again only when the site's
+    /// revision moved since the last read (a change on a page, an enrolment at a kiosk, another
+    /// journal process), so a page pays one small query for its names.
+    pub async fn people(&self, site: &str) -> Result<Arc<SitePeople>, layout::PageError> {
+        let held = self
+            .people
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(site)
+            .cloned();
+        let (id, seen) = (site.to_string(), held.as_ref().map(|p| p.revision));
+        let fresh = self
+            .store
+            .call(move |s| {
+                let revision = s.revision(&id, "people")?;
+                if Some(revision) == seen {
+                    return Ok(None);
+                }
+                s.people(&id).map(Some)
             })
-            .map_or_else(
-                || format!("№ {}", short(id)),
-                |i| i.instructor.display_name.clone(),
-            )
+            .await?;
+        match (fresh, held) {
+            (Some(fresh), _) => {
+                let fresh = Arc::new(fresh);
+                self.people
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(site.to_string(), Arc::clone(&fresh));
+                Ok(fresh)
+            }
+            (None, Some(held)) => Ok(held),
+            (None, None) => Ok(Arc::new(SitePeople::default())),
+        }
+    }
+
+    /// The site of a recipient the journal holds, with their people (for pages that are about
+    /// one person whatever the site).
+    pub async fn person(
+        &self,
+        id: RecipientId,
+    ) -> Result<Option<(SiteView, Arc<SitePeople>)>, layout::PageError> {
+        for site in self.sites.iter() {
+            let people = self.people(&site.id).await?;
+            if people.recipient(id).is_some() {
+                return Ok(Some((site.clone(), people)));
+            }
+        }
+        Ok(None)
     }
 
     /// A service's Russian title.
@@ -190,11 +199,6 @@ pub fn sites(cfg: &crate::config::JournalConfig) -> Vec<SiteView> {
                 .unwrap_or_else(|| chrono::Offset::fix(&Utc)),
         })
         .collect()
-}
-
-/// The first 8 characters of an id, for the rare line that has no name to show.
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
 }
 
 /// Every route of the journal's web server, each behind its access rule.

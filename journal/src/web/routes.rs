@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, acts, audit, fleet, health, journal, layout, people, quality, signin, taps,
-    timetable, users,
+    AppState, acts, audit, fleet, health, instructors, journal, layout, people, quality, signin,
+    taps, timetable, users,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -65,13 +65,42 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/acts", get(acts::list)),
         route(g.clone(), "/acts/{recipient}", get(acts::act)),
         route(g.clone(), "/timetable", get(timetable::show)),
+        route(p.clone(), "/timetable/sessions", post(timetable::plan)),
+        route(
+            p.clone(),
+            "/timetable/sessions/{id}/remove",
+            post(timetable::unplan),
+        ),
+        route(p.clone(), "/timetable/days-off", post(timetable::day_off)),
         route(g.clone(), "/quality", get(quality::show)),
         route(g.clone(), "/people", get(people::list)),
+        route(g.clone(), "/people/new", get(people::new_form)),
+        route(p.clone(), "/people/new", post(people::create)),
+        route(g.clone(), "/people/{recipient}", get(people::show)),
+        route(p.clone(), "/people/{recipient}", post(people::save)),
+        route(
+            p.clone(),
+            "/people/{recipient}/cards",
+            post(people::add_card),
+        ),
+        route(
+            p.clone(),
+            "/people/{recipient}/cards/{card}",
+            post(people::card_state),
+        ),
         route(
             p.clone(),
             "/people/{recipient}/card",
             post(people::request_card),
         ),
+        route(
+            p.clone(),
+            "/people/{recipient}/anonymise",
+            post(people::anonymise),
+        ),
+        route(g.clone(), "/instructors", get(instructors::list)),
+        route(p.clone(), "/instructors", post(instructors::add)),
+        route(p.clone(), "/instructors/{id}", post(instructors::change)),
         route(g.clone(), "/fleet", get(fleet::show)),
         route(g.clone(), "/users", get(users::list)),
         route(p.clone(), "/users", post(users::add)),

@@ -42,7 +42,7 @@ pub async fn list(
             }
         }
     }
-    let people = app.recipients(&site.id);
+    let people = app.people(&site.id).await?;
     let body = html! {
         h1 { "Неопознанные карты" }
         p { "Карты, которых не было в списке, когда их приложили к киоску. Укажите, чья это была карта: "
@@ -74,7 +74,7 @@ pub async fn list(
                                         label for={ "who-" (t.tap) } { "Получатель" }
                                         select id={ "who-" (t.tap) } name="recipient" {
                                             option value="" { "— выберите —" }
-                                            @for r in people { option value=(r.id) { (r.display_name) } }
+                                            @for r in people.current() { option value=(r.id) { (r.display_name) } }
                                         }
                                         " " button type="submit" { "Сопоставить" }
                                     }
@@ -116,17 +116,19 @@ pub async fn match_tap(
     let tap: uuid::Uuid = tap
         .parse()
         .map_err(|_| PageError::not_found("Такой отметки нет."))?;
+    let site = app.site_or_404(None)?;
+    let people = app.people(&site.id).await?;
     let Some(person) = f
         .recipient
         .parse()
         .ok()
         .map(RecipientId)
-        .and_then(|id| app.recipient(id))
+        .and_then(|id| people.recipient(id))
+        .filter(|p| p.anonymised_at.is_none())
         .cloned()
     else {
         return Ok(back("error", "Выберите получателя из списка."));
     };
-    let site = app.site_or_404(None)?;
     let now = app.now();
     let reason = format!(
         "неопознанная карта сопоставлена: это {}",

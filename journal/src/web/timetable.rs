@@ -1,13 +1,28 @@
-//! `GET /timetable`: the week's timetable of a site, to approve, post and tell recipients about
-//! at least 3 days ahead (002 l.3191–3193): day by day, time, service, group, room and specialist,
-//! from the site's timetable file as the kiosks get it (holidays left out). A printable page.
+//! The site's timetable, kept in the journal's database (the timetable file is an import):
+//!
+//! - `GET /timetable`: the week, to approve, post and tell recipients about at least 3 days
+//!   ahead (002 l.3191–3193): day by day, time, service, group, room and specialist, as the
+//!   kiosks get it (days off left out). A printable page; below it (not printed) the planned
+//!   sessions and the days off, with the forms that change them;
+//! - `POST /timetable/sessions`: a session planned weekly on some days, or once on a date;
+//! - `POST /timetable/sessions/{id}/remove`: a planned session taken out;
+//! - `POST /timetable/days-off`: a day without the weekly sessions (a holiday).
+//!
+//! Each change raises the site's plan revision; the feed publishes the schedule again.
 
-use super::AppState;
 use super::auth::Staff;
-use super::layout::{PageError, Section, date_label, page, weekday_label};
-use axum::extract::{Query, State};
-use chrono::{Datelike, Duration, NaiveDate};
+use super::layout::{FormErrors, PageError, Section, csrf_field, date_label, page, weekday_label};
+use super::{AppState, SiteView};
+use crate::store::people::{DayOff, PlannedSession, SitePlan, weekday_code, weekday_of};
+use crate::store::staff::Actor;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use maud::{Markup, html};
+use otmetka_core::catalogue::ServiceCode;
+use otmetka_core::people::{GroupId, InstructorId};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Default)]
@@ -17,6 +32,8 @@ pub struct WeekQuery {
     /// Any day of the week to show ("2026-12-07"); this week by default.
     #[serde(default)]
     week: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 /// The Monday of `d`'s week.
@@ -24,10 +41,30 @@ pub fn monday_of(d: NaiveDate) -> NaiveDate {
     d - Duration::days(i64::from(d.weekday().num_days_from_monday()))
 }
 
+const WEEKDAYS: [(Weekday, &str); 7] = [
+    (Weekday::Mon, "пн"),
+    (Weekday::Tue, "вт"),
+    (Weekday::Wed, "ср"),
+    (Weekday::Thu, "чт"),
+    (Weekday::Fri, "пт"),
+    (Weekday::Sat, "сб"),
+    (Weekday::Sun, "вс"),
+];
+
 pub async fn show(
     State(app): State<AppState>,
     staff: Staff,
     Query(q): Query<WeekQuery>,
+) -> Result<Markup, PageError> {
+    week_page(&app, &staff, &q, None, &FormErrors::default()).await
+}
+
+async fn week_page(
+    app: &AppState,
+    staff: &Staff,
+    q: &WeekQuery,
+    posted: Option<&PlanForm>,
+    errors: &FormErrors,
 ) -> Result<Markup, PageError> {
     let site = app.site_or_404(q.site.as_deref())?;
     let day = match q.week.as_deref().filter(|w| !w.is_empty()) {
@@ -38,18 +75,14 @@ pub async fn show(
     };
     let monday = monday_of(day);
     let sunday = monday + Duration::days(6);
-    let file = app
-        .docs
-        .schedules
-        .iter()
-        .find(|s| s.site.as_str() == site.id);
-    let groups = app
-        .roster(&site.id)
-        .map(|r| r.groups.clone())
-        .unwrap_or_default();
-    let mut entries: Vec<_> = file
-        .map(|f| f.file.expand(monday).entries)
-        .unwrap_or_default()
+    let sid = site.id.clone();
+    let plan = app.store.call(move |s| s.plan(&sid)).await?;
+    let people = app.people(&site.id).await?;
+    let groups = &people.groups;
+    let mut entries: Vec<_> = plan
+        .to_file(1)
+        .expand(monday)
+        .entries
         .into_iter()
         .filter(|e| e.date >= monday && e.date <= sunday)
         .collect();
@@ -63,8 +96,8 @@ pub async fn show(
         }
         h1 { "Расписание занятий с " (date_label(monday)) " по " (date_label(sunday)) }
         p { "Отделение: " strong { (site.id) } "." }
-        @if file.is_none() {
-            p.error { "Расписание для отделения не задано (schedule_file в настройках журнала)." }
+        @if plan.sessions.is_empty() {
+            p.error { "Расписание для отделения не задано." }
         } @else if entries.is_empty() {
             p { "На этой неделе занятий по расписанию нет." }
         } @else {
@@ -78,13 +111,371 @@ pub async fn show(
                             td { (app.service_title(&e.service.0)) }
                             td { @if let Some(g) = e.group.and_then(|g| groups.iter().find(|x| x.id == g)) { (g.name) } }
                             td { (e.room) }
-                            td { @if let Some(i) = e.instructor { (app.instructor_name(&site.id, &i.to_string())) } }
+                            td { @if let Some(i) = e.instructor { (people.instructor_name(&i.to_string())) } }
                         }
                     }
                 }
             }
             div.sign { div { "Утверждаю: заведующий отделением (подпись, расшифровка, дата)" } div { "Вывешено (дата)" } }
         }
+        @if let Some(s) = &q.saved { div.allgood.noprint role="status" { (s) } }
+        (plan_section(app, staff, &site, &plan, &people, posted, errors))
     };
     Ok(page("Расписание", Section::Timetable, Some(&staff.0), body))
+}
+
+/// The planned sessions and the days off, with the forms that change them (not printed).
+fn plan_section(
+    app: &AppState,
+    staff: &Staff,
+    site: &SiteView,
+    plan: &SitePlan,
+    people: &crate::store::people::SitePeople,
+    posted: Option<&PlanForm>,
+    errors: &FormErrors,
+) -> Markup {
+    let f = posted.cloned().unwrap_or_default();
+    let days_of = |s: &PlannedSession| -> String {
+        match s.date {
+            Some(d) => format!("{} {}", weekday_label(d), date_label(d)),
+            None => WEEKDAYS
+                .iter()
+                .filter(|(d, _)| s.days.contains(d))
+                .map(|(_, l)| *l)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    };
+    let term = |s: &PlannedSession| match (s.from, s.to) {
+        (Some(a), Some(b)) => format!("с {} по {}", date_label(a), date_label(b)),
+        (Some(a), None) => format!("с {}", date_label(a)),
+        (None, Some(b)) => format!("по {}", date_label(b)),
+        (None, None) => String::new(),
+    };
+    html! {
+        div.noprint {
+            h2 { "Запланированные занятия" }
+            @if plan.sessions.is_empty() { p { "Пока ничего не запланировано." } } @else {
+                table {
+                    thead { tr { th { "Дни" } th { "Время" } th { "Занятие" } th { "Группа" } th { "Место" } th { "Специалист" } th { "Срок" } @if staff.may_edit() { th {} } } }
+                    tbody {
+                        @for s in &plan.sessions {
+                            tr {
+                                td { (days_of(s)) }
+                                td { (s.start.format("%H:%M")) }
+                                td { (app.service_title(&s.service.0)) }
+                                td { @if let Some(g) = s.group.and_then(|g| people.groups.iter().find(|x| x.id == g)) { (g.name) } }
+                                td { (s.room) }
+                                td { @if let Some(i) = s.instructor { (people.instructor_name(&i.to_string())) } }
+                                td { (term(s)) }
+                                @if staff.may_edit() {
+                                    td { form.inline method="post" action={ "/timetable/sessions/" (s.id) "/remove?site=" (site.id) } {
+                                        (csrf_field(&staff.0))
+                                        button.danger type="submit" { "Убрать" }
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if staff.may_edit() {
+                h2 #plan { "Запланировать занятие" }
+                @if let Some(m) = &errors.message { p.error role="alert" { (m) } }
+                form method="post" action={ "/timetable/sessions?site=" (site.id) } {
+                    (csrf_field(&staff.0))
+                    div.filters {
+                        div class=[errors.class("service")] {
+                            label for="service" { "Занятие" }
+                            select #service name="service" {
+                                option value="" { "— выберите —" }
+                                @for s in &app.docs.catalogue.services { option value=(s.code.0) selected[f.service == s.code.0] { (s.title_ru) } }
+                            }
+                        }
+                        div class=[errors.class("group")] {
+                            label for="group" { "Группа" }
+                            select #group name="group" {
+                                option value="" { "без группы" }
+                                @for g in &people.groups { option value=(g.id) selected[f.group == g.id.to_string()] { (g.name) } }
+                            }
+                        }
+                        div class=[errors.class("instructor")] {
+                            label for="instructor" { "Специалист" }
+                            select #instructor name="instructor" {
+                                option value="" { "любой" }
+                                @for i in people.instructors.iter().filter(|i| i.active) { option value=(i.id) selected[f.instructor == i.id.to_string()] { (i.display_name) } }
+                            }
+                        }
+                        div class=[errors.class("room")] {
+                            label for="room" { "Место" }
+                            input #room name="room" size="14" value=(f.room);
+                        }
+                    }
+                    fieldset class=[errors.class("days")] {
+                        legend { "Каждую неделю по дням" }
+                        @for (d, l) in WEEKDAYS {
+                            label style="display:inline-block;margin-right:14px" { input type="checkbox" name=(format!("day_{}", weekday_code(d))) value="1" checked[f.days().contains(&d)]; " " (l) }
+                        }
+                    }
+                    div.filters {
+                        div class=[errors.class("date")] {
+                            label for="date" { "Или один раз, дата" }
+                            input #date type="date" name="date" value=(f.date);
+                        }
+                        div class=[errors.class("start")] {
+                            label for="start" { "Начало" }
+                            input #start type="time" name="start" value=(f.start) required;
+                        }
+                        div class=[errors.class("from")] {
+                            label for="from" { "С (необязательно)" }
+                            input #from type="date" name="from" value=(f.from);
+                        }
+                        div class=[errors.class("to")] {
+                            label for="to" { "По (необязательно)" }
+                            input #to type="date" name="to" value=(f.to);
+                        }
+                        div { button.primary type="submit" { "Запланировать" } }
+                    }
+                }
+                h2 { "Дни без занятий" }
+                @if !plan.days_off.is_empty() {
+                    p { @for d in &plan.days_off { span.mark.info { (date_label(d.date)) @if !d.reason.is_empty() { " — " (d.reason) } } " " } }
+                }
+                form method="post" action={ "/timetable/days-off?site=" (site.id) } {
+                    (csrf_field(&staff.0))
+                    div.filters {
+                        div class=[errors.class("day_off")] { label for="day_off" { "Дата" } input #day_off type="date" name="day_off" required; }
+                        div { label for="day_off_reason" { "Почему" } input #day_off_reason name="reason" size="24" placeholder="праздник"; }
+                        div { button type="submit" { "Добавить день без занятий" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The planning form as posted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PlanForm {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    instructor: String,
+    #[serde(default)]
+    room: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    day_mon: String,
+    #[serde(default)]
+    day_tue: String,
+    #[serde(default)]
+    day_wed: String,
+    #[serde(default)]
+    day_thu: String,
+    #[serde(default)]
+    day_fri: String,
+    #[serde(default)]
+    day_sat: String,
+    #[serde(default)]
+    day_sun: String,
+}
+
+impl PlanForm {
+    fn days(&self) -> Vec<Weekday> {
+        [
+            (&self.day_mon, "mon"),
+            (&self.day_tue, "tue"),
+            (&self.day_wed, "wed"),
+            (&self.day_thu, "thu"),
+            (&self.day_fri, "fri"),
+            (&self.day_sat, "sat"),
+            (&self.day_sun, "sun"),
+        ]
+        .into_iter()
+        .filter(|(v, _)| !v.is_empty())
+        .filter_map(|(_, c)| weekday_of(c))
+        .collect()
+    }
+
+    /// The planned session the form describes, or the first thing wrong with it.
+    fn session(
+        &self,
+        app: &AppState,
+        site: &SiteView,
+        people: &crate::store::people::SitePeople,
+    ) -> Result<PlannedSession, FormErrors> {
+        let service = ServiceCode(self.service.trim().to_string());
+        if app.docs.catalogue.get(&service).is_none() {
+            return Err(FormErrors::at("service", "Выберите занятие."));
+        }
+        let group = match self.group.trim() {
+            "" => None,
+            g => Some(
+                g.parse()
+                    .ok()
+                    .map(GroupId)
+                    .filter(|id| people.groups.iter().any(|x| x.id == *id))
+                    .ok_or_else(|| FormErrors::at("group", "Такой группы нет."))?,
+            ),
+        };
+        let instructor = match self.instructor.trim() {
+            "" => None,
+            i => Some(
+                i.parse()
+                    .ok()
+                    .map(InstructorId)
+                    .filter(|id| people.instructors.iter().any(|x| x.id == *id))
+                    .ok_or_else(|| FormErrors::at("instructor", "Такого специалиста нет."))?,
+            ),
+        };
+        let date_of = |v: &str, field: &str| -> Result<Option<NaiveDate>, FormErrors> {
+            match v.trim() {
+                "" => Ok(None),
+                v => v
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| FormErrors::at(field, "Дата указана неверно.")),
+            }
+        };
+        let start = NaiveTime::parse_from_str(self.start.trim(), "%H:%M")
+            .map_err(|_| FormErrors::at("start", "Укажите время начала, например 10:00."))?;
+        let date = date_of(&self.date, "date")?;
+        let days = self.days();
+        match (date, days.is_empty()) {
+            (None, true) => {
+                return Err(FormErrors::at(
+                    "days",
+                    "Отметьте дни недели или укажите дату одного занятия.",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(FormErrors::at(
+                    "date",
+                    "Либо дни недели, либо одна дата — не то и другое сразу.",
+                ));
+            }
+            (Some(d), true) if d < site.date(app.now()) => {
+                return Err(FormErrors::at("date", "Эта дата уже прошла."));
+            }
+            _ => {}
+        }
+        let (from, to) = (date_of(&self.from, "from")?, date_of(&self.to, "to")?);
+        if let (Some(a), Some(b)) = (from, to) {
+            if b < a {
+                return Err(FormErrors::at("to", "«По» не может быть раньше, чем «с»."));
+            }
+        }
+        let room = self.room.trim();
+        if room.chars().count() > 60 {
+            return Err(FormErrors::at("room", "Место — до 60 знаков."));
+        }
+        Ok(PlannedSession {
+            id: 0,
+            site: site.id.clone(),
+            service,
+            group,
+            instructor,
+            days,
+            date,
+            start,
+            room: room.to_string(),
+            unit_kind: None,
+            from: if date.is_some() { None } else { from },
+            to: if date.is_some() { None } else { to },
+        })
+    }
+}
+
+fn saved(site: &SiteView, message: &str) -> Response {
+    Redirect::to(&format!(
+        "/timetable?site={}&saved={}",
+        site.id,
+        super::auth::urlencode(message)
+    ))
+    .into_response()
+}
+
+/// `POST /timetable/sessions`.
+pub async fn plan(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<WeekQuery>,
+    Form(f): Form<PlanForm>,
+) -> Result<Response, PageError> {
+    let site = app.site_or_404(q.site.as_deref())?;
+    let people = app.people(&site.id).await?;
+    let session = match f.session(&app, &site, &people) {
+        Ok(s) => s,
+        Err(e) => {
+            let page = week_page(&app, &staff, &q, Some(&f), &e).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let (actor, now) = (Actor::of(&staff.0.user), app.now());
+    app.store
+        .call(move |s| s.plan_session(&actor, &session, now))
+        .await?;
+    Ok(saved(
+        &site,
+        "Занятие добавлено в расписание. Киоски получат его в течение минуты.",
+    ))
+}
+
+/// `POST /timetable/sessions/{id}/remove`.
+pub async fn unplan(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<WeekQuery>,
+) -> Result<Response, PageError> {
+    let site = app.site_or_404(q.site.as_deref())?;
+    let (actor, now, sid) = (Actor::of(&staff.0.user), app.now(), site.id.clone());
+    app.store
+        .call(move |s| s.unplan_session(&actor, &sid, id, now))
+        .await?;
+    Ok(saved(&site, "Занятие убрано из расписания."))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct DayOffForm {
+    #[serde(default)]
+    day_off: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /timetable/days-off`.
+pub async fn day_off(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<WeekQuery>,
+    Form(f): Form<DayOffForm>,
+) -> Result<Response, PageError> {
+    let site = app.site_or_404(q.site.as_deref())?;
+    let Ok(date) = f.day_off.trim().parse::<NaiveDate>() else {
+        let e = FormErrors::at("day_off", "Укажите дату дня без занятий.");
+        let page = week_page(&app, &staff, &q, None, &e).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let day = DayOff {
+        date,
+        reason: f.reason.trim().chars().take(100).collect(),
+    };
+    let (actor, now, sid) = (Actor::of(&staff.0.user), app.now(), site.id.clone());
+    app.store
+        .call(move |s| s.add_day_off(&actor, &sid, &day, now))
+        .await?;
+    Ok(saved(
+        &site,
+        &format!("{}: занятий не будет.", date_label(date)),
+    ))
 }

@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
+mod people;
 mod staff;
+
+use crate::store::people as people_rec;
 
 /// The schema, in order. Never edit a migration that has shipped: add the next one.
 const MIGRATION_SQL: &[&str] = &[
@@ -26,6 +29,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0004_matched_taps.sql"),
     include_str!("migrations/0005_satisfaction_index.sql"),
     include_str!("migrations/0006_after_signoff.sql"),
+    include_str!("migrations/0007_people.sql"),
 ];
 
 #[cfg(test)]
@@ -177,7 +181,7 @@ impl SqliteJournal {
                     refused.push(why);
                     return Ok(refused);
                 }
-                tx.execute(
+                let fulfilled = tx.execute(
                     "UPDATE enrolments SET card_hashes = ?2, enrolled_at = ?3
                      WHERE request = ?1 AND enrolled_at IS NULL",
                     params![
@@ -186,6 +190,25 @@ impl SqliteJournal {
                         ts(*at)
                     ],
                 )?;
+                // The card becomes its holder's in the journal's people: the roster goes out
+                // again with it (`after_commit`). A resend of the same card changes nothing.
+                if fulfilled == 1 {
+                    people::insert_card(
+                        tx,
+                        &people_rec::NewCard {
+                            site: site.to_string(),
+                            holder: people_rec::Holder::Recipient(*recipient),
+                            hashes: card_hashes.clone(),
+                            tail: None,
+                            state: people_rec::CardState::Active,
+                            valid_until: None,
+                            kept_by_staff: false,
+                            note: String::new(),
+                        },
+                        &format!("kiosk {kiosk}"),
+                        *at,
+                    )?;
+                }
             }
             Event::Units { session, units } => {
                 let sid = session.to_string();
@@ -299,21 +322,10 @@ impl SqliteJournal {
         if from_text(&expires).is_some_and(|e| at > e + ENROLMENT_SKEW) {
             return invalid(format!("card enrolment {request} expired at {expires}"));
         }
-        let mut others = tx.prepare_cached(
-            "SELECT recipient, card_hashes FROM enrolments
-             WHERE site = ?1 AND enrolled_at IS NOT NULL AND recipient != ?2",
-        )?;
-        let rows = others.query_map(params![env.site, recipient.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (holder, hashes) = row?;
-            let hashes: Vec<String> = serde_json::from_str(&hashes)?;
-            if hashes.iter().any(|h| card_hashes.contains(h)) {
-                return invalid(format!(
-                    "card enrolment {request}: the card is {holder}'s already"
-                ));
-            }
+        if let Some(holder) = people::card_holder_id(tx, &env.site, card_hashes)? {
+            return invalid(format!(
+                "card enrolment {request}: the card is {holder}'s already"
+            ));
         }
         Ok(None)
     }

@@ -100,7 +100,7 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
     })
 }
 
-fn audit_tx(
+pub(super) fn audit_tx(
     tx: &Transaction<'_>,
     actor: &Actor,
     action: &str,
