@@ -275,13 +275,6 @@ impl SitePeople {
         self.cards.iter().rev().filter(move |c| c.holder == holder)
     }
 
-    /// The card one of `hashes` names, if the site holds it.
-    pub fn card_with(&self, hashes: &[String]) -> Option<&CardRecord> {
-        self.cards
-            .iter()
-            .find(|c| c.hashes.iter().any(|h| hashes.contains(h)))
-    }
-
     /// The roster the kiosks get on `today` (version 0: the store versions the body): the
     /// people whose data is held, their cards with what each is today, the active
     /// instructors, the groups with their members.

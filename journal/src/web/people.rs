@@ -77,14 +77,12 @@ async fn site_kiosks(app: &AppState, site: &str) -> Result<Vec<String>, PageErro
     Ok(out)
 }
 
-/// What is missing from a person's record on `today`, in words for the list.
+/// What is missing from a person's record on `today` that stops them checking in or being
+/// counted, in words for the list.
 fn missing(people: &SitePeople, p: &Person, today: NaiveDate) -> Vec<&'static str> {
     let mut out = Vec::new();
     if !p.consent.participation {
         out.push("нет согласия на участие");
-    }
-    if p.data_consent_on.is_none() {
-        out.push("нет даты согласия на обработку данных");
     }
     match &p.programme {
         None => out.push("нет программы"),
@@ -160,7 +158,10 @@ pub async fn list(
                         td { @for c in people.cards_of(Holder::Recipient(p.id)) {
                             (c.label()) " (" (card_state_label(c, today)) ")" br;
                         } }
-                        td { @for w in m { span.mark { (w) } } }
+                        td {
+                            @for w in m { span.mark { (w) } }
+                            @if p.data_consent_on.is_none() { span.mark.info { "нет даты согласия на обработку данных" } }
+                        }
                     }
                 }
             }
@@ -653,6 +654,7 @@ async fn person_page(
             @if let Some(e) = &q.error { p.error role="alert" { (e) } }
             @let m = missing(people, person, today);
             @if !m.is_empty() { div.problems role="alert" { strong { "Не хватает: " } @for w in &m { span.mark { (w) } } } }
+            @if person.data_consent_on.is_none() { p.note { "Не указана дата согласия на обработку персональных данных." } }
             @if person.is_minor_on(today) { p.note { "Несовершеннолетний: для него действуют нормы для детей." } }
             h2 { "Карты" }
             @if let Some(r) = &request {

@@ -101,49 +101,53 @@ fn upsert_instructor(
     Ok(())
 }
 
-/// The holder of the card one of `hashes` names at `site`, if any: "Мария Ивановна".
+/// Whether a card with `hashes` is one the site holds, and whose: the same card (its whole
+/// number, `hashes[0]`, is among a held card's forms, or a held card's whole number among its
+/// forms). Two cards whose 24-bit truncations agree are different cards (a truncated read of
+/// either is ambiguous at the kiosk, which says so), not the same one.
+const SAME_CARD: &str = "c.site = ?1 AND (c.first_hash IN (SELECT value FROM json_each(?2))
+     OR EXISTS (SELECT 1 FROM json_each(c.hashes) WHERE value = ?3))";
+
+/// The holder of the card `hashes` names at `site`, if any, by name ("Мария Ивановна").
 fn card_holder(
     tx: &Transaction<'_>,
     site: &str,
     hashes: &[String],
 ) -> Result<Option<String>, StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT COALESCE(r.display_name, i.display_name, c.recipient, c.instructor)
+    let Some(first) = hashes.first() else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT COALESCE(NULLIF(r.display_name, ''), i.display_name, c.recipient, c.instructor)
          FROM cards c LEFT JOIN recipients r ON r.id = c.recipient
-         LEFT JOIN instructors i ON i.id = c.instructor
-         WHERE c.site = ?1 AND EXISTS (SELECT 1 FROM json_each(c.hashes) WHERE value = ?2)",
-    )?;
-    for h in hashes {
-        if let Some(who) = stmt
-            .query_row(params![site, h], |r| r.get::<_, String>(0))
-            .optional()?
-        {
-            return Ok(Some(who));
-        }
-    }
-    Ok(None)
+         LEFT JOIN instructors i ON i.id = c.instructor WHERE {SAME_CARD} LIMIT 1"
+    ))?;
+    Ok(stmt
+        .query_row(params![site, serde_json::to_string(hashes)?, first], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?)
 }
 
-/// The id of the holder of the card one of `hashes` names at `site` (a recipient's id, or
+/// The id of the holder of the card `hashes` names at `site` (a recipient's id, or
 /// "instructor ID"), if any.
 pub(super) fn card_holder_id(
     tx: &Transaction<'_>,
     site: &str,
     hashes: &[String],
 ) -> Result<Option<String>, StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT COALESCE(recipient, 'instructor ' || instructor) FROM cards
-         WHERE site = ?1 AND EXISTS (SELECT 1 FROM json_each(cards.hashes) WHERE value = ?2)",
-    )?;
-    for h in hashes {
-        if let Some(who) = stmt
-            .query_row(params![site, h], |r| r.get::<_, String>(0))
-            .optional()?
-        {
-            return Ok(Some(who));
-        }
-    }
-    Ok(None)
+    let Some(first) = hashes.first() else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT COALESCE(c.recipient, 'instructor ' || c.instructor) FROM cards c
+         WHERE {SAME_CARD} LIMIT 1"
+    ))?;
+    Ok(stmt
+        .query_row(params![site, serde_json::to_string(hashes)?, first], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?)
 }
 
 /// Inserts a card the site does not hold; `Conflict` naming the holder when it does.

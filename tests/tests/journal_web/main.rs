@@ -1,7 +1,8 @@
 //! The journal's pages in-process, on a generated institution (a real SQLite journal filled
 //! through the store's commit path): who may open what (a role × route matrix walked from the
 //! router's own table), form tokens, the sign-in limiter, corrections with reasons, the head's
-//! sign-off locking a month, and the act's figures against what the generator produced.
+//! sign-off locking a month, and the act's figures against what the generator produced;
+//! people, cards and the timetable kept on the pages in `people.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,6 +21,8 @@ use otmetka_journal::web::{AppState, routes};
 use otmetka_tests::institution::{self, Institution};
 use std::sync::Arc;
 use tower::ServiceExt;
+
+mod people;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -196,9 +199,34 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/acts", "admin head specialist auditor"),
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
     ("GET", "/timetable", "admin head specialist auditor"),
+    ("POST", "/timetable/sessions", "admin head specialist"),
+    (
+        "POST",
+        "/timetable/sessions/{id}/remove",
+        "admin head specialist",
+    ),
+    ("POST", "/timetable/days-off", "admin head specialist"),
     ("GET", "/quality", "admin head specialist auditor"),
     ("GET", "/people", "admin head specialist auditor"),
+    ("GET", "/people/new", "admin head specialist"),
+    ("POST", "/people/new", "admin head specialist"),
+    (
+        "GET",
+        "/people/{recipient}",
+        "admin head specialist auditor",
+    ),
+    ("POST", "/people/{recipient}", "admin head specialist"),
+    ("POST", "/people/{recipient}/cards", "admin head specialist"),
+    (
+        "POST",
+        "/people/{recipient}/cards/{card}",
+        "admin head specialist",
+    ),
     ("POST", "/people/{recipient}/card", "admin head specialist"),
+    ("POST", "/people/{recipient}/anonymise", "admin"),
+    ("GET", "/instructors", "admin head specialist auditor"),
+    ("POST", "/instructors", "admin head"),
+    ("POST", "/instructors/{id}", "admin head"),
     ("GET", "/fleet", "admin head specialist auditor"),
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),
@@ -247,6 +275,7 @@ fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is
             )
             .replace("{recipient}", &recipient.to_string())
             .replace("{tap}", &uuid::Uuid::nil().to_string())
+            .replace("{card}", "999999")
             .replace("{login}", "nobody-such");
         // Forms that an admitted role sends are invalid on purpose: the walk changes nothing.
         let form = |csrf: &str| {
@@ -876,8 +905,10 @@ fn the_weeks_timetable_lists_the_planned_sessions_and_leaves_out_holidays() {
         "{}",
         a.body
     );
-    assert!(a.body.contains("29.12.2026") && a.body.contains("01.01.2027"));
-    assert!(!a.body.contains("31.12.2026"), "no sessions on a holiday");
+    // The week itself, above the planned sessions and days off (which name the holiday).
+    let week = &a.body[..a.body.find("Запланированные занятия").unwrap()];
+    assert!(week.contains("29.12.2026") && week.contains("01.01.2027"));
+    assert!(!week.contains("31.12.2026"), "no sessions on a holiday");
     assert!(a.body.contains("Зал ЛФК") && a.body.contains("Дмитрий Сергеевич Козлов"));
     let bad = site.send(Method::GET, "/timetable?week=someday", Some(&cookie), None);
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
