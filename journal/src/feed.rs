@@ -165,7 +165,10 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
             _ = schedule_tick.tick(), if r.connected => r.publish_schedules().await?,
             _ = enrol_tick.tick(), if r.connected => {
                 r.publish_enrolments().await?;
-                r.publish_changed().await?;
+                // A store that is busy for a moment: the next tick tries again.
+                if let Err(e) = r.publish_changed().await {
+                    tracing::warn!("could not publish the changed documents, trying again: {e}");
+                }
             }
         }
         r.commit_due(false).await?;

@@ -76,6 +76,9 @@ async fn browser(dir: &Path) -> Result<(Driver, Client)> {
     let log = std::fs::File::create(dir.join("chromedriver.log"))?;
     let child = std::process::Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        // Dates and times in the fields as a Russian office's browser shows them.
+        .env("LANG", "ru_RU.UTF-8")
+        .env("LANGUAGE", "ru")
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
@@ -95,7 +98,8 @@ async fn browser(dir: &Path) -> Result<(Driver, Client)> {
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run", "--disable-quic",
                 format!("--user-data-dir={}", profile.display()),
-            ]
+            ],
+            "prefs": { "intl.accept_languages": "ru-RU,ru" }
         }
     });
     let serde_json::Value::Object(caps) = caps else {
@@ -365,6 +369,11 @@ async fn walk(
             .await?
             .contains("Укажите, с какого дня действует индивидуальная программа.")
     );
+    // The message at the top leads to the field, marked and with the message under it.
+    c.find(Locator::LinkText("Перейти к полю"))
+        .await?
+        .click()
+        .await?;
     shots.take(c, "person-invalid").await?;
     // What was typed is kept: the first day is all that is missing.
     set_value(c, "valid_from", "2026-12-01").await?;

@@ -72,11 +72,11 @@ fn render(
                                     (csrf_field(&staff.0))
                                     div class=[errors.class(&format!("pin-{}", i.id))] {
                                         label for={ "pin-" (i.id) } { "Новый PIN-код" }
-                                        input id={ "pin-" (i.id) } name="pin" type="password" inputmode="numeric" autocomplete="new-password" size="8";
+                                        input id={ "pin-" (i.id) } name="pin" type="password" inputmode="numeric" autocomplete="new-password" size="8"; (errors.at_field(&format!("pin-{}", i.id)))
                                     }
                                     div class=[errors.class(&format!("card-{}", i.id))] {
                                         label for={ "card-" (i.id) } { "Выдать карту (номер)" }
-                                        input id={ "card-" (i.id) } name="card_number" autocomplete="off" size="16";
+                                        input id={ "card-" (i.id) } name="card_number" autocomplete="off" size="16"; (errors.at_field(&format!("card-{}", i.id)))
                                     }
                                     label { input type="checkbox" name="left" value="1" checked[!i.active]; " Не работает (уволен): на киосках не входит" }
                                     button.primary type="submit" { "Сохранить" }
@@ -93,11 +93,11 @@ fn render(
             div.filters {
                 div class=[errors.class("name")] {
                     label for="name" { "Как обращаться (имя и отчество)" }
-                    input #name name="name" size="30" required;
+                    input #name name="name" size="30" required; (errors.at_field("name"))
                 }
                 div class=[errors.class("pin")] {
                     label for="pin" { "PIN-код для киоска" }
-                    input #pin name="pin" type="password" inputmode="numeric" autocomplete="new-password" size="8" required;
+                    input #pin name="pin" type="password" inputmode="numeric" autocomplete="new-password" size="8" required; (errors.at_field("pin"))
                 }
                 div { button.primary type="submit" { "Добавить" } }
             }

@@ -55,6 +55,8 @@ tr.removed td { color: var(--muted); text-decoration: line-through; }
 .mark.info { border-color: var(--muted); color: var(--muted); }
 .error { color: var(--bad); font-weight: bold; }
 .field-error input, .field-error textarea, .field-error select { border: 3px solid var(--bad); }
+input, select, textarea { scroll-margin-top: 5em; }
+.field-message { display: block; color: var(--bad); font-weight: bold; font-size: 16px; margin-top: 2px; }
 form.inline { display: inline; }
 label { display: block; font-weight: bold; margin-top: 10px; }
 input, select, textarea, button { font-size: 18px; padding: 6px 8px; font-family: inherit; }
@@ -300,6 +302,16 @@ impl FormErrors {
         FormErrors {
             field: Some(field.to_string()),
             message: Some(message.to_string()),
+        }
+    }
+
+    /// The message under the field it is about (nothing for other fields), so the field is
+    /// found with its reason even far down a long form.
+    pub fn at_field(&self, field: &str) -> Markup {
+        html! {
+            @if self.field.as_deref() == Some(field) {
+                @if let Some(m) = &self.message { span.field-message role="alert" { (m) } }
+            }
         }
     }
 

@@ -148,9 +148,15 @@ pub async fn list(
             tbody {
                 @for (p, m) in &shown {
                     tr class=[(!m.is_empty()).then_some("problem")] {
-                        td { a href={ "/people/" (p.id) } { (p.full_name) } br; span.muted { (p.display_name) } }
-                        td.name { @if let Some(b) = p.birth_date { (date_label(b)) @if p.is_minor_on(today) { " " span.mark.info { "несовершеннолетний" } } } }
-                        td.num { @if let Some(g) = p.care_group { (g) } }
+                        td {
+                            a href={ "/people/" (p.id) } { (p.full_name) }
+                            @if p.display_name != p.full_name { br; span.muted { "на киоске: " (p.display_name) } }
+                        }
+                        td.name { @match p.birth_date {
+                            Some(b) => { (date_label(b)) @if p.is_minor_on(today) { br; span.mark.info { "несовершеннолетний" } } }
+                            None => { span.muted { "—" } }
+                        } }
+                        td.num { @match p.care_group { Some(g) => { (g) }, None => { span.muted { "—" } } } }
                         td { @match &p.programme {
                             Some(pr) => { "с " (date_label(pr.valid_from)) " по " (date_label(pr.valid_to)) ", услуг: " (pr.items.len()) }
                             None => { "—" }
@@ -406,22 +412,22 @@ fn person_form(
     let programme = p.programme.as_ref();
     let disabled = !staff.may_edit();
     html! {
-        @if let Some(m) = &errors.message { p.error role="alert" { (m) } }
+        @if let Some(m) = &errors.message { p.error role="alert" { (m) @if let Some(f) = &errors.field { " " a href={ "#" (f) } { "Перейти к полю" } } } }
         form method="post" action=(action) {
             (csrf_field(&staff.0))
             fieldset {
                 legend { "Получатель" }
                 div class=[errors.class("full_name")] {
                     label for="full_name" { "Фамилия, имя, отчество" }
-                    input #full_name name="full_name" size="40" required value=(val("full_name", p.full_name.clone())) disabled[disabled];
+                    input #full_name name="full_name" size="40" required value=(val("full_name", p.full_name.clone())) disabled[disabled]; (errors.at_field("full_name"))
                 }
                 div class=[errors.class("display_name")] {
                     label for="display_name" { "Как обращаться на киоске (имя и отчество)" }
-                    input #display_name name="display_name" size="30" required value=(val("display_name", p.display_name.clone())) disabled[disabled];
+                    input #display_name name="display_name" size="30" required value=(val("display_name", p.display_name.clone())) disabled[disabled]; (errors.at_field("display_name"))
                 }
                 div class=[errors.class("birth_date")] {
                     label for="birth_date" { "Дата рождения" }
-                    input #birth_date type="date" name="birth_date" value=(val("birth_date", date(p.birth_date))) disabled[disabled];
+                    input #birth_date type="date" name="birth_date" value=(val("birth_date", date(p.birth_date))) disabled[disabled]; (errors.at_field("birth_date"))
                 }
                 div class=[errors.class("care_group")] {
                     label for="care_group" { "Группа ухода" }
@@ -430,10 +436,11 @@ fn person_form(
                         option value="" selected[held.is_empty()] { "не установлена" }
                         @for g in CARE_GROUPS { option value=(g) selected[held == g.to_string()] { (g) } }
                     }
+                    (errors.at_field("care_group"))
                 }
                 div class=[errors.class("representative")] {
                     label for="representative" { "Законный представитель (ФИО, кем приходится, телефон)" }
-                    input #representative name="representative" size="60" value=(val("representative", p.representative.clone())) disabled[disabled];
+                    input #representative name="representative" size="60" value=(val("representative", p.representative.clone())) disabled[disabled]; (errors.at_field("representative"))
                 }
             }
             fieldset {
@@ -442,7 +449,7 @@ fn person_form(
                 label { input type="checkbox" name="consent_photo_video" value="1" checked[on("consent_photo_video", p.consent.photo_video)] disabled[disabled]; " Согласие на фото- и видеосъёмку" }
                 div class=[errors.class("data_consent_on")] {
                     label for="data_consent_on" { "Дата согласия на обработку персональных данных" }
-                    input #data_consent_on type="date" name="data_consent_on" value=(val("data_consent_on", date(p.data_consent_on))) disabled[disabled];
+                    input #data_consent_on type="date" name="data_consent_on" value=(val("data_consent_on", date(p.data_consent_on))) disabled[disabled]; (errors.at_field("data_consent_on"))
                 }
             }
             @if !people.groups.is_empty() {
@@ -452,6 +459,7 @@ fn person_form(
                         @let held = posted.map_or(p.groups.contains(&g.id), |f| f.all("group").any(|v| v == g.id.to_string()));
                         label { input type="checkbox" name="group" value=(g.id) checked[held] disabled[disabled]; " " (g.name) " (" (app.service_title(&g.service.0)) ")" }
                     }
+                    (errors.at_field("group"))
                 }
             }
             fieldset {
@@ -459,11 +467,11 @@ fn person_form(
                 div.filters {
                     div class=[errors.class("valid_from")] {
                         label for="valid_from" { "Действует с" }
-                        input #valid_from type="date" name="valid_from" value=(val("valid_from", date(programme.map(|p| p.valid_from)))) disabled[disabled];
+                        input #valid_from type="date" name="valid_from" value=(val("valid_from", date(programme.map(|p| p.valid_from)))) disabled[disabled]; (errors.at_field("valid_from"))
                     }
                     div class=[errors.class("valid_to")] {
                         label for="valid_to" { "по" }
-                        input #valid_to type="date" name="valid_to" value=(val("valid_to", date(programme.map(|p| p.valid_to)))) disabled[disabled];
+                        input #valid_to type="date" name="valid_to" value=(val("valid_to", date(programme.map(|p| p.valid_to)))) disabled[disabled]; (errors.at_field("valid_to"))
                     }
                 }
                 table {
@@ -479,12 +487,13 @@ fn person_form(
                             tr {
                                 td { input type="checkbox" id=(on_name) name=(on_name) value="1" checked[on(&on_name, item.is_some())] disabled[disabled]; }
                                 td { label for=(on_name) style="font-weight:normal;margin:0" { (s.title_ru) } span.muted { " (" (code) ")" } }
-                                td class=[errors.class(&count_name)] { input name=(count_name) size="4" inputmode="numeric" value=(val(&count_name, item.and_then(|i| i.count).map(|c| c.to_string()).unwrap_or_default())) disabled[disabled]; }
+                                td class=[errors.class(&count_name)] { input id=(count_name) name=(count_name) size="4" inputmode="numeric" value=(val(&count_name, item.and_then(|i| i.count).map(|c| c.to_string()).unwrap_or_default())) disabled[disabled];  (errors.at_field(&count_name)) }
                                 td class=[errors.class(&period_name)] {
-                                    select name=(period_name) disabled[disabled] {
+                                    select id=(period_name) name=(period_name) disabled[disabled] {
                                         @for (v, l) in PERIODS { option value=(v) selected[period == *v] { (l) } }
                                         @if period.starts_with("course-") { option value=(period) selected { "за курс, дней: " (period.trim_start_matches("course-")) } }
                                     }
+                                    (errors.at_field(&period_name))
                                 }
                             }
                         }
@@ -704,11 +713,11 @@ async fn person_page(
                         div.filters {
                             div class=[errors.class("card_number")] {
                                 label for="card_number" { "Номер карты" }
-                                input #card_number name="card_number" size="20" autocomplete="off" autofocus[q.request.is_none() && !card_error || errors.field.as_deref() == Some("card_number")];
+                                input #card_number name="card_number" size="20" autocomplete="off" autofocus[q.request.is_none() && !card_error || errors.field.as_deref() == Some("card_number")]; (errors.at_field("card_number"))
                             }
                             div class=[errors.class("card_until")] {
                                 label for="card_until" { "Временная, до (необязательно)" }
-                                input #card_until type="date" name="card_until";
+                                input #card_until type="date" name="card_until"; (errors.at_field("card_until"))
                             }
                             div { label { input type="checkbox" name="card_kept" value="1"; " Хранится у специалиста" } }
                             div { button.primary type="submit" { "Выдать карту" } }

@@ -181,7 +181,7 @@ fn plan_section(
             }
             @if staff.may_edit() {
                 h2 #plan { "Запланировать занятие" }
-                @if let Some(m) = &errors.message { p.error role="alert" { (m) } }
+                @if let Some(m) = &errors.message { p.error role="alert" { (m) @if let Some(f) = &errors.field { " " a href={ "#" (f) } { "Перейти к полю" } } } }
                 form method="post" action={ "/timetable/sessions?site=" (site.id) } {
                     (csrf_field(&staff.0))
                     div.filters {
@@ -191,6 +191,7 @@ fn plan_section(
                                 option value="" { "— выберите —" }
                                 @for s in &app.docs.catalogue.services { option value=(s.code.0) selected[f.service == s.code.0] { (s.title_ru) } }
                             }
+                            (errors.at_field("service"))
                         }
                         div class=[errors.class("group")] {
                             label for="group" { "Группа" }
@@ -198,6 +199,7 @@ fn plan_section(
                                 option value="" { "без группы" }
                                 @for g in &people.groups { option value=(g.id) selected[f.group == g.id.to_string()] { (g.name) } }
                             }
+                            (errors.at_field("group"))
                         }
                         div class=[errors.class("instructor")] {
                             label for="instructor" { "Специалист" }
@@ -205,10 +207,11 @@ fn plan_section(
                                 option value="" { "любой" }
                                 @for i in people.instructors.iter().filter(|i| i.active) { option value=(i.id) selected[f.instructor == i.id.to_string()] { (i.display_name) } }
                             }
+                            (errors.at_field("instructor"))
                         }
                         div class=[errors.class("room")] {
                             label for="room" { "Место" }
-                            input #room name="room" size="14" value=(f.room);
+                            input #room name="room" size="14" value=(f.room); (errors.at_field("room"))
                         }
                     }
                     fieldset class=[errors.class("days")] {
@@ -216,23 +219,24 @@ fn plan_section(
                         @for (d, l) in WEEKDAYS {
                             label style="display:inline-block;margin-right:14px" { input type="checkbox" name=(format!("day_{}", weekday_code(d))) value="1" checked[f.days().contains(&d)]; " " (l) }
                         }
+                        (errors.at_field("days"))
                     }
                     div.filters {
                         div class=[errors.class("date")] {
                             label for="date" { "Или один раз, дата" }
-                            input #date type="date" name="date" value=(f.date);
+                            input #date type="date" name="date" value=(f.date); (errors.at_field("date"))
                         }
                         div class=[errors.class("start")] {
                             label for="start" { "Начало" }
-                            input #start type="time" name="start" value=(f.start) required;
+                            input #start type="time" name="start" value=(f.start) required; (errors.at_field("start"))
                         }
                         div class=[errors.class("from")] {
                             label for="from" { "С (необязательно)" }
-                            input #from type="date" name="from" value=(f.from);
+                            input #from type="date" name="from" value=(f.from); (errors.at_field("from"))
                         }
                         div class=[errors.class("to")] {
                             label for="to" { "По (необязательно)" }
-                            input #to type="date" name="to" value=(f.to);
+                            input #to type="date" name="to" value=(f.to); (errors.at_field("to"))
                         }
                         div { button.primary type="submit" { "Запланировать" } }
                     }
@@ -244,7 +248,7 @@ fn plan_section(
                 form method="post" action={ "/timetable/days-off?site=" (site.id) } {
                     (csrf_field(&staff.0))
                     div.filters {
-                        div class=[errors.class("day_off")] { label for="day_off" { "Дата" } input #day_off type="date" name="day_off" required; }
+                        div class=[errors.class("day_off")] { label for="day_off" { "Дата" } input #day_off type="date" name="day_off" required;  (errors.at_field("day_off")) }
                         div { label for="day_off_reason" { "Почему" } input #day_off_reason name="reason" size="24" placeholder="праздник"; }
                         div { button type="submit" { "Добавить день без занятий" } }
                     }

@@ -2,6 +2,10 @@
 //! kiosk it may forget a row: the commit behind it must survive a power cut). The schema is a
 //! list of numbered migrations (`migrations/NNNN_*.sql`) applied with
 //! `rusqlite_migration`, which keeps the version in SQLite's `user_version`.
+//!
+//! Every write transaction begins `IMMEDIATE`: it takes the write lock first and waits for it
+//! (the busy timeout), where a deferred one that read first would fail at once with
+//! `SQLITE_BUSY` when another connection (the feed, the pages, a command) wrote in between.
 
 use super::{
     Batch, Enrolment, JournalStore, JournalUnit, KioskAck, KioskRecord, StatusReport, StoreError,
@@ -337,7 +341,9 @@ impl JournalStore for SqliteJournal {
         batch: &Batch,
         now: DateTime<Utc>,
     ) -> Result<Vec<KioskAck>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for StatusReport { site, kiosk, body } in &batch.statuses {
             tx.execute(
                 "INSERT INTO kiosk_status (site, kiosk, body, updated_at) VALUES (?1, ?2, ?3, ?4)
@@ -679,7 +685,9 @@ impl JournalStore for SqliteJournal {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let held: Option<(u64, String)> = tx
             .query_row(
                 "SELECT version, body FROM published WHERE site = ?1 AND name = ?2",

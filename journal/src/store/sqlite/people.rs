@@ -358,7 +358,9 @@ impl PeopleStore for SqliteJournal {
         person: &Person,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let held: Option<String> = tx
             .query_row(
                 "SELECT site FROM recipients WHERE id = ?1",
@@ -397,7 +399,9 @@ impl PeopleStore for SqliteJournal {
         instructor: &InstructorRecord,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let held: Option<String> = tx
             .query_row(
                 "SELECT site FROM instructors WHERE id = ?1",
@@ -444,7 +448,9 @@ impl PeopleStore for SqliteJournal {
         card: &NewCard,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = insert_card(&tx, card, &actor.name, now)?;
         audit_tx(
             &tx,
@@ -482,7 +488,9 @@ impl PeopleStore for SqliteJournal {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let held: Option<(Option<String>, Option<String>, String)> = tx
             .query_row(
                 "SELECT recipient, instructor, state FROM cards WHERE id = ?1 AND site = ?2",
@@ -519,7 +527,9 @@ impl PeopleStore for SqliteJournal {
         id: RecipientId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let changed = tx.execute(
             "UPDATE recipients SET display_name = '', full_name = '', birth_date = NULL,
                  representative = '', consent_data_on = NULL, anonymised_at = ?3, updated_at = ?3
@@ -564,7 +574,9 @@ impl PeopleStore for SqliteJournal {
         import: &PeopleImport,
         now: DateTime<Utc>,
     ) -> Result<ImportReport, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut report = ImportReport::default();
         for g in &import.groups {
             tx.execute(
@@ -691,7 +703,9 @@ impl PeopleStore for SqliteJournal {
         session: &PlannedSession,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = insert_planned(&tx, session, now)?;
         bump(&tx, &session.site, "plan")?;
         audit_tx(
@@ -713,7 +727,9 @@ impl PeopleStore for SqliteJournal {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let plan_row = tx.execute(
             "DELETE FROM planned_sessions WHERE id = ?1 AND site = ?2",
             params![id, site],
@@ -743,7 +759,9 @@ impl PeopleStore for SqliteJournal {
         day: &DayOff,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO days_off (site, day, reason) VALUES (?1, ?2, ?3)
              ON CONFLICT (site, day) DO UPDATE SET reason = excluded.reason",
@@ -768,7 +786,9 @@ impl PeopleStore for SqliteJournal {
         plan: &SitePlan,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM planned_sessions WHERE site = ?1", [&plan.site])?;
         tx.execute("DELETE FROM days_off WHERE site = ?1", [&plan.site])?;
         for s in &plan.sessions {

@@ -201,7 +201,9 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM users WHERE login = ?1 AND disabled_at IS NULL",
@@ -228,7 +230,9 @@ impl StaffStore for SqliteJournal {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [ts(now)])?;
         tx.execute(
             "INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, expires_at)
@@ -294,7 +298,9 @@ impl StaffStore for SqliteJournal {
         peer: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // A day of failures is all the limiter looks at; older ones are in the audit log.
         let day_ago = now - chrono::Duration::days(1);
         tx.execute("DELETE FROM sign_in_failures WHERE at < ?1", [ts(day_ago)])?;
@@ -328,7 +334,9 @@ impl StaffStore for SqliteJournal {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         audit_tx(&tx, actor, action, subject, detail, now)?;
         tx.commit()?;
         Ok(())
@@ -396,7 +404,9 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<UnitId, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let id = add_checkin_tx(&tx, add, actor, now)?;
         tx.commit()?;
         Ok(id)
@@ -470,7 +480,9 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<UnitId>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let held: Option<(Option<String>, Option<String>)> = tx
             .query_row(
                 "SELECT session, recipient FROM unidentified_taps WHERE tap = ?1",
@@ -542,7 +554,9 @@ impl StaffStore for SqliteJournal {
         let (site, date) = (held.site, held.unit.date);
         let session = held.unit.session.to_string();
         let recipient = held.unit.recipient.map(|r| r.to_string());
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         check_open(&tx, &site, date)?;
         tx.execute(
             "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
@@ -586,7 +600,9 @@ impl StaffStore for SqliteJournal {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let month = month_of(month);
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         check_open(&tx, site, month)?;
         tx.execute(
             "INSERT INTO month_signoffs (site, month, signed_by, signed_at) VALUES (?1, ?2, ?3, ?4)",
@@ -607,7 +623,9 @@ impl StaffStore for SqliteJournal {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let month = month_of(month);
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "DELETE FROM month_signoffs WHERE site = ?1 AND month = ?2",
             params![site, month.to_string()],
