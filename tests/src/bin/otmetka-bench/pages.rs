@@ -122,6 +122,9 @@ pub fn run() -> Result<()> {
         ("quality, a month", "/quality?month=2026-11".to_string()),
         ("unidentified taps", "/journal/taps".to_string()),
         ("people", "/people".to_string()),
+        ("a person's record", format!("/people/{who}")),
+        ("instructors", "/instructors".to_string()),
+        ("timetable, a week", "/timetable?week=2026-11-16".to_string()),
         ("fleet", "/fleet".to_string()),
     ];
     println!("machine: {}", super::machine());
