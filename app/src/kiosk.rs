@@ -1314,6 +1314,8 @@ impl Kiosk {
             self.catalogue
                 .services
                 .iter()
+                // Home visits are recorded on the journal's pages, not at a kiosk.
+                .filter(|svc| !svc.home_visit)
                 .filter_map(|svc| choice(&svc.code, None)),
         );
         out

@@ -160,6 +160,10 @@ pub struct Service {
     /// True where the seed states no unit and we count one per recipient per session.
     #[serde(default)]
     pub unit_assumed: bool,
+    /// Given at the recipient's home (patronage, 003): staff record it on the journal's pages;
+    /// a kiosk does not offer it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub home_visit: bool,
     /// Where in the seeds the service is described.
     pub source: Source,
     /// The seed's words for `group_min`.
@@ -387,6 +391,7 @@ struct RawService {
     time_norm_minutes: Option<Spanned<Value>>,
     unit: Option<Spanned<Value>>,
     unit_assumed: Option<Spanned<Value>>,
+    home_visit: Option<Spanned<Value>>,
     note: Option<Spanned<Value>>,
     group_min_cite: Option<Spanned<RawCite>>,
     group_max_cite: Option<Spanned<RawCite>>,
@@ -695,6 +700,15 @@ impl Ctx<'_> {
                 },
             ));
         }
+        let home_visit = match &raw.home_visit {
+            None => false,
+            Some(v) => match v.get_ref() {
+                Value::Boolean(b) => *b,
+                other => {
+                    return Err(self.at(&v.span(), "home_visit", expected("true or false", other)));
+                }
+            },
+        };
         let note = raw
             .note
             .as_ref()
@@ -732,6 +746,7 @@ impl Ctx<'_> {
             limits,
             unit,
             unit_assumed,
+            home_visit,
             source,
             group_min_cite: self.cite(&raw.group_min_cite, "group_min_cite")?,
             group_max_cite: self.cite(&raw.group_max_cite, "group_max_cite")?,

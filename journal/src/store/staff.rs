@@ -338,6 +338,217 @@ pub trait StaffStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Records a patronage visit: a session of the journal with one unit for the recipient,
+    /// refused for a signed-off month. Audited.
+    fn record_visit(
+        &mut self,
+        actor: &Actor,
+        visit: &Visit,
+        now: DateTime<Utc>,
+    ) -> Result<SessionId, StoreError>;
+    /// A site's visits on the days `[from, to]`, newest first.
+    fn visits(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<VisitRecord>, StoreError>;
+    /// Writes an entry into the feedback book. Audited.
+    fn add_feedback(
+        &mut self,
+        actor: &Actor,
+        entry: &NewFeedback,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// A site's feedback book for the days `[from, to]`, newest first.
+    fn feedback(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Feedback>, StoreError>;
+    /// Records what was done about an entry (once). Audited.
+    fn answer_feedback(
+        &mut self,
+        actor: &Actor,
+        site: &str,
+        id: i64,
+        answer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+/// What a feedback book entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedbackKind {
+    Thanks,
+    Suggestion,
+    Complaint,
+}
+
+impl FeedbackKind {
+    pub const ALL: [FeedbackKind; 3] = [
+        FeedbackKind::Complaint,
+        FeedbackKind::Suggestion,
+        FeedbackKind::Thanks,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedbackKind::Thanks => "thanks",
+            FeedbackKind::Suggestion => "suggestion",
+            FeedbackKind::Complaint => "complaint",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FeedbackKind> {
+        FeedbackKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// On the pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            FeedbackKind::Thanks => "благодарность",
+            FeedbackKind::Suggestion => "предложение",
+            FeedbackKind::Complaint => "жалоба",
+        }
+    }
+}
+
+/// An entry of the feedback book, before the store gives it an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFeedback {
+    pub site: String,
+    pub received_on: NaiveDate,
+    pub kind: FeedbackKind,
+    /// Who said it: the recipient, a relative ("дочь получателя"), anonymous.
+    pub author: String,
+    pub recipient: Option<RecipientId>,
+    pub service: Option<String>,
+    pub text: String,
+}
+
+/// An entry of the feedback book, with what was done about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    pub id: i64,
+    pub entry: NewFeedback,
+    pub entered_by: String,
+    pub entered_at: DateTime<Utc>,
+    /// What was done, by whom, when.
+    pub answer: Option<Change>,
+}
+
+/// The "kiosk" of a patronage visit's session: no kiosk id may start with `~`.
+pub const VISIT_KIOSK: &str = "~visit";
+
+/// A patronage visit (seed 003): primary or repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitKind {
+    Primary,
+    Repeat,
+}
+
+impl VisitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitKind::Primary => "primary",
+            VisitKind::Repeat => "repeat",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VisitKind> {
+        [VisitKind::Primary, VisitKind::Repeat]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VisitKind::Primary => "первичный",
+            VisitKind::Repeat => "плановый (повторный)",
+        }
+    }
+}
+
+/// The document a visit ends with (003 l.30, l.41).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitDocument {
+    HousingAct,
+    PatronageAct,
+    Report,
+}
+
+impl VisitDocument {
+    pub const ALL: [VisitDocument; 3] = [
+        VisitDocument::PatronageAct,
+        VisitDocument::HousingAct,
+        VisitDocument::Report,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitDocument::HousingAct => "housing_act",
+            VisitDocument::PatronageAct => "patronage_act",
+            VisitDocument::Report => "report",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VisitDocument> {
+        VisitDocument::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VisitDocument::HousingAct => "акт обследования жилищно-бытовых условий",
+            VisitDocument::PatronageAct => "акт социального патронажа",
+            VisitDocument::Report => "отчёт о патронаже",
+        }
+    }
+}
+
+/// The time norms of a visit's three parts, in minutes (003 l.21, l.29, l.31).
+pub const VISIT_NORMS: [u32; 3] = [60, 40, 10];
+
+/// A patronage visit as staff enter it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub site: String,
+    pub recipient: RecipientId,
+    /// The specialist who went (an instructor of the site).
+    pub instructor: String,
+    pub kind: VisitKind,
+    /// The site's local date of the visit.
+    pub date: NaiveDate,
+    /// When the work with the client began.
+    pub started_at: DateTime<Utc>,
+    /// Preparation and travel, work with the client, completion.
+    pub minutes: [u32; 3],
+    pub document: VisitDocument,
+    pub note: String,
+}
+
+impl Visit {
+    /// The parts over their norm: (part index, minutes, norm).
+    pub fn over_norm(&self) -> Vec<(usize, u32, u32)> {
+        self.minutes
+            .iter()
+            .zip(VISIT_NORMS)
+            .enumerate()
+            .filter(|(_, (m, n))| **m > *n)
+            .map(|(i, (m, n))| (i, *m, n))
+            .collect()
+    }
+}
+
+/// A recorded visit with its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitRecord {
+    pub session: SessionId,
+    pub visit: Visit,
+    pub entered_by: String,
+    /// Whether its unit still counts (staff may remove it on the session's page).
+    pub counts: bool,
 }
 
 /// The first day of `date`'s month.

@@ -41,6 +41,9 @@ pub fn action_label(action: &str) -> &str {
         "day_off" => "день без занятий",
         "import_plan" => "загружено расписание из файла",
         "view_person" => "просмотр карточки получателя",
+        "add_feedback" => "запись в книге отзывов",
+        "answer_feedback" => "ответ на отзыв",
+        "record_visit" => "записан патронаж",
         other => other,
     }
 }

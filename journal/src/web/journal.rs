@@ -10,7 +10,7 @@ use super::layout::{
 };
 use super::{AppState, SiteView};
 use crate::store::StoreError;
-use crate::store::staff::{Actor, AddedCheckIn, SessionJournal, SignOff, month_of};
+use crate::store::staff::{Actor, AddedCheckIn, SessionJournal, SignOff, VISIT_KIOSK, month_of};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -388,7 +388,7 @@ pub async fn month(
                 div { label for="f-kiosk" { "Киоск" }
                     select id="f-kiosk" name="kiosk" {
                         option value="" { "все" }
-                        @for k in &kiosks { option value=(k) selected[filter.kiosk == *k] { (k) } }
+                        @for k in &kiosks { option value=(k) selected[filter.kiosk == *k] { @if k == VISIT_KIOSK { "патронаж на дому" } @else { (k) } } }
                     }
                 }
             }
@@ -418,7 +418,8 @@ pub async fn month(
                                 (site.hm(s.opened_at)) "–"
                                 @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "…" }
                             }
-                            td { a href={ "/journal/sessions/" (s.id) } { (app.service_title(&s.service)) } }
+                            td { a href={ "/journal/sessions/" (s.id) } { (app.service_title(&s.service)) }
+                                @if s.kiosk == VISIT_KIOSK { br; span.mark.info { "на дому" } } }
                             td { (people.instructor_name(&s.instructor)) }
                             td {
                                 @for (i, r) in who.iter().enumerate() {
@@ -490,7 +491,7 @@ async fn session_page(
             (date_label(date)) " (" (weekday_label(date)) "), "
             (site.hm(s.opened_at)) "–" @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "не закрыто" }
             ". Специалист: " strong { (people.instructor_name(&s.instructor)) }
-            ". Киоск: " (s.kiosk) "."
+            @if s.kiosk == VISIT_KIOSK { ". Патронаж на дому (записан на странице «Патронаж»)." } @else { ". Киоск: " (s.kiosk) "." }
             @if let Some(h) = s.head_count { " Число по головам: " (h) "." }
         }
         p { (mark_list(&ms)) }

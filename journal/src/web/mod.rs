@@ -30,6 +30,7 @@ pub mod signin;
 pub mod taps;
 pub mod timetable;
 pub mod users;
+pub mod visits;
 
 use crate::clock::SharedClock;
 use crate::documents::Documents;

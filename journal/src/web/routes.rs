@@ -6,7 +6,7 @@ use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
     AppState, acts, audit, fleet, health, instructors, journal, layout, people, quality, signin,
-    taps, timetable, users,
+    taps, timetable, users, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -73,6 +73,12 @@ pub fn table() -> Vec<Route> {
         ),
         route(p.clone(), "/timetable/days-off", post(timetable::day_off)),
         route(g.clone(), "/quality", get(quality::show)),
+        route(p.clone(), "/quality/feedback", post(quality::add_feedback)),
+        route(
+            p.clone(),
+            "/quality/feedback/{id}/answer",
+            post(quality::answer_feedback),
+        ),
         route(g.clone(), "/people", get(people::list)),
         route(g.clone(), "/people/new", get(people::new_form)),
         route(p.clone(), "/people/new", post(people::create)),
@@ -101,6 +107,8 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/instructors", get(instructors::list)),
         route(p.clone(), "/instructors", post(instructors::add)),
         route(p.clone(), "/instructors/{id}", post(instructors::change)),
+        route(g.clone(), "/visits", get(visits::list)),
+        route(p.clone(), "/visits", post(visits::record)),
         route(g.clone(), "/fleet", get(fleet::show)),
         route(g.clone(), "/users", get(users::list)),
         route(p.clone(), "/users", post(users::add)),

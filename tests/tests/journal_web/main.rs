@@ -22,7 +22,9 @@ use otmetka_tests::institution::{self, Institution};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod feedback;
 mod people;
+mod visits;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -207,6 +209,12 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/timetable/days-off", "admin head specialist"),
     ("GET", "/quality", "admin head specialist auditor"),
+    ("POST", "/quality/feedback", "admin head specialist"),
+    (
+        "POST",
+        "/quality/feedback/{id}/answer",
+        "admin head specialist",
+    ),
     ("GET", "/people", "admin head specialist auditor"),
     ("GET", "/people/new", "admin head specialist"),
     ("POST", "/people/new", "admin head specialist"),
@@ -227,6 +235,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/instructors", "admin head specialist auditor"),
     ("POST", "/instructors", "admin head"),
     ("POST", "/instructors/{id}", "admin head"),
+    ("GET", "/visits", "admin head specialist auditor"),
+    ("POST", "/visits", "admin head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),

@@ -18,7 +18,7 @@ use serde_json::Value;
 const NOW: &str = "2026-12-11T14:00:00Z";
 
 impl Site {
-    fn call<R: Send + 'static>(
+    pub(crate) fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn otmetka_journal::store::JournalStore) -> Result<R, StoreError>
         + Send
@@ -27,31 +27,37 @@ impl Site {
         self.rt.block_on(self.store.call(f)).unwrap()
     }
 
-    fn people(&self) -> SitePeople {
+    pub(crate) fn people(&self) -> SitePeople {
         self.call(|s| s.people(SITE))
     }
 
     /// The roster the kiosks would get at `at`.
-    fn roster(&self, at: &str) -> Value {
+    pub(crate) fn roster(&self, at: &str) -> Value {
         let at = at.parse().unwrap();
         let body = self.call(move |s| roster_body(s, SITE, at)).unwrap();
         serde_json::from_slice(&body).unwrap()
     }
 
-    fn audit(&self) -> Vec<AuditEntry> {
+    pub(crate) fn audit(&self) -> Vec<AuditEntry> {
         self.call(|s| s.audit_log(100))
     }
 
-    fn secret(&self) -> SiteSecret {
+    pub(crate) fn secret(&self) -> SiteSecret {
         SiteSecret::from_file_bytes(&self.inst.secret().unwrap()).unwrap()
     }
 
-    fn documents(&self) -> Documents {
+    pub(crate) fn documents(&self) -> Documents {
         Documents::load(&JournalConfig::load(&self.inst.config).unwrap()).unwrap()
     }
 
     /// Posts a form with the session's token.
-    fn post(&self, path: &str, cookie: &str, csrf: &str, fields: &[(&str, &str)]) -> super::Answer {
+    pub(crate) fn post(
+        &self,
+        path: &str,
+        cookie: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+    ) -> super::Answer {
         let mut form = format!("csrf={csrf}");
         for (k, v) in fields {
             form.push_str(&format!("&{}={}", enc(k), enc(v)));

@@ -34,6 +34,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0005_satisfaction_index.sql"),
     include_str!("migrations/0006_after_signoff.sql"),
     include_str!("migrations/0007_people.sql"),
+    include_str!("migrations/0008_feedback_visits.sql"),
 ];
 
 #[cfg(test)]

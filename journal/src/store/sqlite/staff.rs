@@ -3,8 +3,9 @@
 use super::SqliteJournal;
 use crate::store::StoreError;
 use crate::store::staff::{
-    Actor, AddedCheckIn, AuditEntry, Change, NewUser, Role, SessionJournal, SessionRecord, SignOff,
-    StaffStore, TapRecord, UnitRecord, User, WebSession, month_of,
+    Actor, AddedCheckIn, AuditEntry, Change, Feedback, FeedbackKind, NewFeedback, NewUser, Role,
+    SessionJournal, SessionRecord, SignOff, StaffStore, TapRecord, UnitRecord, User, VISIT_KIOSK,
+    Visit, VisitDocument, VisitKind, VisitRecord, WebSession, month_of,
 };
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use otmetka_core::people::RecipientId;
@@ -639,6 +640,300 @@ impl StaffStore for SqliteJournal {
         audit_tx(&tx, actor, "reopen_month", &label, reason, now)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn add_feedback(
+        &mut self,
+        actor: &Actor,
+        entry: &NewFeedback,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO feedback (site, received_on, kind, author, recipient, service, text,
+                 entered_by, entered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                entry.site,
+                entry.received_on.to_string(),
+                entry.kind.as_str(),
+                entry.author,
+                entry.recipient.map(|r| r.to_string()),
+                entry.service,
+                entry.text,
+                actor.name,
+                ts(now)
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        audit_tx(
+            &tx,
+            actor,
+            "add_feedback",
+            &entry
+                .recipient
+                .map_or_else(|| format!("site {}", entry.site), |r| r.to_string()),
+            &format!("{} {} of {}", entry.kind.as_str(), id, entry.received_on),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn feedback(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Feedback>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, received_on, kind, author, recipient, service, text, entered_by,
+                 entered_at, answer, answered_by, answered_at
+             FROM feedback WHERE site = ?1 AND received_on >= ?2 AND received_on <= ?3
+             ORDER BY received_on DESC, id DESC",
+        )?;
+        let rows = stmt.query_map(params![site, from.to_string(), to.to_string()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, Option<String>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+                r.get::<_, Option<String>>(11)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, on, kind, author, recipient, service, text, by, at, answer, a_by, a_at) = row?;
+            let (Ok(received_on), Some(kind)) = (on.parse(), FeedbackKind::parse(&kind)) else {
+                continue;
+            };
+            out.push(Feedback {
+                id,
+                entry: NewFeedback {
+                    site: site.to_string(),
+                    received_on,
+                    kind,
+                    author,
+                    recipient: recipient.and_then(|r| r.parse().ok()).map(RecipientId),
+                    service,
+                    text,
+                },
+                entered_by: by,
+                entered_at: from_text(&at).unwrap_or(DateTime::UNIX_EPOCH),
+                answer: change(a_by, a_at, answer),
+            });
+        }
+        Ok(out)
+    }
+
+    fn answer_feedback(
+        &mut self,
+        actor: &Actor,
+        site: &str,
+        id: i64,
+        answer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let changed = tx.execute(
+            "UPDATE feedback SET answer = ?3, answered_by = ?4, answered_at = ?5
+             WHERE id = ?1 AND site = ?2 AND answer IS NULL",
+            params![id, site, answer, actor.name, ts(now)],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "unanswered feedback {id} of site {site}"
+            )));
+        }
+        audit_tx(
+            &tx,
+            actor,
+            "answer_feedback",
+            &format!("site {site}"),
+            &format!("feedback {id}"),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record_visit(
+        &mut self,
+        actor: &Actor,
+        visit: &Visit,
+        now: DateTime<Utc>,
+    ) -> Result<SessionId, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        check_open(&tx, &visit.site, visit.date)?;
+        let session = SessionId(uuid::Uuid::now_v7());
+        let ended_at = visit.started_at + chrono::Duration::minutes(i64::from(visit.minutes[1]));
+        tx.execute(
+            "INSERT INTO sessions (id, site, kiosk, service, instructor, opened_at, closed_at,
+                 how, head_count) VALUES (?1, ?2, ?3, '003', ?4, ?5, ?6, 'Visit', 1)",
+            params![
+                session.to_string(),
+                visit.site,
+                VISIT_KIOSK,
+                visit.instructor,
+                ts(visit.started_at),
+                ts(ended_at)
+            ],
+        )?;
+        let id = UnitId::per_recipient(session, visit.recipient);
+        let unit = Unit {
+            id,
+            session,
+            service: otmetka_core::catalogue::ServiceCode("003".into()),
+            kind: otmetka_core::catalogue::UnitKind::PerRecipient,
+            recipient: Some(visit.recipient),
+            participants: Vec::new(),
+            group: None,
+            instructor: otmetka_core::people::InstructorId(
+                visit.instructor.parse().unwrap_or_default(),
+            ),
+            date: visit.date,
+            started_at: visit.started_at,
+            ended_at,
+            overridden: Vec::new(),
+            manual: true,
+            below_group_min: false,
+            clock_synced: true,
+        };
+        let reason = format!("патронаж на дому ({})", visit.kind.label());
+        tx.execute(
+            "INSERT INTO units (id, site, kiosk, session, service, recipient, date,
+                 over_limit, below_group_min, body, added_by, added_at, added_reason)
+                 VALUES (?1, ?2, ?3, ?4, '003', ?5, ?6, 0, 0, ?7, ?8, ?9, ?10)",
+            params![
+                id.0.to_string(),
+                visit.site,
+                VISIT_KIOSK,
+                session.to_string(),
+                visit.recipient.to_string(),
+                visit.date.to_string(),
+                serde_json::to_string(&unit)?,
+                actor.name,
+                ts(now),
+                reason
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO visits (session, site, recipient, kind, prep_minutes, work_minutes,
+                 completion_minutes, document, note, entered_by, entered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                session.to_string(),
+                visit.site,
+                visit.recipient.to_string(),
+                visit.kind.as_str(),
+                visit.minutes[0],
+                visit.minutes[1],
+                visit.minutes[2],
+                visit.document.as_str(),
+                visit.note,
+                actor.name,
+                ts(now)
+            ],
+        )?;
+        audit_tx(
+            &tx,
+            actor,
+            "record_visit",
+            &visit.recipient.to_string(),
+            &format!("patronage {} on {}", visit.kind.as_str(), visit.date),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(session)
+    }
+
+    fn visits(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<VisitRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.session, v.recipient, s.instructor, v.kind, u.date, s.opened_at,
+                 v.prep_minutes, v.work_minutes, v.completion_minutes, v.document, v.note,
+                 v.entered_by, u.removed_at IS NULL
+             FROM visits v JOIN sessions s ON s.id = v.session
+             JOIN units u ON u.session = v.session
+             WHERE v.site = ?1 AND u.date >= ?2 AND u.date <= ?3
+             ORDER BY u.date DESC, s.opened_at DESC",
+        )?;
+        let rows = stmt.query_map(params![site, from.to_string(), to.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                [
+                    r.get::<_, u32>(6)?,
+                    r.get::<_, u32>(7)?,
+                    r.get::<_, u32>(8)?,
+                ],
+                r.get::<_, String>(9)?,
+                r.get::<_, String>(10)?,
+                r.get::<_, String>(11)?,
+                r.get::<_, bool>(12)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (session, recipient, instructor, kind, date, at, minutes, doc, note, by, counts) =
+                row?;
+            let (
+                Ok(session),
+                Ok(recipient),
+                Some(kind),
+                Ok(date),
+                Some(started_at),
+                Some(document),
+            ) = (
+                session.parse(),
+                recipient.parse(),
+                VisitKind::parse(&kind),
+                date.parse(),
+                from_text(&at),
+                VisitDocument::parse(&doc),
+            )
+            else {
+                continue;
+            };
+            out.push(VisitRecord {
+                session: SessionId(session),
+                visit: Visit {
+                    site: site.to_string(),
+                    recipient: RecipientId(recipient),
+                    instructor,
+                    kind,
+                    date,
+                    started_at,
+                    minutes,
+                    document,
+                    note,
+                },
+                entered_by: by,
+                counts,
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -124,7 +124,10 @@ pub fn run() -> Result<()> {
         ("people", "/people".to_string()),
         ("a person's record", format!("/people/{who}")),
         ("instructors", "/instructors".to_string()),
-        ("timetable, a week", "/timetable?week=2026-11-16".to_string()),
+        (
+            "timetable, a week",
+            "/timetable?week=2026-11-16".to_string(),
+        ),
         ("fleet", "/fleet".to_string()),
     ];
     println!("machine: {}", super::machine());
