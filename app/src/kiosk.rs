@@ -1270,7 +1270,8 @@ impl Kiosk {
     pub fn start_choices(&self, now: DateTime<Utc>) -> Vec<StartChoice> {
         let today = self.site.local_date(now);
         let choice = |service: &ServiceCode, group: Option<GroupId>| {
-            let svc = self.catalogue.get(service)?;
+            // Home visits (patronage) are recorded on the journal's pages, not at a kiosk.
+            let svc = self.catalogue.get(service).filter(|s| !s.home_visit)?;
             let g = group.and_then(|g| self.roster.groups.get(&g));
             Some(StartChoice {
                 service: service.clone(),
@@ -1314,8 +1315,6 @@ impl Kiosk {
             self.catalogue
                 .services
                 .iter()
-                // Home visits are recorded on the journal's pages, not at a kiosk.
-                .filter(|svc| !svc.home_visit)
                 .filter_map(|svc| choice(&svc.code, None)),
         );
         out

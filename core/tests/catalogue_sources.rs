@@ -285,7 +285,7 @@ fn check_catalogue(catalogue: &Catalogue, seeds: &Seeds) -> Vec<String> {
 }
 
 /// The 30 services of domain.md §2: 000, 001, 16 items of 002, 13 items of 004.
-const CODES: [&str; 30] = [
+const CODES: [&str; 31] = [
     "000",
     "001",
     "002-1.7.1",
@@ -303,6 +303,7 @@ const CODES: [&str; 30] = [
     "002-7.2",
     "002-7.3",
     "002-7.4",
+    "003",
     "004-1.7.2",
     "004-2.12",
     "004-3.3",
@@ -319,14 +320,22 @@ const CODES: [&str; 30] = [
 ];
 
 #[test]
-fn catalogue_has_the_30_services() {
+fn catalogue_has_the_31_services() {
     let catalogue = load_catalogue();
     let codes: Vec<&str> = catalogue
         .services
         .iter()
         .map(|s| s.code.0.as_str())
         .collect();
-    assert_eq!(codes.len(), 30, "{codes:?}");
+    assert_eq!(codes.len(), 31, "{codes:?}");
+    // Patronage (003) is the one given at home: not offered at kiosks.
+    let home: Vec<&str> = catalogue
+        .services
+        .iter()
+        .filter(|s| s.home_visit)
+        .map(|s| s.code.0.as_str())
+        .collect();
+    assert_eq!(home, ["003"]);
     assert_eq!(codes, CODES);
 }
 
