@@ -581,6 +581,33 @@ async fn walk(
         "{page}"
     );
     shots.take(c, "session").await?;
+    // A home visit (patronage, seed 003) the specialist made today: a unit in the journal.
+    let visited = &inst.recipients[5].1;
+    c.goto(&format!("{url}visits")).await?;
+    c.find(Locator::Css("#recipient"))
+        .await?
+        .select_by_label(visited)
+        .await?;
+    c.find(Locator::Css("#instructor"))
+        .await?
+        .select_by_label("Ольга Петровна Смирнова")
+        .await?;
+    set_value(c, "start", "11:00").await?;
+    for (id, minutes) in [("prep", "45"), ("work", "50"), ("completion", "10")] {
+        c.find(Locator::Css(&format!("#{id}")))
+            .await?
+            .send_keys(minutes)
+            .await?;
+    }
+    c.find(Locator::XPath("//button[text()='Записать патронаж']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .for_element(Locator::XPath(&format!("//td[text()='{visited}']")))
+        .await?;
+    assert!(text(c).await?.contains("Больше нормы времени: 1"), "50 min of work is over 40");
+    shots.take(c, "visits").await?;
     // A card for someone who has lost theirs: the kiosk goes into enrolment from a button.
     let (holder, holder_name) = (inst.recipients[9].0, inst.recipients[9].1.clone());
     c.goto(&format!("{url}people/{holder}")).await?;
