@@ -606,7 +606,10 @@ async fn walk(
     c.wait()
         .for_element(Locator::XPath(&format!("//td[text()='{visited}']")))
         .await?;
-    assert!(text(c).await?.contains("Больше нормы времени: 1"), "50 min of work is over 40");
+    assert!(
+        text(c).await?.contains("Больше нормы времени: 1"),
+        "50 min of work is over 40"
+    );
     shots.take(c, "visits").await?;
     // A card for someone who has lost theirs: the kiosk goes into enrolment from a button.
     let (holder, holder_name) = (inst.recipients[9].0, inst.recipients[9].1.clone());

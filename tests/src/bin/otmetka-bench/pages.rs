@@ -128,6 +128,7 @@ pub fn run() -> Result<()> {
             "timetable, a week",
             "/timetable?week=2026-11-16".to_string(),
         ),
+        ("patronage, a month", "/visits?month=2026-11".to_string()),
         ("fleet", "/fleet".to_string()),
     ];
     println!("machine: {}", super::machine());
