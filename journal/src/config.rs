@@ -65,6 +65,20 @@ pub struct WebConfig {
     /// The certificate's private key (PEM, PKCS#8 or RSA or SEC1).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// The fleet page calls a kiosk silent when its last status is older than this.
+    #[serde(default = "default_silent_minutes")]
+    pub silent_minutes: u32,
+    /// The fleet page calls a kiosk's backlog stuck when its oldest undelivered event is older.
+    #[serde(default = "default_stuck_minutes")]
+    pub stuck_backlog_minutes: u32,
+}
+
+fn default_silent_minutes() -> u32 {
+    15
+}
+
+fn default_stuck_minutes() -> u32 {
+    15
 }
 
 impl Default for WebConfig {
@@ -73,6 +87,8 @@ impl Default for WebConfig {
             listen: default_listen(),
             cert_file: None,
             key_file: None,
+            silent_minutes: default_silent_minutes(),
+            stuck_backlog_minutes: default_stuck_minutes(),
         }
     }
 }

@@ -67,6 +67,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/visits", Roles(READ)),
     ("POST", "/visits", Roles(EDIT)),
     ("GET", "/fleet", Roles(READ)),
+    ("POST", "/fleet/{site}/{kiosk}/revoke", Roles(ADMIN)),
     ("GET", "/users", Roles(ADMIN)),
     ("POST", "/users", Roles(ADMIN)),
     ("POST", "/users/{login}/disable", Roles(ADMIN)),

@@ -44,6 +44,7 @@ pub fn action_label(action: &str) -> &str {
         "add_feedback" => "запись в книге отзывов",
         "answer_feedback" => "ответ на отзыв",
         "record_visit" => "записан патронаж",
+        "revoke_kiosk" => "киоск отозван",
         other => other,
     }
 }

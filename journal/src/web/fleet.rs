@@ -1,22 +1,43 @@
 //! `GET /fleet`: every kiosk the journal knows — provisioned, revoked, and what its last status
-//! said (online, backlog and its age, reader, clock, version) — with the silent or backed-up
-//! ones marked. Provisioning stays a command (`otmetka-journal provision-kiosk`) for now.
+//! said (online, backlog and its age, reader, clock, version) — with the alerts first: kiosks
+//! silent for longer than `[web] silent_minutes`, backlogs older than `[web]
+//! stuck_backlog_minutes`, readers that do not answer, clocks not synchronised.
+//!
+//! `POST /fleet/{site}/{kiosk}/revoke` (administrators): the `revoke-kiosk` command from a
+//! button — the journal refuses the kiosk's messages from now on, its broker credential and ACL
+//! block go, the broker is told to reload. Provisioning stays a command
+//! (`otmetka-journal provision-kiosk`): its bundle holds the site secret and a password, which
+//! a page should not hand out.
 
 use super::AppState;
 use super::auth::Staff;
-use super::layout::{PageError, Section, date_label, page};
-use axum::extract::State;
+use super::layout::{PageError, Section, csrf_field, date_label, page};
+use crate::store::staff::Actor;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use otmetka_core::wire::{Presence, Status};
+use serde::Deserialize;
 
-/// A kiosk whose status is older than this is called silent.
-pub const SILENT_MINUTES: i64 = 15;
-/// A backlog older than this is called stuck.
-pub const STUCK_BACKLOG_S: u64 = 15 * 60;
+#[derive(Debug, Deserialize, Default)]
+pub struct FleetQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
 
-pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, PageError> {
+pub async fn show(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<FleetQuery>,
+) -> Result<Markup, PageError> {
     let (kiosks, statuses) = app.store.call(|s| Ok((s.kiosks()?, s.statuses()?))).await?;
     let now = app.now();
+    let silent_minutes = i64::from(app.config.web.silent_minutes);
+    let stuck_s = u64::from(app.config.web.stuck_backlog_minutes) * 60;
+    let admin = staff.0.user.role == crate::store::staff::Role::Admin;
     let mut names: Vec<(String, String)> = kiosks
         .iter()
         .map(|k| (k.site.clone(), k.kiosk.clone()))
@@ -29,8 +50,56 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
     names.sort();
     names.dedup();
     let offset = |site: &str| app.site(Some(site)).cloned();
+    // The alerts, for the kiosks not revoked.
+    let mut alerts: Vec<String> = Vec::new();
+    for (site, kiosk) in &names {
+        if kiosks
+            .iter()
+            .any(|k| &k.site == site && &k.kiosk == kiosk && k.revoked_at.is_some())
+        {
+            continue;
+        }
+        let status = statuses
+            .iter()
+            .find(|(r, _)| &r.site == site && &r.kiosk == kiosk);
+        let parsed: Option<Status> = status.and_then(|(r, _)| serde_json::from_str(&r.body).ok());
+        match status.map(|(_, at)| (now - *at).num_minutes()) {
+            None => alerts.push(format!("{site}/{kiosk}: ни разу не выходил на связь")),
+            Some(m) if m > silent_minutes => {
+                alerts.push(format!("{site}/{kiosk}: молчит {}", minutes_label(m)));
+            }
+            Some(_) => {}
+        }
+        if let Some(s) = &parsed {
+            if let Some(a) = s.oldest_undelivered_s.filter(|a| *a > stuck_s) {
+                alerts.push(format!(
+                    "{site}/{kiosk}: {} отметок не переданы, старейшая — {} назад",
+                    s.outbox_depth,
+                    minutes_label(i64::try_from(a / 60).unwrap_or(i64::MAX))
+                ));
+            }
+            if !s.reader_ok {
+                alerts.push(format!("{site}/{kiosk}: считыватель не отвечает"));
+            }
+            if !s.clock_synced {
+                alerts.push(format!("{site}/{kiosk}: часы не сверены"));
+            }
+        }
+    }
     let body = html! {
         h1 { "Киоски" }
+        @if let Some(d) = &q.done { div.allgood role="status" { (d) } }
+        @if let Some(e) = &q.error { p.error role="alert" { (e) } }
+        @if !alerts.is_empty() {
+            div.problems role="alert" {
+                h2 { "Требуют внимания: " (alerts.len()) }
+                ul { @for a in &alerts { li { (a) } } }
+                p.muted { "Молчит — нет сообщений дольше " (minutes_label(silent_minutes)) "; отметки не переданы дольше "
+                    (app.config.web.stuck_backlog_minutes) " мин ([web] silent_minutes, stuck_backlog_minutes)." }
+            }
+        } @else if !names.is_empty() {
+            div.allgood { strong { "Все киоски на связи, всё передано." } }
+        }
         table {
             thead { tr {
                 th { "Отделение" } th { "Киоск" } th { "Связь" } th { "Последнее сообщение" }
@@ -42,11 +111,11 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
                     @let status = statuses.iter().find(|(r, _)| &r.site == site && &r.kiosk == kiosk);
                     @let parsed: Option<Status> = status.and_then(|(r, _)| serde_json::from_str(&r.body).ok());
                     @let seen = status.map(|(_, at)| *at);
-                    @let silent = seen.is_none_or(|t| (now - t).num_minutes() > SILENT_MINUTES);
+                    @let silent = seen.is_none_or(|t| (now - t).num_minutes() > silent_minutes);
                     @let online = parsed.as_ref().is_some_and(|s| s.presence == Presence::Online);
-                    @let stuck = parsed.as_ref().and_then(|s| s.oldest_undelivered_s).is_some_and(|a| a > STUCK_BACKLOG_S);
+                    @let stuck = parsed.as_ref().and_then(|s| s.oldest_undelivered_s).is_some_and(|a| a > stuck_s);
                     @let view = offset(site);
-                    tr class=[(record.is_none_or(|r| r.revoked_at.is_none()) && (!online || stuck)).then_some("problem")] {
+                    tr class=[(record.is_none_or(|r| r.revoked_at.is_none()) && (!online || stuck || silent)).then_some("problem")] {
                         td { (site) } td { (kiosk) }
                         td { @if online { "на связи" } @else { span.mark { "нет связи" } } }
                         td {
@@ -67,7 +136,20 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
                         td {
                             @match record {
                                 Some(r) if r.revoked_at.is_some() => { span.mark { "отозвана" } }
-                                Some(_) => { "выдана" }
+                                Some(_) => {
+                                    "выдана"
+                                    @if admin {
+                                        details.noprint {
+                                            summary { "Отозвать…" }
+                                            form method="post" action={ "/fleet/" (site) "/" (kiosk) "/revoke" } {
+                                                (csrf_field(&staff.0))
+                                                p { "Киоск больше не сможет передавать отметки (украден, списан)." }
+                                                label { input type="checkbox" name="confirm" value="1"; " Да, отозвать" }
+                                                button.danger type="submit" { "Отозвать" }
+                                            }
+                                        }
+                                    }
+                                }
                                 None => { "не выдавалась" }
                             }
                         }
@@ -78,4 +160,70 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
         @if names.is_empty() { p { "Ни один киоск ещё не выходил на связь." } }
     };
     Ok(page("Киоски", Section::Fleet, Some(&staff.0), body))
+}
+
+/// "2 ч 5 мин", "40 мин".
+fn minutes_label(m: i64) -> String {
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} мин"),
+        (h, 0) => format!("{h} ч"),
+        (h, m) => format!("{h} ч {m} мин"),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct RevokeForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /fleet/{site}/{kiosk}/revoke`.
+pub async fn revoke(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path((site, kiosk)): Path<(String, String)>,
+    Form(f): Form<RevokeForm>,
+) -> Result<Response, PageError> {
+    let back = |key: &str, msg: &str| {
+        Redirect::to(&format!("/fleet?{key}={}", super::auth::urlencode(msg))).into_response()
+    };
+    if f.confirm.is_empty() {
+        return Ok(back("error", "Отметьте «Да, отозвать», чтобы подтвердить."));
+    }
+    if app.site(Some(&site)).is_none() {
+        return Ok(back("error", "Такого отделения нет."));
+    }
+    let (cfg, now) = (app.config.clone(), app.now());
+    let (s, k) = (site.clone(), kiosk.clone());
+    let done = tokio::task::spawn_blocking(move || crate::provision::revoke(&cfg, &s, &k, now))
+        .await
+        .map_err(|e| PageError::internal(&e.to_string()))?;
+    match done {
+        Ok(r) => {
+            let (actor, subject, detail) = (
+                Actor::of(&staff.0.user),
+                format!("kiosk {site}/{kiosk}"),
+                r.reload.describe(),
+            );
+            app.store
+                .call(move |st| st.audit(&actor, "revoke_kiosk", &subject, &detail, now))
+                .await?;
+            let reload = match r.reload {
+                crate::provision::Reload::Signalled(_) => "брокер перечитал учётные записи",
+                _ => {
+                    "перезапустите брокер (systemctl reload mosquitto), чтобы учётная запись перестала действовать"
+                }
+            };
+            Ok(back(
+                "done",
+                &format!(
+                    "Киоск {site}/{kiosk} отозван: журнал больше не принимает его отметки; {reload}."
+                ),
+            ))
+        }
+        Err(e) => {
+            tracing::warn!("revoking {site}/{kiosk} from the fleet page failed: {e:#}");
+            Ok(back("error", &format!("Не удалось отозвать киоск: {e}")))
+        }
+    }
 }

@@ -61,6 +61,8 @@ pub struct AppState {
     pub sites: Arc<Vec<SiteView>>,
     /// Whether the session cookie is marked `Secure` (the pages are served over TLS).
     pub secure_cookies: bool,
+    /// The journal's configuration (the fleet's thresholds, provisioning for revoking a kiosk).
+    pub config: Arc<crate::config::JournalConfig>,
     /// Each site's people as last read, with the revision they were read at.
     people: Arc<Mutex<HashMap<String, Arc<SitePeople>>>>,
 }
@@ -82,6 +84,7 @@ impl AppState {
             docs,
             sites: Arc::new(sites(cfg)),
             secure_cookies: false,
+            config: Arc::new(cfg.clone()),
             people: Arc::default(),
         }
     }

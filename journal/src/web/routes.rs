@@ -110,6 +110,11 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/visits", get(visits::list)),
         route(p.clone(), "/visits", post(visits::record)),
         route(g.clone(), "/fleet", get(fleet::show)),
+        route(
+            p.clone(),
+            "/fleet/{site}/{kiosk}/revoke",
+            post(fleet::revoke),
+        ),
         route(g.clone(), "/users", get(users::list)),
         route(p.clone(), "/users", post(users::add)),
         route(p.clone(), "/users/{login}/disable", post(users::disable)),

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod feedback;
+mod fleet;
 mod people;
 mod visits;
 
@@ -238,6 +239,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/visits", "admin head specialist auditor"),
     ("POST", "/visits", "admin head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
+    ("POST", "/fleet/{site}/{kiosk}/revoke", "admin"),
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),
     ("POST", "/users/{login}/disable", "admin"),
@@ -286,7 +288,9 @@ fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is
             .replace("{recipient}", &recipient.to_string())
             .replace("{tap}", &uuid::Uuid::nil().to_string())
             .replace("{card}", "999999")
-            .replace("{login}", "nobody-such");
+            .replace("{login}", "nobody-such")
+            .replace("{site}", "demo")
+            .replace("{kiosk}", "nobody-such");
         // Forms that an admitted role sends are invalid on purpose: the walk changes nothing.
         let form = |csrf: &str| {
             format!("csrf={csrf}&month=never&reason=&login=&recipient=&site=demo&kiosk=")
