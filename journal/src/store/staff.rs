@@ -221,6 +221,16 @@ pub trait StaffStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Sets a user's password hash; every other session of theirs ends (the one `keep` names
+    /// stays). Audited.
+    fn set_password(
+        &mut self,
+        user: i64,
+        password_hash: &str,
+        keep: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Starts a browser session.
     fn start_session(
         &mut self,

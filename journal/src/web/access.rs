@@ -34,6 +34,8 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/signin", Public),
     ("POST", "/signin", Public),
     ("POST", "/signout", Roles(READ)),
+    ("GET", "/account", Roles(READ)),
+    ("POST", "/account/password", Roles(READ)),
     ("GET", "/", Roles(READ)),
     ("GET", "/journal", Roles(READ)),
     ("GET", "/journal/sessions/{id}", Roles(READ)),

@@ -45,6 +45,7 @@ pub fn action_label(action: &str) -> &str {
         "answer_feedback" => "ответ на отзыв",
         "record_visit" => "записан патронаж",
         "revoke_kiosk" => "киоск отозван",
+        "change_password" => "пароль изменён",
         other => other,
     }
 }

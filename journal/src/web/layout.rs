@@ -132,7 +132,7 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
                             }
                         }
                         span.who {
-                            (s.user.name) " · " (s.user.role.label()) " "
+                            a href="/account" style="color:#fff" { (s.user.name) } " · " (s.user.role.label()) " "
                             form method="post" action="/signout" {
                                 (csrf_field(s))
                                 button type="submit" { "Выйти" }

@@ -15,6 +15,7 @@
 //!   programmes and cards), [`instructors`], [`fleet`], [`users`], [`audit`], [`health`].
 
 pub mod access;
+pub mod account;
 pub mod acts;
 pub mod audit;
 pub mod auth;

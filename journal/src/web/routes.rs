@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, acts, audit, fleet, health, instructors, journal, layout, people, quality, signin,
-    taps, timetable, users, visits,
+    AppState, account, acts, audit, fleet, health, instructors, journal, layout, people, quality,
+    signin, taps, timetable, users, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -41,6 +41,12 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/signin", get(signin::form)),
         route(p.clone(), "/signin", post(signin::submit)),
         route(p.clone(), "/signout", post(signin::sign_out)),
+        route(g.clone(), "/account", get(account::show)),
+        route(
+            p.clone(),
+            "/account/password",
+            post(account::change_password),
+        ),
         route(g.clone(), "/", get(home)),
         route(g.clone(), "/journal", get(journal::month)),
         route(g.clone(), "/journal/sessions/{id}", get(journal::session)),

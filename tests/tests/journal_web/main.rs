@@ -22,6 +22,7 @@ use otmetka_tests::institution::{self, Institution};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod account;
 mod feedback;
 mod fleet;
 mod people;
@@ -178,6 +179,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/signin", "public"),
     ("POST", "/signin", "public"),
     ("POST", "/signout", "admin head specialist auditor"),
+    ("GET", "/account", "admin head specialist auditor"),
+    ("POST", "/account/password", "admin head specialist auditor"),
     ("GET", "/", "admin head specialist auditor"),
     ("GET", "/journal", "admin head specialist auditor"),
     (

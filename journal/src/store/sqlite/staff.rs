@@ -223,6 +223,45 @@ impl StaffStore for SqliteJournal {
         Ok(())
     }
 
+    fn set_password(
+        &mut self,
+        user: i64,
+        password_hash: &str,
+        keep: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let login: Option<String> = tx
+            .query_row(
+                "SELECT login FROM users WHERE id = ?1 AND disabled_at IS NULL",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let login = login.ok_or_else(|| StoreError::NotFound(format!("active user {user}")))?;
+        tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user, password_hash],
+        )?;
+        let ended = tx.execute(
+            "DELETE FROM web_sessions WHERE user_id = ?1 AND token_hash != ?2",
+            params![user, keep],
+        )?;
+        audit_tx(
+            &tx,
+            actor,
+            "change_password",
+            &login,
+            &format!("{ended} other sessions ended"),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn start_session(
         &mut self,
         token_hash: &str,
