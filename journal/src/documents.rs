@@ -181,8 +181,10 @@ fn importer() -> Actor {
 }
 
 /// Takes each site's roster and timetable file into the database when it differs from the one
-/// last taken (so an edited file is taken once, and a site managed on the pages keeps its
-/// changes while its file stays as it was). Returns what was taken, for the log.
+/// last taken: the roster's new people, instructors and cards are added (those held stay as
+/// the pages left them); the timetable is taken only by a site that never had one (after that
+/// it is planned on the pages, and a changed file is only logged). Returns what was done, for
+/// the log.
 pub fn import_files(
     store: &mut dyn JournalStore,
     docs: &Documents,
@@ -203,14 +205,22 @@ pub fn import_files(
         }
         if let Some(p) = &site.schedule {
             if store.imported(id, "schedule")?.as_deref() != Some(p.sha256.as_str()) {
-                store.import_plan(&importer(), &p.content, now)?;
+                if store.revision(id, "plan")? == 0 {
+                    store.import_plan(&importer(), &p.content, now)?;
+                    done.push(format!(
+                        "site {id}: took in {} ({} planned sessions, {} days off)",
+                        p.file,
+                        p.content.sessions.len(),
+                        p.content.days_off.len()
+                    ));
+                } else {
+                    done.push(format!(
+                        "site {id}: {} changed, but the site's timetable is planned on the pages \
+                         now: the file is not taken (plan the change on /timetable)",
+                        p.file
+                    ));
+                }
                 store.record_import(id, "schedule", &p.sha256, now)?;
-                done.push(format!(
-                    "site {id}: took in {} ({} planned sessions, {} days off)",
-                    p.file,
-                    p.content.sessions.len(),
-                    p.content.days_off.len()
-                ));
             }
         }
     }
@@ -248,9 +258,9 @@ pub fn roster_body(
     if people.revision == 0 {
         return Ok(None);
     }
-    // The day as the kiosks count it: a temporary card's last day is the site's; a day's
-    // difference between UTC and the site is at most a day late, and the hourly refresh
-    // publishes the change.
+    // A temporary card's last day, by the UTC date (at most the site's offset late); the
+    // feed's hourly refresh publishes the roster again, so an expired card is refused within
+    // the hour after the day ends.
     let mut roster = people.roster(now.date_naive());
     let unversioned = serde_json::to_string(&roster)?;
     roster.version = store.publish_version(site, "roster", &unversioned, now)?;

@@ -162,7 +162,14 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
             },
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
                 if deadline.is_some() => {}
-            _ = schedule_tick.tick(), if r.connected => r.publish_schedules().await?,
+            _ = schedule_tick.tick(), if r.connected => {
+                r.publish_schedules().await?;
+                // A temporary card's last day passes without any change to the site's people.
+                let documents = Arc::clone(&r.feed.documents);
+                for site in &documents.sites {
+                    r.publish_roster(&site.id).await?;
+                }
+            }
             _ = enrol_tick.tick(), if r.connected => {
                 r.publish_enrolments().await?;
                 // A store that is busy for a moment: the next tick tries again.

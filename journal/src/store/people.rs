@@ -203,9 +203,12 @@ impl NewCard {
         secret: &SiteSecret,
     ) -> Option<NewCard> {
         let number = number.trim();
-        let key = otmetka_core::card::CardKey::from_hex(number)
-            .or_else(|_| otmetka_core::card::CardKey::from_decimal(number))
-            .ok()?;
+        // As a kiosk reads a typed number (`CardRead::parse`): ten digits are the decimal a
+        // desk reader in keyboard mode types, anything else hex; a truncated read is no card.
+        let key = match otmetka_core::card::CardRead::parse(number).ok()? {
+            otmetka_core::card::CardRead::Uid(key) => key,
+            otmetka_core::card::CardRead::Truncated { .. } => return None,
+        };
         let tail: String = number
             .chars()
             .rev()
@@ -658,8 +661,9 @@ pub trait PeopleStore {
     /// The date of a recipient's last unit (their own, or a group unit they took part in is
     /// not counted: such units carry no recipient).
     fn last_unit_date(&self, id: RecipientId) -> Result<Option<NaiveDate>, StoreError>;
-    /// Takes in a roster file: people and instructors added or updated by id, groups added or
-    /// renamed, cards the site does not hold added. Audited as one entry.
+    /// Takes in a roster file: the people, instructors and groups the journal does not hold yet
+    /// are added, and the cards the site does not hold; what the journal holds (edited on the
+    /// pages, anonymised) is left as it is. Audited as one entry.
     fn import_people(
         &mut self,
         actor: &Actor,
@@ -744,6 +748,24 @@ mod tests {
             card(CardState::Replaced, None).status_on(d("2026-01-01")),
             CardStatus::Replaced
         );
+    }
+
+    #[test]
+    fn a_typed_number_is_read_as_a_kiosk_reads_it_ten_digits_decimal_else_hex() {
+        let secret = SiteSecret::from_file_bytes(&[7u8; 32]).unwrap();
+        let holder = Holder::Recipient(RecipientId(uuid::Uuid::nil()));
+        let hashes = |n: &str| NewCard::from_number("s", holder, n, &secret).map(|c| c.hashes);
+        // 0078234435 decimal is 0x04A9C343, as a USB reader in keyboard mode types it.
+        assert_eq!(hashes("0078234435"), hashes("04A9C343"));
+        assert_ne!(hashes("0A0000F1"), None);
+        assert_eq!(hashes("не карта"), None);
+        assert_eq!(
+            hashes("12,345"),
+            None,
+            "a truncated Wiegand read is not a whole card"
+        );
+        let c = NewCard::from_number("s", holder, " 0a0000f1 ", &secret).unwrap();
+        assert_eq!(c.tail.as_deref(), Some("00F1"));
     }
 
     #[test]

@@ -223,7 +223,35 @@ pub async fn revoke(
         }
         Err(e) => {
             tracing::warn!("revoking {site}/{kiosk} from the fleet page failed: {e:#}");
-            Ok(back("error", &format!("Не удалось отозвать киоск: {e}")))
+            // The journal's own refusal is taken first: if it holds, say so and audit it.
+            let (s2, k2) = (site.clone(), kiosk.clone());
+            let revoked = app
+                .store
+                .call(move |st| {
+                    Ok(st
+                        .kiosks()?
+                        .iter()
+                        .any(|r| r.site == s2 && r.kiosk == k2 && r.revoked_at.is_some()))
+                })
+                .await?;
+            if !revoked {
+                return Ok(back("error", &format!("Не удалось отозвать киоск ({e}).")));
+            }
+            let (actor, subject, detail) = (
+                Actor::of(&staff.0.user),
+                format!("kiosk {site}/{kiosk}"),
+                format!("the journal refuses it; the broker step failed: {e}"),
+            );
+            app.store
+                .call(move |st| st.audit(&actor, "revoke_kiosk", &subject, &detail, now))
+                .await?;
+            Ok(back(
+                "error",
+                &format!(
+                    "Журнал больше не принимает отметки киоска {site}/{kiosk}, но убрать его учётную \
+                     запись у брокера не удалось ({e}): сделайте это командой revoke-kiosk."
+                ),
+            ))
         }
     }
 }

@@ -652,16 +652,6 @@ pub async fn add_checkin(
         )
         .await;
     };
-    if app.person(recipient).await.ok().flatten().is_none() {
-        return refused(
-            &app,
-            &staff,
-            id,
-            FormErrors::at("recipient", "Такого получателя нет в списке."),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
     if let Some(p) = reason_problem(&f.reason) {
         return refused(
             &app,
@@ -680,6 +670,21 @@ pub async fn add_checkin(
         Ok(None) => return PageError::not_found("Такого занятия нет.").into_response(),
         Err(e) => return PageError::from(e).into_response(),
     };
+    // Someone of the session's own site whose data is held.
+    let listed = match app.people(&journal.session.site).await {
+        Ok(p) => p.current().any(|p| p.id == recipient),
+        Err(e) => return e.into_response(),
+    };
+    if !listed {
+        return refused(
+            &app,
+            &staff,
+            id,
+            FormErrors::at("recipient", "Такого получателя нет в списке."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let local_date = app
         .site(Some(&journal.session.site))
         .map_or(journal.session.opened_at.date_naive(), |s| {

@@ -640,7 +640,8 @@ async fn person_page(
     {
         Some(r) => app.store.call(move |s| s.enrolment(r)).await?,
         None => None,
-    };
+    }
+    .filter(|e| e.request.recipient == person.id && e.site == site.id);
     let cards: Vec<_> = people.cards_of(Holder::Recipient(person.id)).collect();
     let gone = person.anonymised_at.is_some();
     let card_error = errors

@@ -479,6 +479,30 @@ fn the_roster_file_is_taken_in_once_and_what_only_the_pages_record_survives_a_ne
     assert_eq!(after.care_group, Some(4));
     assert_eq!(after.full_name, format!("Иванова {name}"));
     assert_eq!(site.people().recipients.len(), site.inst.recipients.len());
+    // Someone anonymised stays anonymised when the file changes again and still names them.
+    let (admin, admin_csrf) = site.sign_in("admin");
+    let (gone, _) = site.inst.recipients[1].clone();
+    site.call(move |s| {
+        s.anonymise(
+            &otmetka_journal::store::staff::Actor {
+                user: None,
+                login: "test".into(),
+                name: "test".into(),
+            },
+            SITE,
+            gone,
+            at,
+        )
+    });
+    let _ = (admin, admin_csrf);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\n# edited again\n");
+    std::fs::write(&file, text).unwrap();
+    let docs = site.documents();
+    site.call(move |s| import_files(s, &docs, at));
+    let p = site.people().recipient(gone).unwrap().clone();
+    assert!(p.anonymised_at.is_some() && p.display_name.is_empty());
+    assert!(entry(&site.roster(NOW), &gone.to_string()).is_none());
 }
 
 #[test]

@@ -542,8 +542,9 @@ impl PeopleStore for SqliteJournal {
             )));
         }
         tx.execute(
-            "UPDATE cards SET state = 'blocked', tail = NULL, note = 'anonymised', changed_at = ?2
-             WHERE recipient = ?1 AND state = 'active'",
+            "UPDATE cards SET state = CASE state WHEN 'active' THEN 'blocked' ELSE state END,
+                 tail = NULL, note = 'anonymised', changed_at = ?2
+             WHERE recipient = ?1",
             params![id.to_string(), ts(now)],
         )?;
         bump(&tx, site, "people")?;
@@ -580,37 +581,39 @@ impl PeopleStore for SqliteJournal {
         let mut report = ImportReport::default();
         for g in &import.groups {
             tx.execute(
-                "INSERT INTO study_groups (id, site, name, service) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, service = excluded.service",
+                "INSERT OR IGNORE INTO study_groups (id, site, name, service) VALUES (?1, ?2, ?3, ?4)",
                 params![g.id.to_string(), import.site, g.name, g.service.0],
             )?;
         }
+        // The journal's database is the source of truth: someone it holds (edited on the
+        // pages, or anonymised) is not changed by the file.
         for p in &import.recipients {
-            // What only the pages record (full name, birth date, care group, representative,
-            // the data consent's date) is kept when the file names the person again.
-            let held: Option<Person> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT full_name, birth_date, care_group, representative, consent_data_on
-                     FROM recipients WHERE id = ?1 AND site = ?2",
-                )?;
-                stmt.query_row(params![p.id.to_string(), import.site], |r| {
-                    Ok(Person {
-                        full_name: r.get(0)?,
-                        birth_date: date_of(r.get(1)?),
-                        care_group: r.get(2)?,
-                        representative: r.get(3)?,
-                        data_consent_on: date_of(r.get(4)?),
-                        ..p.clone()
-                    })
-                })
+            let held: bool = tx
+                .query_row(
+                    "SELECT 1 FROM recipients WHERE id = ?1",
+                    [p.id.to_string()],
+                    |_| Ok(()),
+                )
                 .optional()?
-            };
-            upsert_recipient(&tx, held.as_ref().unwrap_or(p), now)?;
-            report.recipients += 1;
+                .is_some();
+            if !held {
+                upsert_recipient(&tx, p, now)?;
+                report.recipients += 1;
+            }
         }
         for i in &import.instructors {
-            upsert_instructor(&tx, i, now)?;
-            report.instructors += 1;
+            let held: bool = tx
+                .query_row(
+                    "SELECT 1 FROM instructors WHERE id = ?1",
+                    [i.id.to_string()],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !held {
+                upsert_instructor(&tx, i, now)?;
+                report.instructors += 1;
+            }
         }
         for c in &import.cards {
             if card_holder(&tx, &import.site, &c.hashes)?.is_none() {
