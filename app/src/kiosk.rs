@@ -808,9 +808,11 @@ impl Kiosk {
         if self.session.is_some() {
             return Err(KioskError::SessionOpen);
         }
+        // A home visit (patronage) is recorded on the journal's pages, never at a kiosk.
         let svc = self
             .catalogue
             .get(&service)
+            .filter(|s| !s.home_visit)
             .ok_or(KioskError::UnknownService(service))?;
         let id = SessionId(Uuid::now_v7());
         let planned = Session::plan(id, svc, unit_kind, group, instructor)?;

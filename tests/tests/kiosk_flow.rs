@@ -282,6 +282,33 @@ fn kiosk_on(
 }
 
 #[test]
+fn a_home_visit_service_is_neither_offered_nor_started_at_a_kiosk() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = otmetka_app::clock::ManualClock::new("2026-11-23T05:00:00Z".parse().unwrap(), true);
+    let mut k = kiosk_on(&clock, dir.path());
+    k.handle(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
+    let now = "2026-11-23T05:00:00Z".parse().unwrap();
+    let offered = k.start_choices(now);
+    assert!(offered.iter().any(|c| c.service.0 == "001"));
+    assert!(
+        !offered.iter().any(|c| c.service.0 == "003"),
+        "patronage is entered on the journal's pages"
+    );
+    let refused = k.handle(Command::Start {
+        service: ServiceCode::from("003"),
+        group: None,
+        unit_kind: None,
+        safety_briefing: false,
+        confirm_date: false,
+    });
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(k.session().is_none());
+}
+
+#[test]
 fn a_tap_after_the_time_norm_belongs_to_no_session_even_on_a_busy_kiosk() {
     let dir = tempfile::tempdir().unwrap();
     let t0 = "2026-11-23T05:00:00Z".parse().unwrap();
