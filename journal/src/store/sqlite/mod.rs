@@ -52,6 +52,13 @@ pub struct SqliteJournal {
 use otmetka_core::timestamp::{from_text, to_text as ts};
 
 impl SqliteJournal {
+    /// A write transaction: `IMMEDIATE`, so it takes the write lock first and waits for it
+    /// (see the module's documentation).
+    fn write(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    }
+
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
         // The journal holds names' ids, card hashes and the audit trail: the service user's
@@ -327,9 +334,10 @@ impl SqliteJournal {
         if from_text(&expires).is_some_and(|e| at > e + ENROLMENT_SKEW) {
             return invalid(format!("card enrolment {request} expired at {expires}"));
         }
-        if let Some(holder) = people::card_holder_id(tx, &env.site, card_hashes)? {
+        if let Some(holder) = people::card_holder(tx, &env.site, card_hashes)? {
             return invalid(format!(
-                "card enrolment {request}: the card is {holder}'s already"
+                "card enrolment {request}: the card is {}'s already",
+                holder.id
             ));
         }
         Ok(None)
@@ -342,9 +350,7 @@ impl JournalStore for SqliteJournal {
         batch: &Batch,
         now: DateTime<Utc>,
     ) -> Result<Vec<KioskAck>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         for StatusReport { site, kiosk, body } in &batch.statuses {
             tx.execute(
                 "INSERT INTO kiosk_status (site, kiosk, body, updated_at) VALUES (?1, ?2, ?3, ?4)
@@ -686,9 +692,7 @@ impl JournalStore for SqliteJournal {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let held: Option<(u64, String)> = tx
             .query_row(
                 "SELECT version, body FROM published WHERE site = ?1 AND name = ?2",

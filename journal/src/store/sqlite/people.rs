@@ -24,6 +24,17 @@ fn bump(tx: &Transaction<'_>, site: &str, name: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// The site of the recipient or instructor `id` of `table`, if the journal holds them.
+fn held_site(tx: &Transaction<'_>, table: &str, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT site FROM {table} WHERE id = ?1"),
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 fn date_text(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.to_string())
 }
@@ -108,44 +119,34 @@ fn upsert_instructor(
 const SAME_CARD: &str = "c.site = ?1 AND (c.first_hash IN (SELECT value FROM json_each(?2))
      OR EXISTS (SELECT 1 FROM json_each(c.hashes) WHERE value = ?3))";
 
-/// The holder of the card `hashes` names at `site`, if any, by name ("Мария Ивановна").
-fn card_holder(
+/// Who holds the card `hashes` names at `site`: their id (a recipient's, or "instructor ID")
+/// for the log, and their name ("Мария Ивановна") for the pages.
+pub(super) struct CardHolder {
+    pub id: String,
+    pub name: String,
+}
+
+/// Who holds the card `hashes` names at `site`, if anyone.
+pub(super) fn card_holder(
     tx: &Transaction<'_>,
     site: &str,
     hashes: &[String],
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<CardHolder>, StoreError> {
     let Some(first) = hashes.first() else {
         return Ok(None);
     };
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT COALESCE(NULLIF(r.display_name, ''), i.display_name, c.recipient, c.instructor)
+        "SELECT COALESCE(c.recipient, 'instructor ' || c.instructor),
+             COALESCE(NULLIF(r.display_name, ''), i.display_name, c.recipient, c.instructor)
          FROM cards c LEFT JOIN recipients r ON r.id = c.recipient
          LEFT JOIN instructors i ON i.id = c.instructor WHERE {SAME_CARD} LIMIT 1"
     ))?;
     Ok(stmt
         .query_row(params![site, serde_json::to_string(hashes)?, first], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()?)
-}
-
-/// The id of the holder of the card `hashes` names at `site` (a recipient's id, or
-/// "instructor ID"), if any.
-pub(super) fn card_holder_id(
-    tx: &Transaction<'_>,
-    site: &str,
-    hashes: &[String],
-) -> Result<Option<String>, StoreError> {
-    let Some(first) = hashes.first() else {
-        return Ok(None);
-    };
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT COALESCE(c.recipient, 'instructor ' || c.instructor) FROM cards c
-         WHERE {SAME_CARD} LIMIT 1"
-    ))?;
-    Ok(stmt
-        .query_row(params![site, serde_json::to_string(hashes)?, first], |r| {
-            r.get::<_, String>(0)
+            Ok(CardHolder {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
         })
         .optional()?)
 }
@@ -162,7 +163,8 @@ pub(super) fn insert_card(
     };
     if let Some(who) = card_holder(tx, &card.site, &card.hashes)? {
         return Err(StoreError::Conflict(format!(
-            "Эта карта уже выдана: {who}."
+            "Эта карта уже выдана: {}.",
+            who.name
         )));
     }
     let (recipient, instructor) = match card.holder {
@@ -358,16 +360,8 @@ impl PeopleStore for SqliteJournal {
         person: &Person,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let held: Option<String> = tx
-            .query_row(
-                "SELECT site FROM recipients WHERE id = ?1",
-                [person.id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let tx = self.write()?;
+        let held = held_site(&tx, "recipients", &person.id.to_string())?;
         if held.as_deref().is_some_and(|s| s != person.site) {
             return Err(StoreError::Conflict(format!(
                 "recipient {} belongs to another site",
@@ -399,16 +393,8 @@ impl PeopleStore for SqliteJournal {
         instructor: &InstructorRecord,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let held: Option<String> = tx
-            .query_row(
-                "SELECT site FROM instructors WHERE id = ?1",
-                [instructor.id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let tx = self.write()?;
+        let held = held_site(&tx, "instructors", &instructor.id.to_string())?;
         if held.as_deref().is_some_and(|s| s != instructor.site) {
             return Err(StoreError::Conflict(format!(
                 "instructor {} belongs to another site",
@@ -448,9 +434,7 @@ impl PeopleStore for SqliteJournal {
         card: &NewCard,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let id = insert_card(&tx, card, &actor.name, now)?;
         audit_tx(
             &tx,
@@ -488,9 +472,7 @@ impl PeopleStore for SqliteJournal {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let held: Option<(Option<String>, Option<String>, String)> = tx
             .query_row(
                 "SELECT recipient, instructor, state FROM cards WHERE id = ?1 AND site = ?2",
@@ -527,9 +509,7 @@ impl PeopleStore for SqliteJournal {
         id: RecipientId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let changed = tx.execute(
             "UPDATE recipients SET display_name = '', full_name = '', birth_date = NULL,
                  representative = '', consent_data_on = NULL, anonymised_at = ?3, updated_at = ?3
@@ -575,9 +555,7 @@ impl PeopleStore for SqliteJournal {
         import: &PeopleImport,
         now: DateTime<Utc>,
     ) -> Result<ImportReport, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let mut report = ImportReport::default();
         for g in &import.groups {
             tx.execute(
@@ -588,29 +566,13 @@ impl PeopleStore for SqliteJournal {
         // The journal's database is the source of truth: someone it holds (edited on the
         // pages, or anonymised) is not changed by the file.
         for p in &import.recipients {
-            let held: bool = tx
-                .query_row(
-                    "SELECT 1 FROM recipients WHERE id = ?1",
-                    [p.id.to_string()],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if !held {
+            if held_site(&tx, "recipients", &p.id.to_string())?.is_none() {
                 upsert_recipient(&tx, p, now)?;
                 report.recipients += 1;
             }
         }
         for i in &import.instructors {
-            let held: bool = tx
-                .query_row(
-                    "SELECT 1 FROM instructors WHERE id = ?1",
-                    [i.id.to_string()],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if !held {
+            if held_site(&tx, "instructors", &i.id.to_string())?.is_none() {
                 upsert_instructor(&tx, i, now)?;
                 report.instructors += 1;
             }
@@ -706,9 +668,7 @@ impl PeopleStore for SqliteJournal {
         session: &PlannedSession,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let id = insert_planned(&tx, session, now)?;
         bump(&tx, &session.site, "plan")?;
         audit_tx(
@@ -730,9 +690,7 @@ impl PeopleStore for SqliteJournal {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let plan_row = tx.execute(
             "DELETE FROM planned_sessions WHERE id = ?1 AND site = ?2",
             params![id, site],
@@ -762,9 +720,7 @@ impl PeopleStore for SqliteJournal {
         day: &DayOff,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO days_off (site, day, reason) VALUES (?1, ?2, ?3)
              ON CONFLICT (site, day) DO UPDATE SET reason = excluded.reason",
@@ -789,9 +745,7 @@ impl PeopleStore for SqliteJournal {
         plan: &SitePlan,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         tx.execute("DELETE FROM planned_sessions WHERE site = ?1", [&plan.site])?;
         tx.execute("DELETE FROM days_off WHERE site = ?1", [&plan.site])?;
         for s in &plan.sessions {

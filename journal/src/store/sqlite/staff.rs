@@ -202,9 +202,7 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM users WHERE login = ?1 AND disabled_at IS NULL",
@@ -231,9 +229,7 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let login: Option<String> = tx
             .query_row(
                 "SELECT login FROM users WHERE id = ?1 AND disabled_at IS NULL",
@@ -270,9 +266,7 @@ impl StaffStore for SqliteJournal {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?1", [ts(now)])?;
         tx.execute(
             "INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, expires_at)
@@ -338,9 +332,7 @@ impl StaffStore for SqliteJournal {
         peer: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         // A day of failures is all the limiter looks at; older ones are in the audit log.
         let day_ago = now - chrono::Duration::days(1);
         tx.execute("DELETE FROM sign_in_failures WHERE at < ?1", [ts(day_ago)])?;
@@ -374,9 +366,7 @@ impl StaffStore for SqliteJournal {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         audit_tx(&tx, actor, action, subject, detail, now)?;
         tx.commit()?;
         Ok(())
@@ -444,9 +434,7 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<UnitId, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let id = add_checkin_tx(&tx, add, actor, now)?;
         tx.commit()?;
         Ok(id)
@@ -520,9 +508,7 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<UnitId>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let held: Option<(Option<String>, Option<String>)> = tx
             .query_row(
                 "SELECT session, recipient FROM unidentified_taps WHERE tap = ?1",
@@ -594,9 +580,7 @@ impl StaffStore for SqliteJournal {
         let (site, date) = (held.site, held.unit.date);
         let session = held.unit.session.to_string();
         let recipient = held.unit.recipient.map(|r| r.to_string());
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         check_open(&tx, &site, date)?;
         tx.execute(
             "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
@@ -640,9 +624,7 @@ impl StaffStore for SqliteJournal {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let month = month_of(month);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         check_open(&tx, site, month)?;
         tx.execute(
             "INSERT INTO month_signoffs (site, month, signed_by, signed_at) VALUES (?1, ?2, ?3, ?4)",
@@ -663,9 +645,7 @@ impl StaffStore for SqliteJournal {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let month = month_of(month);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let n = tx.execute(
             "DELETE FROM month_signoffs WHERE site = ?1 AND month = ?2",
             params![site, month.to_string()],
@@ -687,9 +667,7 @@ impl StaffStore for SqliteJournal {
         entry: &NewFeedback,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO feedback (site, received_on, kind, author, recipient, service, text,
                  entered_by, entered_at)
@@ -782,9 +760,7 @@ impl StaffStore for SqliteJournal {
         answer: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         let changed = tx.execute(
             "UPDATE feedback SET answer = ?3, answered_by = ?4, answered_at = ?5
              WHERE id = ?1 AND site = ?2 AND answer IS NULL",
@@ -813,9 +789,7 @@ impl StaffStore for SqliteJournal {
         visit: &Visit,
         now: DateTime<Utc>,
     ) -> Result<SessionId, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write()?;
         check_open(&tx, &visit.site, visit.date)?;
         let session = SessionId(uuid::Uuid::now_v7());
         let ended_at = visit.started_at + chrono::Duration::minutes(i64::from(visit.minutes[1]));
