@@ -11,11 +11,11 @@
 
 use super::AppState;
 use super::auth::Staff;
-use super::layout::{PageError, Section, csrf_field, date_label, page};
+use super::layout::{PageError, Section, csrf_field, date_label, notice, page};
 use crate::store::staff::Actor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use otmetka_core::wire::{Presence, Status};
 use serde::Deserialize;
@@ -184,9 +184,7 @@ pub async fn revoke(
     Path((site, kiosk)): Path<(String, String)>,
     Form(f): Form<RevokeForm>,
 ) -> Result<Response, PageError> {
-    let back = |key: &str, msg: &str| {
-        Redirect::to(&format!("/fleet?{key}={}", super::auth::urlencode(msg))).into_response()
-    };
+    let back = |key: &str, msg: &str| notice("/fleet", key, msg);
     if f.confirm.is_empty() {
         return Ok(back("error", "Отметьте «Да, отозвать», чтобы подтвердить."));
     }

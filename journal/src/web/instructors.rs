@@ -8,7 +8,7 @@
 //! of unit and administrators manage them.
 
 use super::auth::Staff;
-use super::layout::{FormErrors, PageError, Section, csrf_field, page};
+use super::layout::{FormErrors, PageError, Section, csrf_field, notice, page};
 use super::{AppState, SiteView};
 use crate::store::StoreError;
 use crate::store::people::{Holder, InstructorRecord, NewCard, SitePeople};
@@ -16,7 +16,7 @@ use crate::store::staff::Actor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use otmetka_core::cards::SiteSecret;
 use otmetka_core::people::InstructorId;
@@ -150,12 +150,7 @@ async fn refused(
 }
 
 fn done(site: &SiteView, message: &str) -> Response {
-    Redirect::to(&format!(
-        "/instructors?site={}&saved={}",
-        site.id,
-        super::auth::urlencode(message)
-    ))
-    .into_response()
+    notice(&format!("/instructors?site={}", site.id), "saved", message)
 }
 
 #[derive(Debug, Deserialize, Default)]

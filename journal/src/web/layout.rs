@@ -146,6 +146,19 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
     }
 }
 
+/// The answer to a form that worked (or was turned away without its fields to show again): a
+/// redirect to `path` with a notice the page shows (`saved`, `error`, `done`, …), so a reload
+/// does not post the form again.
+pub fn notice(path: &str, key: &str, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    axum::response::Redirect::to(&format!(
+        "{path}{sep}{key}={}",
+        super::auth::urlencode(message)
+    ))
+    .into_response()
+}
+
 /// The hidden form-token field every form of a signed-in page carries.
 pub fn csrf_field(s: &WebSession) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }

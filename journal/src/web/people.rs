@@ -19,7 +19,7 @@
 //! is saved.
 
 use super::auth::Staff;
-use super::layout::{FormErrors, PageError, Section, csrf_field, date_label, page};
+use super::layout::{FormErrors, PageError, Section, csrf_field, date_label, notice, page};
 use super::{AppState, SiteView};
 use crate::store::StoreError;
 use crate::store::people::{CARE_GROUPS, CardState, Holder, NewCard, Person, SitePeople};
@@ -567,12 +567,11 @@ pub async fn create(
     app.store
         .call(move |s| s.save_recipient(&actor, &p, now))
         .await?;
-    Ok(Redirect::to(&format!(
-        "/people/{}?saved={}",
-        person.id,
-        super::auth::urlencode("Получатель добавлен. Выдайте ему карту.")
+    Ok(notice(
+        &format!("/people/{}", person.id),
+        "saved",
+        "Получатель добавлен. Выдайте ему карту.",
     ))
-    .into_response())
 }
 
 fn recipient_id(id: &str) -> Result<RecipientId, PageError> {
@@ -800,12 +799,11 @@ pub async fn save(
     app.store
         .call(move |s| s.save_recipient(&actor, &p, now))
         .await?;
-    Ok(Redirect::to(&format!(
-        "/people/{}?saved={}",
-        person.id,
-        super::auth::urlencode("Сохранено. Киоски получат изменения в течение минуты.")
+    Ok(notice(
+        &format!("/people/{}", person.id),
+        "saved",
+        "Сохранено. Киоски получат изменения в течение минуты.",
     ))
-    .into_response())
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -890,12 +888,11 @@ pub async fn add_card(
         .call(move |s| s.add_card(&actor, &card, now))
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/people/{}?saved={}",
-            person.id,
-            super::auth::urlencode("Карта выдана. Киоски узнают её в течение минуты.")
-        ))
-        .into_response()),
+        Ok(_) => Ok(notice(
+            &format!("/people/{}", person.id),
+            "saved",
+            "Карта выдана. Киоски узнают её в течение минуты.",
+        )),
         Err(StoreError::Conflict(m)) => again(FormErrors::at("card_number", &m)).await,
         Err(e) => Err(e.into()),
     }
@@ -931,12 +928,11 @@ pub async fn card_state(
     app.store
         .call(move |s| s.set_card_state(&actor, &sid, card, state, &note, now))
         .await?;
-    Ok(Redirect::to(&format!(
-        "/people/{}?saved={}",
-        person.id,
-        super::auth::urlencode(&format!("Карта теперь: {}.", state.label()))
+    Ok(notice(
+        &format!("/people/{}", person.id),
+        "saved",
+        &format!("Карта теперь: {}.", state.label()),
     ))
-    .into_response())
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -953,14 +949,7 @@ pub async fn anonymise(
     Form(f): Form<AnonymiseForm>,
 ) -> Result<Response, PageError> {
     let (site, _, person) = held(&app, &id).await?;
-    let back = |e: &str| {
-        Redirect::to(&format!(
-            "/people/{}?error={}",
-            person.id,
-            super::auth::urlencode(e)
-        ))
-        .into_response()
-    };
+    let back = |e: &str| notice(&format!("/people/{}", person.id), "error", e);
     if f.confirm.is_empty() {
         return Ok(back("Отметьте «Да, обезличить», чтобы подтвердить."));
     }
@@ -983,12 +972,11 @@ pub async fn anonymise(
     app.store
         .call(move |s| s.anonymise(&actor, &sid, pid, now))
         .await?;
-    Ok(Redirect::to(&format!(
-        "/people?site={}&saved={}",
-        site.id,
-        super::auth::urlencode("Данные получателя обезличены.")
+    Ok(notice(
+        &format!("/people?site={}", site.id),
+        "saved",
+        "Данные получателя обезличены.",
     ))
-    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -1007,14 +995,7 @@ pub async fn request_card(
     Form(f): Form<KioskCardForm>,
 ) -> Result<Response, PageError> {
     let (site, _, person) = held(&app, &recipient).await?;
-    let back = |error: &str| {
-        Redirect::to(&format!(
-            "/people/{}?error={}",
-            person.id,
-            super::auth::urlencode(error)
-        ))
-        .into_response()
-    };
+    let back = |error: &str| notice(&format!("/people/{}", person.id), "error", error);
     if f.site != site.id || person.anonymised_at.is_some() {
         return Ok(back("Такого получателя нет в списке отделения."));
     }

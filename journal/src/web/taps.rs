@@ -6,12 +6,12 @@
 
 use super::AppState;
 use super::auth::Staff;
-use super::layout::{PageError, Section, csrf_field, date_label, page};
+use super::layout::{PageError, Section, csrf_field, date_label, notice, page};
 use crate::store::StoreError;
 use crate::store::staff::Actor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use otmetka_core::people::RecipientId;
 use serde::Deserialize;
@@ -106,13 +106,7 @@ pub async fn match_tap(
     Path(tap): Path<String>,
     Form(f): Form<MatchForm>,
 ) -> Result<Response, PageError> {
-    let back = |key: &str, msg: &str| {
-        Redirect::to(&format!(
-            "/journal/taps?{key}={}",
-            super::auth::urlencode(msg)
-        ))
-        .into_response()
-    };
+    let back = |key: &str, msg: &str| notice("/journal/taps", key, msg);
     let tap: uuid::Uuid = tap
         .parse()
         .map_err(|_| PageError::not_found("Такой отметки нет."))?;

@@ -11,14 +11,16 @@
 //! Each change raises the site's plan revision; the feed publishes the schedule again.
 
 use super::auth::Staff;
-use super::layout::{FormErrors, PageError, Section, csrf_field, date_label, page, weekday_label};
+use super::layout::{
+    FormErrors, PageError, Section, csrf_field, date_label, notice, page, weekday_label,
+};
 use super::{AppState, SiteView};
 use crate::store::people::{DayOff, PlannedSession, SitePlan, weekday_code, weekday_of};
 use crate::store::staff::Actor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use maud::{Markup, html};
 use otmetka_core::catalogue::ServiceCode;
@@ -400,12 +402,7 @@ impl PlanForm {
 }
 
 fn saved(site: &SiteView, message: &str) -> Response {
-    Redirect::to(&format!(
-        "/timetable?site={}&saved={}",
-        site.id,
-        super::auth::urlencode(message)
-    ))
-    .into_response()
+    notice(&format!("/timetable?site={}", site.id), "saved", message)
 }
 
 /// `POST /timetable/sessions`.
