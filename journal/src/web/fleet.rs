@@ -49,29 +49,50 @@ pub async fn show(
         .collect();
     names.sort();
     names.dedup();
-    let offset = |site: &str| app.site(Some(site)).cloned();
+    // Each kiosk's facts once, for the alerts and for its row.
+    let rows: Vec<KioskRow<'_>> = names
+        .iter()
+        .map(|(site, kiosk)| {
+            let record = kiosks.iter().find(|k| &k.site == site && &k.kiosk == kiosk);
+            let status = statuses
+                .iter()
+                .find(|(r, _)| &r.site == site && &r.kiosk == kiosk);
+            let parsed: Option<Status> =
+                status.and_then(|(r, _)| serde_json::from_str(&r.body).ok());
+            let seen = status.map(|(_, at)| *at);
+            KioskRow {
+                site,
+                kiosk,
+                record,
+                silent: seen.is_none_or(|t| (now - t).num_minutes() > silent_minutes),
+                online: parsed
+                    .as_ref()
+                    .is_some_and(|s| s.presence == Presence::Online),
+                stuck: parsed
+                    .as_ref()
+                    .and_then(|s| s.oldest_undelivered_s)
+                    .is_some_and(|a| a > stuck_s),
+                seen,
+                parsed,
+            }
+        })
+        .collect();
     // The alerts, for the kiosks not revoked.
     let mut alerts: Vec<String> = Vec::new();
-    for (site, kiosk) in &names {
-        if kiosks
-            .iter()
-            .any(|k| &k.site == site && &k.kiosk == kiosk && k.revoked_at.is_some())
-        {
-            continue;
-        }
-        let status = statuses
-            .iter()
-            .find(|(r, _)| &r.site == site && &r.kiosk == kiosk);
-        let parsed: Option<Status> = status.and_then(|(r, _)| serde_json::from_str(&r.body).ok());
-        match status.map(|(_, at)| (now - *at).num_minutes()) {
+    for r in rows
+        .iter()
+        .filter(|r| r.record.is_none_or(|k| k.revoked_at.is_none()))
+    {
+        let (site, kiosk) = (r.site, r.kiosk);
+        match r.seen.map(|at| (now - at).num_minutes()) {
             None => alerts.push(format!("{site}/{kiosk}: ни разу не выходил на связь")),
-            Some(m) if m > silent_minutes => {
+            Some(m) if r.silent => {
                 alerts.push(format!("{site}/{kiosk}: молчит {}", minutes_label(m)));
             }
             Some(_) => {}
         }
-        if let Some(s) = &parsed {
-            if let Some(a) = s.oldest_undelivered_s.filter(|a| *a > stuck_s) {
+        if let Some(s) = &r.parsed {
+            if let Some(a) = s.oldest_undelivered_s.filter(|_| r.stuck) {
                 alerts.push(format!(
                     "{site}/{kiosk}: {} отметок не переданы, старейшая — {} назад",
                     s.outbox_depth,
@@ -106,20 +127,14 @@ pub async fn show(
                 th.num { "Не передано" } th { "Считыватель" } th { "Часы" } th { "Версия" } th { "Учётная запись" }
             } }
             tbody {
-                @for (site, kiosk) in &names {
-                    @let record = kiosks.iter().find(|k| &k.site == site && &k.kiosk == kiosk);
-                    @let status = statuses.iter().find(|(r, _)| &r.site == site && &r.kiosk == kiosk);
-                    @let parsed: Option<Status> = status.and_then(|(r, _)| serde_json::from_str(&r.body).ok());
-                    @let seen = status.map(|(_, at)| *at);
-                    @let silent = seen.is_none_or(|t| (now - t).num_minutes() > silent_minutes);
-                    @let online = parsed.as_ref().is_some_and(|s| s.presence == Presence::Online);
-                    @let stuck = parsed.as_ref().and_then(|s| s.oldest_undelivered_s).is_some_and(|a| a > stuck_s);
-                    @let view = offset(site);
+                @for KioskRow { site, kiosk, record, parsed, seen, silent, online, stuck } in &rows {
+                    @let (silent, online, stuck) = (*silent, *online, *stuck);
+                    @let view = app.site(Some(site));
                     tr class=[(record.is_none_or(|r| r.revoked_at.is_none()) && (!online || stuck || silent)).then_some("problem")] {
                         td { (site) } td { (kiosk) }
                         td { @if online { "на связи" } @else { span.mark { "нет связи" } } }
                         td {
-                            @match (seen, &view) {
+                            @match (*seen, view) {
                                 (Some(t), Some(v)) => { (date_label(v.date(t))) " " (v.hm(t)) @if silent { " " span.mark { "давно молчит" } } }
                                 _ => { span.mark { "ни одного" } }
                             }
@@ -160,6 +175,19 @@ pub async fn show(
         @if names.is_empty() { p { "Ни один киоск ещё не выходил на связь." } }
     };
     Ok(page("Киоски", Section::Fleet, Some(&staff.0), body))
+}
+
+/// What the page knows of one kiosk.
+struct KioskRow<'a> {
+    site: &'a str,
+    kiosk: &'a str,
+    record: Option<&'a crate::store::KioskRecord>,
+    parsed: Option<Status>,
+    /// When its last status came.
+    seen: Option<chrono::DateTime<chrono::Utc>>,
+    silent: bool,
+    online: bool,
+    stuck: bool,
 }
 
 /// "2 ч 5 мин", "40 мин".
