@@ -19,7 +19,6 @@ pub mod sqlite;
 pub mod staff;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use otmetka_core::people::RecipientId;
 use otmetka_core::wire::{EnrolmentRequest, RejectReason, Rejection};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -229,8 +228,6 @@ pub trait JournalStore: StaffStore + PeopleStore + Send + std::fmt::Debug {
         request: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The cards enrolled at a site's kiosks: (recipient, keyed hashes), oldest first.
-    fn enrolled_cards(&self, site: &str) -> Result<Vec<(RecipientId, Vec<String>)>, StoreError>;
 }
 
 /// Commits a batch; when the transaction fails, finds the messages that make it fail by

@@ -766,31 +766,6 @@ impl JournalStore for SqliteJournal {
         )?;
         Ok(())
     }
-
-    fn enrolled_cards(
-        &self,
-        site: &str,
-    ) -> Result<Vec<(otmetka_core::people::RecipientId, Vec<String>)>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT recipient, card_hashes FROM enrolments
-             WHERE site = ?1 AND enrolled_at IS NOT NULL ORDER BY enrolled_at, request",
-        )?;
-        let rows = stmt.query_map([site], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (recipient, hashes) = row?;
-            let Ok(id) = recipient.parse::<uuid::Uuid>() else {
-                continue;
-            };
-            out.push((
-                otmetka_core::people::RecipientId(id),
-                serde_json::from_str(&hashes)?,
-            ));
-        }
-        Ok(out)
-    }
 }
 
 const ENROLMENT_COLUMNS: &str = "SELECT site, kiosk, body, published_at, card_hashes, enrolled_at";
