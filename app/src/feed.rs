@@ -15,7 +15,9 @@ use crate::store::{KioskIdentity, Store, StoreError};
 use crate::worker::WorkerHandle;
 use bytes::Bytes;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use otmetka_core::wire::{Ack, EnrolmentRequest, Presence, Roster, SCHEMA, Schedule, Status};
+use otmetka_core::wire::{
+    Ack, EnrolmentRequest, Presence, Roster, SCHEMA, Schedule, Status, Usage,
+};
 use otmetka_link::DisconnectReason;
 use otmetka_link::topics::{self, Id};
 use otmetka_link::{Client, ClientOptions, Event, LastWill, QoS, TlsOptions, Transport};
@@ -279,6 +281,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
     let acks_topic = topics::acks(&site, &kiosk);
     let roster_topic = topics::roster(&site);
     let schedule_topic = topics::schedule(&site);
+    let usage_topic = topics::usage(&site);
     let enrol_topic = topics::enrol(&site, &kiosk);
     let mut drain = Drain::default();
     let mut marks = Marks::new(&store)?;
@@ -304,6 +307,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             (acks_topic.as_str(), QoS::AtLeastOnce),
                             (roster_topic.as_str(), QoS::AtLeastOnce),
                             (schedule_topic.as_str(), QoS::AtLeastOnce),
+                            (usage_topic.as_str(), QoS::AtLeastOnce),
                             (enrol_topic.as_str(), QoS::AtLeastOnce),
                         ];
                         // The token resolves on SUBACK; the client re-subscribes by itself later.
@@ -401,6 +405,19 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             }
                         }
                         Err(e) => tracing::warn!("a schedule that does not parse: {e}"),
+                    },
+                    Event::Message(m) if m.topic == usage_topic => match serde_json::from_slice::<Usage>(&m.payload) {
+                        Ok(usage) if usage.site != site.as_str() => {
+                            tracing::warn!(site = %usage.site, "a usage of another site: ignored");
+                        }
+                        Ok(usage) => {
+                            let version = usage.version;
+                            match call_worker(worker, Command::PutUsage { usage: Box::new(usage) }).await {
+                                Err(e) => tracing::warn!("the site's usage was not taken: {e}"),
+                                Ok(_) => tracing::debug!(version, "site usage received"),
+                            }
+                        }
+                        Err(e) => tracing::warn!("a usage message that does not parse: {e}"),
                     },
                     Event::Message(m) if m.topic == enrol_topic => match serde_json::from_slice::<EnrolmentRequest>(&m.payload) {
                         Ok(request) => {

@@ -18,8 +18,9 @@ use otmetka_core::roster::{Holder, RosterIndex};
 use otmetka_core::rules::Policy;
 use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, SessionId, Tapper};
 use otmetka_core::unit::Unit;
-use otmetka_core::wire::{EnrolmentRequest, Roster, RosterCard, Schedule};
+use otmetka_core::wire::{EnrolmentRequest, Roster, RosterCard, Schedule, Usage, UsageEntry};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -93,6 +94,16 @@ impl PartialEq for PreparedRoster {
 }
 
 impl Eq for PreparedRoster {}
+
+/// The site's usage by recipient, with its version.
+fn index_usage(usage: &Usage) -> (u64, HashMap<RecipientId, Vec<UsageEntry>>) {
+    let by = usage
+        .recipients
+        .iter()
+        .map(|r| (r.id, r.given.clone()))
+        .collect();
+    (usage.version, by)
+}
 
 /// Indexes a roster, and says in the log which card forms it holds twice.
 pub fn index_roster(roster: &Roster) -> RosterIndex {
@@ -178,6 +189,10 @@ pub enum Command {
     PutSchedule {
         schedule: Box<Schedule>,
     },
+    /// What the site's other kiosks gave each recipient, from the journal (taken if newer).
+    PutUsage {
+        usage: Box<Usage>,
+    },
     /// The journal asks for a new card for a recipient: the next card on the reader becomes
     /// theirs (card enrolment mode, until the request expires or is cancelled).
     Enrol {
@@ -221,6 +236,7 @@ impl Command {
             | Command::Tick
             | Command::UseRoster { .. }
             | Command::PutSchedule { .. }
+            | Command::PutUsage { .. }
             | Command::Enrol { .. }
             | Command::EnrolCancel
             | Command::FeedLink { .. }
@@ -246,6 +262,7 @@ impl Command {
             Command::Tick => "tick",
             Command::UseRoster { .. } => "use_roster",
             Command::PutSchedule { .. } => "put_schedule",
+            Command::PutUsage { .. } => "put_usage",
             Command::Enrol { .. } => "enrol",
             Command::EnrolCancel => "enrol_cancel",
             Command::FeedLink { .. } => "feed_link",
@@ -299,6 +316,9 @@ pub struct StatusReply {
     /// The version of the schedule held; 0 for none.
     #[serde(default)]
     pub schedule_version: u64,
+    /// The version of the site's usage held (the other kiosks' units); 0 for none.
+    #[serde(default)]
+    pub usage_version: u64,
     /// Whether the card reader works (the simulated one always does).
     #[serde(default = "yes")]
     pub reader_ok: bool,
@@ -529,6 +549,8 @@ pub struct Kiosk {
     clock: Box<dyn Clock>,
     session: Option<Session>,
     schedule: Option<Schedule>,
+    /// The site's units from the journal, by recipient (see [`Kiosk::history`]).
+    usage: (u64, HashMap<RecipientId, Vec<UsageEntry>>),
     instructor: Option<InstructorId>,
     refusal: Option<Refusal>,
     names: (String, String),
@@ -577,6 +599,12 @@ impl Kiosk {
             Some((_, body)) => serde_json::from_str::<Schedule>(&body).ok(),
             None => None,
         };
+        let usage = match store.document("usage")? {
+            Some((_, body)) => serde_json::from_str::<Usage>(&body)
+                .map(|u| index_usage(&u))
+                .unwrap_or_default(),
+            None => Default::default(),
+        };
         let mut k = Kiosk {
             store,
             catalogue,
@@ -587,6 +615,7 @@ impl Kiosk {
             clock,
             session,
             schedule,
+            usage,
             instructor: None,
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
@@ -622,6 +651,33 @@ impl Kiosk {
             self.schedule = Some(schedule.clone());
         }
         Ok(taken)
+    }
+
+    /// Installs the site's usage if it is newer than the one held. Returns whether it was taken.
+    pub fn put_usage(&mut self, usage: &Usage) -> Result<bool, KioskError> {
+        let body = serde_json::to_string(usage).map_err(StoreError::from)?;
+        let taken = self.store.put_document("usage", usage.version, &body)?;
+        if taken {
+            self.usage = index_usage(usage);
+        }
+        Ok(taken)
+    }
+
+    /// A recipient's attendance as the limits count it: this kiosk's own check-ins from its
+    /// store (delivered or not), and the other kiosks' and the journal's units from the last
+    /// usage the journal sent. Offline, the kiosk counts with what it last had.
+    fn history(
+        &self,
+        recipient: RecipientId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<otmetka_core::rules::Attendance>, KioskError> {
+        let mut history = self
+            .store
+            .attendance(recipient, now - Duration::days(400))?;
+        if let Some(entries) = self.usage.1.get(&recipient) {
+            history.extend(Usage::attendance(entries, &self.names.1, &self.site));
+        }
+        Ok(history)
     }
 
     /// The schedule held, if the journal sent one.
@@ -744,6 +800,7 @@ impl Kiosk {
                 Ok(Reply::Ok)
             }
             Command::PutSchedule { schedule } => self.put_schedule(&schedule).map(|_| Reply::Ok),
+            Command::PutUsage { usage } => self.put_usage(&usage).map(|_| Reply::Ok),
             Command::FeedLink { connected, detail } => {
                 self.feed = Some((connected, detail));
                 Ok(Reply::Ok)
@@ -960,7 +1017,7 @@ impl Kiosk {
                     .get(&session.service)
                     .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
                 let history = match &recipient {
-                    Some(r) => self.store.attendance(r.id, now - Duration::days(400))?,
+                    Some(r) => self.history(r.id, now)?,
                     None => Vec::new(),
                 };
                 let inputs = RuleInputs {
@@ -1057,7 +1114,7 @@ impl Kiosk {
             .catalogue
             .get(&session.service)
             .ok_or_else(|| KioskError::UnknownService(session.service.clone()))?;
-        let history = self.store.attendance(r.id, now - Duration::days(400))?;
+        let history = self.history(r.id, now)?;
         let inputs = RuleInputs {
             service: svc,
             history: &history,
@@ -1334,6 +1391,7 @@ impl Kiosk {
             clock: self.verdict()?,
             roster_version: self.roster.version,
             schedule_version: self.schedule.as_ref().map_or(0, |s| s.version),
+            usage_version: self.usage.0,
             reader_ok: self.reader.0,
             reader_detail: self.reader.1.clone(),
             feed_connected: self.feed.as_ref().map(|f| f.0),

@@ -534,15 +534,18 @@ impl Store {
             .collect()
     }
 
-    /// A recipient's attendance (check-ins not undone) since `since`.
+    /// A recipient's attendance since `since`: check-ins not undone, of sessions not cancelled
+    /// (a cancelled session gave no service, so it counts toward no limit).
     pub fn attendance(
         &self,
         recipient: otmetka_core::people::RecipientId,
         since: DateTime<Utc>,
     ) -> Result<Vec<Attendance>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT session, service, at FROM checkins
-             WHERE recipient = ?1 AND at >= ?2 AND undone_at IS NULL ORDER BY at",
+            "SELECT c.session, c.service, c.at FROM checkins c
+             WHERE c.recipient = ?1 AND c.at >= ?2 AND c.undone_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = c.session AND s.state = 'cancelled')
+             ORDER BY c.at",
         )?;
         let rows = stmt.query_map(params![recipient.to_string(), ts(since)], |r| {
             Ok((
@@ -556,7 +559,7 @@ impl Store {
             let (session, service, at) = row?;
             if let (Ok(session), Some(at)) = (Uuid::parse_str(&session), parse_ts(&at)) {
                 out.push(Attendance {
-                    session: SessionId(session),
+                    session: Some(SessionId(session)),
                     service: otmetka_core::catalogue::ServiceCode(service),
                     at,
                 });

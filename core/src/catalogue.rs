@@ -72,6 +72,20 @@ pub struct FrequencyLimit {
     pub cite: Option<Citation>,
 }
 
+/// "Not less than `min` per `period`" (не реже, от N раз): a frequency the provider owes. It
+/// never refuses a tap; plan vs fact shows where it was not met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrequencyFloor {
+    /// The fewest sessions (units) a recipient should have in one period.
+    pub min: u32,
+    /// The period the floor counts over.
+    #[serde(flatten)]
+    pub period: Period,
+    /// The seed's words for `min`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cite: Option<Citation>,
+}
+
 /// How a session's attendance turns into units of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,6 +169,9 @@ pub struct Service {
     /// Frequency caps per recipient; empty where the seed sets none ("as needed").
     #[serde(default)]
     pub limits: Vec<FrequencyLimit>,
+    /// Minimum frequencies (не реже, от N раз): owed, never a refusal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floors: Vec<FrequencyFloor>,
     /// How a session's attendance becomes units.
     pub unit: UnitRule,
     /// True where the seed states no unit and we count one per recipient per session.
@@ -175,6 +192,10 @@ pub struct Service {
     /// The seed's words for `time_norm_minutes`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_norm_cite: Option<Citation>,
+    /// The seed's words allowing an individual session besides the group ("либо индивидуальное
+    /// занятие"): a session of one is then not below the group minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub individual_cite: Option<Citation>,
     /// The seed's words for the unit of service (absent where `unit_assumed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_cite: Option<Citation>,
@@ -192,6 +213,7 @@ impl Service {
             ("group_max_cite", &self.group_max_cite),
             ("time_norm_cite", &self.time_norm_cite),
             ("unit_cite", &self.unit_cite),
+            ("individual_cite", &self.individual_cite),
         ];
         let mut out: Vec<(&'static str, &Citation)> = fields
             .into_iter()
@@ -202,7 +224,22 @@ impl Service {
                 .iter()
                 .filter_map(|l| l.cite.as_ref().map(|c| ("limits.cite", c))),
         );
+        out.extend(
+            self.floors
+                .iter()
+                .filter_map(|f| f.cite.as_ref().map(|c| ("floors.cite", c))),
+        );
         out
+    }
+
+    /// Whether a session of `present` people is below the group minimum: a session of one is
+    /// not, where the seed allows an individual session.
+    pub fn below_group_min(&self, present: usize) -> bool {
+        let individual = present == 1 && self.individual_cite.is_some();
+        !individual
+            && self
+                .group_min
+                .is_some_and(|min| (present as u64) < u64::from(min))
     }
 }
 
@@ -361,6 +398,16 @@ pub enum CatalogueProblem {
         /// Last source line.
         last: u32,
     },
+    /// A minimum in the caps' table or a maximum in the floors'.
+    #[error(
+        "a frequency's {key} belongs in [[services.{table}]]: limits are caps (max), floors are minimums (min)"
+    )]
+    CapOrFloor {
+        /// Where the key belongs.
+        table: &'static str,
+        /// The key found.
+        key: &'static str,
+    },
     /// A code that does not name its source seed.
     #[error("expected the source seed \"{seed}\" or \"{seed}-<item>\", found \"{found}\"")]
     CodeNotOfSeed {
@@ -397,8 +444,11 @@ struct RawService {
     group_max_cite: Option<Spanned<RawCite>>,
     time_norm_cite: Option<Spanned<RawCite>>,
     unit_cite: Option<Spanned<RawCite>>,
+    individual_cite: Option<Spanned<RawCite>>,
     #[serde(default)]
     limits: Vec<Spanned<RawLimit>>,
+    #[serde(default)]
+    floors: Vec<Spanned<RawLimit>>,
     source: Option<Spanned<RawSource>>,
 }
 
@@ -413,6 +463,7 @@ struct RawCite {
 #[serde(deny_unknown_fields, rename = "limit")]
 struct RawLimit {
     max: Option<Spanned<Value>>,
+    min: Option<Spanned<Value>>,
     period: Option<Spanned<Value>>,
     days: Option<Spanned<Value>>,
     cite: Option<Spanned<RawCite>>,
@@ -524,17 +575,53 @@ impl Ctx<'_> {
     }
 
     fn limit(&self, raw: &Spanned<RawLimit>) -> Result<FrequencyLimit, CatalogueError> {
+        let (max, period, cite) = self.frequency(raw, "limits")?;
+        Ok(FrequencyLimit { max, period, cite })
+    }
+
+    fn floor(&self, raw: &Spanned<RawLimit>) -> Result<FrequencyFloor, CatalogueError> {
+        let (min, period, cite) = self.frequency(raw, "floors")?;
+        Ok(FrequencyFloor { min, period, cite })
+    }
+
+    /// A cap (`[[services.limits]]`, with `max`) or a floor (`[[services.floors]]`, with `min`):
+    /// its number, period and citation.
+    fn frequency(
+        &self,
+        raw: &Spanned<RawLimit>,
+        table: &str,
+    ) -> Result<(u32, Period, Option<Citation>), CatalogueError> {
         let whole = raw.span();
         let raw = raw.get_ref();
-        let max = self.required(&raw.max, &whole, "limits.max", POSITIVE)?;
-        let max = self.positive(max, "limits.max")?;
-        let period_value = self.required(&raw.period, &whole, "limits.period", "a period name")?;
+        let (count, wrong, count_name, wrong_name) = match table {
+            "limits" => (&raw.max, &raw.min, "max", "min"),
+            _ => (&raw.min, &raw.max, "min", "max"),
+        };
+        let key = |k: &str| format!("{table}.{k}");
+        if let Some(wrong) = wrong {
+            return Err(self.at(
+                &wrong.span(),
+                &key(wrong_name),
+                CatalogueProblem::CapOrFloor {
+                    table: if table == "limits" {
+                        "floors"
+                    } else {
+                        "limits"
+                    },
+                    key: wrong_name,
+                },
+            ));
+        }
+        let count = self.required(count, &whole, &key(count_name), POSITIVE)?;
+        let count = self.positive(count, &key(count_name))?;
+        let period_key = key("period");
+        let period_value = self.required(&raw.period, &whole, &period_key, "a period name")?;
         let period_name = match period_value.get_ref() {
             Value::String(s) => s.as_str(),
             other => {
                 return Err(self.at(
                     &period_value.span(),
-                    "limits.period",
+                    &period_key,
                     CatalogueProblem::UnknownPeriod {
                         found: other.to_string(),
                     },
@@ -548,15 +635,15 @@ impl Ctx<'_> {
             "quarter" => Period::Quarter,
             "year" => Period::Year,
             "course" => {
-                let days = self.required(&raw.days, &whole, "limits.days", POSITIVE)?;
+                let days = self.required(&raw.days, &whole, &key("days"), POSITIVE)?;
                 Period::Course {
-                    days: self.positive(days, "limits.days")?,
+                    days: self.positive(days, &key("days"))?,
                 }
             }
             _ => {
                 return Err(self.at(
                     &period_value.span(),
-                    "limits.period",
+                    &period_key,
                     CatalogueProblem::UnknownPeriod {
                         found: period_value.get_ref().to_string(),
                     },
@@ -566,17 +653,13 @@ impl Ctx<'_> {
         if let (Some(days), false) = (&raw.days, matches!(period, Period::Course { .. })) {
             return Err(self.at(
                 &days.span(),
-                "limits.days",
+                &key("days"),
                 CatalogueProblem::DaysWithoutCourse {
                     period: period_name.to_string(),
                 },
             ));
         }
-        Ok(FrequencyLimit {
-            max,
-            period,
-            cite: self.cite(&raw.cite, "limits.cite")?,
-        })
+        Ok((count, period, self.cite(&raw.cite, &key("cite"))?))
     }
 
     fn source(&self, raw: &Spanned<RawSource>) -> Result<Source, CatalogueError> {
@@ -719,6 +802,11 @@ impl Ctx<'_> {
             .iter()
             .map(|l| self.limit(l))
             .collect::<Result<Vec<_>, _>>()?;
+        let floors = raw
+            .floors
+            .iter()
+            .map(|f| self.floor(f))
+            .collect::<Result<Vec<_>, _>>()?;
         let source_value = self.required(
             &raw.source,
             &whole,
@@ -744,6 +832,7 @@ impl Ctx<'_> {
             group_max,
             time_norm_minutes,
             limits,
+            floors,
             unit,
             unit_assumed,
             home_visit,
@@ -752,6 +841,7 @@ impl Ctx<'_> {
             group_max_cite: self.cite(&raw.group_max_cite, "group_max_cite")?,
             time_norm_cite: self.cite(&raw.time_norm_cite, "time_norm_cite")?,
             unit_cite: self.cite(&raw.unit_cite, "unit_cite")?,
+            individual_cite: self.cite(&raw.individual_cite, "individual_cite")?,
             note,
         };
         self.check_citations_in_source(&service, &raw)?;
@@ -770,6 +860,7 @@ impl Ctx<'_> {
             ("group_max_cite", &raw.group_max_cite),
             ("time_norm_cite", &raw.time_norm_cite),
             ("unit_cite", &raw.unit_cite),
+            ("individual_cite", &raw.individual_cite),
         ]
         .into_iter()
         .filter_map(|(k, c)| c.as_ref().map(|c| (k.to_string(), c)))
@@ -778,6 +869,12 @@ impl Ctx<'_> {
                 .cite
                 .as_ref()
                 .map(|c| ("limits.cite".to_string(), c))
+        }))
+        .chain(raw.floors.iter().filter_map(|f| {
+            f.get_ref()
+                .cite
+                .as_ref()
+                .map(|c| ("floors.cite".to_string(), c))
         }));
         for (key, raw_cite) in spans {
             let Some(line_value) = &raw_cite.get_ref().line else {

@@ -57,7 +57,9 @@ impl Policy {
 /// One past attendance of a recipient: a check-in that was not undone, in another session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attendance {
-    pub session: SessionId,
+    /// The session, where known: a kiosk's own check-ins name theirs; a unit the journal
+    /// reports from another kiosk (`wire::Usage`) has none.
+    pub session: Option<SessionId>,
     pub service: ServiceCode,
     pub at: DateTime<Utc>,
 }
@@ -88,7 +90,7 @@ impl Joining<'_> {
         let n = self
             .history
             .iter()
-            .filter(|a| &a.service == service && a.session != self.session)
+            .filter(|a| &a.service == service && a.session != Some(self.session))
             .filter(|a| {
                 let d = self.site.local_date(a.at);
                 from <= d && d < to
@@ -124,6 +126,7 @@ impl Joining<'_> {
                 gap,
             });
         }
+        // Caps only: a floor (`Service::floors`) is owed to the recipient and never refuses.
         for limit in &self.service.limits {
             let used = self.used(code, limit.period);
             if used >= limit.max {
@@ -149,4 +152,86 @@ impl Joining<'_> {
         }
         out
     }
+}
+
+/// One unit a recipient was given, as the journal re-checks it: its session, when it began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given {
+    pub session: SessionId,
+    pub at: DateTime<Utc>,
+}
+
+/// The journal's re-check of one recipient's units of one service, over every kiosk: each unit
+/// judged against the caps and the programme's count with the units given before it (by time,
+/// then session), so that the verdict does not depend on the order the kiosks delivered them
+/// in. Returns, for each unit in `given`'s order, the rules it broke (empty when none).
+///
+/// Only the rules that count are re-checked: frequency caps and the programme's count. The
+/// group maximum, consent and the programme's presence were the kiosk's to see at the time.
+pub fn recheck(
+    service: &Service,
+    recipient: &Recipient,
+    site: &SiteTime,
+    given: &[Given],
+) -> Vec<Vec<Decision>> {
+    let mut order: Vec<usize> = (0..given.len()).collect();
+    order.sort_by_key(|&i| (given[i].at, given[i].session));
+    let mut out = vec![Vec::new(); given.len()];
+    let mut before: Vec<Attendance> = Vec::with_capacity(given.len());
+    for i in order {
+        let g = &given[i];
+        let joining = Joining {
+            service,
+            recipient,
+            history: &before,
+            session: g.session,
+            site,
+            now: g.at,
+            present: 0,
+        };
+        out[i] = joining
+            .broken()
+            .into_iter()
+            .filter(|d| {
+                matches!(
+                    d,
+                    Decision::FrequencyLimit { .. }
+                        | Decision::NotInProgramme {
+                            gap: ProgrammeGap::CountUsed { .. },
+                            ..
+                        }
+                )
+            })
+            .collect();
+        before.push(Attendance {
+            session: Some(g.session),
+            service: service.code.clone(),
+            at: g.at,
+        });
+    }
+    out
+}
+
+/// The first local date that a cap of `service`, or the recipient's programme count for it,
+/// looks back to at `at`: what the journal sends a kiosk of the recipient's units (`wire::Usage`).
+/// `None` where nothing is counted (no cap, no count).
+pub fn counted_from(
+    service: &Service,
+    recipient: &Recipient,
+    site: &SiteTime,
+    at: DateTime<Utc>,
+) -> Option<chrono::NaiveDate> {
+    let programme = recipient.programme.as_ref();
+    let course = programme.and_then(|p| p.course_start);
+    let counted = programme
+        .and_then(|p| p.item(&service.code))
+        .filter(|i| i.count.is_some())
+        .map(|i| i.period);
+    service
+        .limits
+        .iter()
+        .map(|l| l.period)
+        .chain(counted)
+        .map(|period| site.window(period, at, course).0)
+        .min()
 }

@@ -628,9 +628,7 @@ impl Session {
     ) -> Vec<Unit> {
         let started_at = self.opened_at.unwrap_or(now);
         let present: Vec<&CheckIn> = self.present().collect();
-        let below_group_min = service
-            .group_min
-            .is_some_and(|min| (present.len() as u64) < u64::from(min));
+        let below_group_min = service.below_group_min(present.len());
         let base = |id, recipient, participants, overridden, manual, ended_at| Unit {
             id,
             session: self.id,

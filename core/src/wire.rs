@@ -257,6 +257,62 @@ pub struct Schedule {
     pub entries: Vec<ScheduleEntry>,
 }
 
+/// Units of one service on one local date, from one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEntry {
+    pub service: ServiceCode,
+    pub date: NaiveDate,
+    /// The kiosk whose session gave them; `None` for units staff entered on the journal's pages
+    /// (a forgotten check-in, a home visit), which no kiosk holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk: Option<String>,
+    pub count: u32,
+}
+
+/// What one recipient was given at the site, for the limits a kiosk checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRecipient {
+    pub id: RecipientId,
+    pub given: Vec<UsageEntry>,
+}
+
+/// The units the journal holds for each recipient of the site (`usage`, retained, versioned),
+/// over the windows the caps and programmes look at: so that a limit holds across the site's
+/// kiosks. A kiosk counts its own sessions from its own store (they may not have reached the
+/// journal yet) and takes the other kiosks' and the journal's from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub schema: u32,
+    pub site: String,
+    pub version: u64,
+    /// When the journal built it.
+    pub built_at: DateTime<Utc>,
+    pub recipients: Vec<UsageRecipient>,
+}
+
+impl Usage {
+    /// A recipient's attendance as the rules count it: every entry not of `kiosk` (whose own
+    /// check-ins its store holds), each unit dated at the start of its local day.
+    pub fn attendance(
+        entries: &[UsageEntry],
+        kiosk: &str,
+        site: &crate::period::SiteTime,
+    ) -> Vec<crate::rules::Attendance> {
+        entries
+            .iter()
+            .filter(|e| e.kiosk.as_deref() != Some(kiosk))
+            .flat_map(|e| {
+                let at = site.start_of(e.date);
+                (0..e.count).map(move |_| crate::rules::Attendance {
+                    session: None,
+                    service: e.service.clone(),
+                    at,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The catalogue as published to kiosks (`catalogue`, retained, versioned).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogueMessage {

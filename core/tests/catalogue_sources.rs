@@ -99,6 +99,70 @@ fn cites_number(text: &str, n: u32) -> bool {
         || (n % 60 == 0 && text.to_lowercase().contains("час") && states_number(text, n / 60))
 }
 
+/// Word stems that name `period` in Russian: a citation of a weekly cap must say "неделю".
+fn period_words(period: Period) -> &'static [&'static str] {
+    match period {
+        Period::Day => &["день", "дня", "сутки", "ежедневно"],
+        Period::Week => &["недел"],
+        Period::Month => &["месяц"],
+        Period::Quarter => &["квартал"],
+        Period::Year => &["год"],
+        Period::Course { .. } => &["курс"],
+    }
+}
+
+/// Words that make a number a minimum ("от 1 раза", "не реже", "не менее") where they stand
+/// right before it; a cap must not be cited with them, a floor must.
+const FLOOR_WORDS: [&str; 4] = ["от", "не реже", "не менее", "не меньше"];
+
+/// Whether `n` in `text` is preceded by a floor word ("от 1 раза в день").
+fn cited_as_floor(text: &str, n: u32) -> bool {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        let number = w.trim_end_matches("-х").parse::<u64>().ok() == Some(u64::from(n))
+            || numeral_words(n).contains(w);
+        number
+            && FLOOR_WORDS.iter().any(|f| {
+                let f: Vec<&str> = f.split(' ').collect();
+                i >= f.len() && words[i - f.len()..i] == f[..]
+            })
+    })
+}
+
+/// Checks a frequency's period word and direction (cap or floor) in its citation.
+fn check_frequency(
+    problems: &mut Vec<String>,
+    code: &ServiceCode,
+    what: &str,
+    count: u32,
+    period: Period,
+    cite: &Citation,
+    floor: bool,
+) {
+    let lower = cite.text.to_lowercase();
+    if !period_words(period).iter().any(|w| lower.contains(w)) {
+        problems.push(format!(
+            "{code}: {what} counts per {period:?}, but its citation {:?} (line {}) names no such period",
+            cite.text, cite.line
+        ));
+    }
+    match (floor, cited_as_floor(&cite.text, count)) {
+        (false, true) => problems.push(format!(
+            "{code}: {what} is a cap of {count}, but its citation {:?} (line {}) states a minimum: a floor",
+            cite.text, cite.line
+        )),
+        (true, false) => problems.push(format!(
+            "{code}: {what} is a floor of {count}, but its citation {:?} (line {}) does not state a minimum",
+            cite.text, cite.line
+        )),
+        _ => {}
+    }
+}
+
 /// Joins the lines and undoes the seed's hyphenation across lines ("про- фессиональным").
 fn joined_dehyphenated(lines: &[String]) -> String {
     let joined = normalise(&lines.join(" "));
@@ -250,25 +314,76 @@ fn check_catalogue(catalogue: &Catalogue, seeds: &Seeds) -> Vec<String> {
                 (None, None) => {}
             }
         }
-        for (i, limit) in service.limits.iter().enumerate() {
-            let mut numbers = vec![("limits.max", limit.max)];
-            if let Period::Course { days } = limit.period {
-                numbers.push(("limits.days", days));
+        let caps = service
+            .limits
+            .iter()
+            .map(|l| ("limits", "max", l.max, l.period, &l.cite, false));
+        let floors = service
+            .floors
+            .iter()
+            .map(|f| ("floors", "min", f.min, f.period, &f.cite, true));
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (table, key, count, period, cite, floor) in caps.chain(floors) {
+            let i = index.entry(table).or_default();
+            let what = format!("{table}[{i}]");
+            *i += 1;
+            let mut numbers = vec![(format!("{table}.{key}"), count)];
+            if let Period::Course { days } = period {
+                numbers.push((format!("{table}.days"), days));
             }
-            match &limit.cite {
-                Some(c) => check_citation(
-                    &mut problems,
-                    service,
-                    lines,
-                    &format!("limits[{i}].cite"),
-                    c,
-                    &numbers,
-                ),
-                None => problems.push(format!("{code}: limits[{i}] has no citation")),
+            let numbers: Vec<(&str, u32)> = numbers.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+            match cite {
+                Some(c) => {
+                    check_citation(
+                        &mut problems,
+                        service,
+                        lines,
+                        &format!("{what}.cite"),
+                        c,
+                        &numbers,
+                    );
+                    check_frequency(&mut problems, code, &what, count, period, c, floor);
+                }
+                None => problems.push(format!("{code}: {what} has no citation")),
+            }
+        }
+        // A minimum and a maximum of the group may cite one line, but not one word of it.
+        if let (Some(min), Some(max), Some(a), Some(b)) = (
+            service.group_min,
+            service.group_max,
+            &service.group_min_cite,
+            &service.group_max_cite,
+        ) {
+            if min == max && a.line == b.line && normalise(&a.text) == normalise(&b.text) {
+                problems.push(format!(
+                    "{code}: group_min and group_max are both {min}, cited by the same words at line {}",
+                    a.line
+                ));
+            }
+        }
+        if let Some(c) = &service.individual_cite {
+            check_citation(&mut problems, service, lines, "individual_cite", c, &[]);
+            if !c.text.to_lowercase().contains("индивидуальн") {
+                problems.push(format!(
+                    "{code}: individual_cite {:?} (line {}) does not speak of an individual session",
+                    c.text, c.line
+                ));
             }
         }
         match (&service.unit_cite, service.unit_assumed) {
-            (Some(c), false) => check_citation(&mut problems, service, lines, "unit_cite", c, &[]),
+            (Some(c), false) => {
+                check_citation(&mut problems, service, lines, "unit_cite", c, &[]);
+                // The unit wording: "… – 1 услуга" or "1 мероприятие".
+                let lower = c.text.to_lowercase();
+                if !(lower.contains("услуг") || lower.contains("мероприят"))
+                    || !states_number(&lower, 1)
+                {
+                    problems.push(format!(
+                        "{code}: unit_cite {:?} (line {}) does not state a unit (\"1 услуга\")",
+                        c.text, c.line
+                    ));
+                }
+            }
             (None, false) => problems.push(format!("{code}: a stated unit without unit_cite")),
             (Some(c), true) => problems.push(format!(
                 "{code}: unit_assumed but a unit is cited at line {}",
@@ -284,50 +399,39 @@ fn check_catalogue(catalogue: &Catalogue, seeds: &Seeds) -> Vec<String> {
     problems
 }
 
-/// The 30 services of domain.md §2: 000, 001, 16 items of 002, 13 items of 004.
-const CODES: [&str; 31] = [
-    "000",
-    "001",
-    "002-1.7.1",
-    "002-1.7.2",
-    "002-1.12",
-    "002-2.3.3",
-    "002-2.4",
-    "002-2.5",
-    "002-3.5",
-    "002-3.6.1",
-    "002-4.4",
-    "002-4.5",
-    "002-4.7",
-    "002-5.1",
-    "002-7.2",
-    "002-7.3",
-    "002-7.4",
-    "003",
-    "004-1.7.2",
-    "004-2.12",
-    "004-3.3",
-    "004-4.4",
-    "004-4.5",
-    "004-4.6.1",
-    "004-4.6.2",
-    "004-5.1",
-    "004-7.2",
-    "004-7.3",
-    "004-7.4",
-    "004-7.5.1",
-    "004-7.5.2",
-];
-
+/// Each code is made of its source: the seed alone, or the seed and the item ("002-1.7.1" for
+/// §1.7.1 of seed 002). The codes come from the catalogue, so a new service needs no list here.
 #[test]
-fn catalogue_has_the_31_services() {
+fn every_code_names_its_seed_and_item() {
     let catalogue = load_catalogue();
-    let codes: Vec<&str> = catalogue
-        .services
-        .iter()
-        .map(|s| s.code.0.as_str())
-        .collect();
-    assert_eq!(codes.len(), 31, "{codes:?}");
+    let seeds = load_seeds();
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &catalogue.services {
+        let item = s.source.item.trim_start_matches('§');
+        let expected = if item.is_empty() {
+            s.source.seed.clone()
+        } else {
+            format!("{}-{item}", s.source.seed)
+        };
+        assert_eq!(
+            s.code.0, expected,
+            "{}: the code is not its seed and item",
+            s.code
+        );
+        assert!(
+            seeds.contains_key(&s.source.seed),
+            "{}: no such seed",
+            s.code
+        );
+        assert!(seen.insert(s.code.0.clone()), "{}: twice", s.code);
+    }
+    // Every seed gives at least one service.
+    for seed in seeds.keys() {
+        assert!(
+            catalogue.services.iter().any(|s| &s.source.seed == seed),
+            "seed {seed} gives no service"
+        );
+    }
     // Patronage (003) is the one given at home: not offered at kiosks.
     let home: Vec<&str> = catalogue
         .services
@@ -336,7 +440,6 @@ fn catalogue_has_the_31_services() {
         .map(|s| s.code.0.as_str())
         .collect();
     assert_eq!(home, ["003"]);
-    assert_eq!(codes, CODES);
 }
 
 #[test]
@@ -489,6 +592,65 @@ fn checker_reports_missing_citations() {
     );
 }
 
+/// Point 12 of the rules issue: a week turned into a month must fail the check.
+#[test]
+fn checker_reports_a_period_the_citation_does_not_name() {
+    let problems = problems_after(|c| service(c, "001").limits[0].period = Period::Month);
+    assert_eq!(
+        problems,
+        [
+            "001: limits[0] counts per Month, but its citation \"услуга предоставляется до двух раз в неделю\" (line 9) names no such period"
+        ]
+    );
+}
+
+/// 002 l.1197 «от 1 раза в день» is a minimum: read as a cap, the check fails.
+#[test]
+fn checker_reports_a_floor_read_as_a_cap() {
+    let problems = problems_after(|c| {
+        let s = service(c, "002-1.7.1");
+        let floor = s.floors.remove(0);
+        s.limits.insert(
+            0,
+            otmetka_core::catalogue::FrequencyLimit {
+                max: floor.min,
+                period: floor.period,
+                cite: floor.cite,
+            },
+        );
+    });
+    assert_eq!(
+        problems,
+        [
+            "002-1.7.1: limits[0] is a cap of 1, but its citation \"от 1 раза в день\" (line 1197) states a minimum: a floor"
+        ]
+    );
+}
+
+#[test]
+fn checker_reports_one_word_cited_as_both_minimum_and_maximum() {
+    let problems = problems_after(|c| {
+        let s = service(c, "002-7.4");
+        s.group_min = Some(8);
+        s.group_min_cite = s.group_max_cite.clone();
+    });
+    assert_reported(
+        &problems,
+        "002-7.4: group_min and group_max are both 8, cited by the same words at line 3995",
+    );
+}
+
+#[test]
+fn checker_reports_a_unit_citation_without_a_unit() {
+    let problems = problems_after(|c| {
+        service(c, "002-7.4").unit_cite.as_mut().unwrap().text = "Единица услуги".into();
+    });
+    assert_reported(
+        &problems,
+        "002-7.4: unit_cite \"Единица услуги\" (line 4001) does not state a unit",
+    );
+}
+
 #[test]
 fn checker_reports_an_unknown_seed() {
     let problems = problems_after(|c| service(c, "000").source.seed = "009".into());
@@ -499,7 +661,7 @@ fn checker_reports_an_unknown_seed() {
 fn a_citation_may_run_on_into_the_next_line() {
     let seeds: Seeds = [(
         "009".to_string(),
-        ["Услуга предоставляется до", "2 раз", "в неделю."]
+        ["Услуга предоставляется до", "2 раз в неделю.", "Прочее."]
             .map(String::from)
             .to_vec(),
     )]
@@ -515,16 +677,16 @@ source = { seed = "009", lines = [1, 3] }
 [[services.limits]]
 max = 2
 period = "week"
-cite = { line = 1, text = "предоставляется до 2 раз" }
+cite = { line = 1, text = "предоставляется до 2 раз в неделю" }
 "#;
     let catalogue = Catalogue::from_toml("test.toml", text).unwrap();
     assert_eq!(check_catalogue(&catalogue, &seeds), Vec::<String>::new());
     // A fragment that only stands on the next line is not at line N.
-    let next_only = text.replace("предоставляется до 2 раз", "2 раз");
+    let next_only = text.replace("предоставляется до 2 раз в неделю", "2 раз в неделю");
     let catalogue = Catalogue::from_toml("test.toml", &next_only).unwrap();
     assert_eq!(check_catalogue(&catalogue, &seeds).len(), 1);
     // Two lines on is too far.
-    let far = text.replace("до 2 раз\"", "до 2 раз в неделю\"");
+    let far = text.replace("в неделю\"", "в неделю. Прочее\"");
     let catalogue = Catalogue::from_toml("test.toml", &far).unwrap();
     assert_eq!(check_catalogue(&catalogue, &seeds).len(), 1);
 }

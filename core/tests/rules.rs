@@ -66,6 +66,23 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        what: "002 l.1197 «от 1 раза в день» is a floor: a second session on one day is accepted",
+        service: "002-1.7.1",
+        history: &[("002-1.7.1", "2026-11-24T04:00:00Z")],
+        at: "2026-11-24T09:00:00Z",
+        expect: DecisionKind::Accepted,
+    },
+    Case {
+        what: "002 l.1197 «не более 2-х в неделю»: a third in one week is refused",
+        service: "002-1.7.1",
+        history: &[
+            ("002-1.7.1", "2026-11-23T04:00:00Z"),
+            ("002-1.7.1", "2026-11-24T04:00:00Z"),
+        ],
+        at: "2026-11-25T09:00:00Z",
+        expect: DecisionKind::FrequencyLimit,
+    },
+    Case {
         what: "001 line 9: up to twice a week; a third visit in one calendar week is refused",
         service: "001",
         history: &[
@@ -485,4 +502,121 @@ fn session_chooses_its_unit_kind_where_the_standard_allows_either() {
     assert_eq!(units.len(), 1);
     assert_eq!(units[0].participants.len(), 6);
     assert_eq!(units[0].id, otmetka_core::unit::UnitId::per_group(s.id));
+}
+
+/// The rules issue, point 7: 002 l.1197 «либо индивидуальное занятие» and l.3995 «индивидуально
+/// либо в группе»: a session of one is not below the group minimum; a session of two is; 000
+/// (l.16, «от 10 до 25», no individual form) flags a session of one.
+#[test]
+fn an_individual_session_is_not_below_the_group_minimum() {
+    let cases = [
+        ("002-1.7.1", 1, false, "l.1197: an individual session"),
+        (
+            "002-1.7.1",
+            2,
+            true,
+            "l.1197: two are neither a group of 5 nor individual",
+        ),
+        ("002-7.4", 1, false, "l.3995: individually"),
+        ("002-7.4", 4, true, "l.3995: a group is 5 to 8"),
+        ("000", 1, true, "l.16: a group of 10 to 25 only"),
+    ];
+    for (code, n, below, what) in cases {
+        let svc = service(code);
+        assert_eq!(svc.below_group_min(n), below, "{code} {what}");
+        let s = open_with(code, "2026-11-24T04:00:00Z", n as u128);
+        let units = s.units(t("2026-11-24T04:30:00Z"), &svc, &site(), true);
+        assert!(!units.is_empty(), "{code}: units");
+        assert!(
+            units.iter().all(|u| u.below_group_min == below),
+            "{code} {what}: {units:?}"
+        );
+    }
+}
+
+/// The rules issue, point 1: the journal's re-check over all kiosks is independent of the order
+/// the units arrived in. 001 l.9 «до двух раз в неделю»: Monday (kiosk A), Tuesday (kiosk B),
+/// Wednesday (kiosk A) — the Wednesday unit is the third, whichever came first.
+#[test]
+fn the_journal_recheck_finds_the_third_unit_of_a_week_in_any_order() {
+    use otmetka_core::rules::{Given, recheck};
+    let svc = service("001");
+    let r = recipient(1);
+    let mon = Given {
+        session: sid(10),
+        at: t("2026-11-23T06:00:00Z"),
+    };
+    let tue = Given {
+        session: sid(11),
+        at: t("2026-11-24T06:00:00Z"),
+    };
+    let wed = Given {
+        session: sid(12),
+        at: t("2026-11-25T06:00:00Z"),
+    };
+    let next_mon = Given {
+        session: sid(13),
+        at: t("2026-11-30T06:00:00Z"),
+    };
+    for given in [
+        vec![mon.clone(), tue.clone(), wed.clone(), next_mon.clone()],
+        vec![wed.clone(), next_mon.clone(), mon.clone(), tue.clone()],
+    ] {
+        let verdicts = recheck(&svc, &r, &site(), &given);
+        for (g, v) in given.iter().zip(&verdicts) {
+            if g.session == wed.session {
+                assert!(
+                    matches!(v.as_slice(), [Decision::FrequencyLimit { used: 2, .. }]),
+                    "Wednesday is the third: {v:?}"
+                );
+            } else {
+                assert!(v.is_empty(), "{:?}: {v:?}", g.session);
+            }
+        }
+    }
+}
+
+/// A unit the journal reports from another kiosk (no session) counts toward the cap; the kiosk
+/// counts its own sessions from its own store.
+#[test]
+fn another_kiosks_units_count_toward_the_cap() {
+    use otmetka_core::wire::{Usage, UsageEntry};
+    let svc = service("001");
+    let entries = [
+        UsageEntry {
+            service: "001".into(),
+            date: "2026-11-23".parse().unwrap(),
+            kiosk: Some("kiosk-b".into()),
+            count: 1,
+        },
+        UsageEntry {
+            service: "001".into(),
+            date: "2026-11-24".parse().unwrap(),
+            kiosk: Some("kiosk-a".into()),
+            count: 1,
+        },
+    ];
+    let site = site();
+    // Kiosk A: B's unit from the usage, its own from its store (here: one in history).
+    let mut history = Usage::attendance(&entries, "kiosk-a", &site);
+    assert_eq!(history.len(), 1, "its own entry is left to its store");
+    history.push(attended(50, "001", "2026-11-24T06:00:00Z"));
+    let s = open_with("001", "2026-11-25T06:00:00Z", 0);
+    let r = recipient(1);
+    let out = s.tap(
+        Tapper::Known {
+            recipient: &r,
+            card: CardStatus::Active,
+        },
+        &inputs(&svc, &history, &site, &Policy::default()),
+        cid(1),
+        id(1),
+        t("2026-11-25T06:00:00Z"),
+    );
+    assert_eq!(
+        out.decision.kind(),
+        DecisionKind::FrequencyLimit,
+        "{:?}",
+        out.decision
+    );
 }

@@ -22,6 +22,24 @@ pub struct SiteConfig {
     /// provisioning writes it into each kiosk's config.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// How the site's "week" counts for the caps: "calendar" (Monday to Sunday, the default) or
+    /// "rolling" (the last 7 days), as its kiosks' `week`.
+    #[serde(default)]
+    pub week: otmetka_core::period::WeekRule,
+}
+
+impl SiteConfig {
+    /// The site's local time for the rules (UTC where the config names no zone).
+    pub fn site_time(&self) -> otmetka_core::period::SiteTime {
+        let minutes = self
+            .time_zone
+            .as_deref()
+            .and_then(otmetka_core::period::zone_offset_minutes)
+            .unwrap_or(0);
+        otmetka_core::period::SiteTime::new(minutes, self.week)
+            .or_else(|| otmetka_core::period::SiteTime::new(0, self.week))
+            .expect("UTC is a valid offset")
+    }
 }
 
 /// What `provision-kiosk` and `revoke-kiosk` need to know about the site's broker.

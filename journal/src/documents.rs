@@ -37,6 +37,8 @@ pub struct SiteDocuments {
     pub roster: Option<FileImport<PeopleImport>>,
     pub schedule: Option<FileImport<SitePlan>>,
     pub weeks_ahead: u32,
+    /// The site's local time, for the rules' windows.
+    pub time: otmetka_core::period::SiteTime,
 }
 
 impl std::fmt::Debug for SiteDocuments {
@@ -105,6 +107,7 @@ impl Documents {
                 roster: None,
                 schedule: None,
                 weeks_ahead: DEFAULT_WEEKS_AHEAD,
+                time: site.site_time(),
             };
             if let (Some(file), Some(secret)) = (&site.roster_file, &docs.secret) {
                 let name = file.display().to_string();
@@ -244,6 +247,65 @@ pub fn schedule_body(
     let unversioned = serde_json::to_string(&schedule.entries)?;
     schedule.version = store.publish_version(site.id.as_str(), "schedule", &unversioned, now)?;
     Ok(Some(Bytes::from(serde_json::to_vec(&schedule)?)))
+}
+
+/// The site's usage as published (`wire::Usage`): for each current recipient and each service
+/// with a cap or a programme count, the units given at the site since the first day any of
+/// those windows looks back to, per date and source. Versioned by the store, like the roster.
+pub fn usage_body(
+    store: &mut dyn JournalStore,
+    catalogue: &Catalogue,
+    site: &SiteDocuments,
+    now: DateTime<Utc>,
+) -> Result<Bytes, StoreError> {
+    use otmetka_core::wire::{Usage, UsageEntry, UsageRecipient};
+    let id = site.id.as_str();
+    let people = store.people(id)?;
+    // Where each (recipient, service) pair's count begins; pairs with nothing counted are left
+    // out, and so is everyone the roster does not carry.
+    let mut from = std::collections::HashMap::new();
+    for person in people.current() {
+        let recipient = person.as_recipient();
+        for service in &catalogue.services {
+            if let Some(d) = otmetka_core::rules::counted_from(service, &recipient, &site.time, now)
+            {
+                from.insert((person.id, service.code.clone()), d);
+            }
+        }
+    }
+    let mut recipients: Vec<UsageRecipient> = Vec::new();
+    if let Some(earliest) = from.values().min().copied() {
+        for g in store.given_counts(id, earliest)? {
+            let Some(start) = from.get(&(g.recipient, g.service.clone())) else {
+                continue;
+            };
+            if g.date < *start {
+                continue;
+            }
+            let entry = UsageEntry {
+                service: g.service,
+                date: g.date,
+                kiosk: g.kiosk,
+                count: g.count,
+            };
+            match recipients.last_mut() {
+                Some(r) if r.id == g.recipient => r.given.push(entry),
+                _ => recipients.push(UsageRecipient {
+                    id: g.recipient,
+                    given: vec![entry],
+                }),
+            }
+        }
+    }
+    let unversioned = serde_json::to_string(&recipients)?;
+    let version = store.publish_version(id, "usage", &unversioned, now)?;
+    Ok(Bytes::from(serde_json::to_vec(&Usage {
+        schema: otmetka_core::wire::SCHEMA,
+        site: id.to_string(),
+        version,
+        built_at: now,
+        recipients,
+    })?))
 }
 
 /// The roster of a site as published, from its people in the database, versioned by the store

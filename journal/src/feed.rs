@@ -7,7 +7,7 @@
 
 use crate::clock::SharedClock;
 use crate::config::JournalConfig;
-use crate::documents::{Documents, roster_body, schedule_body};
+use crate::documents::{Documents, roster_body, schedule_body, usage_body};
 use crate::error::Error;
 use crate::ingest::batch::{Limits, Pending};
 use crate::ingest::{self, Batcher, Revoked, after_commit};
@@ -37,6 +37,13 @@ const SCHEDULE_REFRESH: Duration = Duration::from_secs(3600);
 /// How often requests for cards (enrolment) are looked for and sent to their kiosks, and the
 /// sites' people and plans looked at for a change made on the pages (published again then).
 const ENROL_POLL: Duration = Duration::from_secs(1);
+
+/// The fewest seconds between two usages of one site: a usage is rebuilt from the site's units,
+/// and a busy site's units arrive many a second.
+const USAGE_MIN_INTERVAL: Duration = Duration::from_secs(3);
+
+/// The most (recipient, service) pairs re-checked in one transaction (the rest on the next tick).
+const RECHECK_BATCH: usize = 500;
 
 /// The first pause before a failed commit is tried again; it doubles up to the second.
 const STORE_RETRY_FIRST: Duration = Duration::from_millis(500);
@@ -117,8 +124,10 @@ struct Running {
     revoked: Revoked,
     revoked_read: Option<Instant>,
     connected: bool,
-    /// The revision of each site's `people` and `plan` last published.
+    /// The revision of each site's `people`, `plan` and `usage` last published.
     published: std::collections::HashMap<(String, &'static str), u64>,
+    /// When each site's usage was last published.
+    usage_at: std::collections::HashMap<String, Instant>,
 }
 
 /// Runs the feed until `shutdown` fires (the batch in hand is committed and acknowledged, then
@@ -139,6 +148,7 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
         revoked_read: None,
         connected: false,
         published: std::collections::HashMap::new(),
+        usage_at: std::collections::HashMap::new(),
     };
     loop {
         let deadline = r
@@ -168,11 +178,16 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
                 let documents = Arc::clone(&r.feed.documents);
                 for site in &documents.sites {
                     r.publish_roster(&site.id).await?;
+                    // The windows move on with the days: the usage shrinks to what they count.
+                    r.publish_usage(site).await?;
                 }
             }
             _ = enrol_tick.tick(), if r.connected => {
                 r.publish_enrolments().await?;
                 // A store that is busy for a moment: the next tick tries again.
+                if let Err(e) = r.recheck().await {
+                    tracing::warn!("could not re-check the rules, trying again: {e}");
+                }
                 if let Err(e) = r.publish_changed().await {
                     tracing::warn!("could not publish the changed documents, trying again: {e}");
                 }
@@ -388,6 +403,65 @@ impl Running {
         }
     }
 
+    /// Judges again the units queued for a re-check (see `store::rules`).
+    async fn recheck(&mut self) -> Result<(), Error> {
+        let documents = Arc::clone(&self.feed.documents);
+        let now = self.now();
+        let done = self
+            .feed
+            .store
+            .call(move |s| {
+                let time = |site: &str| {
+                    documents
+                        .sites
+                        .iter()
+                        .find(|d| d.id.as_str() == site)
+                        .map_or_else(
+                            || {
+                                otmetka_core::period::SiteTime::new(0, Default::default())
+                                    .expect("UTC")
+                            },
+                            |d| d.time,
+                        )
+                };
+                s.recheck(&documents.catalogue, &time, RECHECK_BATCH, now)
+            })
+            .await?;
+        if done.pairs > 0 {
+            tracing::debug!(
+                pairs = done.pairs,
+                violations = done.violations,
+                "rules re-checked"
+            );
+        }
+        Ok(())
+    }
+
+    /// Publishes a site's usage and remembers the revision it was built from.
+    async fn publish_usage(&mut self, site: &crate::documents::SiteDocuments) -> Result<(), Error> {
+        let (sd, now) = (site.clone(), self.now());
+        let documents = Arc::clone(&self.feed.documents);
+        let (revision, people, body) = self
+            .feed
+            .store
+            .call(move |s| {
+                let revision = s.revision(sd.id.as_str(), "usage")?;
+                let people = s.revision(sd.id.as_str(), "people")?;
+                Ok((
+                    revision,
+                    people,
+                    usage_body(s, &documents.catalogue, &sd, now)?,
+                ))
+            })
+            .await?;
+        let key = site.id.as_str().to_string();
+        self.published.insert((key.clone(), "usage"), revision);
+        // People change what is counted too (a programme's count).
+        self.published.insert((key.clone(), "usage-people"), people);
+        self.usage_at.insert(key, Instant::now());
+        self.publish(topics::usage(&site.id), body).await
+    }
+
     /// Publishes again the roster or schedule of each site whose people or plan changed (on
     /// the pages, or by another process) since they were last published.
     async fn publish_changed(&mut self) -> Result<(), Error> {
@@ -402,11 +476,17 @@ impl Running {
             .store
             .call(move |s| {
                 ids.iter()
-                    .map(|id| Ok((s.revision(id, "people")?, s.revision(id, "plan")?)))
+                    .map(|id| {
+                        Ok((
+                            s.revision(id, "people")?,
+                            s.revision(id, "plan")?,
+                            s.revision(id, "usage")?,
+                        ))
+                    })
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?;
-        for (site, (people, plan)) in documents.sites.iter().zip(revisions) {
+        for (site, (people, plan, usage)) in documents.sites.iter().zip(revisions) {
             let key = |name| (site.id.as_str().to_string(), name);
             let held_people = self.published.get(&key("people")).copied();
             let held_plan = self.published.get(&key("plan")).copied();
@@ -417,6 +497,15 @@ impl Running {
             if held_plan != Some(plan) {
                 tracing::info!(site = %site.id.as_str(), "the site's timetable changed: the schedule goes out again");
                 self.publish_schedule(site).await?;
+            }
+            let recent = self
+                .usage_at
+                .get(site.id.as_str())
+                .is_some_and(|at| at.elapsed() < USAGE_MIN_INTERVAL);
+            let stale = self.published.get(&key("usage")).copied() != Some(usage)
+                || self.published.get(&key("usage-people")).copied() != Some(people);
+            if stale && !recent {
+                self.publish_usage(site).await?;
             }
         }
         Ok(())

@@ -60,6 +60,9 @@ pub enum Topic {
     Schedule { site: Id },
     /// `catalogue`: retained, versioned, from the journal.
     Catalogue { site: Id },
+    /// `usage`: retained, versioned, from the journal: each recipient's units at the site, so
+    /// that limits hold across its kiosks.
+    Usage { site: Id },
 }
 
 impl Topic {
@@ -72,7 +75,8 @@ impl Topic {
             | Topic::Enrol { site, .. }
             | Topic::Roster { site }
             | Topic::Schedule { site }
-            | Topic::Catalogue { site } => site,
+            | Topic::Catalogue { site }
+            | Topic::Usage { site } => site,
         }
     }
 
@@ -83,7 +87,10 @@ impl Topic {
             | Topic::Acks { kiosk, .. }
             | Topic::Status { kiosk, .. }
             | Topic::Enrol { kiosk, .. } => Some(kiosk),
-            Topic::Roster { .. } | Topic::Schedule { .. } | Topic::Catalogue { .. } => None,
+            Topic::Roster { .. }
+            | Topic::Schedule { .. }
+            | Topic::Catalogue { .. }
+            | Topic::Usage { .. } => None,
         }
     }
 }
@@ -98,6 +105,7 @@ impl fmt::Display for Topic {
             Topic::Roster { site } => write!(f, "{PREFIX}/{site}/roster"),
             Topic::Schedule { site } => write!(f, "{PREFIX}/{site}/schedule"),
             Topic::Catalogue { site } => write!(f, "{PREFIX}/{site}/catalogue"),
+            Topic::Usage { site } => write!(f, "{PREFIX}/{site}/usage"),
         }
     }
 }
@@ -153,6 +161,11 @@ pub fn catalogue(site: &Id) -> String {
     Topic::Catalogue { site: site.clone() }.to_string()
 }
 
+/// `otmetka/v1/{site}/usage`.
+pub fn usage(site: &Id) -> String {
+    Topic::Usage { site: site.clone() }.to_string()
+}
+
 /// Subscription filter the journal uses for every kiosk's events: `otmetka/v1/+/kiosk/+/events`.
 pub const ALL_EVENTS_FILTER: &str = "otmetka/v1/+/kiosk/+/events";
 
@@ -171,6 +184,7 @@ pub fn parse_topic(topic: &str) -> Option<Topic> {
         "roster" => Topic::Roster { site },
         "schedule" => Topic::Schedule { site },
         "catalogue" => Topic::Catalogue { site },
+        "usage" => Topic::Usage { site },
         "kiosk" => {
             let kiosk = Id::new(levels.next()?)?;
             match levels.next()? {
@@ -196,15 +210,16 @@ pub fn kiosk_username(site: &Id, kiosk: &Id) -> String {
 }
 
 /// The per-kiosk block provisioning appends to the Mosquitto ACL file: read access to the kiosk's
-/// own site's retained roster, schedule and catalogue. (The kiosk's own topics come from the
+/// own site's retained roster, schedule, catalogue and usage. (The kiosk's own topics come from the
 /// shipped `pattern` rules; patterns cannot name a site on their own.)
 pub fn mosquitto_kiosk_acl_block(site: &Id, kiosk: &Id) -> String {
     format!(
-        "user {user}\ntopic read {roster}\ntopic read {schedule}\ntopic read {catalogue}\n",
+        "user {user}\ntopic read {roster}\ntopic read {schedule}\ntopic read {catalogue}\ntopic read {usage}\n",
         user = kiosk_username(site, kiosk),
         roster = roster(site),
         schedule = schedule(site),
         catalogue = catalogue(site),
+        usage = usage(site),
     )
 }
 
@@ -292,7 +307,8 @@ mod tests {
         assert_eq!(
             block,
             "user s1/kiosk/k1\ntopic read otmetka/v1/s1/roster\n\
-             topic read otmetka/v1/s1/schedule\ntopic read otmetka/v1/s1/catalogue\n"
+             topic read otmetka/v1/s1/schedule\ntopic read otmetka/v1/s1/catalogue\n\
+             topic read otmetka/v1/s1/usage\n"
         );
     }
 }

@@ -84,7 +84,7 @@ pub fn recipient(n: u128) -> Recipient {
 
 pub fn attended(session: u128, service: &str, at: &str) -> Attendance {
     Attendance {
-        session: sid(session),
+        session: Some(sid(session)),
         service: ServiceCode::from(service),
         at: t(at),
     }

@@ -15,6 +15,7 @@
 //!   (`sqlite/migrations/NNNN_*.sql`).
 
 pub mod people;
+pub mod rules;
 pub mod sqlite;
 pub mod staff;
 
@@ -163,7 +164,9 @@ pub struct Enrolment {
 }
 
 /// The journal's storage: the feed's part here, the staff pages' part in [`StaffStore`].
-pub trait JournalStore: StaffStore + PeopleStore + Send + std::fmt::Debug {
+pub trait JournalStore:
+    StaffStore + PeopleStore + rules::RulesStore + Send + std::fmt::Debug
+{
     /// Commits a batch and says what to acknowledge to each kiosk whose events it held.
     fn commit_batch(
         &mut self,

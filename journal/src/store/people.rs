@@ -66,6 +66,17 @@ impl Person {
         }
     }
 
+    /// The recipient as the rules read them.
+    pub fn as_recipient(&self) -> otmetka_core::people::Recipient {
+        otmetka_core::people::Recipient {
+            id: self.id,
+            display_name: self.display_name.clone(),
+            consent: self.consent,
+            programme: self.programme.clone(),
+            groups: self.groups.clone(),
+        }
+    }
+
     /// Whether they are under 18 on `date` (unknown birth date: no).
     pub fn is_minor_on(&self, date: NaiveDate) -> bool {
         self.birth_date

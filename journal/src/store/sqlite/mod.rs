@@ -21,6 +21,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 mod people;
+mod rules;
 mod staff;
 
 use crate::store::people as people_rec;
@@ -35,6 +36,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0006_after_signoff.sql"),
     include_str!("migrations/0007_people.sql"),
     include_str!("migrations/0008_feedback_visits.sql"),
+    include_str!("migrations/0009_recheck.sql"),
 ];
 
 #[cfg(test)]
@@ -254,6 +256,8 @@ impl SqliteJournal {
                         crate::store::staff::month_of(u.date).to_string(),
                     ])?;
                 }
+                let ids: Vec<String> = units.iter().map(|u| u.id.0.to_string()).collect();
+                rules::units_changed(tx, &ids)?;
             }
             Event::SessionCancelled {
                 session,

@@ -15,7 +15,7 @@ use otmetka_core::timestamp::{from_text, to_text as ts};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 /// Raises a site's revision of `name` (`people`, `plan`) in the change's transaction.
-fn bump(tx: &Transaction<'_>, site: &str, name: &str) -> Result<(), StoreError> {
+pub(super) fn bump(tx: &Transaction<'_>, site: &str, name: &str) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO revisions (site, name, revision) VALUES (?1, ?2, 1)
          ON CONFLICT (site, name) DO UPDATE SET revision = revision + 1",

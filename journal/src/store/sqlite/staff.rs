@@ -586,6 +586,7 @@ impl StaffStore for SqliteJournal {
             "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
             params![unit.0.to_string(), actor.name, ts(now), reason],
         )?;
+        super::rules::units_changed(&tx, &[unit.0.to_string()])?;
         audit_tx(
             &tx,
             actor,
@@ -843,6 +844,7 @@ impl StaffStore for SqliteJournal {
                 reason
             ],
         )?;
+        super::rules::units_changed(&tx, &[id.0.to_string()])?;
         tx.execute(
             "INSERT INTO visits (session, site, recipient, kind, prep_minutes, work_minutes,
                  completion_minutes, document, note, entered_by, entered_at)
@@ -1038,6 +1040,7 @@ fn add_checkin_tx(
             )?;
         }
     }
+    super::rules::units_changed(tx, &[id.0.to_string()])?;
     audit_tx(
         tx,
         actor,

@@ -1,0 +1,265 @@
+//! The SQLite side of [`RulesStore`]: the re-check queue, the violations and the site's usage.
+//! The `given` view (migration 9) lists each unit once for each recipient it counts for.
+
+use super::SqliteJournal;
+use crate::store::StoreError;
+use crate::store::rules::{GivenCount, Rechecked, RulesStore, Violation};
+use chrono::{DateTime, NaiveDate, Utc};
+use otmetka_core::catalogue::{Catalogue, ServiceCode};
+use otmetka_core::decision::Decision;
+use otmetka_core::people::{Consent, Programme, Recipient, RecipientId};
+use otmetka_core::period::SiteTime;
+use otmetka_core::rules::{Given, recheck};
+use otmetka_core::session::SessionId;
+use otmetka_core::timestamp::{from_text, to_text as ts};
+use otmetka_core::unit::{Unit, UnitId};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+/// The units `ids` were recorded, removed or restored: their recipients' units of their service
+/// are queued for a re-check, and the site's usage goes out again. In the caller's transaction.
+pub(super) fn units_changed(tx: &Transaction<'_>, ids: &[String]) -> Result<(), StoreError> {
+    let mut queue = tx.prepare_cached(
+        "INSERT OR IGNORE INTO recheck_queue (site, recipient, service)
+         SELECT site, recipient, service FROM given WHERE unit = ?1",
+    )?;
+    let mut sites = std::collections::BTreeSet::new();
+    for id in ids {
+        queue.execute([id])?;
+        if let Some(site) = tx
+            .query_row("SELECT site FROM units WHERE id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+        {
+            sites.insert(site);
+        }
+    }
+    for site in sites {
+        super::people::bump(tx, &site, "usage")?;
+    }
+    Ok(())
+}
+
+/// One unit as the re-check reads it.
+struct Held {
+    unit: UnitId,
+    session: SessionId,
+    date: NaiveDate,
+    at: DateTime<Utc>,
+    overridden: Vec<otmetka_core::decision::Rule>,
+}
+
+fn held_units(
+    tx: &Transaction<'_>,
+    site: &str,
+    recipient: &str,
+    service: &str,
+) -> Result<Vec<Held>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT body FROM given
+         WHERE site = ?1 AND recipient = ?2 AND service = ?3 AND removed_at IS NULL",
+    )?;
+    let rows = stmt.query_map(params![site, recipient, service], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let body = row?;
+        let u: Unit = serde_json::from_str(&body)?;
+        out.push(Held {
+            unit: u.id,
+            session: u.session,
+            date: u.date,
+            at: u.started_at,
+            overridden: u.overridden,
+        });
+    }
+    Ok(out)
+}
+
+/// The recipient as the rules read them: the programme the journal holds (without one, only the
+/// catalogue's caps are judged).
+fn recipient_of(tx: &Transaction<'_>, id: RecipientId) -> Result<Recipient, StoreError> {
+    let programme: Option<String> = tx
+        .query_row(
+            "SELECT programme FROM recipients WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let programme: Option<Programme> = match programme {
+        Some(p) => serde_json::from_str(&p).ok(),
+        None => None,
+    };
+    Ok(Recipient {
+        id,
+        display_name: String::new(),
+        consent: Consent {
+            participation: true,
+            photo_video: false,
+        },
+        programme,
+        groups: Vec::new(),
+    })
+}
+
+impl RulesStore for SqliteJournal {
+    fn recheck(
+        &mut self,
+        catalogue: &Catalogue,
+        site_time: &dyn Fn(&str) -> SiteTime,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Rechecked, StoreError> {
+        let tx = self.write()?;
+        let queued: Vec<(String, String, String)> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT site, recipient, service FROM recheck_queue ORDER BY site, recipient LIMIT ?1",
+            )?;
+            stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut done = Rechecked::default();
+        for (site, recipient, service) in &queued {
+            tx.execute(
+                "DELETE FROM recheck_queue WHERE site = ?1 AND recipient = ?2 AND service = ?3",
+                params![site, recipient, service],
+            )?;
+            tx.execute(
+                "DELETE FROM violations WHERE site = ?1 AND recipient = ?2 AND service = ?3",
+                params![site, recipient, service],
+            )?;
+            done.pairs += 1;
+            // A service the catalogue no longer holds, or a recipient id that does not parse,
+            // has nothing to be judged by.
+            let (Some(svc), Ok(rid)) = (
+                catalogue.get(&ServiceCode(service.clone())),
+                recipient.parse().map(RecipientId),
+            ) else {
+                continue;
+            };
+            let held = held_units(&tx, site, recipient, service)?;
+            let given: Vec<Given> = held
+                .iter()
+                .map(|h| Given {
+                    session: h.session,
+                    at: h.at,
+                })
+                .collect();
+            let who = recipient_of(&tx, rid)?;
+            let verdicts = recheck(svc, &who, &site_time(site), &given);
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO violations (unit, recipient, site, service, date, rule,
+                     decision, overridden, found_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (h, broken) in held.iter().zip(verdicts) {
+                for d in broken {
+                    let Some(rule) = d.rule() else { continue };
+                    insert.execute(params![
+                        h.unit.0.to_string(),
+                        recipient,
+                        site,
+                        service,
+                        h.date.to_string(),
+                        serde_json::to_value(rule)?.as_str().unwrap_or_default(),
+                        serde_json::to_string(&d)?,
+                        h.overridden.contains(&rule),
+                        ts(now),
+                    ])?;
+                    done.violations += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
+    fn given_counts(&self, site: &str, from: NaiveDate) -> Result<Vec<GivenCount>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT recipient, service, date, CASE WHEN added_by IS NULL THEN kiosk END, COUNT(*)
+             FROM given WHERE site = ?1 AND date >= ?2 AND removed_at IS NULL
+             GROUP BY recipient, service, date, 4 ORDER BY recipient, service, date",
+        )?;
+        let rows = stmt.query_map(params![site, from.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, u32>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (recipient, service, date, kiosk, count) = row?;
+            if let (Ok(id), Ok(date)) = (recipient.parse(), date.parse()) {
+                out.push(GivenCount {
+                    recipient: RecipientId(id),
+                    service: ServiceCode(service),
+                    date,
+                    kiosk,
+                    count,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn violations(
+        &self,
+        site: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Violation>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.unit, u.session, u.kiosk, v.recipient, v.service, v.date, v.decision,
+                 v.overridden, v.found_at
+             FROM violations v JOIN units u ON u.id = v.unit
+             WHERE v.site = ?1 AND v.date >= ?2 AND v.date < ?3
+             ORDER BY v.date, v.recipient, v.service",
+        )?;
+        let rows = stmt.query_map(params![site, from.to_string(), to.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, bool>(7)?,
+                r.get::<_, String>(8)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (unit, session, kiosk, recipient, service, date, decision, overridden, found) =
+                row?;
+            let decision: Decision = serde_json::from_str(&decision)?;
+            let (Ok(unit), Ok(session), Ok(recipient), Ok(date), Some(rule), Some(found_at)) = (
+                unit.parse(),
+                session.parse(),
+                recipient.parse(),
+                date.parse(),
+                decision.rule(),
+                from_text(&found),
+            ) else {
+                continue;
+            };
+            out.push(Violation {
+                unit: UnitId(unit),
+                session: SessionId(session),
+                site: site.to_string(),
+                kiosk,
+                recipient: RecipientId(recipient),
+                service: ServiceCode(service),
+                date,
+                rule,
+                decision,
+                overridden,
+                found_at,
+            });
+        }
+        Ok(out)
+    }
+}
