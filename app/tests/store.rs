@@ -97,6 +97,37 @@ fn an_open_session_survives_a_restart() {
     assert_eq!((depth, oldest), (4, Some(t("2026-11-23T06:01:00Z"))));
 }
 
+/// The rules issue, point 2: a cancelled session gave no service, so its check-ins count toward
+/// no limit; a closed session's do.
+#[test]
+fn a_cancelled_sessions_check_ins_are_not_attendance() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.db"), identity()).unwrap();
+    let (kept, cancelled) = (SessionId(Uuid::from_u128(7)), SessionId(Uuid::from_u128(8)));
+    let at = t("2026-11-23T06:01:00Z");
+    let mut second_check_in = checked_in(cancelled, 1);
+    if let Event::CheckedIn { checkin, .. } = &mut second_check_in {
+        *checkin = CheckInId(Uuid::from_u128(999));
+    }
+    store
+        .record(&[opened(kept), checked_in(kept, 1)], at, true)
+        .unwrap();
+    store
+        .record(&[opened(cancelled), second_check_in], at, true)
+        .unwrap();
+    let cancel = Event::SessionCancelled {
+        session: cancelled,
+        at: t("2026-11-23T06:10:00Z"),
+        reason: "пожарная тревога".into(),
+    };
+    store.record(&[cancel], t("2026-11-23T06:10:00Z"), true).unwrap();
+    let history = store
+        .attendance(RecipientId(Uuid::from_u128(1)), t("2026-11-01T00:00:00Z"))
+        .unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].session, Some(kept));
+}
+
 #[test]
 fn delivery_marks_and_prunes_but_keeps_open_sessions() {
     let dir = tempfile::tempdir().unwrap();
