@@ -120,7 +120,9 @@ fn a_cancelled_sessions_check_ins_are_not_attendance() {
         at: t("2026-11-23T06:10:00Z"),
         reason: "пожарная тревога".into(),
     };
-    store.record(&[cancel], t("2026-11-23T06:10:00Z"), true).unwrap();
+    store
+        .record(&[cancel], t("2026-11-23T06:10:00Z"), true)
+        .unwrap();
     let history = store
         .attendance(RecipientId(Uuid::from_u128(1)), t("2026-11-01T00:00:00Z"))
         .unwrap();

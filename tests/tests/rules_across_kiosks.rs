@@ -1,0 +1,155 @@
+//! The rules issue's acceptance, with real parts: Mosquitto on a free port, the real journal and
+//! three real kiosks of one site. 001 (seed 001 l.9, «до двух раз в неделю») caps a recipient at
+//! 2 sessions a week, at the site, whichever kiosk they tap on.
+//!
+//! - Online: a session on kiosk A, one on kiosk B; the third on A is refused, because the
+//!   journal's usage told A of B's unit.
+//! - Offline: kiosk C cannot reach the broker. A session on A, one on C, the third on A is
+//!   accepted (A cannot know). When C comes back, its unit reaches the journal, and the journal's
+//!   re-check records A's third unit as a violation the kiosk did not see.
+//!
+//! The three sessions of each part fall in one calendar week unless the test runs across a
+//! Sunday midnight in Yekaterinburg.
+
+#![allow(clippy::unwrap_used)]
+
+use otmetka_app::kiosk::{Command, Reply};
+use otmetka_core::decision::{DecisionKind, Rule};
+use otmetka_journal::store::rules::RulesStore;
+use otmetka_link::testing::Broker;
+use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, wait_for};
+
+/// Signs in, starts 001, taps `card`; ends the session. Returns the tap's decision and the
+/// units the session gave.
+fn session(k: &KioskProcess, card: &str) -> (DecisionKind, usize) {
+    k.sign_in_and_start("001").unwrap();
+    let Reply::Tap(t) = k
+        .call(Command::Tap {
+            card: card.to_string(),
+        })
+        .unwrap()
+    else {
+        panic!("a tap reply")
+    };
+    let Reply::Ended { units, .. } = k.call(Command::End { head_count: None }).unwrap() else {
+        panic!("an end reply")
+    };
+    (t.kind, units.len())
+}
+
+fn usage_version(k: &KioskProcess) -> u64 {
+    match k.call(Command::Status).unwrap() {
+        Reply::Status(s) => s.usage_version,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Waits until the journal has published a usage that holds a unit of `kiosk` for `recipient`,
+/// and then until `k` holds that usage (or a newer one).
+fn told_of(journal: &JournalProcess, kiosk: &str, recipient: &str, k: &KioskProcess) {
+    let version = wait_for(&format!("a usage with {kiosk}'s unit"), 60, || {
+        let db = rusqlite::Connection::open(&journal.database).ok()?;
+        let (version, body): (u64, String) = db
+            .query_row(
+                "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        let recipients: Vec<otmetka_core::wire::UsageRecipient> =
+            serde_json::from_str(&body).ok()?;
+        recipients
+            .iter()
+            .any(|r| {
+                r.id.to_string() == recipient
+                    && r.given.iter().any(|g| g.kiosk.as_deref() == Some(kiosk))
+            })
+            .then_some(version)
+    });
+    wait_for("the kiosk to hold it", 60, || {
+        (usage_version(k) >= version).then_some(())
+    });
+}
+
+const MARIA: &str = "00000000-0000-7000-8000-000000000101";
+const ANNA: &str = "00000000-0000-7000-8000-000000000102";
+
+#[test]
+fn a_weekly_cap_holds_across_kiosks_and_the_journal_finds_what_an_offline_kiosk_hid() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
+    let journal =
+        JournalProcess::start(&dir.path().join("journal"), broker.port, &["demo"], None).unwrap();
+    let start = |name: &str, port: u16| {
+        KioskProcess::start(&dir.path().join(name), "demo", name, &feed_toml(port)).unwrap()
+    };
+    let a = start("kiosk-a", broker.port);
+    let b = start("kiosk-b", broker.port);
+    // Kiosk C's broker is a port nobody listens on: it works offline.
+    let dead = otmetka_link::testing::free_port().unwrap();
+    let mut c = start("kiosk-c", dead);
+
+    // Online: Мария Ивановна (0A000001) on A, then on B, then on A again.
+    assert_eq!(session(&a, "0A000001"), (DecisionKind::Accepted, 1));
+    told_of(&journal, "kiosk-a", MARIA, &b);
+    assert_eq!(session(&b, "0A000001"), (DecisionKind::Accepted, 1));
+    told_of(&journal, "kiosk-b", MARIA, &a);
+    assert_eq!(
+        session(&a, "0A000001"),
+        (DecisionKind::FrequencyLimit, 0),
+        "the third of the week is refused on A: B's session counts"
+    );
+
+    // Offline: Анна Петровна (0A000002) on A, on C (offline), then on A again.
+    assert_eq!(session(&a, "0A000002"), (DecisionKind::Accepted, 1));
+    assert_eq!(session(&c, "0A000002"), (DecisionKind::Accepted, 1));
+    assert_eq!(
+        session(&a, "0A000002"),
+        (DecisionKind::Accepted, 1),
+        "A cannot know of C's session"
+    );
+    wait_for("4 units in the journal", 60, || {
+        (journal.units().ok()?.len() >= 4).then_some(())
+    });
+    // Nothing is a violation yet: the journal has seen two of Анна Петровна's units.
+    let violations = || {
+        let store = otmetka_journal::store::SqliteJournal::open(&journal.database).unwrap();
+        let (from, to) = (
+            chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+        );
+        store.violations("demo", from, to).unwrap()
+    };
+    assert!(violations().is_empty(), "{:?}", violations());
+
+    // C comes back: its unit is delivered, and the re-check finds A's last one over the cap.
+    c.kill();
+    let text = std::fs::read_to_string(&c.config).unwrap();
+    std::fs::write(
+        &c.config,
+        text.replace(
+            &format!("127.0.0.1:{dead}"),
+            &format!("127.0.0.1:{}", broker.port),
+        ),
+    )
+    .unwrap();
+    c.spawn().unwrap();
+    wait_for("5 units in the journal", 60, || {
+        (journal.units().ok()?.len() >= 5).then_some(())
+    });
+    let found = wait_for("the journal's violation", 60, || {
+        let v = violations();
+        (!v.is_empty()).then_some(v)
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    let v = &found[0];
+    assert_eq!(v.kiosk, "kiosk-a");
+    assert_eq!(v.rule, Rule::FrequencyLimit);
+    assert!(!v.overridden, "the kiosk did not know: no override");
+    assert_eq!(v.recipient.to_string(), ANNA);
+    // The unit stays: a violation is recorded, the unit is not rejected.
+    assert_eq!(journal.units().unwrap().len(), 5);
+    // And B, which holds none of Анна Петровна's sessions itself, now refuses a third.
+    told_of(&journal, "kiosk-c", ANNA, &b);
+    assert_eq!(session(&b, "0A000002"), (DecisionKind::FrequencyLimit, 0));
+}
