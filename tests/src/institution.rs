@@ -483,7 +483,9 @@ pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) ->
         },
         Event::Units { session, units },
     ];
-    let installation = uuid::Uuid::from_u128(0x1a7e);
+    // Each late session is its own installation (one per date), so several can be sent.
+    let day = u128::from(date.num_days_from_ce().unsigned_abs());
+    let installation = uuid::Uuid::from_u128(0x1a7e << 32 | day);
     let batch = events
         .into_iter()
         .enumerate()
@@ -494,7 +496,7 @@ pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) ->
                 kiosk: KIOSK.into(),
                 installation: Some(installation),
                 seq: i as u64 + 1,
-                event_id: uuid::Uuid::from_u128(0x1a7e0 + i as u128),
+                event_id: uuid::Uuid::from_u128((0x1a7e << 32 | day) << 4 | i as u128),
                 recorded_at: closed,
                 clock_synced: true,
                 event,

@@ -67,6 +67,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/instructors", Roles(MANAGE)),
     ("POST", "/instructors/{id}", Roles(MANAGE)),
     ("GET", "/visits", Roles(READ)),
+    ("GET", "/violations", Roles(READ)),
     ("POST", "/visits", Roles(EDIT)),
     ("GET", "/fleet", Roles(READ)),
     ("POST", "/fleet/{site}/{kiosk}/revoke", Roles(ADMIN)),

@@ -31,6 +31,7 @@ pub mod signin;
 pub mod taps;
 pub mod timetable;
 pub mod users;
+pub mod violations;
 pub mod visits;
 
 use crate::clock::SharedClock;

@@ -6,7 +6,7 @@ use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
     AppState, account, acts, audit, fleet, health, instructors, journal, layout, people, quality,
-    signin, taps, timetable, users, visits,
+    signin, taps, timetable, users, violations, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -114,6 +114,7 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/instructors", post(instructors::add)),
         route(p.clone(), "/instructors/{id}", post(instructors::change)),
         route(g.clone(), "/visits", get(visits::list)),
+        route(g.clone(), "/violations", get(violations::list)),
         route(p.clone(), "/visits", post(visits::record)),
         route(g.clone(), "/fleet", get(fleet::show)),
         route(

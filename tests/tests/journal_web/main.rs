@@ -26,6 +26,7 @@ mod account;
 mod feedback;
 mod fleet;
 mod people;
+mod violations;
 mod visits;
 
 const PASSWORD: &str = "correct horse battery";
@@ -240,6 +241,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/instructors", "admin head"),
     ("POST", "/instructors/{id}", "admin head"),
     ("GET", "/visits", "admin head specialist auditor"),
+    ("GET", "/violations", "admin head specialist auditor"),
     ("POST", "/visits", "admin head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
     ("POST", "/fleet/{site}/{kiosk}/revoke", "admin"),

@@ -1,0 +1,104 @@
+//! `GET /violations`: the journal's own re-check of the rules over all of a site's kiosks (the
+//! rules issue, point 1; the staff journal, point 7), for a month. Each row is a unit that
+//! broke a cap or the programme's count once every kiosk's units are counted: either the
+//! kiosk's instructor overrode the rule with a reason (known at the time), or the kiosk could
+//! not know (another kiosk was offline). The units stay in the journal and the acts: the page
+//! is for the head to look into, not a list of what was refused.
+
+use super::AppState;
+use super::auth::Staff;
+use super::journal::{MonthQuery, month_and_site, next_month};
+use super::layout::{PageError, Section, date_label, month_label, month_select, page};
+use crate::store::rules::Violation;
+use crate::store::staff::month_of;
+use axum::extract::{Query, State};
+use chrono::Datelike;
+use maud::{Markup, html};
+use otmetka_core::catalogue::Period;
+use otmetka_core::decision::{Decision, ProgrammeGap};
+
+/// "в неделю", "за курс 14 дней": the period as a cap's sentence ends.
+fn per(period: Period) -> String {
+    match period {
+        Period::Day => "в день".into(),
+        Period::Week => "в неделю".into(),
+        Period::Month => "в месяц".into(),
+        Period::Quarter => "в квартал".into(),
+        Period::Year => "в год".into(),
+        Period::Course { days } => format!("за курс {days} дней"),
+    }
+}
+
+/// What the unit broke, in a sentence with its figures.
+fn what(v: &Violation) -> String {
+    match &v.decision {
+        Decision::FrequencyLimit { limit, used, .. } => format!(
+            "Не более {} {}: до этой услуги уже было {used}",
+            limit.max,
+            per(limit.period)
+        ),
+        Decision::NotInProgramme {
+            gap: ProgrammeGap::CountUsed { allowed, used },
+            ..
+        } => format!("По программе {allowed} за период: до этой услуги уже было {used}"),
+        other => format!("{:?}", other.kind()),
+    }
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<MonthQuery>,
+) -> Result<Markup, PageError> {
+    let (month, site) = month_and_site(&app, &q)?;
+    let sid = site.id.clone();
+    let found: Vec<Violation> = app
+        .store
+        .call(move |s| s.violations(&sid, month, next_month(month)))
+        .await?;
+    let people = app.people(&site.id).await?;
+    let today = site.date(app.now());
+    let unseen = found.iter().filter(|v| !v.overridden).count();
+    let body = html! {
+        h1 { "Нарушения правил — " (month_label(month)) }
+        form.filters method="get" action="/violations" {
+            div { (month_select(month, month_of(today))) }
+            input type="hidden" name="site" value=(site.id);
+            div { button type="submit" { "Показать" } }
+        }
+        p { "Журнал проверяет каждую услугу по правилам стандарта, считая все киоски учреждения. "
+            "Здесь — услуги сверх ограничения частоты или сверх количества по программе. "
+            "Услуги остаются в журнале и в актах: проверьте, было ли так нужно." }
+        @if found.is_empty() {
+            p { "За этот месяц нарушений нет." }
+        } @else {
+            @if unseen > 0 {
+                div.problems role="alert" {
+                    h2 { "Киоск не знал: " (unseen) }
+                    p { "Эти услуги дали на одном киоске, пока другой был без связи: превышение видно только теперь." }
+                }
+            }
+            table {
+                thead { tr {
+                    th { "Дата" } th { "Получатель" } th { "Услуга" } th { "Что нарушено" }
+                    th { "Киоск" } th { "Решение на киоске" } th { "Занятие" }
+                } }
+                tbody {
+                    @for v in &found {
+                        tr {
+                            td.name { (date_label(v.date)) }
+                            td { (people.recipient_name(v.recipient)) }
+                            td { (app.service_title(&v.service.0)) }
+                            td { (what(v)) }
+                            td { (v.kiosk) }
+                            td { @if v.overridden { "разрешено инструктором с причиной" } @else { span.mark { "киоск не знал" } } }
+                            td { a href={ "/journal/sessions/" (v.session) } { "открыть" } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let title = format!("Нарушения {:02}.{}", month.month(), month.year());
+    Ok(page(&title, Section::Violations, Some(&staff.0), body))
+}

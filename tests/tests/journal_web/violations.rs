@@ -1,0 +1,76 @@
+//! The violations page (the staff journal, point 7; the rules issue, point 1): the journal's
+//! re-check over every kiosk finds the units over 001's weekly cap (seed 001 l.9, «до двух раз в
+//! неделю») that a kiosk sent late, and the page lists them with the recipient's name.
+
+use super::Site;
+use axum::http::{Method, StatusCode};
+use chrono::{Datelike, NaiveDate};
+use otmetka_core::catalogue::Catalogue;
+use otmetka_core::decision::Rule;
+
+#[test]
+fn units_over_a_weekly_cap_sent_late_are_found_by_the_recheck_and_listed() {
+    let site = Site::new();
+    let (who, name) = site.inst.recipients[3].clone();
+    // Three sessions of 001 on Monday to Wednesday of one week, from a kiosk that was offline.
+    let week: Vec<NaiveDate> = (7..=9)
+        .map(|d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap())
+        .collect();
+    for d in &week {
+        otmetka_tests::institution::late_session(&site.inst, *d, &[who]).unwrap();
+    }
+    let text =
+        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
+            .unwrap();
+    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
+    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
+    let now = "2026-12-11T14:00:00Z".parse().unwrap();
+    let found = site
+        .rt
+        .block_on(site.store.call(move |s| {
+            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
+            s.violations(
+                otmetka_tests::institution::SITE,
+                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            )
+        }))
+        .unwrap();
+    // Every unit of 001 this recipient has that week beyond the second is over the cap.
+    let in_week = |d: NaiveDate| d.iso_week() == week[0].iso_week();
+    let given = site
+        .inst
+        .units
+        .iter()
+        .filter(|(r, s, d)| *r == who && s == "001" && in_week(*d))
+        .count()
+        + week.len();
+    let over: Vec<_> = found
+        .iter()
+        .filter(|v| {
+            v.recipient == who
+                && v.service.0 == "001"
+                && v.rule == Rule::FrequencyLimit
+                && in_week(v.date)
+        })
+        .collect();
+    assert_eq!(over.len(), given - 2, "{given} given that week: {over:?}");
+    assert!(over.iter().all(|v| !v.overridden));
+
+    let (cookie, _) = site.sign_in("head");
+    let page = site.send(
+        Method::GET,
+        "/violations?month=2026-12",
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&name), "the recipient by name");
+    assert!(
+        page.body
+            .contains("Не более 2 в неделю: до этой услуги уже было 2")
+    );
+    assert!(page.body.contains("киоск не знал"));
+    let rows = page.body.matches("<td class=\"name\">").count();
+    assert_eq!(rows, found.len(), "one row per violation");
+}
