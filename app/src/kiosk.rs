@@ -11,12 +11,14 @@ use otmetka_core::cards::{Lookup, SiteSecret};
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind, UnitRule};
 use otmetka_core::clock::{ClockFacts, ClockVerdict};
 use otmetka_core::decision::{Decision, DecisionKind};
-use otmetka_core::event::{CheckInMethod, CloseKind, Event};
+use otmetka_core::event::{CheckInMethod, CloseKind, CloseReason, Event};
 use otmetka_core::people::{CardStatus, GroupId, InstructorId, RecipientId};
 use otmetka_core::period::SiteTime;
 use otmetka_core::roster::{Holder, RosterIndex};
 use otmetka_core::rules::Policy;
-use otmetka_core::session::{CheckInId, RuleInputs, Session, SessionError, SessionId, Tapper};
+use otmetka_core::session::{
+    CheckInId, CloseWarning, RuleInputs, Session, SessionError, SessionId, Tapper,
+};
 use otmetka_core::unit::Unit;
 use otmetka_core::wire::{EnrolmentRequest, Roster, RosterCard, Schedule, Usage, UsageEntry};
 use serde::{Deserialize, Serialize};
@@ -142,6 +144,9 @@ pub enum Command {
         /// The instructor confirms the date although the clock is not trusted.
         #[serde(default)]
         confirm_date: bool,
+        /// Opened as the service's event form (a mass event, an excursion): its norm applies.
+        #[serde(default)]
+        event: bool,
     },
     /// Override the last refused tap, with a reason.
     Override {
@@ -168,10 +173,13 @@ pub enum Command {
         #[serde(default)]
         checkin: Option<CheckInId>,
     },
-    /// End the session with the head count the instructor confirms.
+    /// End the session with the head count the instructor confirms, and the reason where the
+    /// close warns (below the group minimum, head count ≠ check-ins: `Session::close_warnings`).
     End {
         #[serde(default)]
         head_count: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<CloseReason>,
     },
     /// What the kiosk is doing.
     Status,
@@ -382,6 +390,10 @@ pub struct StartChoice {
     pub group_min: Option<u32>,
     pub group_max: Option<u32>,
     pub time_norm_minutes: Option<u32>,
+    /// The session begins with the safety briefing (the catalogue says so).
+    pub safety_briefing: bool,
+    /// The service's event form, where it has one: its name and its norm in minutes.
+    pub event: Option<(String, u32)>,
     /// How the session counts units where the service lets it choose (the schedule's choice,
     /// else one per recipient: "one session for one recipient = one service").
     pub unit_kind: Option<UnitKind>,
@@ -397,6 +409,8 @@ pub struct Facts {
     pub session: Option<SessionStatus>,
     /// Units the open session would send if it ended now.
     pub units_if_ended: u32,
+    /// The open session is below its group's minimum: (present, minimum).
+    pub below_group_min: Option<(u32, u32)>,
     pub choices: Vec<StartChoice>,
     pub clock: ClockVerdict,
     /// Events not yet acknowledged by the journal; read only when asked (a disk query).
@@ -416,6 +430,7 @@ impl Default for Facts {
             instructor: None,
             session: None,
             units_if_ended: 0,
+            below_group_min: None,
             choices: Vec::new(),
             clock: ClockVerdict::Unsynced,
             outbox_depth: None,
@@ -430,33 +445,26 @@ impl Default for Facts {
 impl Facts {
     /// The facts of `kiosk` at `now`; `with_outbox` also counts the outbox.
     pub fn of(kiosk: &Kiosk, now: DateTime<Utc>, with_outbox: bool) -> Facts {
-        let units_if_ended = kiosk
+        let open = kiosk
             .session
             .as_ref()
-            .zip(
-                kiosk
-                    .session
-                    .as_ref()
-                    .and_then(|s| kiosk.catalogue.get(&s.service)),
-            )
-            .and_then(|(s, svc)| {
-                s.close(now, CloseKind::Instructor, None, svc, &kiosk.site, true)
-                    .ok()
-            })
-            .map(|events| {
-                events
-                    .iter()
-                    .map(|e| match e {
-                        Event::Units { units, .. } => units.len() as u32,
-                        _ => 0,
-                    })
-                    .sum()
-            })
+            .and_then(|s| Some((s, kiosk.catalogue.get(&s.service)?)));
+        let units_if_ended = open
+            .map(|(s, svc)| s.units(now, svc, &kiosk.site, true).len() as u32)
             .unwrap_or(0);
+        let below_group_min = open.and_then(|(s, svc)| {
+            s.close_warnings(svc, None)
+                .into_iter()
+                .find_map(|w| match w {
+                    CloseWarning::BelowGroupMin { present, min } => Some((present, min)),
+                    CloseWarning::HeadCount { .. } => None,
+                })
+        });
         Facts {
             instructor: kiosk.instructor_name(),
             session: kiosk.session_status(),
             units_if_ended,
+            below_group_min,
             choices: kiosk.start_choices(now),
             clock: kiosk.verdict().unwrap_or(ClockVerdict::Unsynced),
             outbox_depth: with_outbox
@@ -774,7 +782,15 @@ impl Kiosk {
                 unit_kind,
                 safety_briefing,
                 confirm_date,
-            } => self.start(service, group, unit_kind, safety_briefing, confirm_date),
+                event,
+            } => self.start(
+                service,
+                group,
+                unit_kind,
+                safety_briefing,
+                confirm_date,
+                event,
+            ),
             Command::Override { reason } => self.override_last(&reason).map(Reply::Tap),
             Command::Manual { recipient, reason } => {
                 self.manual(recipient, &reason).map(Reply::Tap)
@@ -785,7 +801,7 @@ impl Kiosk {
                 recipient,
                 satisfaction,
             } => self.check_out(recipient, satisfaction),
-            Command::End { head_count } => self.end(head_count),
+            Command::End { head_count, reason } => self.end(head_count, reason),
             Command::Status => self.status().map(|s| Reply::Status(Box::new(s))),
             Command::Health => Ok(Reply::Health {
                 reader_ok: self.reader.0,
@@ -860,6 +876,7 @@ impl Kiosk {
         unit_kind: Option<UnitKind>,
         safety_briefing: bool,
         confirm_date: bool,
+        event: bool,
     ) -> Result<Reply, KioskError> {
         let instructor = self.instructor.ok_or(KioskError::NotSignedIn)?;
         if self.session.is_some() {
@@ -872,7 +889,10 @@ impl Kiosk {
             .filter(|s| !s.home_visit)
             .ok_or(KioskError::UnknownService(service))?;
         let id = SessionId(Uuid::now_v7());
-        let planned = Session::plan(id, svc, unit_kind, group, instructor)?;
+        let mut planned = Session::plan(id, svc, unit_kind, group, instructor)?;
+        if event {
+            planned = planned.as_event(svc)?;
+        }
         let opened = planned.open(
             self.clock.now(),
             self.verdict()?,
@@ -1204,7 +1224,11 @@ impl Kiosk {
         Ok(Reply::Ok)
     }
 
-    fn end(&mut self, head_count: Option<u32>) -> Result<Reply, KioskError> {
+    fn end(
+        &mut self,
+        head_count: Option<u32>,
+        reason: Option<CloseReason>,
+    ) -> Result<Reply, KioskError> {
         if self.instructor.is_none() {
             return Err(KioskError::NotSignedIn);
         }
@@ -1217,6 +1241,7 @@ impl Kiosk {
             self.clock.now(),
             CloseKind::Instructor,
             head_count,
+            reason,
             svc,
             &self.site,
             self.clock.synced(),
@@ -1306,10 +1331,17 @@ impl Kiosk {
         Some(SessionStatus {
             id: s.id,
             service: s.service.clone(),
-            title: group
-                .map(|g| g.name.clone())
-                .or_else(|| svc.map(|x| x.title_ru.clone()))
-                .unwrap_or_else(|| s.service.0.clone()),
+            title: {
+                let title = group
+                    .map(|g| g.name.clone())
+                    .or_else(|| svc.map(|x| x.title_ru.clone()))
+                    .unwrap_or_else(|| s.service.0.clone());
+                // An event says so: «Культурно-массовое мероприятие: Клуб «Собеседник»».
+                match svc.and_then(|x| x.event.as_ref()).filter(|_| s.event) {
+                    Some(e) => format!("{}: {title}", e.title_ru),
+                    None => title,
+                }
+            },
             present,
             absent,
             group_max: svc.and_then(|x| x.group_max),
@@ -1341,6 +1373,11 @@ impl Kiosk {
                 group_min: svc.group_min,
                 group_max: svc.group_max,
                 time_norm_minutes: svc.time_norm_minutes,
+                safety_briefing: svc.needs_safety_briefing(),
+                event: svc
+                    .event
+                    .as_ref()
+                    .map(|e| (e.title_ru.clone(), e.time_norm_minutes)),
                 unit_kind: match svc.unit {
                     UnitRule::SessionChooses => Some(UnitKind::PerRecipient),
                     _ => None,
@@ -1419,6 +1456,7 @@ mod tests {
                 unit_kind: None,
                 safety_briefing: false,
                 confirm_date: false,
+                event: false,
             },
             Command::Override { reason: "r".into() },
             Command::Manual {
@@ -1434,7 +1472,10 @@ mod tests {
                 satisfaction: None,
             },
             Command::Undo { checkin: None },
-            Command::End { head_count: None },
+            Command::End {
+                head_count: None,
+                reason: None,
+            },
             Command::Status,
             Command::Health,
             Command::Tick,

@@ -19,6 +19,7 @@ use otmetka_app::ui::UiEvent;
 use otmetka_app::worker;
 use otmetka_core::cards::SiteSecret;
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind};
+use otmetka_core::event::CloseReason;
 use otmetka_core::people::{GroupId, RecipientId};
 use otmetka_core::roster::RosterFile;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,9 @@ enum CtlCmd {
         safety_briefing: bool,
         #[arg(long)]
         confirm_date: bool,
+        /// Open it as the service's event (a mass event, an excursion): the event's norm.
+        #[arg(long)]
+        event: bool,
     },
     /// Override the last refused tap.
     Override { reason: String },
@@ -90,6 +94,10 @@ enum CtlCmd {
     End {
         #[arg(long)]
         head_count: Option<u32>,
+        /// Why, where the close warns (below the group minimum, head count ≠ check-ins):
+        /// no_card, left_early, small_group or instructor_decision.
+        #[arg(long, value_parser = parse_close_reason)]
+        reason: Option<CloseReason>,
     },
     /// Show what the kiosk is doing.
     Status,
@@ -411,6 +419,14 @@ fn enroll(bundle_dir: &Path, into: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `--reason` of `ctl end`: a close reason's code.
+fn parse_close_reason(code: &str) -> Result<CloseReason, String> {
+    CloseReason::from_code(code).ok_or_else(|| {
+        let codes: Vec<&str> = CloseReason::ALL.iter().map(|r| r.code()).collect();
+        format!("not a close reason; one of: {}", codes.join(", "))
+    })
+}
+
 fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
     let request = match cmd {
         CtlCmd::Tap { uid } => Request::Kiosk(Command::Tap { card: uid }),
@@ -422,6 +438,7 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
             unit_kind,
             safety_briefing,
             confirm_date,
+            event,
         } => {
             let unit_kind = match unit_kind.as_deref() {
                 None => None,
@@ -435,6 +452,7 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
                 unit_kind,
                 safety_briefing,
                 confirm_date,
+                event,
             })
         }
         CtlCmd::Override { reason } => Request::Kiosk(Command::Override { reason }),
@@ -443,7 +461,7 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
             reason,
         }),
         CtlCmd::Undo => Request::Kiosk(Command::Undo { checkin: None }),
-        CtlCmd::End { head_count } => Request::Kiosk(Command::End { head_count }),
+        CtlCmd::End { head_count, reason } => Request::Kiosk(Command::End { head_count, reason }),
         CtlCmd::Status => Request::Kiosk(Command::Status),
         CtlCmd::Screen => Request::Extra(ExtraRequest::Screen),
         CtlCmd::Frame => Request::Extra(ExtraRequest::Frame),

@@ -19,8 +19,7 @@ use crate::ui::UiRemote;
 use crate::ui::view::{
     CheckOutView, ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, EnrolView,
     IdleView, InSessionView, ParticipantNote, PersonLine, Satisfaction, ScreenView, SessionChoice,
-    SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date,
-    needs_safety_briefing, tap_view,
+    SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date, tap_view,
 };
 use crate::ui::view::{Icon, Prompt, spoken};
 use crate::worker::{Observer, WorkerHandle};
@@ -155,7 +154,11 @@ impl Flow {
                     .choices
                     .iter()
                     .filter(|c| c.start.is_none())
-                    .map(|c| self.choice(c))
+                    .flat_map(|c| {
+                        // A service with an event form has a line for the event as well.
+                        let event = c.event.as_ref().map(|_| self.choice_as(c, true));
+                        std::iter::once(self.choice(c)).chain(event)
+                    })
                     .collect(),
                 error: error.clone(),
             }),
@@ -230,6 +233,7 @@ impl Flow {
                         })
                         .unwrap_or_default(),
                     units: self.facts.units_if_ended,
+                    below_min: self.facts.below_group_min,
                 };
                 ScreenView::EndSession(view)
             }
@@ -280,7 +284,14 @@ impl Flow {
     }
 
     fn choice(&self, c: &StartChoice) -> SessionChoice {
+        self.choice_as(c, false)
+    }
+
+    /// A line of the start screen; `as_event` opens the service's event form (its name and
+    /// norm: «Культурно-массовое мероприятие: Клуб «Собеседник»», «до 120 мин»).
+    fn choice_as(&self, c: &StartChoice, as_event: bool) -> SessionChoice {
         let t = &self.texts;
+        let event = c.event.as_ref().filter(|_| as_event);
         let size = match (c.group_min, c.group_max) {
             (Some(min), Some(max)) => t.format(
                 "size.range",
@@ -290,11 +301,19 @@ impl Flow {
             (Some(min), None) => t.format("size.min", &[("min", &min.to_string())]),
             (None, None) => String::new(),
         };
-        let norm = c
-            .time_norm_minutes
+        let norm = event
+            .map(|(_, minutes)| *minutes)
+            .or(c.time_norm_minutes)
             .map(|m| t.format("norm.minutes", &[("minutes", &m.to_string())]));
+        // «Мероприятие: Кружковая работа», the event's own name in the detail (the seeds' names,
+        // «культурно-массовое», are too long a word for a title on a small screen).
+        let title = match event {
+            Some(_) => t.format("start.event_title", &[("title", &c.title)]),
+            None => c.title.clone(),
+        };
         // The seeds' titles run to two lines: a group's line says only how big and how long.
         let mut detail: Vec<String> = Vec::new();
+        detail.extend(event.map(|(name, _)| name.to_lowercase()));
         detail.extend([size].into_iter().filter(|s| !s.is_empty()));
         detail.extend(norm);
         if !c.room.is_empty() {
@@ -304,11 +323,12 @@ impl Flow {
             service: c.service.clone(),
             group: c.group.map(|g| g.0.to_string()).unwrap_or_default(),
             title: match c.start {
-                Some(start) => format!("{} {}", start.format("%H:%M"), c.title),
-                None => c.title.clone(),
+                Some(start) => format!("{} {title}", start.format("%H:%M")),
+                None => title,
             },
             detail: detail.join(", "),
-            needs_safety_briefing: needs_safety_briefing(&c.service),
+            needs_safety_briefing: c.safety_briefing,
+            as_event,
         }
     }
 
@@ -413,6 +433,9 @@ impl Flow {
             KioskError::Session(SessionError::AlreadyCheckedIn) => "error.already_checked_in",
             KioskError::Session(SessionError::UnitKindNotChosen(_)) => "error.unit_kind",
             KioskError::Session(SessionError::ClockNotTrusted) => "date.unconfirmed",
+            KioskError::Session(SessionError::SafetyBriefingMissing(_)) => "error.safety_briefing",
+            KioskError::Session(SessionError::CloseNeedsReason(_)) => "error.close_reason",
+            KioskError::Session(SessionError::NoEventForm(_)) => "error.no_event_form",
             KioskError::Session(_) => "error.session",
             KioskError::Store(_) => "error.storage",
         };
@@ -660,6 +683,7 @@ impl Flow {
                 service,
                 group,
                 safety_briefing,
+                as_event,
             } => {
                 let group = uuid::Uuid::parse_str(&group)
                     .ok()
@@ -676,6 +700,7 @@ impl Flow {
                     unit_kind,
                     safety_briefing,
                     confirm_date: false,
+                    event: as_event,
                 };
                 if !self.facts.clock.plausible() {
                     let date = self.site.local_date(now);
@@ -742,7 +767,11 @@ impl Flow {
                     show(self, Mode::Idle)
                 }
             }
-            UiEvent::EndSession { head_count, notes } => {
+            UiEvent::EndSession {
+                head_count,
+                notes,
+                reason,
+            } => {
                 let mut cmds: Vec<Command> = notes
                     .into_iter()
                     .filter(|(_, n)| *n != ParticipantNote::None)
@@ -755,6 +784,7 @@ impl Flow {
                     .collect();
                 cmds.push(Command::End {
                     head_count: Some(head_count),
+                    reason,
                 });
                 (cmds, None)
             }
@@ -1088,6 +1118,7 @@ mod tests {
     use crate::ui::view::{ManualReason, OverrideReason};
     use chrono::TimeZone;
     use otmetka_core::decision::{Decision, DecisionKind};
+    use otmetka_core::event::CloseReason;
     use otmetka_core::people::RecipientId;
     use otmetka_core::period::WeekRule;
     use otmetka_core::session::SessionId;
@@ -1241,6 +1272,7 @@ mod tests {
             service: "001".into(),
             group: String::new(),
             safety_briefing: false,
+            as_event: false,
         };
         let (cmds, view) = f.on_event(start.clone(), now());
         assert!(cmds.is_empty());
@@ -1284,6 +1316,7 @@ mod tests {
                     (r.to_string(), ParticipantNote::LeftEarly),
                     (uuid::Uuid::from_u128(8).to_string(), ParticipantNote::None),
                 ],
+                reason: Some(CloseReason::LeftEarly),
             },
             now(),
         );
@@ -1295,7 +1328,8 @@ mod tests {
                     note: "left_early".into()
                 },
                 Command::End {
-                    head_count: Some(12)
+                    head_count: Some(12),
+                    reason: Some(CloseReason::LeftEarly),
                 },
             ]
         );
@@ -1453,6 +1487,7 @@ mod tests {
             .on_reply(
                 &Command::End {
                     head_count: Some(3),
+                    reason: None,
                 },
                 &Ok(Reply::Ended {
                     session: SessionId(uuid::Uuid::nil()),

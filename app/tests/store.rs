@@ -32,6 +32,7 @@ fn opened(session: SessionId) -> Event {
         at: t("2026-11-23T06:00:00Z"),
         safety_briefing: false,
         date_confirmed: false,
+        event: false,
     }
 }
 
@@ -299,6 +300,7 @@ fn a_store_whose_rows_were_marked_delivered_one_by_one_keeps_its_place_after_the
                 at: t("2026-11-23T07:00:00Z"),
                 how: otmetka_core::event::CloseKind::Instructor,
                 head_count: None,
+                reason: None,
             }],
             t("2026-11-23T07:00:00Z"),
             true,

@@ -70,6 +70,7 @@ fn crash_child() {
                 at: t0(),
                 safety_briefing: false,
                 date_confirmed: false,
+                event: false,
             };
             store.record(&[opened], t0(), true).unwrap();
             session

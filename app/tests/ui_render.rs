@@ -15,6 +15,7 @@ use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use otmetka_app::texts::{Lang, Texts};
 use otmetka_app::ui::*;
 use otmetka_core::decision::DecisionKind;
+use otmetka_core::event::CloseReason;
 use slint::ComponentHandle;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -234,6 +235,17 @@ fn press(ui: &Ui, label: &str) {
     target.invoke_accessible_default_action();
 }
 
+/// The start screen of a day without a schedule: the services' lines at the top.
+fn no_schedule(view: &ScreenView) -> ScreenView {
+    let ScreenView::StartSession(v) = view else {
+        panic!("not the start screen: {}", view.name())
+    };
+    ScreenView::StartSession(StartSessionView {
+        schedule: Vec::new(),
+        ..v.clone()
+    })
+}
+
 fn events(ui: &Ui) -> Vec<UiEvent> {
     ui.events().try_iter().collect()
 }
@@ -404,6 +416,13 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
         press(&ui, "Разрешить (инструктор)");
         shoot(&ui, "tap_override_reasons", &mut failures);
         let views = screens(&texts);
+        ui.show(&no_schedule(&views[3]));
+        press(&ui, "Мероприятие: Кружковая работа");
+        shoot(&ui, "start_session_event", &mut failures);
+        ui.show(&views[5]);
+        press(&ui, "Подтвердить");
+        shoot(&ui, "end_session_reasons", &mut failures);
+        let views = screens(&texts);
         for (settings, tag) in [
             (
                 UiSettings {
@@ -566,7 +585,22 @@ fn buttons_send_the_right_events() {
         vec![UiEvent::StartSession {
             service: "000".into(),
             group: "g2".into(),
-            safety_briefing: true
+            safety_briefing: true,
+            as_event: false,
+        }]
+    );
+    // A club that may be held as a mass event (002 l.1199): the event's line opens it so (a
+    // day without a schedule, so that the line is on the screen, not scrolled below it).
+    ui.show(&no_schedule(&s[3]));
+    press(&ui, "Мероприятие: Кружковая работа");
+    press(&ui, "Начать");
+    assert_eq!(
+        events(&ui),
+        vec![UiEvent::StartSession {
+            service: "002-1.7.1".into(),
+            group: String::new(),
+            safety_briefing: false,
+            as_event: true,
         }]
     );
 
@@ -597,10 +631,16 @@ fn buttons_send_the_right_events() {
         }]
     );
 
+    // Below the group's minimum and a head count above the check-ins: «Подтвердить» asks why
+    // before anything is sent; «Отмена» sends nothing.
     ui.show(&s[5]);
     press(&ui, "Больше");
     press(&ui, "Пётр Петрович");
     press(&ui, "Подтвердить");
+    press(&ui, "Отмена");
+    assert_eq!(events(&ui), vec![]);
+    press(&ui, "Подтвердить");
+    press(&ui, "Кто-то был без карты");
     assert_eq!(
         events(&ui),
         vec![UiEvent::EndSession {
@@ -609,7 +649,28 @@ fn buttons_send_the_right_events() {
                 ("r1".into(), ParticipantNote::LeftEarly),
                 ("r2".into(), ParticipantNote::LeftEarly),
                 ("r3".into(), ParticipantNote::None),
-            ]
+            ],
+            reason: Some(CloseReason::NoCard),
+        }]
+    );
+    // A group big enough and the head count as counted: closed at once, no reason asked.
+    let ScreenView::EndSession(mut full) = s[5].clone() else {
+        panic!("s[5] is the end of a session")
+    };
+    full.below_min = None;
+    ui.show(&s[6]);
+    ui.show(&ScreenView::EndSession(full));
+    press(&ui, "Подтвердить");
+    assert_eq!(
+        events(&ui),
+        vec![UiEvent::EndSession {
+            head_count: 3,
+            notes: vec![
+                ("r1".into(), ParticipantNote::None),
+                ("r2".into(), ParticipantNote::LeftEarly),
+                ("r3".into(), ParticipantNote::None),
+            ],
+            reason: None,
         }]
     );
 

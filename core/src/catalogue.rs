@@ -7,6 +7,7 @@
 //! check the number against the standard and `core/tests/catalogue_sources.rs` can check it by
 //! machine.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -70,6 +71,11 @@ pub struct FrequencyLimit {
     /// The seed's words for `max` (and, for a course, its days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cite: Option<Citation>,
+    /// The cap is on the group's sessions, not on each recipient's units (002 l.1251 «не более
+    /// 1 раза в месяц для группы получателей услуг», `per = "group"`): a recipient is never
+    /// refused for it; the group's sessions are counted against it ([`crate::rules::group_caps`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_group: bool,
 }
 
 /// "Not less than `min` per `period`" (не реже, от N раз): a frequency the provider owes. It
@@ -177,6 +183,10 @@ pub struct Service {
     /// True where the seed states no unit and we count one per recipient per session.
     #[serde(default)]
     pub unit_assumed: bool,
+    /// One unit a day, however many sessions (002 l.1513 «в сутки – 1 услуга»): every session
+    /// of the service on one local date gives the recipient (or the group) the same unit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unit_per_day: bool,
     /// Given at the recipient's home (patronage, 003): staff record it on the journal's pages;
     /// a kiosk does not offer it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -196,13 +206,34 @@ pub struct Service {
     /// занятие"): a session of one is then not below the group minimum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub individual_cite: Option<Citation>,
+    /// The seed's words requiring a safety briefing before the session (000 l.56 "проведение
+    /// инструктажа по соблюдению техники безопасности"): where present, a session opens only
+    /// once the instructor confirms the briefing was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_briefing_cite: Option<Citation>,
     /// The seed's words for the unit of service (absent where `unit_assumed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_cite: Option<Citation>,
+    /// The service's other form with a longer norm (002 l.1199 «проведение культурно-массового
+    /// мероприятия - до 120 минут», l.3171 excursions up to 4 hours): a session may be opened
+    /// as such an event, and then its norm is the event's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventForm>,
     /// What the numbers leave out: other norms of the same item, "as needed" frequencies, our
     /// readings of unclear wording. For people, not for rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// An event form of a service: a mass event, an excursion — its name and its own time norm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventForm {
+    /// The seed's name of the form ("культурно-массовое мероприятие").
+    pub title_ru: String,
+    pub title_en: String,
+    pub time_norm_minutes: u32,
+    /// The seed's words for the event's norm.
+    pub time_norm_cite: Citation,
 }
 
 impl Service {
@@ -214,11 +245,17 @@ impl Service {
             ("time_norm_cite", &self.time_norm_cite),
             ("unit_cite", &self.unit_cite),
             ("individual_cite", &self.individual_cite),
+            ("safety_briefing_cite", &self.safety_briefing_cite),
         ];
         let mut out: Vec<(&'static str, &Citation)> = fields
             .into_iter()
             .filter_map(|(key, cite)| cite.as_ref().map(|c| (key, c)))
             .collect();
+        out.extend(
+            self.event
+                .iter()
+                .map(|e| ("event.time_norm_cite", &e.time_norm_cite)),
+        );
         out.extend(
             self.limits
                 .iter()
@@ -230,6 +267,33 @@ impl Service {
                 .filter_map(|f| f.cite.as_ref().map(|c| ("floors.cite", c))),
         );
         out
+    }
+
+    /// Whether a session must begin with the safety briefing (the seed says so: see
+    /// `safety_briefing_cite`).
+    pub fn needs_safety_briefing(&self) -> bool {
+        self.safety_briefing_cite.is_some()
+    }
+
+    /// The time norm of a session of the service, or of its event form where `event`.
+    pub fn time_norm(&self, event: bool) -> Option<u32> {
+        match (&self.event, event) {
+            (Some(form), true) => Some(form.time_norm_minutes),
+            _ => self.time_norm_minutes,
+        }
+    }
+
+    /// How many whole minutes a session from `start` to `end` ran past the time norm (of the
+    /// event form where `event`); `None` within it, or where the service has no norm.
+    pub fn minutes_over_norm(
+        &self,
+        event: bool,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Option<u32> {
+        let norm = i64::from(self.time_norm(event)?);
+        let over = (end - start).num_minutes() - norm;
+        (over > 0).then(|| u32::try_from(over).unwrap_or(u32::MAX))
     }
 
     /// Whether a session of `present` people is below the group minimum: a session of one is
@@ -438,6 +502,7 @@ struct RawService {
     time_norm_minutes: Option<Spanned<Value>>,
     unit: Option<Spanned<Value>>,
     unit_assumed: Option<Spanned<Value>>,
+    unit_per_day: Option<Spanned<Value>>,
     home_visit: Option<Spanned<Value>>,
     note: Option<Spanned<Value>>,
     group_min_cite: Option<Spanned<RawCite>>,
@@ -445,6 +510,8 @@ struct RawService {
     time_norm_cite: Option<Spanned<RawCite>>,
     unit_cite: Option<Spanned<RawCite>>,
     individual_cite: Option<Spanned<RawCite>>,
+    safety_briefing_cite: Option<Spanned<RawCite>>,
+    event: Option<Spanned<RawEvent>>,
     #[serde(default)]
     limits: Vec<Spanned<RawLimit>>,
     #[serde(default)]
@@ -460,12 +527,22 @@ struct RawCite {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "event")]
+struct RawEvent {
+    title_ru: Option<Spanned<Value>>,
+    title_en: Option<Spanned<Value>>,
+    time_norm_minutes: Option<Spanned<Value>>,
+    time_norm_cite: Option<Spanned<RawCite>>,
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename = "limit")]
 struct RawLimit {
     max: Option<Spanned<Value>>,
     min: Option<Spanned<Value>>,
     period: Option<Spanned<Value>>,
     days: Option<Spanned<Value>>,
+    per: Option<Spanned<Value>>,
     cite: Option<Spanned<RawCite>>,
 }
 
@@ -549,6 +626,15 @@ impl Ctx<'_> {
         value.as_ref().map(|v| self.positive(v, key)).transpose()
     }
 
+    /// A `true`/`false` key; absent is false.
+    fn flag(&self, value: &Option<Spanned<Value>>, key: &str) -> Result<bool, CatalogueError> {
+        match value.as_ref().map(|v| (v.get_ref(), v.span())) {
+            None => Ok(false),
+            Some((Value::Boolean(b), _)) => Ok(*b),
+            Some((other, span)) => Err(self.at(&span, key, expected("true or false", other))),
+        }
+    }
+
     fn string(&self, value: &Spanned<Value>, key: &str) -> Result<String, CatalogueError> {
         match value.get_ref() {
             Value::String(s) if !s.trim().is_empty() => Ok(s.clone()),
@@ -576,10 +662,26 @@ impl Ctx<'_> {
 
     fn limit(&self, raw: &Spanned<RawLimit>) -> Result<FrequencyLimit, CatalogueError> {
         let (max, period, cite) = self.frequency(raw, "limits")?;
-        Ok(FrequencyLimit { max, period, cite })
+        const PER: &str = "one of \"recipient\", \"group\"";
+        let per_group = match raw.get_ref().per.as_ref().map(|v| (v.get_ref(), v.span())) {
+            None => false,
+            Some((Value::String(s), _)) if s == "recipient" => false,
+            Some((Value::String(s), _)) if s == "group" => true,
+            Some((other, span)) => return Err(self.at(&span, "limits.per", expected(PER, other))),
+        };
+        Ok(FrequencyLimit {
+            max,
+            period,
+            cite,
+            per_group,
+        })
     }
 
     fn floor(&self, raw: &Spanned<RawLimit>) -> Result<FrequencyFloor, CatalogueError> {
+        if let Some(per) = &raw.get_ref().per {
+            let problem = expected("no `per` (a floor is the recipient's)", per.get_ref());
+            return Err(self.at(&per.span(), "floors.per", problem));
+        }
         let (min, period, cite) = self.frequency(raw, "floors")?;
         Ok(FrequencyFloor { min, period, cite })
     }
@@ -757,19 +859,8 @@ impl Ctx<'_> {
             Value::String(s) if s == "session_chooses" => UnitRule::SessionChooses,
             other => return Err(self.at(&unit_value.span(), "unit", expected(UNITS, other))),
         };
-        let unit_assumed = match &raw.unit_assumed {
-            None => false,
-            Some(v) => match v.get_ref() {
-                Value::Boolean(b) => *b,
-                other => {
-                    return Err(self.at(
-                        &v.span(),
-                        "unit_assumed",
-                        expected("true or false", other),
-                    ));
-                }
-            },
-        };
+        let unit_assumed = self.flag(&raw.unit_assumed, "unit_assumed")?;
+        let unit_per_day = self.flag(&raw.unit_per_day, "unit_per_day")?;
         if let (true, UnitRule::PerGroup | UnitRule::SessionChooses) = (unit_assumed, unit) {
             let at = raw
                 .unit_assumed
@@ -783,15 +874,7 @@ impl Ctx<'_> {
                 },
             ));
         }
-        let home_visit = match &raw.home_visit {
-            None => false,
-            Some(v) => match v.get_ref() {
-                Value::Boolean(b) => *b,
-                other => {
-                    return Err(self.at(&v.span(), "home_visit", expected("true or false", other)));
-                }
-            },
-        };
+        let home_visit = self.flag(&raw.home_visit, "home_visit")?;
         let note = raw
             .note
             .as_ref()
@@ -835,6 +918,7 @@ impl Ctx<'_> {
             floors,
             unit,
             unit_assumed,
+            unit_per_day,
             home_visit,
             source,
             group_min_cite: self.cite(&raw.group_min_cite, "group_min_cite")?,
@@ -842,10 +926,44 @@ impl Ctx<'_> {
             time_norm_cite: self.cite(&raw.time_norm_cite, "time_norm_cite")?,
             unit_cite: self.cite(&raw.unit_cite, "unit_cite")?,
             individual_cite: self.cite(&raw.individual_cite, "individual_cite")?,
+            safety_briefing_cite: self.cite(&raw.safety_briefing_cite, "safety_briefing_cite")?,
+            event: raw.event.as_ref().map(|e| self.event(e)).transpose()?,
             note,
         };
         self.check_citations_in_source(&service, &raw)?;
         Ok(service)
+    }
+
+    /// The `[services.event]` table: every key required.
+    fn event(&self, raw: &Spanned<RawEvent>) -> Result<EventForm, CatalogueError> {
+        let whole = raw.span();
+        let e = raw.get_ref();
+        let text = |v: &Option<Spanned<Value>>, key: &str| {
+            self.string(self.required(v, &whole, key, TEXT)?, key)
+        };
+        let minutes = self.required(
+            &e.time_norm_minutes,
+            &whole,
+            "event.time_norm_minutes",
+            POSITIVE,
+        )?;
+        let cite = self
+            .cite(&e.time_norm_cite, "event.time_norm_cite")?
+            .ok_or_else(|| {
+                self.at(
+                    &whole,
+                    "event.time_norm_cite",
+                    CatalogueProblem::Missing {
+                        expected: "a table { line, text }",
+                    },
+                )
+            })?;
+        Ok(EventForm {
+            title_ru: text(&e.title_ru, "event.title_ru")?,
+            title_en: text(&e.title_en, "event.title_en")?,
+            time_norm_minutes: self.positive(minutes, "event.time_norm_minutes")?,
+            time_norm_cite: cite,
+        })
     }
 
     /// Every cited line must lie within the service's source lines.
@@ -861,9 +979,16 @@ impl Ctx<'_> {
             ("time_norm_cite", &raw.time_norm_cite),
             ("unit_cite", &raw.unit_cite),
             ("individual_cite", &raw.individual_cite),
+            ("safety_briefing_cite", &raw.safety_briefing_cite),
         ]
         .into_iter()
         .filter_map(|(k, c)| c.as_ref().map(|c| (k.to_string(), c)))
+        .chain(raw.event.iter().filter_map(|e| {
+            e.get_ref()
+                .time_norm_cite
+                .as_ref()
+                .map(|c| ("event.time_norm_cite".to_string(), c))
+        }))
         .chain(raw.limits.iter().filter_map(|l| {
             l.get_ref()
                 .cite

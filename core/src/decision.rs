@@ -206,6 +206,7 @@ impl Decision {
                     max: 2,
                     period: crate::catalogue::Period::Week,
                     cite: None,
+                    per_group: false,
                 },
                 used: 2,
             },

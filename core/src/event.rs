@@ -31,6 +31,44 @@ pub enum CloseKind {
     Auto,
 }
 
+/// Why an instructor closes a session the close warned about (the kiosk offers these; the
+/// journal shows them beside the session's marks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Some came without a card and were not checked in by hand.
+    NoCard,
+    /// Some left before the end (or were counted and went).
+    LeftEarly,
+    /// Fewer came than the group's minimum; the session was held.
+    SmallGroup,
+    /// The instructor's decision, to be explained to the head.
+    InstructorDecision,
+}
+
+impl CloseReason {
+    pub const ALL: [CloseReason; 4] = [
+        CloseReason::NoCard,
+        CloseReason::LeftEarly,
+        CloseReason::SmallGroup,
+        CloseReason::InstructorDecision,
+    ];
+
+    /// The stable code (as serialised; the kiosk's text key `close.<code>`).
+    pub fn code(self) -> &'static str {
+        match self {
+            CloseReason::NoCard => "no_card",
+            CloseReason::LeftEarly => "left_early",
+            CloseReason::SmallGroup => "small_group",
+            CloseReason::InstructorDecision => "instructor_decision",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<CloseReason> {
+        CloseReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
 /// The satisfaction question at check-out (the standards measure quality by satisfaction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +105,9 @@ pub enum Event {
         /// The instructor confirmed the date because the clock was not trusted.
         #[serde(default)]
         date_confirmed: bool,
+        /// Opened as the service's event form (a mass event, an excursion): its norm applies.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        event: bool,
     },
     CheckedIn {
         session: SessionId,
@@ -121,6 +162,10 @@ pub enum Event {
         /// The head count the instructor confirmed (None for an automatic close).
         #[serde(default)]
         head_count: Option<u32>,
+        /// Why the instructor closed a session that the close warned about (a group below its
+        /// minimum, a head count other than the check-ins): see `Session::close_warnings`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<CloseReason>,
     },
     SessionCancelled {
         session: SessionId,
@@ -221,6 +266,7 @@ mod tests {
             overridden: Vec::new(),
             manual: false,
             below_group_min: false,
+            over_norm_minutes: None,
             clock_synced: true,
         };
         let ev = Event::Units {

@@ -126,8 +126,9 @@ impl Joining<'_> {
                 gap,
             });
         }
-        // Caps only: a floor (`Service::floors`) is owed to the recipient and never refuses.
-        for limit in &self.service.limits {
+        // Caps only: a floor (`Service::floors`) is owed to the recipient and never refuses; a
+        // group's cap counts the group's sessions, not the recipient's units (`group_caps`).
+        for limit in self.service.limits.iter().filter(|l| !l.per_group) {
             let used = self.used(code, limit.period);
             if used >= limit.max {
                 out.push(Decision::FrequencyLimit {
@@ -137,6 +138,7 @@ impl Joining<'_> {
                         max: limit.max,
                         period: limit.period,
                         cite: None,
+                        per_group: false,
                     },
                     used,
                 });
@@ -152,6 +154,33 @@ impl Joining<'_> {
         }
         out
     }
+}
+
+/// The group's caps a session opened at `now` would break (002 l.1251 «не более 1 раза в месяц
+/// для группы получателей услуг»): each cap with `per_group`, and how many sessions of the
+/// service the group already had in the cap's window. `earlier` is when each of the group's
+/// other sessions of the service began (not cancelled ones).
+pub fn group_caps(
+    service: &Service,
+    site: &SiteTime,
+    earlier: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+) -> Vec<(FrequencyLimit, u32)> {
+    service
+        .limits
+        .iter()
+        .filter(|l| l.per_group)
+        .filter_map(|l| {
+            let (from, to) = site.window(l.period, now, None);
+            let n = earlier
+                .iter()
+                .map(|at| site.local_date(*at))
+                .filter(|d| from <= *d && *d < to)
+                .count();
+            let used = u32::try_from(n).unwrap_or(u32::MAX);
+            (used >= l.max).then(|| (l.clone(), used))
+        })
+        .collect()
 }
 
 /// One unit a recipient was given, as the journal re-checks it: its session, when it began.
@@ -230,6 +259,7 @@ pub fn counted_from(
     service
         .limits
         .iter()
+        .filter(|l| !l.per_group)
         .map(|l| l.period)
         .chain(counted)
         .map(|period| site.window(period, at, course).0)

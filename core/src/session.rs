@@ -8,7 +8,7 @@
 use crate::catalogue::{Service, ServiceCode, UnitKind, UnitRule};
 use crate::clock::ClockVerdict;
 use crate::decision::{Decision, Rule};
-use crate::event::{Assessment, CheckInMethod, CloseKind, Event, Satisfaction};
+use crate::event::{Assessment, CheckInMethod, CloseKind, CloseReason, Event, Satisfaction};
 use crate::people::{CardStatus, GroupId, InstructorId, Recipient, RecipientId};
 use crate::period::SiteTime;
 use crate::rules::{Attendance, Joining, Policy};
@@ -48,6 +48,10 @@ pub enum SessionError {
     NotPlanned,
     #[error("the clock is not trusted: the instructor must confirm the date")]
     ClockNotTrusted,
+    #[error(
+        "service {0} begins with the safety briefing: the instructor must confirm it was given"
+    )]
+    SafetyBriefingMissing(ServiceCode),
     #[error("service {0} lets the session choose per-recipient or per-group units: choose one")]
     UnitKindNotChosen(ServiceCode),
     #[error("service {service} counts units {fixed:?}, not {asked:?}")]
@@ -70,6 +74,20 @@ pub enum SessionError {
     NothingToOverride,
     #[error("the event belongs to another session")]
     WrongSession,
+    #[error("the service {0} has no event form (a mass event, an excursion)")]
+    NoEventForm(ServiceCode),
+    #[error("the close needs a reason: {0:?}")]
+    CloseNeedsReason(Vec<CloseWarning>),
+}
+
+/// What the end of a session warns the instructor about: each needs a reason to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "warning")]
+pub enum CloseWarning {
+    /// Fewer present than the service's group minimum (not an individual session).
+    BelowGroupMin { present: u32, min: u32 },
+    /// The head count the instructor confirms is not the number checked in.
+    HeadCount { head_count: u32, present: u32 },
 }
 
 /// Where a session is in its life.
@@ -158,7 +176,14 @@ pub struct Session {
     pub state: SessionState,
     pub opened_at: Option<DateTime<Utc>>,
     pub safety_briefing: bool,
+    /// The service begins with the safety briefing ([`Service::needs_safety_briefing`]): the
+    /// session opens only once the instructor confirms it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub safety_briefing_required: bool,
     pub date_confirmed: bool,
+    /// Opened as the service's event form ([`Service::event`]): the event's norm applies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub event: bool,
     pub checkins: Vec<CheckIn>,
     pub notes: Vec<ParticipantNote>,
     pub unidentified_taps: u32,
@@ -205,11 +230,26 @@ impl Session {
             state: SessionState::Planned,
             opened_at: None,
             safety_briefing: false,
+            safety_briefing_required: service.needs_safety_briefing(),
             date_confirmed: false,
+            event: false,
             checkins: Vec::new(),
             notes: Vec::new(),
             unidentified_taps: 0,
         })
+    }
+
+    /// The planned session as the service's event form (002 l.1199: a mass event up to 120 min;
+    /// l.3171: an excursion up to 4 hours): its norm and its automatic close are the event's.
+    pub fn as_event(mut self, service: &Service) -> Result<Session, SessionError> {
+        if service.event.is_none() {
+            return Err(SessionError::NoEventForm(service.code.clone()));
+        }
+        if self.state != SessionState::Planned {
+            return Err(SessionError::NotPlanned);
+        }
+        self.event = true;
+        Ok(self)
     }
 
     /// The session as its opening event describes it (for replay after a restart).
@@ -224,6 +264,7 @@ impl Session {
                 at,
                 safety_briefing,
                 date_confirmed,
+                event,
             } => Some(Session {
                 id: *session,
                 service: service.clone(),
@@ -233,7 +274,10 @@ impl Session {
                 state: SessionState::Open,
                 opened_at: Some(*at),
                 safety_briefing: *safety_briefing,
+                // Opened already: what it required was checked when it opened.
+                safety_briefing_required: false,
                 date_confirmed: *date_confirmed,
+                event: *event,
                 checkins: Vec::new(),
                 notes: Vec::new(),
                 unidentified_taps: 0,
@@ -289,7 +333,8 @@ impl Session {
     }
 
     /// Open a planned session. Refused while the clock is implausible, unless the instructor
-    /// confirmed the date.
+    /// confirmed the date, and, for a service that begins with the safety briefing (000 l.56),
+    /// until the instructor confirms it was given.
     pub fn open(
         &self,
         now: DateTime<Utc>,
@@ -303,6 +348,9 @@ impl Session {
         if !clock.plausible() && !date_confirmed {
             return Err(SessionError::ClockNotTrusted);
         }
+        if self.safety_briefing_required && !safety_briefing {
+            return Err(SessionError::SafetyBriefingMissing(self.service.clone()));
+        }
         Ok(Event::SessionOpened {
             session: self.id,
             service: self.service.clone(),
@@ -312,6 +360,7 @@ impl Session {
             at: now,
             safety_briefing,
             date_confirmed: date_confirmed && !clock.plausible(),
+            event: self.event,
         })
     }
 
@@ -562,17 +611,45 @@ impl Session {
         }
     }
 
-    /// Close the session: the close event and its units.
+    /// What the close warns about with this head count: a group below its minimum (not an
+    /// individual session where the seed allows one) and a head count other than the check-ins.
+    pub fn close_warnings(&self, service: &Service, head_count: Option<u32>) -> Vec<CloseWarning> {
+        let present = self.present_count();
+        let mut out = Vec::new();
+        if let Some(min) = service
+            .group_min
+            .filter(|_| service.below_group_min(present as usize))
+        {
+            out.push(CloseWarning::BelowGroupMin { present, min });
+        }
+        if let Some(head_count) = head_count.filter(|h| *h != present) {
+            out.push(CloseWarning::HeadCount {
+                head_count,
+                present,
+            });
+        }
+        out
+    }
+
+    /// Close the session: the close event and its units. An instructor's close that
+    /// [`Session::close_warnings`] warns about needs a reason; an automatic close does not (the
+    /// journal marks it).
+    #[allow(clippy::too_many_arguments)]
     pub fn close(
         &self,
         now: DateTime<Utc>,
         how: CloseKind,
         head_count: Option<u32>,
+        reason: Option<CloseReason>,
         service: &Service,
         site: &SiteTime,
         clock_synced: bool,
     ) -> Result<[Event; 2], SessionError> {
         self.require_open()?;
+        let warnings = self.close_warnings(service, head_count);
+        if how == CloseKind::Instructor && !warnings.is_empty() && reason.is_none() {
+            return Err(SessionError::CloseNeedsReason(warnings));
+        }
         let units = self.units(now, service, site, clock_synced);
         Ok([
             Event::SessionClosed {
@@ -580,6 +657,7 @@ impl Session {
                 at: now,
                 how,
                 head_count,
+                reason: reason.filter(|_| !warnings.is_empty()),
             },
             Event::Units {
                 session: self.id,
@@ -592,7 +670,7 @@ impl Session {
     /// for services without a norm.
     pub fn auto_close_at(&self, service: &Service, policy: &Policy) -> Option<DateTime<Utc>> {
         let opened = self.opened_at.filter(|_| self.is_open())?;
-        let minutes = match service.time_norm_minutes {
+        let minutes = match service.time_norm(self.event) {
             Some(norm) => norm + policy.auto_close_grace_minutes,
             None => policy.auto_close_without_norm_minutes,
         };
@@ -613,8 +691,16 @@ impl Session {
         if now < due {
             return None;
         }
-        self.close(due, CloseKind::Auto, None, service, site, clock_synced)
-            .ok()
+        self.close(
+            due,
+            CloseKind::Auto,
+            None,
+            None,
+            service,
+            site,
+            clock_synced,
+        )
+        .ok()
     }
 
     /// The units the session gives if it closes at `now`: one per present recipient, or one for
@@ -629,6 +715,14 @@ impl Session {
         let started_at = self.opened_at.unwrap_or(now);
         let present: Vec<&CheckIn> = self.present().collect();
         let below_group_min = service.below_group_min(present.len());
+        let over_norm_minutes = service.minutes_over_norm(self.event, started_at, now);
+        let date = site.local_date(started_at);
+        // "в сутки – 1 услуга" (002 l.1513): the day's unit, whichever session gives it.
+        let per_day = |whose: Uuid| {
+            service
+                .unit_per_day
+                .then(|| UnitId::per_day(&self.service, date, whose))
+        };
         let base = |id, recipient, participants, overridden, manual, ended_at| Unit {
             id,
             session: self.id,
@@ -638,12 +732,13 @@ impl Session {
             participants,
             group: self.group,
             instructor: self.instructor,
-            date: site.local_date(started_at),
+            date,
             started_at,
             ended_at,
             overridden,
             manual,
             below_group_min,
+            over_norm_minutes,
             clock_synced,
         };
         match self.unit_kind {
@@ -651,7 +746,8 @@ impl Session {
                 .iter()
                 .map(|c| {
                     base(
-                        UnitId::per_recipient(self.id, c.recipient),
+                        per_day(c.recipient.0)
+                            .unwrap_or_else(|| UnitId::per_recipient(self.id, c.recipient)),
                         Some(c.recipient),
                         Vec::new(),
                         c.overridden.clone(),
@@ -669,7 +765,9 @@ impl Session {
                 overridden.sort();
                 overridden.dedup();
                 vec![base(
-                    UnitId::per_group(self.id),
+                    self.group
+                        .and_then(|g| per_day(g.0))
+                        .unwrap_or_else(|| UnitId::per_group(self.id)),
                     None,
                     present.iter().map(|c| c.recipient).collect(),
                     overridden,
@@ -692,6 +790,7 @@ impl Session {
                 at,
                 safety_briefing,
                 date_confirmed,
+                event,
                 ..
             } => {
                 if self.state != SessionState::Planned {
@@ -701,6 +800,7 @@ impl Session {
                 self.opened_at = Some(*at);
                 self.safety_briefing = *safety_briefing;
                 self.date_confirmed = *date_confirmed;
+                self.event = *event;
             }
             Event::CheckedIn {
                 checkin,

@@ -26,7 +26,20 @@ impl UnitId {
     pub fn per_group(session: SessionId) -> Self {
         UnitId(Uuid::new_v5(&session.0, b"group"))
     }
+
+    /// The id of the one unit a day of a service that counts "в сутки – 1 услуга" (002 l.1513):
+    /// of (service, local date, recipient) — or of the group, for a group's unit — so that every
+    /// session of the service that day, on any kiosk of the site, gives the same unit, and the
+    /// journal keeps the first.
+    pub fn per_day(service: &ServiceCode, date: NaiveDate, whose: Uuid) -> Self {
+        let name = format!("{}/{date}/{whose}", service.0);
+        UnitId(Uuid::new_v5(&PER_DAY, name.as_bytes()))
+    }
 }
+
+/// The namespace of per-day unit ids (a fixed random UUID: never change it, or a day's unit
+/// sent before and after the change would count twice).
+const PER_DAY: Uuid = Uuid::from_u128(0x6f1c_2a4e_93d0_4b7a_a1e5_0c8f_3d29_b6e4);
 
 /// One unit of service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,12 +70,29 @@ pub struct Unit {
     /// The session ended with fewer participants than the service's minimum.
     #[serde(default)]
     pub below_group_min: bool,
+    /// How many minutes the session ran past the service's time norm ("до 40 минут"): `None`
+    /// within the norm or where the service has none. An auto-closed session ran its grace
+    /// past the norm, so it carries the flag too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_norm_minutes: Option<u32>,
     /// The kiosk's clock was synchronised when the session opened.
     #[serde(default)]
     pub clock_synced: bool,
 }
 
 impl Unit {
+    /// The per-day id this unit would have ([`UnitId::per_day`]): of its recipient, or of its
+    /// group for a group's unit; `None` for a group's unit without a group.
+    pub fn day_id(&self) -> Option<UnitId> {
+        let whose = self.recipient.map(|r| r.0).or(self.group.map(|g| g.0))?;
+        Some(UnitId::per_day(&self.service, self.date, whose))
+    }
+
+    /// Whether this is the one unit of its day (its id is its per-day id).
+    pub fn is_per_day(&self) -> bool {
+        self.day_id() == Some(self.id)
+    }
+
     /// Whether the unit was given over a limit (any overridden rule).
     pub fn over_limit(&self) -> bool {
         !self.overridden.is_empty()

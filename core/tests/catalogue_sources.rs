@@ -314,6 +314,34 @@ fn check_catalogue(catalogue: &Catalogue, seeds: &Seeds) -> Vec<String> {
                 (None, None) => {}
             }
         }
+
+        // An event form's norm stands in its citation, in minutes or in hours («до 4 часов»),
+        // and is longer than the session's (else it is not another form).
+        if let Some(e) = &service.event {
+            let in_hours = e.time_norm_cite.text.contains("час") && e.time_norm_minutes % 60 == 0;
+            let number = if in_hours {
+                ("event.time_norm_minutes / 60", e.time_norm_minutes / 60)
+            } else {
+                ("event.time_norm_minutes", e.time_norm_minutes)
+            };
+            check_citation(
+                &mut problems,
+                service,
+                lines,
+                "event.time_norm_cite",
+                &e.time_norm_cite,
+                &[number],
+            );
+            if service
+                .time_norm_minutes
+                .is_some_and(|n| e.time_norm_minutes <= n)
+            {
+                problems.push(format!(
+                    "{code}: event.time_norm_minutes = {} is not longer than the session's",
+                    e.time_norm_minutes
+                ));
+            }
+        }
         let caps = service
             .limits
             .iter()
@@ -322,6 +350,20 @@ fn check_catalogue(catalogue: &Catalogue, seeds: &Seeds) -> Vec<String> {
             .floors
             .iter()
             .map(|f| ("floors", "min", f.min, f.period, &f.cite, true));
+        // A cap is the group's exactly where its citation says so («для группы получателей»).
+        for (i, l) in service.limits.iter().enumerate() {
+            let says_group = l
+                .cite
+                .as_ref()
+                .is_some_and(|c| normalise(&c.text).to_lowercase().contains("для группы"));
+            if l.per_group != says_group {
+                problems.push(format!(
+                    "{code}: limits[{i}].per is {:?}, but its citation {} «для группы»",
+                    if l.per_group { "group" } else { "recipient" },
+                    if says_group { "says" } else { "does not say" }
+                ));
+            }
+        }
         let mut index: HashMap<&str, usize> = HashMap::new();
         for (table, key, count, period, cite, floor) in caps.chain(floors) {
             let i = index.entry(table).or_default();
@@ -369,6 +411,37 @@ fn check_catalogue(catalogue: &Catalogue, seeds: &Seeds) -> Vec<String> {
                     c.text, c.line
                 ));
             }
+        }
+        // A unit a day exactly where the unit's words say «в сутки» (002 l.1513).
+        let daily_words = service
+            .unit_cite
+            .as_ref()
+            .is_some_and(|c| c.text.to_lowercase().contains("в сутки"));
+        if daily_words != service.unit_per_day {
+            problems.push(format!(
+                "{code}: unit_per_day is {}, but the unit's words {} «в сутки»",
+                service.unit_per_day,
+                if daily_words { "say" } else { "do not say" }
+            ));
+        }
+        // The safety briefing (000 l.56) is required where the source says «инструктаж…
+        // техники безопасности», and only there (002 §5.1 speaks of no briefing).
+        let briefs = source_text.contains("инструктаж") && source_text.contains("безопасност");
+        match &service.safety_briefing_cite {
+            Some(c) => {
+                check_citation(&mut problems, service, lines, "safety_briefing_cite", c, &[]);
+                let lower = c.text.to_lowercase();
+                if !(lower.contains("инструктаж") && lower.contains("безопасност")) {
+                    problems.push(format!(
+                        "{code}: safety_briefing_cite {:?} (line {}) does not speak of a safety briefing",
+                        c.text, c.line
+                    ));
+                }
+            }
+            None if briefs => problems.push(format!(
+                "{code}: the source requires a safety briefing, but there is no safety_briefing_cite"
+            )),
+            None => {}
         }
         match (&service.unit_cite, service.unit_assumed) {
             (Some(c), false) => {
@@ -545,6 +618,54 @@ fn checker_reports_a_number_not_in_its_citation() {
 }
 
 #[test]
+fn checker_reports_an_event_norm_its_citation_does_not_give() {
+    // 002 l.1199 «до 120 минут»; l.3171 «до 4 часов».
+    let problems = problems_after(|c| {
+        service(c, "002-1.7.1")
+            .event
+            .as_mut()
+            .unwrap()
+            .time_norm_minutes = 90
+    });
+    assert_reported(
+        &problems,
+        "002-1.7.1: event.time_norm_minutes = 90 does not appear",
+    );
+    let problems = problems_after(|c| {
+        service(c, "002-4.5")
+            .event
+            .as_mut()
+            .unwrap()
+            .time_norm_minutes = 180
+    });
+    assert_reported(
+        &problems,
+        "002-4.5: event.time_norm_minutes / 60 = 3 does not appear",
+    );
+    let problems = problems_after(|c| {
+        service(c, "002-4.5")
+            .event
+            .as_mut()
+            .unwrap()
+            .time_norm_minutes = 60
+    });
+    assert_reported(&problems, "is not longer than the session's");
+}
+
+/// 002 l.1251 «не более 1 раза в месяц для группы получателей услуг»: the group's cap, read as
+/// each recipient's, is reported (and a recipient's cap marked as the group's).
+#[test]
+fn checker_reports_a_group_cap_read_as_the_recipients() {
+    let problems = problems_after(|c| service(c, "002-1.7.2").limits[0].per_group = false);
+    assert_eq!(
+        problems,
+        ["002-1.7.2: limits[0].per is \"recipient\", but its citation says «для группы»"]
+    );
+    let problems = problems_after(|c| service(c, "001").limits[0].per_group = true);
+    assert_reported(&problems, "001: limits[0].per is \"group\"");
+}
+
+#[test]
 fn checker_reports_a_citation_outside_the_source_lines() {
     let problems = problems_after(|c| service(c, "002-1.7.1").source.lines = [1171, 1198]);
     assert_reported(
@@ -616,6 +737,7 @@ fn checker_reports_a_floor_read_as_a_cap() {
                 max: floor.min,
                 period: floor.period,
                 cite: floor.cite,
+                per_group: false,
             },
         );
     });

@@ -7,7 +7,7 @@ mod support;
 
 use otmetka_core::catalogue::Period;
 use otmetka_core::decision::{Decision, DecisionKind, ProgrammeGap, Rule};
-use otmetka_core::event::{CheckInMethod, CloseKind, Event};
+use otmetka_core::event::{CheckInMethod, CloseKind, CloseReason, Event};
 use otmetka_core::people::{CardStatus, Consent};
 use otmetka_core::rules::Policy;
 use otmetka_core::session::{Session, Tapper};
@@ -15,10 +15,23 @@ use support::*;
 
 /// Opens a session of `code` at `at` and applies the events of `n` accepted taps.
 fn open_with(code: &str, at: &str, n: u128) -> Session {
+    open_as(1, code, at, n)
+}
+
+/// [`open_with`] as session number `session`.
+fn open_as(session: u128, code: &str, at: &str, n: u128) -> Session {
+    open_form(session, code, at, n, false)
+}
+
+/// [`open_as`], opened as the service's event form where `event`.
+fn open_form(session: u128, code: &str, at: &str, n: u128, event: bool) -> Session {
     let svc = service(code);
     let kind = (svc.unit == otmetka_core::catalogue::UnitRule::SessionChooses)
         .then_some(otmetka_core::catalogue::UnitKind::PerRecipient);
-    let mut s = Session::plan(sid(1), &svc, kind, None, instructor()).unwrap();
+    let mut s = Session::plan(sid(session), &svc, kind, None, instructor()).unwrap();
+    if event {
+        s = s.as_event(&svc).unwrap();
+    }
     let ev = s
         .open(
             t(at),
@@ -150,7 +163,53 @@ const CASES: &[Case] = &[
         at: "2026-11-23T06:00:00Z",
         expect: DecisionKind::FrequencyLimit,
     },
+    Case {
+        what: "002 l.1251 «не более 1 раза в месяц для группы получателей»: the group's cap, \
+               not the recipient's; a second celebration in the month is not refused at the tap",
+        service: "002-1.7.2",
+        history: &[("002-1.7.2", "2026-11-02T06:00:00Z")],
+        at: "2026-11-23T06:00:00Z",
+        expect: DecisionKind::Accepted,
+    },
 ];
+
+/// The rules issue, point 4: 002 l.1251's cap counts the group's sessions of the month.
+#[test]
+fn a_groups_cap_counts_the_groups_sessions() {
+    let site = site();
+    let svc = service("002-1.7.2");
+    let t0 = t("2026-11-23T06:00:00Z");
+    let cases: [(&[&str], usize, &str); 4] = [
+        (&[], 0, "l.1251: the month's first celebration"),
+        (&["2026-11-02T06:00:00Z"], 1, "l.1251: a second in November"),
+        (
+            &["2026-10-28T06:00:00Z"],
+            0,
+            "l.1251: October's is another month",
+        ),
+        (
+            &["2026-10-28T06:00:00Z", "2026-11-30T18:59:00Z"],
+            1,
+            "l.1251: 23:59 local on 30 November is November (UTC+5)",
+        ),
+    ];
+    for (earlier, broken, what) in cases {
+        let earlier: Vec<_> = earlier.iter().map(|at| t(at)).collect();
+        let found = otmetka_core::rules::group_caps(&svc, &site, &earlier, t0);
+        assert_eq!(found.len(), broken, "{what}: {found:?}");
+        if let Some((limit, used)) = found.first() {
+            assert_eq!(
+                (limit.max, limit.period, *used),
+                (1, Period::Month, 1),
+                "{what}"
+            );
+        }
+    }
+    // A recipient's cap is never a group's: 001 l.9 «до двух раз в неделю».
+    let club = service("001");
+    let week = [t("2026-11-23T06:00:00Z"), t("2026-11-24T06:00:00Z")];
+    assert!(otmetka_core::rules::group_caps(&club, &site, &week, t0).is_empty());
+}
 
 #[test]
 fn frequency_limits_table() {
@@ -251,7 +310,15 @@ fn the_26th_check_in_to_a_25_person_group_needs_an_override() {
     let mut s = s;
     s.apply(&over.event.unwrap()).unwrap();
     let [_, units] = s
-        .close(now, CloseKind::Instructor, Some(26), &svc, &site, true)
+        .close(
+            now,
+            CloseKind::Instructor,
+            Some(26),
+            None,
+            &svc,
+            &site,
+            true,
+        )
         .unwrap();
     let Event::Units { units, .. } = units else {
         panic!()
@@ -294,6 +361,7 @@ fn a_000_session_of_9_is_flagged_at_close() {
             t("2026-11-23T06:40:00Z"),
             CloseKind::Instructor,
             Some(9),
+            Some(CloseReason::SmallGroup),
             &svc,
             &site,
             true,
@@ -314,6 +382,116 @@ fn a_000_session_of_9_is_flagged_at_close() {
     let s10 = open_with("000", "2026-11-23T06:00:00Z", 10);
     let units = s10.units(t("2026-11-23T06:40:00Z"), &svc, &site, true);
     assert!(units.iter().all(|u| !u.below_group_min));
+}
+
+/// The rules issue, point 14: the instructor's close warns where the group is below its minimum
+/// or the head count is not the check-ins, and then needs a reason; the automatic close does not.
+#[test]
+fn a_close_that_warns_needs_a_reason() {
+    use otmetka_core::session::{CloseWarning, SessionError};
+    let site = site();
+    let at = "2026-11-23T06:00:00Z";
+    let end = t("2026-11-23T06:40:00Z");
+    /// (service, present, head count, the warnings, what the case shows)
+    type Case = (
+        &'static str,
+        u128,
+        Option<u32>,
+        Vec<CloseWarning>,
+        &'static str,
+    );
+    let cases: [Case; 6] = [
+        (
+            "000",
+            12,
+            Some(12),
+            vec![],
+            "l.16: 12 of 10–25, counted as checked in",
+        ),
+        ("000", 12, None, vec![], "no head count given"),
+        (
+            "000",
+            9,
+            Some(9),
+            vec![CloseWarning::BelowGroupMin {
+                present: 9,
+                min: 10,
+            }],
+            "l.16: 9 is below 10",
+        ),
+        (
+            "000",
+            12,
+            Some(14),
+            vec![CloseWarning::HeadCount {
+                head_count: 14,
+                present: 12,
+            }],
+            "two more in the room than checked in",
+        ),
+        (
+            "000",
+            9,
+            Some(8),
+            vec![
+                CloseWarning::BelowGroupMin {
+                    present: 9,
+                    min: 10,
+                },
+                CloseWarning::HeadCount {
+                    head_count: 8,
+                    present: 9,
+                },
+            ],
+            "both",
+        ),
+        (
+            "002-1.7.1",
+            1,
+            Some(1),
+            vec![],
+            "l.1197: an individual session is not below the minimum",
+        ),
+    ];
+    for (code, n, head, warnings, what) in cases {
+        let svc = service(code);
+        let s = open_with(code, at, n);
+        assert_eq!(s.close_warnings(&svc, head), warnings, "{code}: {what}");
+        let res = s.close(end, CloseKind::Instructor, head, None, &svc, &site, true);
+        if warnings.is_empty() {
+            assert!(res.is_ok(), "{code}: {what}: {res:?}");
+        } else {
+            assert!(
+                matches!(&res, Err(SessionError::CloseNeedsReason(w)) if *w == warnings),
+                "{code}: {what}: {res:?}"
+            );
+            // With a reason it closes, and the reason travels in the close event.
+            let [closed, _] = s
+                .close(
+                    end,
+                    CloseKind::Instructor,
+                    head,
+                    Some(CloseReason::InstructorDecision),
+                    &svc,
+                    &site,
+                    true,
+                )
+                .unwrap();
+            assert!(
+                matches!(
+                    closed,
+                    Event::SessionClosed {
+                        reason: Some(CloseReason::InstructorDecision),
+                        ..
+                    }
+                ),
+                "{code}: {what}"
+            );
+            // The automatic close never waits for a reason (the journal marks the session).
+            let auto = s.close(end, CloseKind::Auto, None, None, &svc, &site, true);
+            assert!(auto.is_ok(), "{code}: {what}: auto {auto:?}");
+        }
+    }
 }
 
 #[test]
@@ -341,7 +519,8 @@ fn a_40_minute_session_closes_itself() {
             session: s.id,
             at: t("2026-11-23T06:40:00Z"),
             how: CloseKind::Auto,
-            head_count: None
+            head_count: None,
+            reason: None,
         }
     );
     let Event::Units { units, .. } = units else {
@@ -351,6 +530,265 @@ fn a_40_minute_session_closes_itself() {
         units
             .iter()
             .all(|u| u.ended_at == t("2026-11-23T06:40:00Z"))
+    );
+}
+
+/// The rules issue, point 6: a session opened as the service's event has the event's norm — its
+/// automatic close and its over-norm flag follow it, not the club's 60 minutes plus the grace.
+#[test]
+fn an_event_runs_to_its_own_norm() {
+    let site = site();
+    let policy = Policy::default();
+    let grace = i64::from(policy.auto_close_grace_minutes);
+    let at = "2026-11-23T06:00:00Z";
+    let cases = [
+        (
+            "002-1.7.1",
+            false,
+            60,
+            "l.1199: кружковая работа – до 60 мин.",
+        ),
+        (
+            "002-1.7.1",
+            true,
+            120,
+            "l.1199: культурно-массовое мероприятие – до 120 минут",
+        ),
+        ("002-4.5", false, 60, "l.3165: кружок – до 60 минут"),
+        (
+            "002-4.5",
+            true,
+            240,
+            "l.3171: экскурсия, культурное мероприятие – до 4 часов",
+        ),
+    ];
+    for (code, event, norm, what) in cases {
+        let svc = service(code);
+        assert_eq!(svc.time_norm(event), Some(norm), "{code} {what}");
+        let s = open_form(1, code, at, 5, event);
+        assert_eq!(s.event, event);
+        let due = t(at) + chrono::Duration::minutes(i64::from(norm) + grace);
+        assert_eq!(s.auto_close_at(&svc, &policy), Some(due), "{code} {what}");
+        assert!(
+            s.tick(
+                due - chrono::Duration::seconds(1),
+                &svc,
+                &policy,
+                &site,
+                true
+            )
+            .is_none(),
+            "{code} {what}: open until its norm and grace"
+        );
+        // 100 minutes: within an event's norm, 40 over a club's.
+        let units = s.units(t("2026-11-23T07:40:00Z"), &svc, &site, true);
+        let over = (norm < 100).then(|| 100 - norm);
+        assert!(
+            units.iter().all(|u| u.over_norm_minutes == over),
+            "{code} {what}: {units:?}"
+        );
+        // The opening event carries the form, so a restarted kiosk keeps the norm.
+        let mut planned =
+            Session::plan(sid(2), &svc, s.unit_kind.into(), None, instructor()).unwrap();
+        if event {
+            planned = planned.as_event(&svc).unwrap();
+        }
+        let opened = planned
+            .open(
+                t(at),
+                otmetka_core::clock::ClockVerdict::Trusted,
+                false,
+                true,
+            )
+            .unwrap();
+        assert!(
+            matches!(opened, Event::SessionOpened { event: e, .. } if e == event),
+            "{code} {what}"
+        );
+        assert_eq!(Session::from_opened(&opened).unwrap().event, event);
+    }
+    // 000 has no event form (its norm is «до 40 минут», l.23): it cannot be opened as one.
+    let svc = service("000");
+    let planned = Session::plan(sid(2), &svc, None, None, instructor()).unwrap();
+    assert!(matches!(
+        planned.as_event(&svc),
+        Err(otmetka_core::session::SessionError::NoEventForm(_))
+    ));
+}
+
+/// The rules issue, point 11: a session that ran past its time norm is flagged on its units
+/// (the journal shows it). 000 l.23 «до 40 минут»; an auto-close dated at the deadline is over
+/// by the grace; 004 §4.4 states no norm, so it is never over one.
+#[test]
+fn a_session_past_its_time_norm_flags_its_units() {
+    let site = site();
+    let cases = [
+        (
+            "000",
+            "2026-11-23T06:40:00Z",
+            None,
+            "l.23: 40 min is within «до 40 минут»",
+        ),
+        (
+            "000",
+            "2026-11-23T06:40:59Z",
+            None,
+            "l.23: not a whole minute over",
+        ),
+        (
+            "000",
+            "2026-11-23T06:55:00Z",
+            Some(15),
+            "l.23: 55 min is 15 over",
+        ),
+    ];
+    for (code, end, over, what) in cases {
+        let svc = service(code);
+        let s = open_with(code, "2026-11-23T06:00:00Z", 10);
+        let units = s.units(t(end), &svc, &site, true);
+        assert_eq!(units.len(), 10);
+        assert!(
+            units.iter().all(|u| u.over_norm_minutes == over),
+            "{code} {what}: {:?}",
+            units[0].over_norm_minutes
+        );
+    }
+    // The default grace is 15 minutes: an auto-closed 000 session ran 55 minutes.
+    let svc = service("000");
+    let s = open_with("000", "2026-11-23T06:00:00Z", 10);
+    let [_, units] = s
+        .tick(
+            t("2026-11-23T09:00:00Z"),
+            &svc,
+            &Policy::default(),
+            &site,
+            true,
+        )
+        .unwrap();
+    let Event::Units { units, .. } = units else {
+        panic!()
+    };
+    let grace = Policy::default().auto_close_grace_minutes;
+    assert!(units.iter().all(|u| u.over_norm_minutes == Some(grace)));
+    // A service without a time norm is never over it.
+    let none = service("004-4.4");
+    assert_eq!(none.time_norm_minutes, None, "004 §4.4 states no norm");
+    assert_eq!(
+        none.minutes_over_norm(false, t("2026-11-23T06:00:00Z"), t("2026-11-23T10:00:00Z")),
+        None
+    );
+}
+
+/// The rules issue, point 9: 002 l.1513 «прогулки с одним получателем … в сутки – 1 услуга»:
+/// two walks on one day give each recipient one unit (the same id, whichever session or kiosk
+/// sends it); the next day's walk is another unit; 001 (no unit stated: one a session, as
+/// `unit_assumed`) counts each session.
+#[test]
+fn a_unit_a_day_however_many_sessions() {
+    use otmetka_core::unit::UnitId;
+    let site = site();
+    let ids = |session: u128, code: &str, at: &str| -> Vec<UnitId> {
+        let s = open_as(session, code, at, 3);
+        let mut ids: Vec<UnitId> = s
+            .units(
+                t(at) + chrono::Duration::minutes(30),
+                &service(code),
+                &site,
+                true,
+            )
+            .iter()
+            .map(|u| {
+                assert_eq!(u.is_per_day(), code == "002-1.12", "{code}: {u:?}");
+                u.id
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let cases = [
+        // (service, first walk, second walk, same units?, what)
+        (
+            "002-1.12",
+            "2026-11-24T04:00:00Z",
+            "2026-11-24T10:00:00Z",
+            true,
+            "l.1513: one day",
+        ),
+        (
+            "002-1.12",
+            "2026-11-24T04:00:00Z",
+            "2026-11-24T19:30:00Z",
+            false,
+            "l.1513: 00:30 local (UTC+5) is the next day",
+        ),
+        (
+            "002-1.12",
+            "2026-11-24T04:00:00Z",
+            "2026-11-25T04:00:00Z",
+            false,
+            "l.1513: two days",
+        ),
+        (
+            "001",
+            "2026-11-24T04:00:00Z",
+            "2026-11-24T10:00:00Z",
+            false,
+            "001: a unit a session",
+        ),
+    ];
+    for (code, first, second, same, what) in cases {
+        let (a, b) = (ids(11, code, first), ids(12, code, second));
+        assert_eq!(a.len(), 3, "{code} {what}");
+        assert_eq!(a == b, same, "{code} {what}: {a:?} / {b:?}");
+        if !same {
+            assert!(a.iter().all(|id| !b.contains(id)), "{code} {what}");
+        }
+    }
+    // A group's walk ("прогулка с группой в сутки – 1 услуга"): one unit for the group a day.
+    use otmetka_core::catalogue::UnitKind;
+    let svc = service("002-1.12");
+    let group = otmetka_core::people::GroupId(id(77));
+    let walk = |n: u128, at: &str| {
+        let s = Session::plan(
+            sid(n),
+            &svc,
+            Some(UnitKind::PerGroup),
+            Some(group),
+            instructor(),
+        )
+        .unwrap();
+        let mut s = s;
+        s.apply(
+            &s.open(
+                t(at),
+                otmetka_core::clock::ClockVerdict::Trusted,
+                false,
+                false,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let r = recipient(1);
+        let out = s.tap(
+            Tapper::Known {
+                recipient: &r,
+                card: CardStatus::Active,
+            },
+            &inputs(&svc, &[], &site, &Policy::default()),
+            cid(n),
+            id(n),
+            t(at),
+        );
+        s.apply(&out.event.unwrap()).unwrap();
+        s.units(t(at) + chrono::Duration::minutes(30), &svc, &site, true)[0].id
+    };
+    assert_eq!(
+        walk(21, "2026-11-24T04:00:00Z"),
+        walk(22, "2026-11-24T09:00:00Z")
+    );
+    assert_ne!(
+        walk(21, "2026-11-24T04:00:00Z"),
+        walk(23, "2026-11-25T04:00:00Z")
     );
 }
 
@@ -461,6 +899,54 @@ fn clock_sanity_blocks_opening_until_the_date_is_confirmed() {
             ..
         }
     ));
+}
+
+/// The rules issue, point 10: the safety briefing is a rule of the catalogue, checked when the
+/// session opens. 000 l.56 «проведение инструктажа по соблюдению техники безопасности» requires
+/// it; 002 §5.1 (l.3343–3363, labour skills) has no such wording, so it opens without; 001 too.
+#[test]
+fn a_session_that_begins_with_the_safety_briefing_opens_only_once_it_is_confirmed() {
+    use otmetka_core::session::SessionError;
+    let cases = [
+        (
+            "000",
+            false,
+            false,
+            "l.56: the briefing is a step of the procedure",
+        ),
+        ("000", true, true, "l.56: confirmed, the session opens"),
+        ("002-5.1", false, true, "l.3343–3363: no briefing in §5.1"),
+        ("001", false, true, "001: no briefing"),
+    ];
+    for (code, briefed, opens, what) in cases {
+        let svc = service(code);
+        assert_eq!(svc.needs_safety_briefing(), code == "000", "{code} {what}");
+        let kind = (svc.unit == otmetka_core::catalogue::UnitRule::SessionChooses)
+            .then_some(otmetka_core::catalogue::UnitKind::PerRecipient);
+        let s = Session::plan(sid(9), &svc, kind, None, instructor()).unwrap();
+        let opened = s.open(
+            t("2026-11-23T06:00:00Z"),
+            otmetka_core::clock::ClockVerdict::Trusted,
+            false,
+            briefed,
+        );
+        match (opens, opened) {
+            (
+                true,
+                Ok(Event::SessionOpened {
+                    safety_briefing, ..
+                }),
+            ) => {
+                assert_eq!(safety_briefing, briefed, "{code} {what}");
+            }
+            (false, Err(SessionError::SafetyBriefingMissing(c))) => {
+                assert_eq!(c.0, code, "{what}");
+            }
+            (_, other) => panic!("{code} {what}: {other:?}"),
+        }
+    }
+    let cite = service("000").safety_briefing_cite.unwrap();
+    assert_eq!(cite.line, 56);
 }
 
 #[test]

@@ -10,7 +10,7 @@ mod support;
 use otmetka_core::catalogue::{UnitKind, UnitRule};
 use otmetka_core::clock::ClockVerdict;
 use otmetka_core::decision::{DecisionKind, Rule};
-use otmetka_core::event::{CheckInMethod, CloseKind, Event, Satisfaction};
+use otmetka_core::event::{CheckInMethod, CloseKind, CloseReason, Event, Satisfaction};
 use otmetka_core::people::RecipientId;
 use otmetka_core::people::{CardStatus, Recipient};
 use otmetka_core::rules::Policy;
@@ -226,9 +226,15 @@ fn run(
                 }
             }
             Op::Close => {
-                if let Ok([closed, units]) =
-                    s.close(now, CloseKind::Instructor, None, &svc, &site, true)
-                {
+                if let Ok([closed, units]) = s.close(
+                    now,
+                    CloseKind::Instructor,
+                    None,
+                    Some(CloseReason::InstructorDecision),
+                    &svc,
+                    &site,
+                    true,
+                ) {
                     s.apply(&closed).unwrap();
                     let Event::Units { units, .. } = units else {
                         unreachable!()

@@ -492,3 +492,102 @@ fn a_seq_that_comes_again_with_another_event_is_applied_and_kept_not_taken_for_a
         .unwrap();
     assert_eq!(kept, 1, "and kept for staff; the resend was not");
 }
+
+/// The rules issue, point 9: 002 l.1513 «в сутки – 1 услуга». A recipient walks on kiosk-1 in
+/// the morning and on kiosk-2 in the afternoon: both kiosks send the day's unit (one id); the
+/// journal keeps the first and refuses nothing, while another service's unit of the same id
+/// from another kiosk is still refused as foreign.
+#[test]
+fn the_days_one_unit_from_two_kiosks_lands_once_and_is_not_foreign() {
+    use otmetka_core::catalogue::{ServiceCode, UnitKind};
+    use otmetka_core::event::Event;
+    use otmetka_core::people::{InstructorId, RecipientId};
+    use otmetka_core::session::SessionId;
+    use otmetka_core::unit::{Unit, UnitId};
+    use otmetka_core::wire::{Envelope, SCHEMA};
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = SqliteJournal::open(&dir.path().join("j.db")).unwrap();
+    let walk: ServiceCode = "002-1.12".into();
+    let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let recipient = RecipientId(uuid::Uuid::from_u128(0x102));
+    let at = |h: u32| now().date_naive().and_hms_opt(h, 0, 0).unwrap().and_utc();
+    let message = |kiosk: &str, seq: u64, event: Event| {
+        let env = Envelope {
+            schema: SCHEMA,
+            site: "demo".into(),
+            kiosk: kiosk.into(),
+            installation: None,
+            seq,
+            event_id: uuid::Uuid::from_u128(u128::from(seq) << 8 | u128::from(kiosk.len() as u8)),
+            recorded_at: at(8),
+            clock_synced: true,
+            event,
+        };
+        judged(
+            &cat,
+            incoming(kiosk, &serde_json::to_vec(&env).unwrap()).with_kiosk(kiosk),
+        )
+    };
+    let session_of = |kiosk: &str, n: u128, hour: u32, service: &ServiceCode, id: UnitId| {
+        let session = SessionId(uuid::Uuid::from_u128(0xa000 + n));
+        let opened = Event::SessionOpened {
+            session,
+            service: service.clone(),
+            unit_kind: UnitKind::PerRecipient,
+            group: None,
+            instructor: InstructorId(uuid::Uuid::from_u128(0xaa01)),
+            at: at(hour),
+            safety_briefing: false,
+            date_confirmed: false,
+            event: false,
+        };
+        let unit = Unit {
+            id,
+            session,
+            service: service.clone(),
+            kind: UnitKind::PerRecipient,
+            recipient: Some(recipient),
+            participants: Vec::new(),
+            group: None,
+            instructor: InstructorId(uuid::Uuid::from_u128(0xaa01)),
+            date,
+            started_at: at(hour),
+            ended_at: at(hour + 1),
+            overridden: Vec::new(),
+            manual: false,
+            below_group_min: false,
+            over_norm_minutes: None,
+            clock_synced: true,
+        };
+        vec![
+            message(kiosk, 1 + 2 * (n as u64 % 2), opened),
+            message(
+                kiosk,
+                2 + 2 * (n as u64 % 2),
+                Event::Units {
+                    session,
+                    units: vec![unit],
+                },
+            ),
+        ]
+    };
+    let day = UnitId::per_day(&walk, date, recipient.0);
+    let mut all = session_of("kiosk-1", 0, 4, &walk, day);
+    all.extend(session_of("kiosk-2", 2, 10, &walk, day));
+    let acks = j.commit_batch(&Batch::of(all), now()).unwrap();
+    for a in &acks {
+        assert_eq!(a.committed_seq, 2, "{a:?}");
+        assert!(a.rejected.is_empty(), "{a:?}");
+    }
+    assert_eq!(all_units(&j), 1, "the day's one unit");
+    assert_eq!(
+        j.units(date, date).unwrap()[0].unit.session.0,
+        uuid::Uuid::from_u128(0xa000)
+    );
+    // The same id on another service is no day's unit of its own: foreign, as before.
+    let forged = session_of("kiosk-2", 3, 12, &"001".into(), day);
+    let acks = j.commit_batch(&Batch::of(forged), now()).unwrap();
+    assert_eq!(acks[0].rejected.len(), 1, "{acks:?}");
+    assert_eq!(all_units(&j), 1);
+}

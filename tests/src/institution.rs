@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use otmetka_core::catalogue::{Catalogue, ServiceCode, UnitKind, UnitRule};
 use otmetka_core::decision::Rule;
-use otmetka_core::event::{CloseKind, Event, Satisfaction};
+use otmetka_core::event::{CloseKind, CloseReason, Event, Satisfaction};
 use otmetka_core::people::{InstructorId, RecipientId};
 use otmetka_core::session::CheckInId;
 use otmetka_core::session::SessionId;
@@ -299,6 +299,7 @@ pub fn generate(
                         },
                         manual: false,
                         below_group_min: below_min,
+                        over_norm_minutes: None,
                         clock_synced: !clock_off,
                     })
                     .collect();
@@ -318,6 +319,7 @@ pub fn generate(
                             at: opened,
                             safety_briefing: true,
                             date_confirmed: false,
+                            event: false,
                         },
                     ),
                     (
@@ -331,6 +333,8 @@ pub fn generate(
                                 CloseKind::Instructor
                             },
                             head_count,
+                            // One without a card, as the instructor explains at the close.
+                            reason: (head_off && !auto).then_some(CloseReason::NoCard),
                         },
                     ),
                     (closed, Event::Units { session, units }),
@@ -426,24 +430,66 @@ pub fn unidentified_tap(
     Ok(tap)
 }
 
+/// How a late session ([`late_session_as`]) was held.
+#[derive(Debug, Clone)]
+pub struct LateSession {
+    pub service: String,
+    /// How long it ran, from 10:00.
+    pub minutes: i64,
+    /// Opened as the service's event form.
+    pub event: bool,
+    /// The reason the instructor gave at the close.
+    pub reason: Option<CloseReason>,
+}
+
+impl Default for LateSession {
+    fn default() -> LateSession {
+        LateSession {
+            service: "001".into(),
+            minutes: 45,
+            event: false,
+            reason: None,
+        }
+    }
+}
+
 /// Commits one more session of service `001` on `date` at 10:00 with `who`'s units, as a kiosk
 /// that was offline would send it late (another installation of the generated kiosk). Returns
 /// the session.
 pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) -> Result<SessionId> {
+    late_session_as(inst, date, who, &LateSession::default())
+}
+
+/// [`late_session`] of another service, length, form or close reason; its units carry the
+/// over-norm flag the catalogue gives (as the kiosk's `Session::units` sets it).
+pub fn late_session_as(
+    inst: &Institution,
+    date: NaiveDate,
+    who: &[RecipientId],
+    how: &LateSession,
+) -> Result<SessionId> {
     let mut store =
         otmetka_journal::store::SqliteJournal::open(&inst.config.with_file_name("journal.db"))?;
+    let cat = Catalogue::from_toml(
+        "services.toml",
+        &std::fs::read_to_string(crate::site::repo_root().join("config/services.toml"))?,
+    )?;
+    let service = ServiceCode(how.service.clone());
+    let svc = cat.get(&service).context("no such service")?;
     let offset = zone()?;
     let opened = date
         .and_hms_opt(10, 0, 0)
         .and_then(|t| t.and_local_timezone(offset).single())
         .context("local time")?
         .to_utc();
-    let closed = opened + Duration::minutes(45);
-    let session = SessionId(uuid::Uuid::from_u128(
-        0x1a7e << 64 | u128::from(date.num_days_from_ce().unsigned_abs()),
-    ));
+    let closed = opened + Duration::minutes(how.minutes);
+    // One installation per (date, service): several late sessions can be sent.
+    let key = uuid::Uuid::new_v5(
+        &uuid::Uuid::from_u128(0x1a7e),
+        format!("{date}/{}", how.service).as_bytes(),
+    );
+    let session = SessionId(key);
     let instructor = InstructorId(INSTRUCTORS[0].0.parse()?);
-    let service = ServiceCode("001".into());
     let units = who
         .iter()
         .map(|r| Unit {
@@ -460,7 +506,8 @@ pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) ->
             ended_at: closed,
             overridden: Vec::new(),
             manual: false,
-            below_group_min: false,
+            below_group_min: svc.below_group_min(who.len()),
+            over_norm_minutes: svc.minutes_over_norm(how.event, opened, closed),
             clock_synced: true,
         })
         .collect();
@@ -472,20 +519,20 @@ pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) ->
             group: None,
             instructor,
             at: opened,
-            safety_briefing: false,
+            safety_briefing: svc.needs_safety_briefing(),
             date_confirmed: false,
+            event: how.event,
         },
         Event::SessionClosed {
             session,
             at: closed,
             how: CloseKind::Instructor,
             head_count: Some(who.len() as u32),
+            reason: how.reason,
         },
         Event::Units { session, units },
     ];
-    // Each late session is its own installation (one per date), so several can be sent.
-    let day = u128::from(date.num_days_from_ce().unsigned_abs());
-    let installation = uuid::Uuid::from_u128(0x1a7e << 32 | day);
+    let installation = uuid::Uuid::new_v5(&key, b"installation");
     let batch = events
         .into_iter()
         .enumerate()
@@ -496,7 +543,7 @@ pub fn late_session(inst: &Institution, date: NaiveDate, who: &[RecipientId]) ->
                 kiosk: KIOSK.into(),
                 installation: Some(installation),
                 seq: i as u64 + 1,
-                event_id: uuid::Uuid::from_u128((0x1a7e << 32 | day) << 4 | i as u128),
+                event_id: uuid::Uuid::new_v5(&key, &[i as u8]),
                 recorded_at: closed,
                 clock_synced: true,
                 event,

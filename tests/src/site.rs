@@ -267,6 +267,7 @@ impl KioskProcess {
             unit_kind: None,
             safety_briefing: false,
             confirm_date: false,
+            event: false,
         })
     }
 }

@@ -32,6 +32,7 @@ fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
         unit_kind: None,
         safety_briefing: false,
         confirm_date: false,
+        event: false,
     };
     k.call(start).unwrap();
     for i in 1..=4 {
@@ -61,6 +62,7 @@ fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
     let Reply::Ended { units, .. } = k
         .call(Command::End {
             head_count: Some(8),
+            reason: None,
         })
         .unwrap()
     else {
@@ -109,6 +111,7 @@ fn session_of_cards(k: &KioskProcess, cards: std::ops::RangeInclusive<u8>) -> us
     let Reply::Ended { units, .. } = k
         .call(Command::End {
             head_count: Some(u32::from(n)),
+            reason: None,
         })
         .unwrap()
     else {

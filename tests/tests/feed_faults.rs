@@ -44,6 +44,7 @@ fn start_session(k: &KioskProcess) {
         unit_kind: None,
         safety_briefing: false,
         confirm_date: false,
+        event: false,
     };
     k.call(start).unwrap();
 }
@@ -187,7 +188,13 @@ fn nothing_lost_nothing_doubled_under_faults() {
             credential: "1234".into(),
         })
         .unwrap();
-        let Reply::Ended { units, .. } = kp.call(Command::End { head_count: None }).unwrap() else {
+        let Reply::Ended { units, .. } = kp
+            .call(Command::End {
+                head_count: None,
+                reason: None,
+            })
+            .unwrap()
+        else {
             panic!()
         };
         assert_eq!(

@@ -512,6 +512,7 @@ async fn walk(
     })?;
     kiosk.call(Command::End {
         head_count: Some(7),
+        reason: None,
     })?;
     let today_units = wait_for("the kiosk's units in the journal", 60, || {
         let u = journal.units().ok()?;

@@ -37,6 +37,7 @@ fn an_open_session_survives_a_kiosk_killed_mid_session() {
         unit_kind: None,
         safety_briefing: false,
         confirm_date: false,
+        event: false,
     };
     k.call(start).unwrap();
     let mut committed = 0;
@@ -69,6 +70,7 @@ fn an_open_session_survives_a_kiosk_killed_mid_session() {
     // The restart signed the instructor out: ending the session asks for the PIN again.
     let refused = k.call(Command::End {
         head_count: Some(5),
+        reason: None,
     });
     assert!(
         refused
@@ -87,6 +89,7 @@ fn an_open_session_survives_a_kiosk_killed_mid_session() {
     } = k
         .call(Command::End {
             head_count: Some(5),
+            reason: None,
         })
         .unwrap()
     else {

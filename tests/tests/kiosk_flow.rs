@@ -95,6 +95,7 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
             unit_kind: None,
             safety_briefing: true,
             confirm_date: false,
+            event: false,
         })
         .unwrap()
     else {
@@ -196,6 +197,7 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
     } = k
         .call(Command::End {
             head_count: Some(25),
+            reason: None,
         })
         .unwrap()
     else {
@@ -303,6 +305,7 @@ fn a_home_visit_service_is_neither_offered_nor_started_at_a_kiosk() {
         unit_kind: None,
         safety_briefing: false,
         confirm_date: false,
+        event: false,
     });
     assert!(refused.is_err(), "{refused:?}");
     assert!(k.session().is_none());
@@ -324,6 +327,7 @@ fn a_tap_after_the_time_norm_belongs_to_no_session_even_on_a_busy_kiosk() {
         unit_kind: None,
         safety_briefing: false,
         confirm_date: false,
+        event: false,
     })
     .unwrap();
     let tap = |k: &mut otmetka_app::kiosk::Kiosk, card: &str| match k

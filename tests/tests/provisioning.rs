@@ -92,6 +92,7 @@ fn session_of(k: &KioskProcess, cards: &[u8]) -> usize {
     let Reply::Ended { units, .. } = k
         .call(Command::End {
             head_count: Some(cards.len() as u32),
+            reason: None,
         })
         .unwrap()
     else {

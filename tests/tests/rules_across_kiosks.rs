@@ -31,7 +31,13 @@ fn session(k: &KioskProcess, card: &str) -> (DecisionKind, usize) {
     else {
         panic!("a tap reply")
     };
-    let Reply::Ended { units, .. } = k.call(Command::End { head_count: None }).unwrap() else {
+    let Reply::Ended { units, .. } = k
+        .call(Command::End {
+            head_count: None,
+            reason: None,
+        })
+        .unwrap()
+    else {
         panic!("an end reply")
     };
     (t.kind, units.len())

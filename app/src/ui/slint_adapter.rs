@@ -40,6 +40,7 @@ use super::view::*;
 use crate::texts::{Lang, Texts};
 use chrono::{Days, NaiveDate};
 use otmetka_core::decision::Tone;
+use otmetka_core::event::CloseReason;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
 use slint::platform::{EventLoopProxy, Platform, WindowAdapter};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
@@ -504,6 +505,7 @@ fn choice_rows(c: &[SessionChoice]) -> ModelRc<g::ChoiceRow> {
                 title: s(&c.title),
                 detail: s(&c.detail),
                 needs_briefing: c.needs_safety_briefing,
+                as_event: c.as_event,
             })
             .collect(),
     )
@@ -661,7 +663,25 @@ impl Inner {
                     summary: s(&v.summary),
                     counted: v.counted as i32,
                     units_text: s(&texts.format("end.units", &[("units", &v.units.to_string())])),
+                    below_min: s(&v
+                        .below_min
+                        .map(|(present, min)| {
+                            texts.format(
+                                "end.below_min",
+                                &[("present", &present.to_string()), ("min", &min.to_string())],
+                            )
+                        })
+                        .unwrap_or_default()),
                 });
+                api.set_close_reasons(model(
+                    CloseReason::ALL
+                        .iter()
+                        .map(|r| g::ReasonRow {
+                            code: s(r.code()),
+                            label: s(&texts.get(&format!("close.{}", r.code()))),
+                        })
+                        .collect(),
+                ));
                 if changed_screen {
                     api.set_head_count(v.counted as i32);
                 }
@@ -775,16 +795,17 @@ fn connect_callbacks(inner: &Rc<Inner>) {
     on!(on_instructor_menu, |i| i.send(UiEvent::InstructorMenu));
     on!(on_sign_in_pin, |i, pin: SharedString| i
         .send(UiEvent::SignInPin(pin.to_string())));
-    on!(
-        on_start_session,
-        |i, service: SharedString, group: SharedString, briefing: bool| i.send(
-            UiEvent::StartSession {
-                service: service.as_str().into(),
-                group: group.to_string(),
-                safety_briefing: briefing,
-            }
-        )
-    );
+    on!(on_start_session, |i,
+                           service: SharedString,
+                           group: SharedString,
+                           briefing: bool,
+                           event: bool| i
+        .send(UiEvent::StartSession {
+            service: service.as_str().into(),
+            group: group.to_string(),
+            safety_briefing: briefing,
+            as_event: event,
+        }));
     on!(on_undo, |i, id: SharedString| i.send(UiEvent::Undo {
         checkin_id: id.to_string()
     }));
@@ -806,7 +827,7 @@ fn connect_callbacks(inner: &Rc<Inner>) {
     });
     on!(on_search_changed, |i, q: SharedString| i.refresh_absent(&q));
     on!(on_finish_session, |i| i.send(UiEvent::FinishSession));
-    on!(on_end_session, |i, head_count: i32| {
+    on!(on_end_session, |i, head_count: i32, code: SharedString| {
         let notes = i
             .state
             .borrow()
@@ -817,6 +838,7 @@ fn connect_callbacks(inner: &Rc<Inner>) {
         i.send(UiEvent::EndSession {
             head_count: head_count.max(0) as u32,
             notes,
+            reason: CloseReason::from_code(&code),
         })
     });
     on!(on_cycle_note, |i, id: SharedString| {

@@ -10,6 +10,7 @@ use crate::texts::{Lang, Texts};
 use chrono::{Datelike, NaiveDate};
 use otmetka_core::catalogue::{Period, ServiceCode};
 use otmetka_core::decision::{Decision, DecisionKind, ProgrammeGap, Tone};
+use otmetka_core::event::CloseReason;
 
 /// One screen and its data.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,13 +241,6 @@ pub fn count_text(count: u32, max: Option<u32>, texts: &Texts) -> String {
     }
 }
 
-/// Whether a service is a labour session that needs the safety briefing before it starts:
-/// 000 (step 3.3 "инструктаж по технике безопасности", seed 000 line 58) and 002 §5.1 (labour
-/// skills, seed 002 lines 3343-3363).
-pub fn needs_safety_briefing(service: &ServiceCode) -> bool {
-    matches!(service.0.as_str(), "000" | "002-5.1")
-}
-
 /// Instructor sign-in.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignInView {
@@ -266,8 +260,10 @@ pub struct SessionChoice {
     pub title: String,
     /// "Клуб общения, до 25 человек".
     pub detail: String,
-    /// See [`needs_safety_briefing`].
+    /// The service begins with the safety briefing (`Service::needs_safety_briefing`).
     pub needs_safety_briefing: bool,
+    /// The line opens the service's event form (a mass event, an excursion: its longer norm).
+    pub as_event: bool,
 }
 
 /// Start a session.
@@ -421,6 +417,8 @@ pub struct EndSessionView {
     pub notes: Vec<(PersonLine, ParticipantNote)>,
     /// How many units of service will be sent.
     pub units: u32,
+    /// Below the group's minimum: (present, minimum); the close then needs a reason.
+    pub below_min: Option<(u32, u32)>,
 }
 
 /// Check-out with the satisfaction question.
@@ -531,6 +529,8 @@ pub enum UiEvent {
         /// Empty for none.
         group: String,
         safety_briefing: bool,
+        /// Opened as the service's event form (a mass event, an excursion).
+        as_event: bool,
     },
     /// Undo a check-in (the id from [`InSessionView::present`]).
     Undo {
@@ -550,6 +550,8 @@ pub enum UiEvent {
     EndSession {
         head_count: u32,
         notes: Vec<(String, ParticipantNote)>,
+        /// Why, where the close warned (below the group minimum, head count ≠ check-ins).
+        reason: Option<CloseReason>,
     },
     Satisfaction(Satisfaction),
     EnrolCancel,
@@ -711,8 +713,5 @@ mod tests {
             ParticipantNote::DidNotTakePart.next(),
             ParticipantNote::None
         );
-        assert!(needs_safety_briefing(&"000".into()));
-        assert!(needs_safety_briefing(&"002-5.1".into()));
-        assert!(!needs_safety_briefing(&"001".into()));
     }
 }

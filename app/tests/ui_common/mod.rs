@@ -42,7 +42,9 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
         group: group.into(),
         title: title.into(),
         detail: detail.into(),
-        needs_safety_briefing: needs_safety_briefing(&service.into()),
+        // As config/services.toml says: 000 begins with the safety briefing (000 l.56).
+        needs_safety_briefing: service == "000",
+        as_event: false,
     };
     vec![
         ScreenView::Idle(IdleView {
@@ -82,6 +84,16 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
                     "Кружковая работа",
                     "от 5 человек, до 60 мин",
                 ),
+                // 002 §1.7.1 may be held as a mass event, up to 120 min (002 l.1199).
+                SessionChoice {
+                    as_event: true,
+                    ..choice(
+                        "002-1.7.1",
+                        "",
+                        "Мероприятие: Кружковая работа",
+                        "культурно-массовое мероприятие, от 5 человек, до 120 мин",
+                    )
+                },
                 choice("002-5.1", "", "Трудовые навыки", "до 40 мин"),
                 choice("002-7.4", "", "Компьютерная грамотность", "5–8 человек"),
             ],
@@ -120,6 +132,8 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
                 (person("r3", "Анна Павловна", ""), ParticipantNote::None),
             ],
             units: 3,
+            // The club's minimum is 4: the close asks for a reason.
+            below_min: Some((3, 4)),
         }),
         ScreenView::CheckOut(CheckOutView {
             name: Some("Мария Ивановна".into()),

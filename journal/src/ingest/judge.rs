@@ -98,9 +98,9 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
         }
         Event::Units { session, units } => {
             for u in units {
-                if catalogue.get(&u.service).is_none() {
+                let Some(svc) = catalogue.get(&u.service) else {
                     return invalid(format!("unit {} of unknown service {}", u.id.0, u.service));
-                }
+                };
                 if u.session != *session {
                     return invalid(format!("unit {} belongs to another session", u.id.0));
                 }
@@ -121,7 +121,10 @@ pub fn judge(msg: &Incoming, catalogue: &Catalogue) -> Verdict {
                         ));
                     }
                 };
-                if u.id != derived {
+                // A service of one unit a day (002 l.1513) gives the day's id instead: of the
+                // service, the date and the recipient (or the group), the same in every session.
+                let a_days_unit = svc.unit_per_day && u.is_per_day();
+                if u.id != derived && !a_days_unit {
                     return invalid(format!(
                         "unit {} is not the id its session and recipient give ({})",
                         u.id.0, derived.0

@@ -145,6 +145,11 @@ pub struct SessionRecord {
     pub how: Option<String>,
     /// The head count the instructor entered at the close, where the service asks for one.
     pub head_count: Option<u32>,
+    /// Why the instructor closed it despite the close's warnings (below the group minimum,
+    /// head count ≠ check-ins).
+    pub close_reason: Option<otmetka_core::event::CloseReason>,
+    /// Opened as the service's event form (a mass event, an excursion: its longer norm).
+    pub event: bool,
 }
 
 /// A unit with what staff did to it.

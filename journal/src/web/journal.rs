@@ -127,8 +127,19 @@ impl Mark {
     }
 }
 
+/// The instructor's reason for closing despite the close's warnings, in the journal's words.
+pub fn close_reason_label(r: otmetka_core::event::CloseReason) -> &'static str {
+    use otmetka_core::event::CloseReason;
+    match r {
+        CloseReason::NoCard => "кто-то был без карты",
+        CloseReason::LeftEarly => "кто-то ушёл раньше",
+        CloseReason::SmallGroup => "пришло меньше минимума группы, занятие проведено",
+        CloseReason::InstructorDecision => "решение инструктора",
+    }
+}
+
 /// The marks of a session.
-pub fn marks(app: &AppState, j: &SessionJournal) -> Vec<Mark> {
+pub fn marks(j: &SessionJournal) -> Vec<Mark> {
     let s = &j.session;
     let counted: Vec<_> = j.units.iter().filter(|u| u.counts()).collect();
     let mut out = Vec::new();
@@ -152,15 +163,10 @@ pub fn marks(app: &AppState, j: &SessionJournal) -> Vec<Mark> {
             out.push(Mark::HeadCount);
         }
     }
-    let norm = app
-        .docs
-        .catalogue
-        .get(&otmetka_core::catalogue::ServiceCode(s.service.clone()))
-        .and_then(|svc| svc.time_norm_minutes);
-    if let (Some(norm), Some(closed)) = (norm, s.closed_at) {
-        if (closed - s.opened_at).num_minutes() > i64::from(norm) {
-            out.push(Mark::OverNorm);
-        }
+    // The kiosk flags each unit of a session that ran past its time norm (core's
+    // `Unit::over_norm_minutes`).
+    if counted.iter().any(|u| u.unit.over_norm_minutes.is_some()) {
+        out.push(Mark::OverNorm);
     }
     if !counted.is_empty() && counted.iter().any(|u| !u.unit.clock_synced) {
         out.push(Mark::ClockNotSynced);
@@ -302,7 +308,7 @@ pub async fn month(
     let rows: Vec<(SessionJournal, Vec<Mark>)> = sessions
         .into_iter()
         .map(|j| {
-            let m = marks(&app, &j);
+            let m = marks(&j);
             (j, m)
         })
         .collect();
@@ -474,7 +480,12 @@ async fn session_page(
         .map_or_else(|| site.date(s.opened_at), |u| u.unit.date);
     let sid = s.site.clone();
     let signed = app.store.call(move |st| st.sign_off(&sid, date)).await?;
-    let ms = marks(app, &j);
+    let ms = marks(&j);
+    let over_norm = j
+        .units
+        .iter()
+        .filter_map(|u| u.unit.over_norm_minutes)
+        .max();
     let editable = staff.may_edit() && signed.is_none();
     let present: Vec<RecipientId> = participants(&j);
     let addable: Vec<_> = people
@@ -484,15 +495,26 @@ async fn session_page(
     let per_group = j.units.iter().any(|u| u.unit.recipient.is_none());
     let mut units: Vec<_> = j.units.iter().collect();
     units.sort_by_cached_key(|u| u.unit.recipient.map(|r| people.recipient_name(r)));
+    let event_form = app
+        .docs
+        .catalogue
+        .get(&otmetka_core::catalogue::ServiceCode(s.service.clone()))
+        .and_then(|svc| svc.event.as_ref())
+        .filter(|_| s.event);
     let body = html! {
         p.noprint { a href={ "/journal?month=" (month_param(month_of(date))) "&site=" (s.site) } { "← Журнал за " (month_label(month_of(date))) } }
         h1 { (app.service_title(&s.service)) }
+        @if let Some(e) = event_form {
+            p.note { "Проведено как мероприятие: " strong { (e.title_ru) } ", норма времени — до " (e.time_norm_minutes) " мин." }
+        }
         p {
             (date_label(date)) " (" (weekday_label(date)) "), "
             (site.hm(s.opened_at)) "–" @if let Some(c) = s.closed_at { (site.hm(c)) } @else { "не закрыто" }
             ". Специалист: " strong { (people.instructor_name(&s.instructor)) }
             @if s.kiosk == VISIT_KIOSK { ". Патронаж на дому (записан на странице «Патронаж»)." } @else { ". Киоск: " (s.kiosk) "." }
             @if let Some(h) = s.head_count { " Число по головам: " (h) "." }
+            @if let Some(over) = over_norm { " Дольше нормы времени на " (over) " мин." }
+            @if let Some(r) = s.close_reason { " Причина, названная при закрытии: " (close_reason_label(r)) "." }
         }
         p { (mark_list(&ms)) }
         @if let Some(m) = &errors.message { p.error role="alert" { (m) } }

@@ -91,6 +91,7 @@ fn open_store(db: &Path) -> Result<(Store, SessionId)> {
             at: t0(),
             safety_briefing: false,
             date_confirmed: false,
+            event: false,
         }],
         t0(),
         true,
@@ -264,6 +265,7 @@ mod feed {
             overridden: Vec::new(),
             manual: false,
             below_group_min: false,
+            over_norm_minutes: None,
             clock_synced: true,
         }
     }
@@ -692,6 +694,7 @@ mod feed {
             at: t0(),
             safety_briefing: false,
             date_confirmed: false,
+            event: false,
         }];
         let units: Vec<Unit> = (0..N).map(|i| unit(s, i)).collect();
         for u in &units {
@@ -710,6 +713,7 @@ mod feed {
             at: t0(),
             how: CloseKind::Instructor,
             head_count: None,
+            reason: None,
         });
         events.extend(Event::Units { session: s, units }.split_units(UNITS_PER_EVENT));
         store.record(&events, t0(), true)?;
@@ -816,7 +820,10 @@ mod feed {
                 card: load_card(2900 + j),
             })?;
         }
-        kiosk.call(Command::End { head_count: None })?;
+        kiosk.call(Command::End {
+            head_count: None,
+            reason: None,
+        })?;
         kiosk.sign_in_and_start("004-5.1")?;
         let broker_port = broker.port;
         std::thread::spawn(move || {
@@ -911,6 +918,7 @@ mod feed {
         // people already present (the screen lists them), so both phases start from none.
         kiosk.call(Command::End {
             head_count: Some(i as u32),
+            reason: None,
         })?;
         kiosk.sign_in_and_start("004-5.1")?;
         // Let the end of session's units go out: idle means nothing left to send.
@@ -1069,6 +1077,7 @@ mod kiosk {
                 unit_kind: None,
                 safety_briefing: false,
                 confirm_date: false,
+                event: false,
             }),
         )?;
         let (_, idle_top, _) = frame(&socket)?;

@@ -168,6 +168,7 @@ fn main() -> Result<()> {
             unit_kind: None,
             safety_briefing: true,
             confirm_date: false,
+            event: false,
         },
     )?;
     for i in 1..=11u8 {
@@ -219,6 +220,7 @@ fn main() -> Result<()> {
         "instructor ends the session, head count 11",
         Command::End {
             head_count: Some(11),
+            reason: None,
         },
     )?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -26,6 +26,7 @@ mod account;
 mod feedback;
 mod fleet;
 mod people;
+mod sessions;
 mod violations;
 mod visits;
 

@@ -12,7 +12,7 @@ use super::{
     StoredRejection, UnidentifiedTap, Verdict,
 };
 use chrono::{DateTime, Utc};
-use otmetka_core::event::Event;
+use otmetka_core::event::{CloseReason, Event};
 use otmetka_core::wire::{Envelope, RejectReason, Rejection};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
@@ -37,6 +37,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0007_people.sql"),
     include_str!("migrations/0008_feedback_visits.sql"),
     include_str!("migrations/0009_recheck.sql"),
+    include_str!("migrations/0010_session_form.sql"),
 ];
 
 #[cfg(test)]
@@ -102,6 +103,7 @@ impl SqliteJournal {
                 service,
                 instructor,
                 at,
+                event,
                 ..
             } => {
                 let id = session.to_string();
@@ -109,9 +111,17 @@ impl SqliteJournal {
                     refuse(format!("session {id} was opened by kiosk {owner}"));
                 } else {
                     tx.execute(
-                        "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor, opened_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![id, site, kiosk, service.0, instructor.to_string(), ts(*at)],
+                        "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor,
+                         opened_at, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            id,
+                            site,
+                            kiosk,
+                            service.0,
+                            instructor.to_string(),
+                            ts(*at),
+                            event
+                        ],
                     )?;
                 }
             }
@@ -120,15 +130,25 @@ impl SqliteJournal {
                 at,
                 how,
                 head_count,
+                reason,
             } => {
                 let id = session.to_string();
                 if let Some(owner) = foreign("sessions", &id)? {
                     refuse(format!("closing session {id} of kiosk {owner}"));
                 } else {
                     tx.execute(
-                        "UPDATE sessions SET closed_at = ?4, how = ?5, head_count = ?6
+                        "UPDATE sessions SET closed_at = ?4, how = ?5, head_count = ?6,
+                         close_reason = ?7
                          WHERE id = ?1 AND site = ?2 AND kiosk = ?3",
-                        params![id, site, kiosk, ts(*at), format!("{how:?}"), head_count],
+                        params![
+                            id,
+                            site,
+                            kiosk,
+                            ts(*at),
+                            format!("{how:?}"),
+                            head_count,
+                            reason.map(CloseReason::code)
+                        ],
                     )?;
                 }
             }
@@ -238,9 +258,20 @@ impl SqliteJournal {
                 )?;
                 for u in units {
                     let id = u.id.0.to_string();
-                    if let Some(owner) = foreign("units", &id)? {
-                        refuse(format!("unit {id} was recorded by kiosk {owner}"));
-                        continue;
+                    match foreign("units", &id)? {
+                        // The day's one unit (002 l.1513 «в сутки – 1 услуга»), given already
+                        // by a session on another kiosk of the site: not a second unit.
+                        Some(owner)
+                            if u.is_per_day()
+                                && owner.split_once('/').is_some_and(|(s, _)| s == site) =>
+                        {
+                            continue;
+                        }
+                        Some(owner) => {
+                            refuse(format!("unit {id} was recorded by kiosk {owner}"));
+                            continue;
+                        }
+                        None => {}
                     }
                     stmt.execute(params![
                         id,

@@ -83,8 +83,7 @@ fn unit_record(
     })
 }
 
-const SESSION_COLUMNS: &str =
-    "id, site, kiosk, service, instructor, opened_at, closed_at, how, head_count";
+const SESSION_COLUMNS: &str = "id, site, kiosk, service, instructor, opened_at, closed_at, how, head_count, close_reason, event";
 
 fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
     let id: String = r.get(0)?;
@@ -98,6 +97,11 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
         closed_at: time(r.get(6)?),
         how: r.get(7)?,
         head_count: r.get(8)?,
+        close_reason: r
+            .get::<_, Option<String>>(9)?
+            .as_deref()
+            .and_then(otmetka_core::event::CloseReason::from_code),
+        event: r.get(10)?,
     })
 }
 
@@ -824,6 +828,7 @@ impl StaffStore for SqliteJournal {
             overridden: Vec::new(),
             manual: true,
             below_group_min: false,
+            over_norm_minutes: None,
             clock_synced: true,
         };
         let reason = format!("патронаж на дому ({})", visit.kind.label());
@@ -1018,6 +1023,7 @@ fn add_checkin_tx(
                 overridden: Vec::new(),
                 manual: true,
                 below_group_min: false,
+                over_norm_minutes: None,
                 clock_synced: like.is_some_and(|u| u.unit.clock_synced),
             };
             tx.execute(
