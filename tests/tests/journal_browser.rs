@@ -510,9 +510,17 @@ async fn walk(
     kiosk.call(Command::Tap {
         card: "DEADBEEF".into(),
     })?;
-    kiosk.call(Command::End {
+    // Seven in the room, six checked in: the close asks why, and the instructor says one came
+    // without a card (the rules issue, point 14).
+    let refused = kiosk.call(Command::End {
         head_count: Some(7),
         reason: None,
+    });
+    let refused = format!("{refused:?}");
+    assert!(refused.contains("the close needs a reason"), "{refused}");
+    kiosk.call(Command::End {
+        head_count: Some(7),
+        reason: Some(otmetka_core::event::CloseReason::NoCard),
     })?;
     let today_units = wait_for("the kiosk's units in the journal", 60, || {
         let u = journal.units().ok()?;
@@ -574,6 +582,11 @@ async fn walk(
         "{page}"
     );
     c.goto(&format!("{url}journal/sessions/{session}")).await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("Причина, названная при закрытии: кто-то был без карты."),
+        "{page}"
+    );
     let absent = &inst.recipients[7].1;
     c.find(Locator::Css("#recipient"))
         .await?
