@@ -440,6 +440,8 @@ pub struct LateSession {
     pub event: bool,
     /// The reason the instructor gave at the close.
     pub reason: Option<CloseReason>,
+    /// The session's standing group.
+    pub group: Option<otmetka_core::people::GroupId>,
 }
 
 impl Default for LateSession {
@@ -449,6 +451,7 @@ impl Default for LateSession {
             minutes: 45,
             event: false,
             reason: None,
+            group: None,
         }
     }
 }
@@ -483,10 +486,10 @@ pub fn late_session_as(
         .context("local time")?
         .to_utc();
     let closed = opened + Duration::minutes(how.minutes);
-    // One installation per (date, service): several late sessions can be sent.
+    // One installation per (date, service, group): several late sessions can be sent.
     let key = uuid::Uuid::new_v5(
         &uuid::Uuid::from_u128(0x1a7e),
-        format!("{date}/{}", how.service).as_bytes(),
+        format!("{date}/{}/{:?}", how.service, how.group).as_bytes(),
     );
     let session = SessionId(key);
     let instructor = InstructorId(INSTRUCTORS[0].0.parse()?);
@@ -499,7 +502,7 @@ pub fn late_session_as(
             kind: UnitKind::PerRecipient,
             recipient: Some(*r),
             participants: Vec::new(),
-            group: None,
+            group: how.group,
             instructor,
             date,
             started_at: opened,
@@ -516,7 +519,7 @@ pub fn late_session_as(
             session,
             service: service.clone(),
             unit_kind: UnitKind::PerRecipient,
-            group: None,
+            group: how.group,
             instructor,
             at: opened,
             safety_briefing: svc.needs_safety_briefing(),

@@ -32,6 +32,11 @@ fn per(period: Period) -> String {
 /// What the unit broke, in a sentence with its figures.
 fn what(v: &Violation) -> String {
     match &v.decision {
+        Decision::FrequencyLimit { limit, used, .. } if limit.per_group => format!(
+            "Не более {} {} для группы: до этого занятия у группы уже было {used}",
+            limit.max,
+            per(limit.period)
+        ),
         Decision::FrequencyLimit { limit, used, .. } => format!(
             "Не более {} {}: до этой услуги уже было {used}",
             limit.max,

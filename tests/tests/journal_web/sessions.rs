@@ -37,6 +37,7 @@ fn the_session_page_says_event_over_norm_and_close_reason() {
             minutes: 100,
             event: false,
             reason: Some(CloseReason::SmallGroup),
+            group: None,
         },
     );
     assert!(club.contains("Дольше нормы времени на 40 мин."), "{club}");
@@ -55,6 +56,7 @@ fn the_session_page_says_event_over_norm_and_close_reason() {
             minutes: 100,
             event: true,
             reason: Some(CloseReason::InstructorDecision),
+            group: None,
         },
     );
     assert!(

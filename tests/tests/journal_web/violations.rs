@@ -74,3 +74,86 @@ fn units_over_a_weekly_cap_sent_late_are_found_by_the_recheck_and_listed() {
     let rows = page.body.matches("<td class=\"name\">").count();
     assert_eq!(rows, found.len(), "one row per violation");
 }
+
+/// The rules issue, point 4: 002 l.1251 «не более 1 раза в месяц для группы получателей услуг» is
+/// the group's cap. Two celebrations of one group in December: the second session's units are
+/// over it; a celebration of another group in the same month is not, and no recipient is
+/// judged by it as by a cap of their own.
+#[test]
+fn a_groups_second_celebration_of_a_month_is_found_by_the_recheck() {
+    use otmetka_core::people::GroupId;
+    use otmetka_tests::institution::{LateSession, late_session_as};
+    let site = Site::new();
+    let who: Vec<_> = site.inst.recipients[..3].iter().map(|(r, _)| *r).collect();
+    let (ours, theirs) = (
+        GroupId(uuid::Uuid::from_u128(0x6a01)),
+        GroupId(uuid::Uuid::from_u128(0x6a02)),
+    );
+    let celebration = |group| LateSession {
+        service: "002-1.7.2".into(),
+        minutes: 90,
+        group: Some(group),
+        ..LateSession::default()
+    };
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let first = late_session_as(&site.inst, day(3), &who, &celebration(ours)).unwrap();
+    let second = late_session_as(&site.inst, day(10), &who[..2], &celebration(ours)).unwrap();
+    let other = late_session_as(&site.inst, day(10), &who[2..], &celebration(theirs)).unwrap();
+    let text =
+        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
+            .unwrap();
+    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
+    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
+    let now = "2026-12-11T14:00:00Z".parse().unwrap();
+    let found = site
+        .rt
+        .block_on(site.store.call(move |s| {
+            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
+            s.violations(
+                otmetka_tests::institution::SITE,
+                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            )
+        }))
+        .unwrap();
+    let capped: Vec<_> = found
+        .iter()
+        .filter(|v| v.service.0 == "002-1.7.2" && v.rule == Rule::FrequencyLimit)
+        .collect();
+    let units_of = |s: otmetka_core::session::SessionId| {
+        site.units_of(&s.to_string())
+            .into_iter()
+            .map(|u| u.unit.id)
+            .collect::<Vec<_>>()
+    };
+    let (first, second, other) = (units_of(first), units_of(second), units_of(other));
+    assert_eq!(
+        capped.len(),
+        2,
+        "the second session's two units: {capped:?}"
+    );
+    assert!(
+        capped.iter().all(|v| second.contains(&v.unit)),
+        "{capped:?}"
+    );
+    assert!(
+        !capped
+            .iter()
+            .any(|v| first.contains(&v.unit) || other.contains(&v.unit))
+    );
+
+    let (cookie, _) = site.sign_in("head");
+    let page = site.send(
+        Method::GET,
+        "/violations?month=2026-12",
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("Не более 1 в месяц для группы: до этого занятия у группы уже было 1"),
+        "{}",
+        page.body
+    );
+}

@@ -7,9 +7,10 @@ use crate::store::rules::{GivenCount, Rechecked, RulesStore, Violation};
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::catalogue::{Catalogue, ServiceCode};
 use otmetka_core::decision::Decision;
+use otmetka_core::people::GroupId;
 use otmetka_core::people::{Consent, Programme, Recipient, RecipientId};
 use otmetka_core::period::SiteTime;
-use otmetka_core::rules::{Given, recheck};
+use otmetka_core::rules::{Given, group_caps, recheck};
 use otmetka_core::session::SessionId;
 use otmetka_core::timestamp::{from_text, to_text as ts};
 use otmetka_core::unit::{Unit, UnitId};
@@ -47,6 +48,8 @@ struct Held {
     date: NaiveDate,
     at: DateTime<Utc>,
     overridden: Vec<otmetka_core::decision::Rule>,
+    /// The session's standing group, where it had one.
+    group: Option<GroupId>,
 }
 
 fn held_units(
@@ -70,7 +73,40 @@ fn held_units(
             date: u.date,
             at: u.started_at,
             overridden: u.overridden,
+            group: u.group,
         });
+    }
+    Ok(out)
+}
+
+/// When each other session of `group`'s of `service` at `site` began that began before the one
+/// (`session`, `at`) — by time, then by id, as the recipient's re-check orders its units.
+fn group_sessions_before(
+    tx: &Transaction<'_>,
+    site: &str,
+    service: &str,
+    group: GroupId,
+    session: SessionId,
+    at: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT DISTINCT session, json_extract(body, '$.started_at') FROM units
+         WHERE site = ?1 AND service = ?2 AND json_extract(body, '$.group') = ?3
+           AND removed_at IS NULL AND session != ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![site, service, group.0.to_string(), session.to_string()],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (other, started) = row?;
+        let Ok(started) = started.parse::<DateTime<Utc>>() else {
+            continue;
+        };
+        if (started, other.as_str()) < (at, session.to_string().as_str()) {
+            out.push(started);
+        }
     }
     Ok(out)
 }
@@ -152,6 +188,24 @@ impl RulesStore for SqliteJournal {
                      decision, overridden, found_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
+            // A group's cap (002 l.1251 «для группы получателей»): each unit of a session of
+            // the recipient's group, against the group's sessions of the service before it.
+            let per_group = svc.limits.iter().any(|l| l.per_group);
+            let mut verdicts = verdicts;
+            for (h, broken) in held.iter().zip(verdicts.iter_mut()) {
+                let Some(group) = h.group.filter(|_| per_group) else {
+                    continue;
+                };
+                let earlier = group_sessions_before(&tx, site, service, group, h.session, h.at)?;
+                for (limit, used) in group_caps(svc, &site_time(site), &earlier, h.at) {
+                    broken.push(Decision::FrequencyLimit {
+                        recipient: rid,
+                        service: svc.code.clone(),
+                        limit,
+                        used,
+                    });
+                }
+            }
             for (h, broken) in held.iter().zip(verdicts) {
                 for d in broken {
                     let Some(rule) = d.rule() else { continue };
