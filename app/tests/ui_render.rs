@@ -416,6 +416,10 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
         press(&ui, "Разрешить (инструктор)");
         shoot(&ui, "tap_override_reasons", &mut failures);
         let views = screens(&texts);
+        // The labour session chosen: the briefing's check box above «Начать».
+        ui.show(&views[3]);
+        press(&ui, "11:00 Мастерская");
+        shoot(&ui, "start_session_briefing", &mut failures);
         ui.show(&no_schedule(&views[3]));
         press(&ui, "Мероприятие: Кружковая работа");
         shoot(&ui, "start_session_event", &mut failures);
