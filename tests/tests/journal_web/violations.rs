@@ -8,6 +8,26 @@ use chrono::{Datelike, NaiveDate};
 use otmetka_core::catalogue::Catalogue;
 use otmetka_core::decision::Rule;
 
+/// Drains the journal's re-check queue as the feed would, and reads December's violations.
+fn recheck_december(site: &Site) -> Vec<otmetka_journal::store::rules::Violation> {
+    let text =
+        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
+            .unwrap();
+    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
+    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
+    let now = "2026-12-11T14:00:00Z".parse().unwrap();
+    site.rt
+        .block_on(site.store.call(move |s| {
+            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
+            s.violations(
+                otmetka_tests::institution::SITE,
+                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            )
+        }))
+        .unwrap()
+}
+
 #[test]
 fn units_over_a_weekly_cap_sent_late_are_found_by_the_recheck_and_listed() {
     let site = Site::new();
@@ -19,23 +39,7 @@ fn units_over_a_weekly_cap_sent_late_are_found_by_the_recheck_and_listed() {
     for d in &week {
         otmetka_tests::institution::late_session(&site.inst, *d, &[who]).unwrap();
     }
-    let text =
-        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
-            .unwrap();
-    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
-    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
-    let now = "2026-12-11T14:00:00Z".parse().unwrap();
-    let found = site
-        .rt
-        .block_on(site.store.call(move |s| {
-            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
-            s.violations(
-                otmetka_tests::institution::SITE,
-                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
-            )
-        }))
-        .unwrap();
+    let found = recheck_december(&site);
     // Every unit of 001 this recipient has that week beyond the second is over the cap.
     let in_week = |d: NaiveDate| d.iso_week() == week[0].iso_week();
     let given = site
@@ -99,23 +103,7 @@ fn a_groups_second_celebration_of_a_month_is_found_by_the_recheck() {
     let first = late_session_as(&site.inst, day(3), &who, &celebration(ours)).unwrap();
     let second = late_session_as(&site.inst, day(10), &who[..2], &celebration(ours)).unwrap();
     let other = late_session_as(&site.inst, day(10), &who[2..], &celebration(theirs)).unwrap();
-    let text =
-        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
-            .unwrap();
-    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
-    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
-    let now = "2026-12-11T14:00:00Z".parse().unwrap();
-    let found = site
-        .rt
-        .block_on(site.store.call(move |s| {
-            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
-            s.violations(
-                otmetka_tests::institution::SITE,
-                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
-            )
-        }))
-        .unwrap();
+    let found = recheck_december(&site);
     let capped: Vec<_> = found
         .iter()
         .filter(|v| v.service.0 == "002-1.7.2" && v.rule == Rule::FrequencyLimit)
