@@ -52,7 +52,11 @@ const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 /// What the feed says of itself (for the health page).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedState {
+    /// Connected and subscribed: the broker has granted the feed's topics (a journal that is
+    /// connected but not yet subscribed would miss what a kiosk sends in that moment).
     pub connected: bool,
+    /// Which connection `connected` speaks of (a late grant for a lost one changes nothing).
+    link: u64,
     /// When the link last changed (connected or lost).
     pub since: Option<DateTime<Utc>>,
     /// Messages committed since the process started.
@@ -202,13 +206,37 @@ impl Running {
         self.feed.clock.now()
     }
 
-    /// The link came up or went down: for the ticks and for the health page.
-    fn set_link(&mut self, connected: bool) {
+    /// The link came up or went down: for the ticks and for the health page (which says
+    /// "connected" only once the subscription is granted, see [`Running::subscribed`]).
+    fn set_link(&mut self, connected: bool) -> u64 {
         self.connected = connected;
         let now = self.now();
+        let mut link = 0;
         self.feed.health.update(|s| {
-            s.connected = connected;
-            s.since = Some(now);
+            s.link += 1;
+            link = s.link;
+            if s.connected {
+                s.since = Some(now);
+            }
+            s.connected = false;
+        });
+        link
+    }
+
+    /// Marks the health "connected" when the broker grants the subscription of connection
+    /// `link` (waited for off the loop: the loop must go on taking the client's events).
+    fn subscribed(&self, link: u64, token: otmetka_link::SubscribeToken) {
+        let (health, clock) = (self.feed.health.clone(), self.feed.clock.clone());
+        tokio::spawn(async move {
+            match token.wait().await {
+                Ok(_) => health.update(|s| {
+                    if s.link == link {
+                        s.connected = true;
+                        s.since = Some(clock.now());
+                    }
+                }),
+                Err(e) => tracing::error!("the broker did not grant the feed's topics: {e}"),
+            }
         });
     }
 
@@ -218,15 +246,16 @@ impl Running {
                 // What was received before is committed first: its PUBACKs belong to the old
                 // connection's packet ids.
                 self.commit_due(true).await?;
-                self.set_link(true);
+                let link = self.set_link(true);
                 tracing::info!("journal connected to the broker");
-                let _ = self
+                let token = self
                     .handle
                     .subscribe(&[
                         (topics::ALL_EVENTS_FILTER, QoS::AtLeastOnce),
                         (topics::ALL_STATUS_FILTER, QoS::AtLeastOnce),
                     ])
                     .await?;
+                self.subscribed(link, token);
                 let catalogue = self.feed.documents.catalogue_body()?;
                 let documents = Arc::clone(&self.feed.documents);
                 for site in &documents.sites {
