@@ -163,6 +163,10 @@ pub struct KioskConfig {
     /// that its screens are the same picture on every run.
     #[serde(default)]
     pub frozen_clock: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The one directory `ctl screenshot` writes into (PNG files only; a relative name is taken
+    /// in it). Default: `screenshots/` beside the database.
+    #[serde(default)]
+    pub screenshot_dir: Option<PathBuf>,
 }
 
 /// `outputs`: the lights, buzzer and relay that follow each tap result.
@@ -265,6 +269,16 @@ fn default_socket() -> PathBuf {
 pub use otmetka_core::period::zone_offset_minutes;
 
 impl KioskConfig {
+    /// Where `ctl screenshot` may write.
+    pub fn screenshot_dir(&self) -> PathBuf {
+        self.screenshot_dir.clone().unwrap_or_else(|| {
+            self.database
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("screenshots")
+        })
+    }
+
     /// Reads and checks a configuration file. Relative paths in it are relative to the file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -298,7 +312,14 @@ impl KioskConfig {
             .into_iter()
             .flatten()
             .flatten();
-        for p in cfg.roster_file.as_mut().into_iter().chain(feed_files) {
+        let shots = cfg.screenshot_dir.as_mut();
+        for p in cfg
+            .roster_file
+            .as_mut()
+            .into_iter()
+            .chain(feed_files)
+            .chain(shots)
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }

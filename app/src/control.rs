@@ -2,7 +2,7 @@
 //! reply per line out, over a Unix socket. It drives the demo, the tests and remote support.
 //! A `tap` is answered only after the store committed.
 
-use crate::kiosk::{Command, Reply};
+use crate::kiosk::{Command, Internal, Reply};
 use crate::worker::WorkerHandle;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -54,8 +54,8 @@ pub const MAX_CONNECTIONS: usize = 8;
 ///
 /// The socket is the kiosk user's alone: mode 0600, and a connection from another user (its
 /// peer's uid, `SO_PEERCRED`) is refused even in the moment between bind and chmod. Only the
-/// commands a person or a script sends are taken ([`Command::is_for_people`]): the feed's and
-/// the reader's plumbing is not on it.
+/// commands a person or a script sends are taken: a [`Command`] is all it parses, and the feed's
+/// and the reader's plumbing ([`Internal`]) has no wire form.
 pub fn serve(
     path: &Path,
     worker: WorkerHandle,
@@ -155,16 +155,15 @@ fn serve_conn(conn: UnixStream, worker: &WorkerHandle, extra: Option<&ExtraHandl
             continue;
         }
         let answer = match serde_json::from_str::<Request>(&line) {
-            Ok(Request::Kiosk(cmd)) if !cmd.is_for_people() => Err(format!(
-                "{} is not a command of the control socket",
-                cmd.name()
-            )),
             Ok(Request::Kiosk(cmd)) => worker.call(cmd),
             Ok(Request::Extra(req)) => match extra {
                 Some(h) => h(&req),
                 None => Err("this kiosk has no screen to take a screenshot of".into()),
             },
-            Err(e) => Err(format!("not a command: {e}")),
+            Err(e) => Err(match internal_name(&line) {
+                Some(name) => format!("{name} is not a command of the control socket"),
+                None => format!("not a command: {e}"),
+            }),
         };
         let answer = match answer {
             Ok(r) => Answer::Ok(r),
@@ -211,4 +210,68 @@ impl ControlClient {
     pub fn call(&mut self, cmd: Command) -> std::io::Result<Answer> {
         self.request(&Request::Kiosk(cmd))
     }
+}
+
+/// The name of the kiosk's internal message a line names, if it does (to say so).
+fn internal_name(line: &str) -> Option<&'static str> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let cmd = v.get("cmd")?.as_str()?;
+    Internal::NAMES.into_iter().find(|n| *n == cmd)
+}
+
+/// Where a screenshot asked for as `asked` is written: a `.png` file in `dir` (a relative name is
+/// taken in it; an absolute path must lie in it), never through a symbolic link. The control
+/// socket must not let its user overwrite the database or any other file the kiosk can write.
+pub fn screenshot_target(dir: &Path, asked: &str) -> Result<std::path::PathBuf, String> {
+    let asked = Path::new(asked);
+    if asked.extension().and_then(|e| e.to_str()) != Some("png") {
+        return Err(format!(
+            "a screenshot is a .png file, not {}",
+            asked.display()
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "cannot make the screenshot directory {}: {e}",
+            dir.display()
+        )
+    })?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("the screenshot directory {}: {e}", dir.display()))?;
+    let path = if asked.is_relative() {
+        dir.join(asked)
+    } else {
+        asked.to_path_buf()
+    };
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(format!("not a file name: {}", asked.display()));
+    };
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", parent.display()))?;
+    if !parent.starts_with(&dir) {
+        return Err(format!(
+            "screenshots are written only in {} (screenshot_dir), not in {}",
+            dir.display(),
+            parent.display()
+        ));
+    }
+    Ok(parent.join(name))
+}
+
+/// Writes a screenshot at a path [`screenshot_target`] gave: a new or regular file, never a
+/// symbolic link's target, readable by the kiosk user and its group.
+pub fn write_screenshot(path: &Path, png: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(png)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

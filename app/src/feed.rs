@@ -10,7 +10,7 @@
 //! waits (a bounded while) for the worker to finish the tap or press it is handling.
 
 use crate::config::FeedConfig;
-use crate::kiosk::{Command, PreparedRoster, Reply, index_roster};
+use crate::kiosk::{Internal, PreparedRoster, Reply, index_roster};
 use crate::store::{KioskIdentity, Store, StoreError};
 use crate::worker::WorkerHandle;
 use bytes::Bytes;
@@ -149,7 +149,7 @@ pub fn spawn(opts: FeedOptions, worker: WorkerHandle) {
                         tracing::error!("feed stopped: {e}; retrying every 5 s");
                         last_error.clone_from(&e);
                     }
-                    let _ = worker.call(Command::FeedLink {
+                    let _ = worker.call(Internal::FeedLink {
                         connected: false,
                         detail: e,
                     });
@@ -183,9 +183,9 @@ fn lower_priority() {
     }
 }
 
-/// Sends a command to the worker and waits for its reply off this runtime (the worker owns the
+/// Sends a message to the worker and waits for its reply off this runtime (the worker owns the
 /// kiosk; a call blocks).
-async fn call_worker(worker: &WorkerHandle, cmd: Command) -> Result<Reply, String> {
+async fn call_worker(worker: &WorkerHandle, cmd: Internal) -> Result<Reply, String> {
     let worker = worker.clone();
     tokio::task::spawn_blocking(move || worker.call(cmd))
         .await
@@ -194,7 +194,7 @@ async fn call_worker(worker: &WorkerHandle, cmd: Command) -> Result<Reply, Strin
 
 /// Tells the kiosk (its diagnostics screen, `ctl status`) whether the feed is connected.
 async fn tell_link(worker: &WorkerHandle, connected: bool, detail: String) {
-    if let Err(e) = call_worker(worker, Command::FeedLink { connected, detail }).await {
+    if let Err(e) = call_worker(worker, Internal::FeedLink { connected, detail }).await {
         tracing::warn!("cannot tell the kiosk about the feed's link: {e}");
     }
 }
@@ -386,7 +386,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                             if store.put_document("roster", roster.version, &body)? {
                                 let index = PreparedRoster(Arc::new(index_roster(&roster)));
                                 tracing::info!(version = roster.version, "roster received");
-                                if let Err(e) = call_worker(worker, Command::UseRoster { roster: index }).await {
+                                if let Err(e) = call_worker(worker, Internal::UseRoster { roster: index }).await {
                                     tracing::warn!("the roster was not taken: {e}");
                                 }
                             }
@@ -399,7 +399,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                         }
                         Ok(schedule) => {
                             let version = schedule.version;
-                            match call_worker(worker, Command::PutSchedule { schedule: Box::new(schedule) }).await {
+                            match call_worker(worker, Internal::PutSchedule { schedule: Box::new(schedule) }).await {
                                 Err(e) => tracing::warn!("the schedule was not taken: {e}"),
                                 Ok(_) => tracing::info!(version, "schedule received"),
                             }
@@ -412,7 +412,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                         }
                         Ok(usage) => {
                             let version = usage.version;
-                            match call_worker(worker, Command::PutUsage { usage: Box::new(usage) }).await {
+                            match call_worker(worker, Internal::PutUsage { usage: Box::new(usage) }).await {
                                 Err(e) => tracing::warn!("the site's usage was not taken: {e}"),
                                 Ok(_) => tracing::debug!(version, "site usage received"),
                             }
@@ -422,7 +422,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                     Event::Message(m) if m.topic == enrol_topic => match serde_json::from_slice::<EnrolmentRequest>(&m.payload) {
                         Ok(request) => {
                             tracing::info!(request = %request.request, "the journal asks for a card");
-                            if let Err(e) = call_worker(worker, Command::Enrol { request: Box::new(request) }).await {
+                            if let Err(e) = call_worker(worker, Internal::Enrol { request: Box::new(request) }).await {
                                 tracing::warn!("the enrolment request was not taken: {e}");
                             }
                         }
@@ -501,7 +501,8 @@ async fn publish_status(
         .map_err(|e: StoreError| anyhow::anyhow!(e))?;
     // The reader's health and the clock's verdict are the kiosk's: ask the worker, off this
     // runtime. A worker that does not answer is reported as neither.
-    let (reader_ok, clock_synced, pin_failures) = match call_worker(worker, Command::Health).await {
+    let (reader_ok, clock_synced, pin_failures) = match call_worker(worker, Internal::Health).await
+    {
         Ok(Reply::Health {
             reader_ok,
             clock_synced,

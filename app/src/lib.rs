@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`store`]: SQLite (WAL, synchronous=FULL): outbox/event log, sessions, check-ins, documents.
-//! - [`kiosk`]: commands (tap, sign in, start, override, undo, end) → decisions → durable events.
+//! - [`kiosk`]: people's commands (tap, sign in, start, override, undo, end) and the kiosk's own
+//!   messages → decisions → durable events; a file per concern (`kiosk/tap.rs`, `session.rs`…).
 //! - [`config`]: the configuration file, `kiosk.toml`.
 //! - [`worker`]: the thread that owns the kiosk; everyone else sends it commands.
 //! - [`control`]: the control socket (`otmetka-kiosk ctl`).

@@ -232,7 +232,7 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         otmetka_app::reader::spawn(open, handle.clone());
     }
     if let Some(feed) = &cfg.feed {
-        let _ = handle.call(otmetka_app::kiosk::Command::FeedLink {
+        let _ = handle.call(otmetka_app::kiosk::Internal::FeedLink {
             connected: false,
             detail: format!("подключение к {}", feed.broker),
         });
@@ -252,16 +252,22 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         );
     }
     let shots = remote.clone();
+    let screenshot_dir = cfg.screenshot_dir();
     let worker_for_screens = handle.clone();
     let extra: control::ExtraHandler = std::sync::Arc::new(move |req: &ExtraRequest| {
         let screen = |s: &Screens| otmetka_app::kiosk::Reply::Screen {
             name: s.shown().to_string(),
         };
         match req {
-            ExtraRequest::Screenshot { path } => shots
-                .snapshot_png(PathBuf::from(path), std::time::Duration::from_secs(10))
-                .map(|_| screen(&screens))
-                .map_err(|e| e.to_string()),
+            ExtraRequest::Screenshot { path } => {
+                let target = control::screenshot_target(&screenshot_dir, path)?;
+                let png = shots
+                    .render(std::time::Duration::from_secs(10))
+                    .and_then(|img| img.to_png())
+                    .map_err(|e| e.to_string())?;
+                control::write_screenshot(&target, &png)?;
+                Ok(screen(&screens))
+            }
             ExtraRequest::Screen => Ok(screen(&screens)),
             ExtraRequest::Frame => {
                 // The name first: the frame shows that screen or a newer one.
@@ -467,7 +473,8 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
         CtlCmd::Frame => Request::Extra(ExtraRequest::Frame),
         CtlCmd::Press { action } => Request::Extra(ExtraRequest::Press { action }),
         CtlCmd::Screenshot { file } => {
-            let path = std::path::absolute(&file).unwrap_or(file);
+            // A relative name is the kiosk's to place (in its screenshot_dir).
+            let path = file;
             Request::Extra(ExtraRequest::Screenshot {
                 path: path.display().to_string(),
             })

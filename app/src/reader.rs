@@ -1,6 +1,6 @@
 //! The card reader, wired: opens the configured reader, polls it on a thread of its own, and sends
 //! each tap to the worker as `Command::Tap` (the same door `ctl tap` uses). It tells the kiosk
-//! when the reader's health changes (`Command::ReaderHealth`), so the diagnostics screen and the
+//! when the reader's health changes (`Internal::ReaderHealth`), so the diagnostics screen and the
 //! feed's status say it, and it reopens a reader that keeps failing (a USB reader pulled out and
 //! plugged back, an SPI chip that browned out) with a growing pause.
 //!
@@ -8,7 +8,7 @@
 //! with its own tests; the thread is a thin loop around it.
 
 use crate::config::{ReaderConfig, SerialProtocol};
-use crate::kiosk::Command;
+use crate::kiosk::{Command, Internal};
 use crate::worker::WorkerHandle;
 use otmetka_firmware::tap::{CardReader, Debouncer, TapReader};
 use std::time::{Duration, Instant};
@@ -207,13 +207,13 @@ pub fn spawn(mut open: Opener, worker: WorkerHandle) {
                     } else {
                         tracing::error!("the card reader fails: {detail}");
                     }
-                    if let Err(e) = worker.call(Command::ReaderHealth { ok, detail }) {
+                    if let Err(e) = worker.call(Internal::ReaderHealth { ok, detail }) {
                         tracing::error!("cannot tell the kiosk about the reader: {e}");
                     }
                 }
                 Step::Reopen { detail } => {
                     tracing::error!("the card reader keeps failing ({detail}): opening it again");
-                    if let Err(e) = worker.call(Command::ReaderHealth { ok: false, detail }) {
+                    if let Err(e) = worker.call(Internal::ReaderHealth { ok: false, detail }) {
                         tracing::error!("cannot tell the kiosk about the reader: {e}");
                     }
                 }

@@ -12,7 +12,7 @@
 //! in progress, end, date confirmation, diagnostics) open from the idle screen's "Инструктор"
 //! button or with a staff card, and fall back to the idle screen after two minutes untouched.
 
-use crate::kiosk::{Command, Facts, KioskError, Reply, StartChoice};
+use crate::kiosk::{Command, Facts, Input, Internal, KioskError, Reply, StartChoice};
 use crate::sound::{Player, SoundConfig};
 use crate::texts::{Lang, Texts};
 use crate::ui::UiRemote;
@@ -28,8 +28,7 @@ use otmetka_core::clock::ClockVerdict;
 use otmetka_core::decision::{Decision, DecisionKind};
 use otmetka_core::period::SiteTime;
 use otmetka_core::session::{CheckInId, SessionError};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long an instructor's screen stays untouched before the idle screen comes back.
@@ -100,6 +99,10 @@ pub struct Flow {
     reader: String,
     /// Who was asked "Как прошло занятие?" (a second tap: leaving).
     leaving: Option<otmetka_core::people::RecipientId>,
+    /// When a person last touched a screen (an instructor's screen times out from it).
+    touched: Option<Instant>,
+    /// A tap result is up until then; the screen underneath comes back at that moment.
+    held_until: Option<Instant>,
 }
 
 impl Flow {
@@ -108,6 +111,8 @@ impl Flow {
         Flow {
             reader,
             leaving: None,
+            touched: None,
+            held_until: None,
             texts: Texts::bundled(Lang::Ru),
             site,
             mode: Mode::Idle,
@@ -446,14 +451,17 @@ impl Flow {
     /// show, if anything changes on screen.
     pub fn on_reply(
         &mut self,
-        cmd: &Command,
+        cmd: &Input,
         reply: &Result<Reply, KioskError>,
         facts: Facts,
         now: DateTime<Utc>,
     ) -> Option<Shown> {
         let had_session = self.facts.session.is_some();
         self.facts = facts;
-        if !matches!(cmd, Command::Status | Command::Tick) {
+        if !matches!(
+            cmd,
+            Input::Command(Command::Status) | Input::Internal(Internal::Tick)
+        ) {
             self.notice.clear();
         }
         let shown = |flow: &Flow| {
@@ -464,7 +472,10 @@ impl Flow {
                 tap: None,
             })
         };
-        if !matches!(cmd, Command::Status | Command::Tick) {
+        if !matches!(
+            cmd,
+            Input::Command(Command::Status) | Input::Internal(Internal::Tick)
+        ) {
             self.leaving = None;
         }
         match (cmd, reply) {
@@ -519,7 +530,7 @@ impl Flow {
                 // screen again (with the reason), still waiting for a card.
                 Some(Shown::result(view))
             }
-            (Command::EnrolCancel, _) => {
+            (Input::Internal(Internal::EnrolCancel), _) => {
                 if matches!(self.mode, Mode::Enrol { .. }) {
                     self.mode = Mode::Idle;
                 }
@@ -556,7 +567,7 @@ impl Flow {
                 }
                 shown(self)
             }
-            (Command::Status, Ok(Reply::Status(_))) => {
+            (Input::Command(Command::Status), Ok(Reply::Status(_))) => {
                 (self.mode == Mode::Diagnostics).then(|| Shown {
                     screen: self.screen(now),
                     hold: false,
@@ -564,14 +575,14 @@ impl Flow {
                     tap: None,
                 })
             }
-            (Command::Tick, _)
+            (Input::Internal(Internal::Tick), _)
                 if self.facts.enrolment.is_none() && matches!(self.mode, Mode::Enrol { .. }) =>
             {
                 // The enrolment request expired.
                 self.mode = Mode::Idle;
                 shown(self)
             }
-            (Command::Tick, _) => {
+            (Input::Internal(Internal::Tick), _) => {
                 // The session closed itself at its time norm: leave its screens.
                 if had_session && self.facts.session.is_none() {
                     if matches!(self.mode, Mode::InSession { .. } | Mode::End) {
@@ -587,7 +598,7 @@ impl Flow {
                 match (&mut self.mode, cmd) {
                     // A staff card that is no one's is a wrong credential; a garbled read is not
                     // (it says so where the person looks, and never opens the PIN pad).
-                    (_, Command::SignIn { .. }) | (_, Command::Tap { .. })
+                    (_, Input::Command(Command::SignIn { .. } | Command::Tap { .. }))
                         if matches!(
                             e,
                             KioskError::BadCredential | KioskError::TooManyPins { .. }
@@ -659,6 +670,20 @@ impl Flow {
     /// A person acted on a screen. Returns the commands for the worker (their replies come back
     /// through [`Flow::on_reply`]) and a screen to show now, if the action only navigates.
     pub fn on_event(
+        &mut self,
+        ev: UiEvent,
+        now: DateTime<Utc>,
+    ) -> (Vec<Input>, Option<ScreenView>) {
+        if ev == UiEvent::EnrolCancel {
+            // Card enrolment is the journal's request: leaving it is the kiosk's own message.
+            return (vec![Internal::EnrolCancel.into()], None);
+        }
+        let (cmds, view) = self.commands_for(ev, now);
+        (cmds.into_iter().map(Input::from).collect(), view)
+    }
+
+    /// What a person's action asks of the worker (but leaving card enrolment).
+    fn commands_for(
         &mut self,
         ev: UiEvent,
         now: DateTime<Utc>,
@@ -816,7 +841,7 @@ impl Flow {
                 ),
                 None => show(self, Mode::Idle),
             },
-            UiEvent::EnrolCancel => (vec![Command::EnrolCancel], None),
+            UiEvent::EnrolCancel => (Vec::new(), None),
             UiEvent::SignOut => {
                 self.mode = Mode::Idle;
                 (self.sign_out(), Some(self.screen(now)))
@@ -840,14 +865,67 @@ impl Flow {
     /// An instructor's screen left untouched for [`INSTRUCTOR_TIMEOUT`] goes back to idle and
     /// signs the instructor out: whoever touches «Инструктор» next is asked for the PIN or the
     /// staff card again. Returns the commands for the worker and the screen to show.
-    pub fn time_out(&mut self, now: DateTime<Utc>) -> (Vec<Command>, Option<ScreenView>) {
+    fn time_out(&mut self, now: DateTime<Utc>) -> (Vec<Input>, Option<ScreenView>) {
         // Card enrolment waits for its card until the journal's request expires (the kiosk
         // ends it then), not for a touch.
         if matches!(self.mode, Mode::Idle | Mode::Enrol { .. }) {
             return (Vec::new(), None);
         }
         self.mode = Mode::Idle;
-        (self.sign_out(), Some(self.screen(now)))
+        (
+            self.sign_out().into_iter().map(Input::from).collect(),
+            Some(self.screen(now)),
+        )
+    }
+
+    /// A person touched a screen at `at`: an instructor's screen times out from then.
+    pub fn touched(&mut self, at: Instant) {
+        self.touched = Some(at);
+    }
+
+    /// The screen shown now is a result held until `until` (`None`: not a held result).
+    pub fn hold(&mut self, until: Option<Instant>) {
+        self.held_until = until;
+    }
+
+    /// Whether a tap result is up (the screen underneath waits for its hold to end).
+    pub fn held(&self) -> bool {
+        self.held_until.is_some()
+    }
+
+    /// When the flow next acts by itself: a held result ends, or an untouched instructor's
+    /// screen times out ([`INSTRUCTOR_TIMEOUT`] after the last touch). `None`: nothing waits.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let timeout = self
+            .instructor_screen()
+            .then(|| self.touched.map(|t| t + INSTRUCTOR_TIMEOUT))
+            .flatten();
+        match (self.held_until, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// What is due at `at` (a monotonic instant; `now` is the wall clock for the screen): the
+    /// commands for the worker and the screen to show. Nothing before [`Flow::next_deadline`].
+    pub fn on_deadline(
+        &mut self,
+        at: Instant,
+        now: DateTime<Utc>,
+    ) -> (Vec<Input>, Option<ScreenView>) {
+        let timed_out = self.instructor_screen()
+            && self
+                .touched
+                .is_some_and(|t| at.saturating_duration_since(t) >= INSTRUCTOR_TIMEOUT);
+        if timed_out {
+            self.held_until = None;
+            return self.time_out(now);
+        }
+        if self.held_until.is_some_and(|u| u <= at) {
+            self.held_until = None;
+            return (Vec::new(), Some(self.screen(now)));
+        }
+        (Vec::new(), None)
     }
 
     /// The commands that sign the instructor out, if one is signed in.
@@ -885,13 +963,8 @@ impl std::fmt::Debug for Outputs {
 /// The shared state of the screen glue.
 struct Glue {
     flow: Mutex<Flow>,
-    /// Bumped at every screen shown: a pending "back from the tap result" only acts if nothing
-    /// newer was shown.
-    generation: AtomicU64,
-    /// The generation of the tap result on screen, while it is held.
-    held: AtomicU64,
-    /// When a person last touched an instructor's screen.
-    touched: Mutex<Instant>,
+    /// Woken when the flow's next deadline may have moved (a result held, a touch).
+    changed: Condvar,
     /// The name of the screen last shown.
     shown: Mutex<&'static str>,
     remote: UiRemote,
@@ -905,21 +978,73 @@ impl Glue {
         self.flow.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn show(&self, view: ScreenView) -> u64 {
-        let mut name = self.shown.lock().unwrap_or_else(|e| e.into_inner());
-        *name = view.name();
-        let g = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    /// Shows `view`, which is a result held until `held` if given (called with the flow
+    /// locked, so the screen and the flow's deadlines never disagree).
+    fn show(&self, flow: &mut Flow, view: ScreenView, held: Option<Instant>) {
+        flow.hold(held);
+        *self.shown.lock().unwrap_or_else(|e| e.into_inner()) = view.name();
         self.remote.show(view);
-        g
+        self.changed.notify_all();
     }
 
-    fn touch(&self) {
-        *self.touched.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    /// Sends what the flow asks of the worker (never with the flow locked: the worker's reply
+    /// comes back through the observer, which locks it).
+    fn send(&self, inputs: Vec<Input>) {
+        if inputs.is_empty() {
+            return;
+        }
+        let worker = self.worker.lock().map(|w| w.clone()).unwrap_or(None);
+        for input in inputs {
+            let name = input.name();
+            match &worker {
+                Some(w) => {
+                    if let Err(e) = w.call(input) {
+                        tracing::warn!("the screens' {name} (on a deadline) failed: {e}");
+                    }
+                }
+                None => tracing::warn!("no worker for the screens' {}", input.name()),
+            }
+        }
     }
+}
 
-    /// Whether a tap result is up (a hold thread will bring the screen back).
-    fn remote_busy(&self) -> bool {
-        self.held.load(Ordering::SeqCst) == self.generation.load(Ordering::SeqCst)
+/// The idle screen's clock shows minutes: it is redrawn at least this often.
+const CLOCK_TICK: Duration = Duration::from_secs(1);
+
+/// The one thread that drives the flow's deadlines ([`Flow::next_deadline`]): it sleeps until
+/// the next one (or a change of it), lets the flow act, and redraws the idle screen's clock when
+/// the minute changes.
+fn drive(glue: std::sync::Weak<Glue>) {
+    let mut minute = String::new();
+    loop {
+        let Some(g) = glue.upgrade() else { return };
+        let mut flow = g.lock();
+        let at = Instant::now();
+        let wake = flow
+            .next_deadline()
+            .map_or(at + CLOCK_TICK, |d| d.min(at + CLOCK_TICK));
+        if wake > at {
+            flow = g
+                .changed
+                .wait_timeout(flow, wake - at)
+                .map(|(f, _)| f)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        let now = (g.now)();
+        let (inputs, view) = flow.on_deadline(Instant::now(), now);
+        if let Some(view) = view {
+            g.show(&mut flow, view, None);
+        } else if !flow.instructor_screen() && !flow.held() {
+            // The idle screen's clock: redraw when the minute changes.
+            let m = now.format("%H:%M").to_string();
+            if m != minute {
+                minute = m;
+                let view = flow.screen(now);
+                g.show(&mut flow, view, None);
+            }
+        }
+        drop(flow);
+        g.send(inputs);
     }
 }
 
@@ -937,8 +1062,8 @@ impl std::fmt::Debug for Screens {
 }
 
 impl Screens {
-    /// Shows the idle screen and starts the minute clock of the idle screen and the instructor
-    /// screens' timeout.
+    /// Shows the idle screen and starts the thread of the flow's deadlines (held results, the
+    /// instructor screens' timeout, the idle screen's clock).
     pub fn new(
         remote: UiRemote,
         site: SiteTime,
@@ -955,61 +1080,27 @@ impl Screens {
             };
         }
         flow.facts = facts;
+        flow.touched(Instant::now());
         let glue = Arc::new(Glue {
             flow: Mutex::new(flow),
-            generation: AtomicU64::new(0),
-            held: AtomicU64::new(u64::MAX),
-            touched: Mutex::new(Instant::now()),
+            changed: Condvar::new(),
             shown: Mutex::new("idle"),
             remote,
             now,
             worker: Mutex::new(None),
         });
-        let first = glue.lock().screen((glue.now)());
-        glue.show(first);
-        let ticker = Arc::downgrade(&glue);
-        let _ = std::thread::Builder::new()
+        {
+            let mut flow = glue.lock();
+            let first = flow.screen((glue.now)());
+            glue.show(&mut flow, first, None);
+        }
+        let weak = Arc::downgrade(&glue);
+        if let Err(e) = std::thread::Builder::new()
             .name("screen-clock".into())
-            .spawn(move || {
-                let mut minute = String::new();
-                loop {
-                    std::thread::sleep(Duration::from_secs(1));
-                    let Some(glue) = ticker.upgrade() else { return };
-                    let now = (glue.now)();
-                    let mut flow = glue.lock();
-                    let idle_for = glue.touched.lock().map(|t| t.elapsed()).unwrap_or_default();
-                    if flow.instructor_screen() && idle_for > INSTRUCTOR_TIMEOUT {
-                        let (cmds, view) = flow.time_out(now);
-                        drop(flow);
-                        if let Some(view) = view {
-                            glue.show(view);
-                        }
-                        let worker = glue.worker.lock().map(|w| w.clone()).unwrap_or(None);
-                        for cmd in cmds {
-                            match &worker {
-                                Some(w) => {
-                                    if let Err(e) = w.call(cmd) {
-                                        tracing::warn!("sign-out on the timeout failed: {e}");
-                                    }
-                                }
-                                None => tracing::warn!("no worker to sign the instructor out"),
-                            }
-                        }
-                        continue;
-                    }
-                    // The idle screen's clock: redraw when the minute changes, unless a tap
-                    // result is up (it comes back to a fresh idle screen itself).
-                    let m = now.format("%H:%M").to_string();
-                    if m != minute && !flow.instructor_screen() {
-                        minute = m;
-                        let view = flow.screen(now);
-                        drop(flow);
-                        if !glue.remote_busy() {
-                            glue.show(view);
-                        }
-                    }
-                }
-            });
+            .spawn(move || drive(weak))
+        {
+            tracing::error!("cannot start the screens' clock: {e}");
+        }
         Screens { glue }
     }
 
@@ -1018,14 +1109,16 @@ impl Screens {
     pub fn observer(&self, mut out: Outputs) -> Observer {
         let glue = self.glue.clone();
         Box::new(move |cmd, reply, kiosk| {
-            if matches!(cmd, Command::Health) {
+            if matches!(cmd, Input::Internal(Internal::Health)) {
                 // The feed's periodic question: nothing on screen changes.
                 return;
             }
             let now = (glue.now)();
-            let facts = Facts::of(kiosk, now, matches!(cmd, Command::Status));
-            let shown = glue.lock().on_reply(cmd, reply, facts, now);
-            let Some(shown) = shown else { return };
+            let facts = Facts::of(kiosk, now, matches!(cmd, Input::Command(Command::Status)));
+            let mut flow = glue.lock();
+            let Some(shown) = flow.on_reply(cmd, reply, facts, now) else {
+                return;
+            };
             if let Some(view) = &shown.tap {
                 if let Some((player, config)) = &out.sound {
                     player.play(&view.prompt, config);
@@ -1034,21 +1127,9 @@ impl Screens {
                     signal(view);
                 }
             }
-            let my = glue.show(shown.screen);
-            if shown.hold {
-                glue.held.store(my, Ordering::SeqCst);
-                let glue = glue.clone();
-                let hold = if shown.linger { out.hold * 4 } else { out.hold };
-                let _ = std::thread::Builder::new()
-                    .name("screen-hold".into())
-                    .spawn(move || {
-                        std::thread::sleep(hold);
-                        if glue.generation.load(Ordering::SeqCst) == my {
-                            let view = glue.lock().screen((glue.now)());
-                            glue.show(view);
-                        }
-                    });
-            }
+            let hold = if shown.linger { out.hold * 4 } else { out.hold };
+            let held = shown.hold.then(|| Instant::now() + hold);
+            glue.show(&mut flow, shown.screen, held);
         })
     }
 
@@ -1061,11 +1142,18 @@ impl Screens {
     /// to the worker (and come back through the observer). Returns the first refusal.
     pub fn act(&self, ev: UiEvent, worker: &WorkerHandle) -> Result<(), String> {
         let glue = &self.glue;
-        glue.touch();
-        let (cmds, view) = glue.lock().on_event(ev, (glue.now)());
-        if let Some(view) = view {
-            glue.show(view);
-        }
+        let cmds = {
+            let mut flow = glue.lock();
+            flow.touched(Instant::now());
+            let (cmds, view) = flow.on_event(ev, (glue.now)());
+            if let Some(view) = view {
+                glue.show(&mut flow, view, None);
+            } else {
+                // The touch moved the timeout.
+                glue.changed.notify_all();
+            }
+            cmds
+        };
         let mut first_err = Ok(());
         for cmd in cmds {
             if let Err(e) = worker.call(cmd) {
@@ -1205,21 +1293,30 @@ mod tests {
             (true, true, "in_session"),
         ] {
             let mut f = flow(facts(instructor, session, ClockVerdict::Trusted));
+            let t0 = Instant::now();
+            f.touched(t0);
             let (cmds, view) = f.on_event(UiEvent::InstructorMenu, now());
             assert!(cmds.is_empty());
             assert_eq!(view.unwrap().name(), screen);
-            // An untouched instructor screen times out to idle and signs the instructor out.
-            let (cmds, view) = f.time_out(now());
+            // An untouched instructor screen times out to idle, and signs the instructor out,
+            // two minutes after the last touch: not a moment before.
+            assert_eq!(f.next_deadline(), Some(t0 + INSTRUCTOR_TIMEOUT));
+            let almost = t0 + INSTRUCTOR_TIMEOUT - Duration::from_millis(1);
+            assert_eq!(f.on_deadline(almost, now()), (vec![], None));
+            let (cmds, view) = f.on_deadline(t0 + INSTRUCTOR_TIMEOUT, now());
             assert_eq!(view.unwrap().name(), "idle");
             assert_eq!(
                 cmds,
                 if instructor {
-                    vec![Command::SignOut]
+                    vec![Input::from(Command::SignOut)]
                 } else {
                     vec![]
                 }
             );
-            assert_eq!(f.time_out(now()), (vec![], None));
+            // Idle: nothing waits any more.
+            assert_eq!(f.next_deadline(), None);
+            let later = t0 + INSTRUCTOR_TIMEOUT * 2;
+            assert_eq!(f.on_deadline(later, now()), (vec![], None));
             // «Инструктор» again asks for the PIN or the staff card, session or not.
             let (_, view) = f.on_event(UiEvent::InstructorMenu, now());
             assert_eq!(
@@ -1231,11 +1328,36 @@ mod tests {
     }
 
     #[test]
+    fn a_touch_moves_the_timeout_and_a_held_result_gives_way_to_the_screen_underneath() {
+        let mut f = flow(facts(true, true, ClockVerdict::Trusted));
+        let t0 = Instant::now();
+        f.touched(t0);
+        f.on_event(UiEvent::InstructorMenu, now());
+        let t1 = t0 + Duration::from_secs(100);
+        f.touched(t1);
+        assert_eq!(f.next_deadline(), Some(t1 + INSTRUCTOR_TIMEOUT));
+        assert_eq!(
+            f.on_deadline(t0 + INSTRUCTOR_TIMEOUT, now()),
+            (vec![], None)
+        );
+        // A tap result held for 3 s comes first; at its end the instructor's screen is back.
+        let until = t1 + Duration::from_secs(3);
+        f.hold(Some(until));
+        assert!(f.held());
+        assert_eq!(f.next_deadline(), Some(until));
+        let (cmds, view) = f.on_deadline(until, now());
+        assert!(cmds.is_empty());
+        assert_eq!(view.unwrap().name(), "in_session");
+        assert!(!f.held());
+        assert_eq!(f.next_deadline(), Some(t1 + INSTRUCTOR_TIMEOUT));
+    }
+
+    #[test]
     fn the_sign_out_button_signs_the_instructor_out_and_shows_idle() {
         let mut f = flow(facts(true, true, ClockVerdict::Trusted));
         f.on_event(UiEvent::InstructorMenu, now());
         let (cmds, view) = f.on_event(UiEvent::SignOut, now());
-        assert_eq!(cmds, vec![Command::SignOut]);
+        assert_eq!(cmds, vec![Input::from(Command::SignOut)]);
         assert_eq!(view.unwrap().name(), "idle");
         let (_, view) = f.on_event(UiEvent::InstructorMenu, now());
         assert_eq!(view.unwrap().name(), "sign_in");
@@ -1243,9 +1365,9 @@ mod tests {
 
     #[test]
     fn only_a_signed_in_instructor_is_offered_the_override() {
-        let tap = Command::Tap {
+        let tap = Input::from(Command::Tap {
             card: "0A000001".into(),
-        };
+        });
         for (instructor, offered) in [(false, false), (true, true)] {
             let mut f = flow(Facts::default());
             let shown = f
@@ -1284,10 +1406,10 @@ mod tests {
         let (cmds, _) = f.on_event(UiEvent::ConfirmDate { date: c.date }, now());
         assert!(matches!(
             cmds.as_slice(),
-            [Command::Start {
+            [Input::Command(Command::Start {
                 confirm_date: true,
                 ..
-            }]
+            })]
         ));
         // Another date: the kiosk cannot set its clock; no session, a message.
         let mut f = flow(facts(true, false, before_build));
@@ -1323,14 +1445,14 @@ mod tests {
         assert_eq!(
             cmds,
             vec![
-                Command::Note {
+                Input::from(Command::Note {
                     recipient: RecipientId(r),
                     note: "left_early".into()
-                },
-                Command::End {
+                }),
+                Input::from(Command::End {
                     head_count: Some(12),
                     reason: Some(CloseReason::LeftEarly),
-                },
+                }),
             ]
         );
         // Back from the end screen is the session, not the idle screen.
@@ -1352,9 +1474,9 @@ mod tests {
         );
         assert_eq!(
             cmds,
-            vec![Command::Override {
+            vec![Input::from(Command::Override {
                 reason: "paper_consent".into()
-            }]
+            })]
         );
         let r = uuid::Uuid::from_u128(9);
         let (cmds, _) = f.on_event(
@@ -1366,15 +1488,15 @@ mod tests {
         );
         assert_eq!(
             cmds,
-            vec![Command::Manual {
+            vec![Input::from(Command::Manual {
                 recipient: RecipientId(r),
                 reason: "forgot_card".into()
-            }]
+            })]
         );
         f.on_event(UiEvent::InstructorMenu, now());
         let shown = f
             .on_reply(
-                &Command::Undo { checkin: None },
+                &Input::from(Command::Undo { checkin: None }),
                 &Err(KioskError::NotSignedIn),
                 facts(true, true, ClockVerdict::Trusted),
                 now(),
@@ -1387,9 +1509,9 @@ mod tests {
         // A wrong PIN keeps the sign-in screen, with the message.
         let shown = f
             .on_reply(
-                &Command::SignIn {
+                &Input::from(Command::SignIn {
                     credential: "0000".into(),
-                },
+                }),
                 &Err(KioskError::BadCredential),
                 facts(false, true, ClockVerdict::Trusted),
                 now(),
@@ -1407,9 +1529,9 @@ mod tests {
             let mut f = flow(facts(session, session, ClockVerdict::Trusted));
             let shown = f
                 .on_reply(
-                    &Command::Tap {
+                    &Input::from(Command::Tap {
                         card: "\u{1b}[2~x".into(),
-                    },
+                    }),
                     &Err(KioskError::UnreadableCard),
                     facts(session, session, ClockVerdict::Trusted),
                     now(),
@@ -1439,9 +1561,9 @@ mod tests {
             present: 3,
             group_max: None,
         }));
-        let tap = Command::Tap {
+        let tap = Input::from(Command::Tap {
             card: "0A000005".into(),
-        };
+        });
         let mut f = flow(facts(false, true, ClockVerdict::Trusted));
         let shown = f
             .on_reply(
@@ -1469,10 +1591,10 @@ mod tests {
         let (cmds, _) = f.on_event(UiEvent::Satisfaction(Satisfaction::SoSo), now());
         assert_eq!(
             cmds,
-            vec![Command::CheckOut {
+            vec![Input::from(Command::CheckOut {
                 recipient: r,
                 satisfaction: Some(otmetka_core::event::Satisfaction::Neutral)
-            }]
+            })]
         );
         // An answer with no one asked (a late press) only goes back to idle.
         let (cmds, view) = f.on_event(UiEvent::Satisfaction(Satisfaction::Good), now());
@@ -1485,10 +1607,10 @@ mod tests {
         let mut f = flow(facts(true, true, ClockVerdict::Trusted));
         let shown = f
             .on_reply(
-                &Command::End {
+                &Input::from(Command::End {
                     head_count: Some(3),
                     reason: None,
-                },
+                }),
                 &Ok(Reply::Ended {
                     session: SessionId(uuid::Uuid::nil()),
                     units: Vec::new(),
@@ -1509,7 +1631,7 @@ mod tests {
     #[test]
     fn card_enrolment_waits_refuses_a_held_card_and_ends_with_the_card_given() {
         let mut f = flow(facts(false, false, ClockVerdict::Trusted));
-        let enrol = Command::Enrol {
+        let enrol = Input::from(Internal::Enrol {
             request: Box::new(otmetka_core::wire::EnrolmentRequest {
                 schema: otmetka_core::wire::SCHEMA,
                 request: uuid::Uuid::nil(),
@@ -1517,7 +1639,7 @@ mod tests {
                 display_name: "Нина Васильевна".into(),
                 expires_at: now(),
             }),
-        };
+        });
         let waiting = |name: bool| {
             let mut x = facts(false, false, ClockVerdict::Trusted);
             x.enrolment = name.then(|| "Нина Васильевна".to_string());
@@ -1542,9 +1664,9 @@ mod tests {
             (vec![], None),
             "enrolment does not time out by touch"
         );
-        let tap = Command::Tap {
+        let tap = Input::from(Command::Tap {
             card: "0A000001".into(),
-        };
+        });
         let shown = f
             .on_reply(
                 &tap,
@@ -1591,7 +1713,12 @@ mod tests {
             now(),
         );
         let shown = f
-            .on_reply(&Command::Tick, &Ok(Reply::Ok), waiting(false), now())
+            .on_reply(
+                &Input::from(Internal::Tick),
+                &Ok(Reply::Ok),
+                waiting(false),
+                now(),
+            )
             .unwrap();
         assert_eq!(shown.screen.name(), "idle");
         // Cancel on the screen asks the kiosk to leave enrolment mode.
@@ -1604,6 +1731,6 @@ mod tests {
             now(),
         );
         let (cmds, _) = f.on_event(UiEvent::EnrolCancel, now());
-        assert_eq!(cmds, vec![Command::EnrolCancel]);
+        assert_eq!(cmds, vec![Input::from(Internal::EnrolCancel)]);
     }
 }

@@ -2,14 +2,14 @@
 //! the control socket send it commands and wait — on their own threads — for the reply. The screen
 //! thread never touches the disk.
 
-use crate::kiosk::{Command, Kiosk, KioskError, Reply};
+use crate::kiosk::{Input, Internal, Kiosk, KioskError, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A command with the channel its reply goes to.
-type Job = (Command, mpsc::Sender<Result<Reply, String>>, Instant);
+/// A command or message with the channel its reply goes to.
+type Job = (Input, mpsc::Sender<Result<Reply, String>>, Instant);
 
 /// A handle to the worker; cheap to clone.
 #[derive(Debug, Clone)]
@@ -21,12 +21,13 @@ pub struct WorkerHandle {
 
 /// Something that wants to hear about every reply (the screen, lights, voice). It runs on the
 /// worker thread after the command, with the kiosk as it is then; a tick that changed the open
-/// session or ended card enrolment mode is reported as [`Command::Tick`].
-pub type Observer = Box<dyn FnMut(&Command, &Result<Reply, KioskError>, &Kiosk) + Send>;
+/// session or ended card enrolment mode is reported as [`Internal::Tick`].
+pub type Observer = Box<dyn FnMut(&Input, &Result<Reply, KioskError>, &Kiosk) + Send>;
 
 impl WorkerHandle {
-    /// Sends a command and waits for its reply.
-    pub fn call(&self, cmd: Command) -> Result<Reply, String> {
+    /// Sends a person's command or the kiosk's own message and waits for its reply.
+    pub fn call(&self, input: impl Into<Input>) -> Result<Reply, String> {
+        let cmd = input.into();
         let (tx, rx) = mpsc::channel();
         self.pending.fetch_add(1, Ordering::SeqCst);
         let answer = self
@@ -100,7 +101,7 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
                 }
                 if state(&kiosk) != before {
                     if let Some(obs) = observer.as_mut() {
-                        obs(&Command::Tick, &ticked, &kiosk);
+                        obs(&Input::Internal(Internal::Tick), &ticked, &kiosk);
                     }
                 }
             }

@@ -67,6 +67,13 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a new site secret (32 random bytes) into the file the config names for the site;
+    /// never over an existing one. `provision-kiosk` does it for a site's first kiosk.
+    NewSiteSecret {
+        #[arg(long)]
+        config: PathBuf,
+        site: String,
+    },
     /// Take a kiosk's broker credential away; the journal refuses its messages from now on.
     RevokeKiosk {
         #[arg(long)]
@@ -187,6 +194,20 @@ fn run(cli: Cli) -> Result<()> {
             println!(
                 "next: copy the bundle to the kiosk (it holds a password and the site secret:                  keep it private) and run `otmetka-kiosk enroll {}` there",
                 done.bundle.display()
+            );
+            Ok(())
+        }
+        Cmd::NewSiteSecret { config, site } => {
+            let cfg = JournalConfig::load(&config)?;
+            let site_cfg = cfg
+                .sites
+                .iter()
+                .find(|s| s.id == site)
+                .with_context(|| format!("no site {site:?} in {}", config.display()))?;
+            provision::new_site_secret(&site_cfg.site_secret_file)?;
+            println!(
+                "site {site}: a new secret in {} (mode 0600); keep it and back it up",
+                site_cfg.site_secret_file.display()
             );
             Ok(())
         }

@@ -338,6 +338,28 @@ fn check_replaceable(path: &Path, what: &str) -> Result<()> {
         })
 }
 
+/// Writes a new site secret into `path`: 32 random bytes from the operating system's
+/// generator, as 64 hex digits and a newline, mode 0600. A secret is never overwritten: the card
+/// hashes of every roster and kiosk of the site are made with it (rotating it means reading every
+/// card again, docs/security.md).
+pub fn new_site_secret(path: &Path) -> Result<()> {
+    if path.exists() {
+        bail!(
+            "{} already exists: a site secret is never overwritten (every card of the site is \
+             hashed with it; see docs/security.md before rotating it)",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let text = format!("{}\n", generate_password());
+    // The same check the journal and the kiosks apply when they read it.
+    otmetka_core::cards::SiteSecret::from_file_bytes(text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("a generated secret was refused: {e}"))?;
+    write_new(path, text.as_bytes(), 0o600)
+}
+
 /// `provision-kiosk`: issues a new password for the kiosk, records it, adds it to the broker and
 /// writes the bundle into `out` (which must not exist).
 pub fn provision(
@@ -358,6 +380,16 @@ pub fn provision(
     )?;
     let ca_pem = std::fs::read(ca)
         .with_context(|| format!("cannot read the CA certificate {}", ca.display()))?;
+    // The site's first kiosk: no secret yet, so provisioning makes it (never a short one typed
+    // by hand).
+    if !site_cfg.site_secret_file.exists() {
+        new_site_secret(&site_cfg.site_secret_file)?;
+        tracing::info!(
+            site = %site,
+            "generated the site secret {} (32 random bytes): keep it, and back it up",
+            site_cfg.site_secret_file.display()
+        );
+    }
     let secret = std::fs::read(&site_cfg.site_secret_file).with_context(|| {
         format!(
             "cannot read the site secret {}",
@@ -490,6 +522,24 @@ mod tests {
 
     fn id(s: &str) -> Id {
         Id::new(s).unwrap()
+    }
+
+    #[test]
+    fn a_site_secret_is_32_random_bytes_0600_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("etc/a.secret"), dir.path().join("b.secret"));
+        new_site_secret(&a).unwrap();
+        new_site_secret(&b).unwrap();
+        let text = std::fs::read_to_string(&a).unwrap();
+        assert_eq!(text.trim().len(), 64, "{text}");
+        assert!(text.trim().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(text, std::fs::read_to_string(&b).unwrap());
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let e = new_site_secret(&a).unwrap_err().to_string();
+        assert!(e.contains("never overwritten"), "{e}");
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), text);
     }
 
     #[test]

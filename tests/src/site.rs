@@ -85,11 +85,17 @@ impl KioskProcess {
         let text = format!(
             "site = {site:?}\nkiosk = {kiosk:?}\ntime_zone = \"Asia/Yekaterinburg\"\n\
              database = {db:?}\ncatalogue = {cat:?}\nroster_file = {roster:?}\n\
-             site_secret_file = {secret:?}\nsocket = {socket:?}\n{reader}\
+             site_secret_file = {secret:?}\nsocket = {socket:?}\n{shots}{reader}\
              assume_clock_synced = true\n{extra_toml}\n{sound}",
             db = dir.join("kiosk.db"),
             cat = root.join("config/services.toml"),
             socket = dir.join("kiosk.sock"),
+            // Screenshots beside the kiosk's files unless the test says where.
+            shots = if extra_toml.contains("screenshot_dir") {
+                String::new()
+            } else {
+                format!("screenshot_dir = {dir:?}\n")
+            },
             // The simulated reader unless the test wires one (a pty).
             reader = if extra_toml.contains("reader =") {
                 ""

@@ -71,7 +71,7 @@ fn a_card_enrolled_at_one_kiosk_works_at_every_kiosk_of_the_site() {
     wait_for("kiosk-1 shows the enrolment screen", 60, || {
         (screen(&k1) == "enrol").then_some(())
     });
-    let mut shots = Shots::new(dir.path(), "enrol");
+    let mut shots = Shots::new(&dir.path().join("k1"), "enrol");
     shots.take(&k1, "01-waiting", "enrol");
     // Мария Ивановна's card is hers: refused, and the kiosk keeps waiting.
     match tap(&k1, "0A000001") {

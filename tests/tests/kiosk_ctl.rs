@@ -263,6 +263,53 @@ fn the_control_socket_is_the_kiosk_users_and_takes_only_what_people_send() {
 }
 
 #[test]
+fn a_screenshot_is_written_only_as_a_png_in_the_screenshot_directory() {
+    use otmetka_app::control::ExtraRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let shots = dir.path().join("shots");
+    let k = KioskProcess::start(
+        &dir.path().join("k"),
+        "demo",
+        "kiosk-1",
+        &format!("screenshot_dir = {shots:?}\n"),
+    )
+    .unwrap();
+    let shoot = |path: &std::path::Path| {
+        k.extra(ExtraRequest::Screenshot {
+            path: path.display().to_string(),
+        })
+    };
+    // In the directory, by a relative name or its whole path: written.
+    shoot(std::path::Path::new("idle.png")).unwrap();
+    assert!(shots.join("idle.png").exists());
+    shoot(&shots.join("again.png")).unwrap();
+    let (w, _, _) = otmetka_tests::screens::decode(&shots.join("again.png"));
+    assert!(w > 0);
+    // The kiosk's database, a file outside, a way out of the directory: refused, untouched.
+    let db = dir.path().join("k/kiosk.db");
+    let outside = dir.path().join("outside.png");
+    std::fs::write(&outside, b"someone else's file").unwrap();
+    for (asked, why) in [
+        (db.clone(), ".png"),
+        (outside.clone(), "only in"),
+        (shots.join("../outside.png"), "only in"),
+    ] {
+        let e = shoot(&asked).unwrap_err().to_string();
+        assert!(e.contains(why), "{}: {e}", asked.display());
+    }
+    // A symbolic link in the directory to a file outside is not followed.
+    std::os::unix::fs::symlink(&outside, shots.join("link.png")).unwrap();
+    let e = shoot(&shots.join("link.png")).unwrap_err().to_string();
+    assert!(e.contains("cannot write"), "{e}");
+    assert_eq!(std::fs::read(&outside).unwrap(), b"someone else's file");
+    assert!(
+        std::fs::read(&db)
+            .unwrap()
+            .starts_with(b"SQLite format 3\0")
+    );
+}
+
+#[test]
 fn a_thread_that_panics_ends_the_kiosk_instead_of_leaving_it_half_alive() {
     for point in ["panic-feed", "panic-reader"] {
         let dir = tempfile::tempdir().unwrap();

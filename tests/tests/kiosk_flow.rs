@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 use otmetka_app::control::ExtraRequest;
-use otmetka_app::kiosk::{Command, Reply, TapReply};
+use otmetka_app::kiosk::{Command, Internal, Reply, TapReply};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::decision::DecisionKind;
 use otmetka_core::people::GroupId;
@@ -373,7 +373,7 @@ fn wrong_pins_lock_pins_out_for_longer_and_longer_but_never_the_staff_card() {
     let err = pin(&mut k, "1234").unwrap_err();
     assert!(err.contains("wait 60 s"), "twice as long: {err}");
     assert!(matches!(
-        k.handle(Command::Health).unwrap(),
+        k.handle(Internal::Health).unwrap(),
         Reply::Health {
             pin_failures: 4,
             ..
@@ -396,7 +396,7 @@ fn wrong_pins_lock_pins_out_for_longer_and_longer_but_never_the_staff_card() {
         Reply::SignedIn { .. }
     ));
     assert!(matches!(
-        k.handle(Command::Health).unwrap(),
+        k.handle(Internal::Health).unwrap(),
         Reply::Health {
             pin_failures: 0,
             ..

@@ -41,9 +41,10 @@ fn until_stopped() -> Result<()> {
     })
 }
 
-/// Saves the kiosk's current screen (rendered off-screen when there is no display).
+/// Saves the kiosk's current screen (rendered off-screen when there is no display) in its
+/// directory (the one place its control socket writes screenshots).
 fn shot(kiosk: &KioskProcess, dir: &std::path::Path, name: &str) -> Result<()> {
-    let path = dir.join(format!("screen-{name}.png"));
+    let path = dir.join("kiosk-1").join(format!("screen-{name}.png"));
     let mut c = kiosk.client()?;
     let req =
         otmetka_app::control::Request::Extra(otmetka_app::control::ExtraRequest::Screenshot {

@@ -1,0 +1,116 @@
+//! The journal's documents the kiosk holds: the roster (indexed, swapped in without holding up a
+//! tap), the schedule and the site's usage (what other kiosks gave each recipient).
+
+use super::*;
+
+/// An indexed roster, shared (see [`Internal::UseRoster`]).
+#[derive(Debug, Clone)]
+pub struct PreparedRoster(pub Arc<RosterIndex>);
+
+impl PartialEq for PreparedRoster {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PreparedRoster {}
+
+/// The site's usage by recipient, with its version.
+pub(super) fn index_usage(usage: &Usage) -> (u64, HashMap<RecipientId, Vec<UsageEntry>>) {
+    let by = usage
+        .recipients
+        .iter()
+        .map(|r| (r.id, r.given.clone()))
+        .collect();
+    (usage.version, by)
+}
+
+/// Indexes a roster, and says in the log which card forms it holds twice.
+pub fn index_roster(roster: &Roster) -> RosterIndex {
+    let index = RosterIndex::from_roster(roster);
+    for c in index.collisions() {
+        tracing::warn!(
+            holders = c.holders.len(),
+            "two cards share a card form: a truncated read of it cannot tell them apart"
+        );
+    }
+    index
+}
+
+/// Frees a replaced roster index on a short-lived thread: a large home's index takes a few
+/// milliseconds to free, which a tap queued behind the swap would otherwise wait for.
+fn drop_elsewhere(old: Arc<RosterIndex>) {
+    let spawned = std::thread::Builder::new()
+        .name("roster-drop".into())
+        .spawn(move || drop(old));
+    if let Err(e) = spawned {
+        // No thread (out of resources): the closure, and the index with it, was dropped here.
+        tracing::warn!("freed the old roster on the worker: {e}");
+    }
+}
+
+impl Kiosk {
+    /// Installs a roster if it is newer than the one held. Returns whether it was taken.
+    pub fn put_roster(&mut self, roster: &Roster) -> Result<bool, KioskError> {
+        let body = serde_json::to_string(roster).map_err(StoreError::from)?;
+        let taken = self.store.put_document("roster", roster.version, &body)?;
+        if taken {
+            self.use_roster(Arc::new(index_roster(roster)));
+        }
+        Ok(taken)
+    }
+
+    /// Installs a schedule if it is newer than the one held. Returns whether it was taken.
+    pub fn put_schedule(&mut self, schedule: &Schedule) -> Result<bool, KioskError> {
+        let body = serde_json::to_string(schedule).map_err(StoreError::from)?;
+        let taken = self
+            .store
+            .put_document("schedule", schedule.version, &body)?;
+        if taken {
+            self.schedule = Some(schedule.clone());
+        }
+        Ok(taken)
+    }
+
+    /// Installs the site's usage if it is newer than the one held. Returns whether it was taken.
+    pub fn put_usage(&mut self, usage: &Usage) -> Result<bool, KioskError> {
+        let body = serde_json::to_string(usage).map_err(StoreError::from)?;
+        let taken = self.store.put_document("usage", usage.version, &body)?;
+        if taken {
+            self.usage = index_usage(usage);
+        }
+        Ok(taken)
+    }
+
+    /// A recipient's attendance as the limits count it: this kiosk's own check-ins from its
+    /// store (delivered or not), and the other kiosks' and the journal's units from the last
+    /// usage the journal sent. Offline, the kiosk counts with what it last had.
+    pub(super) fn history(
+        &self,
+        recipient: RecipientId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<otmetka_core::rules::Attendance>, KioskError> {
+        let mut history = self
+            .store
+            .attendance(recipient, now - Duration::days(400))?;
+        if let Some(entries) = self.usage.1.get(&recipient) {
+            history.extend(Usage::attendance(entries, &self.names.1, &self.site));
+        }
+        Ok(history)
+    }
+
+    /// The schedule held, if the journal sent one.
+    pub fn schedule(&self) -> Option<&Schedule> {
+        self.schedule.as_ref()
+    }
+
+    /// Puts `index` in place of the roster in use; the old one is freed off this thread.
+    pub(super) fn use_roster(&mut self, index: Arc<RosterIndex>) {
+        drop_elsewhere(std::mem::replace(&mut self.roster, index));
+    }
+
+    /// The roster held.
+    pub fn roster(&self) -> &RosterIndex {
+        &self.roster
+    }
+}
