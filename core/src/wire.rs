@@ -130,6 +130,23 @@ pub enum RejectReason {
     Other,
 }
 
+impl RejectReason {
+    /// The reason's kind, as its wire tag spells it (`malformed`, `too_large`…): what the journal
+    /// counts refusals by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RejectReason::Malformed { .. } => "malformed",
+            RejectReason::UnsupportedSchema { .. } => "unsupported_schema",
+            RejectReason::WrongTopic { .. } => "wrong_topic",
+            RejectReason::Invalid { .. } => "invalid",
+            RejectReason::TooLarge { .. } => "too_large",
+            RejectReason::Revoked { .. } => "revoked",
+            RejectReason::Foreign { .. } => "foreign",
+            RejectReason::Other => "other",
+        }
+    }
+}
+
 /// One rejected message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
@@ -336,6 +353,27 @@ pub struct EnrolmentRequest {
 mod tests {
     use super::*;
     use crate::session::SessionId;
+
+    /// `RejectReason::kind` is the wire tag of each reason (the journal counts by it).
+    #[test]
+    fn a_reasons_kind_is_its_wire_tag() {
+        let detail = String::new;
+        for r in [
+            RejectReason::Malformed { detail: detail() },
+            RejectReason::UnsupportedSchema { schema: 9 },
+            RejectReason::WrongTopic { topic: detail() },
+            RejectReason::Invalid { detail: detail() },
+            RejectReason::TooLarge { bytes: 1, max: 0 },
+            RejectReason::Revoked {
+                site: detail(),
+                kiosk: detail(),
+            },
+            RejectReason::Foreign { detail: detail() },
+        ] {
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["reason"], r.kind(), "{v}");
+        }
+    }
 
     #[test]
     fn an_ack_with_a_reason_this_version_does_not_know_is_still_read() {

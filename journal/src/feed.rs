@@ -271,8 +271,13 @@ impl Running {
             }
             Event::Message(m) => {
                 self.refresh_revoked().await?;
-                let received =
-                    ingest::receive(&m.topic, &m.payload, &self.revoked, &self.feed.documents);
+                let received = ingest::receive(
+                    &m.topic,
+                    &m.payload,
+                    m.qos,
+                    &self.revoked,
+                    &self.feed.documents,
+                );
                 if let ingest::Received::Event(j) = &received {
                     if let ingest::Verdict::Reject { reason, .. } = &j.verdict {
                         tracing::warn!(topic = %m.topic, ?reason, "rejected a message");

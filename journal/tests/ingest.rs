@@ -227,12 +227,24 @@ fn thousands_of_bad_messages_are_recorded_and_good_ones_around_them_land() {
         }
     }
     j.commit_batch(&Batch::of(batch.clone()), now()).unwrap();
+    // Every bad message is counted with its reason kind; a sample of the latest of each kind
+    // is kept whole (so a flood cannot fill the disk).
+    let counts = j.rejection_counts().unwrap();
+    let counted: u64 = counts.iter().map(|c| c.count).sum();
+    assert_eq!(counted, expected_bad as u64, "every bad message is counted");
     let rejections = j.rejections().unwrap();
-    assert_eq!(
-        rejections.len(),
-        expected_bad,
-        "every bad message is recorded with its reason"
-    );
+    for c in &counts {
+        let kept = rejections
+            .iter()
+            .filter(|r| r.site == c.site && r.kiosk == c.kiosk && r.reason.kind() == c.kind)
+            .count();
+        assert_eq!(
+            kept as u64,
+            c.count
+                .min(u64::from(otmetka_journal::store::sqlite::REJECTED_SAMPLE)),
+            "{c:?}"
+        );
+    }
     assert!(
         rejections
             .iter()
@@ -243,7 +255,42 @@ fn thousands_of_bad_messages_are_recorded_and_good_ones_around_them_land() {
         good_seq as usize,
         "every good message landed"
     );
-    println!("{expected_bad} bad messages recorded, {good_seq} good units landed");
+    println!(
+        "{expected_bad} bad messages counted in {} kinds ({} kept as samples), {good_seq} good \
+         units landed",
+        counts.len(),
+        rejections.len()
+    );
+}
+
+#[test]
+fn a_flood_of_bad_messages_from_one_kiosk_is_counted_and_only_a_sample_is_kept() {
+    let cat = catalogue();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = SqliteJournal::open(&path).unwrap();
+    // 10,000 garbage messages of 4 KiB from one credential, in the journal's batches of 500.
+    let garbage = vec![b'x'; 4096];
+    for _ in 0..20 {
+        let batch: Vec<_> = (0..500)
+            .map(|_| judged(&cat, incoming("kiosk-1", &garbage)))
+            .collect();
+        j.commit_batch(&Batch::of(batch), now()).unwrap();
+    }
+    let counts = j.rejection_counts().unwrap();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(
+        (counts[0].kiosk.as_str(), counts[0].kind.as_str()),
+        ("kiosk-1", "malformed")
+    );
+    assert_eq!(counts[0].count, 10_000);
+    let kept = j.rejections().unwrap().len() as u32;
+    assert_eq!(kept, otmetka_journal::store::sqlite::REJECTED_SAMPLE);
+    // The file holds the sample, not the flood (40 MiB of payloads came in).
+    drop(j);
+    let size = std::fs::metadata(&path).unwrap().len()
+        + std::fs::metadata(dir.path().join("j.db-wal")).map_or(0, |m| m.len());
+    assert!(size < 8 << 20, "{size} bytes");
 }
 
 #[test]

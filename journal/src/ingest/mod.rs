@@ -16,6 +16,8 @@ pub use judge::{Incoming, MAX_PAYLOAD, judge};
 
 use crate::documents::Documents;
 use crate::store::{Judged, StatusReport};
+use otmetka_core::wire::{Envelope, RejectReason};
+use otmetka_link::QoS;
 use otmetka_link::topics::{self, Topic};
 use std::collections::HashSet;
 
@@ -33,8 +35,7 @@ pub const MAX_STATUS: usize = 16 * 1024;
 
 /// Why a status message is not recorded, if it is not: too large, not a status, or another
 /// kiosk's.
-fn status_refusal(payload: &[u8], kiosk: &str) -> Option<otmetka_core::wire::RejectReason> {
-    use otmetka_core::wire::RejectReason;
+fn status_refusal(payload: &[u8], kiosk: &str) -> Option<RejectReason> {
     if payload.len() > MAX_STATUS {
         return Some(RejectReason::TooLarge {
             bytes: payload.len(),
@@ -55,9 +56,17 @@ fn status_refusal(payload: &[u8], kiosk: &str) -> Option<otmetka_core::wire::Rej
 /// Kiosks whose credentials were revoked: (site, kiosk).
 pub type Revoked = HashSet<(String, String)>;
 
-/// Classifies and judges a message from `topic` against what the journal publishes
-/// (`documents`: the catalogue, and the rosters whose cards an enrolment must not take).
-pub fn receive(topic: &str, payload: &[u8], revoked: &Revoked, documents: &Documents) -> Received {
+/// Classifies and judges a message from `topic`, delivered with `qos`, against what the journal
+/// publishes (`documents`: the catalogue, and the rosters whose cards an enrolment must not
+/// take). An event must come with QoS 1: a QoS 0 message has no ack to hold back until it is
+/// committed, so the journal could lose it without a word; it is refused.
+pub fn receive(
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    revoked: &Revoked,
+    documents: &Documents,
+) -> Received {
     let parsed = topics::parse_topic(topic);
     if let Some(Topic::Status { site, kiosk }) = &parsed {
         let (site, kiosk) = (site.as_str().to_string(), kiosk.as_str().to_string());
@@ -91,6 +100,12 @@ pub fn receive(topic: &str, payload: &[u8], revoked: &Revoked, documents: &Docum
         Some((site, kiosk)) if revoked.contains(&(site.clone(), kiosk.clone())) => {
             judge::revoked(site, kiosk)
         }
+        Some(_) if qos == QoS::AtMostOnce => Verdict::Reject {
+            seq: Envelope::peek_seq(payload),
+            reason: RejectReason::Invalid {
+                detail: "an event must be published with QoS 1 (at least once), not QoS 0".into(),
+            },
+        },
         _ => judge(&incoming, &documents.catalogue),
     };
     let (site, kiosk) = incoming.from.unwrap_or_default();
@@ -125,10 +140,16 @@ mod tests {
         let docs = documents();
         let good = br#"{"schema":2,"kiosk":"k1","presence":"online","outbox_depth":3}"#;
         assert!(matches!(
-            receive(topic, good, &Revoked::new(), &docs),
+            receive(topic, good, QoS::AtLeastOnce, &Revoked::new(), &docs),
             Received::Status(_)
         ));
-        let refused = |payload: &[u8]| match receive(topic, payload, &Revoked::new(), &docs) {
+        let refused = |payload: &[u8]| match receive(
+            topic,
+            payload,
+            QoS::AtLeastOnce,
+            &Revoked::new(),
+            &docs,
+        ) {
             Received::Event(Judged {
                 verdict: Verdict::Reject { reason, .. },
                 payload,
@@ -150,5 +171,28 @@ mod tests {
             refused(br#"{"schema":2,"kiosk":"k2","presence":"online"}"#),
             "wrong_topic"
         );
+    }
+
+    #[test]
+    fn an_event_sent_with_qos_0_is_refused() {
+        let docs = documents();
+        let topic = "otmetka/v1/demo/kiosk/k1/events";
+        let payload = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/schema2_units.json"
+        ))
+        .unwrap();
+        let verdict = |qos| match receive(topic, &payload, qos, &Revoked::new(), &docs) {
+            Received::Event(j) => j.verdict,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            verdict(QoS::AtMostOnce),
+            Verdict::Reject { reason: RejectReason::Invalid { detail }, .. } if detail.contains("QoS 1")
+        ));
+        assert!(!matches!(
+            verdict(QoS::AtLeastOnce),
+            Verdict::Reject { reason: RejectReason::Invalid { detail }, .. } if detail.contains("QoS")
+        ));
     }
 }

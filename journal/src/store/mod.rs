@@ -138,6 +138,18 @@ pub struct StoredRejection {
     pub reason: RejectReason,
 }
 
+/// How many messages of one site, kiosk and reason kind were refused ([`JournalStore::rejections`]
+/// keeps a sample of the latest only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectionCount {
+    pub site: String,
+    pub kiosk: String,
+    /// [`RejectReason::kind`].
+    pub kind: String,
+    pub count: u64,
+    pub last: DateTime<Utc>,
+}
+
 /// An unidentified tap awaiting reconciliation: (site, kiosk, card hash, when).
 pub type UnidentifiedTap = (String, String, String, DateTime<Utc>);
 
@@ -179,6 +191,8 @@ pub trait JournalStore:
     fn units(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<JournalUnit>, StoreError>;
     /// Every stored rejection.
     fn rejections(&self) -> Result<Vec<StoredRejection>, StoreError>;
+    /// Every refusal counted, per site, kiosk and reason kind.
+    fn rejection_counts(&self) -> Result<Vec<RejectionCount>, StoreError>;
     /// Gaps seen in a kiosk's seq (from, to inclusive).
     fn gaps(&self, site: &str, kiosk: &str) -> Result<Vec<(u64, u64)>, StoreError>;
     /// Unidentified taps not yet reconciled: (site, kiosk, card hash, at).

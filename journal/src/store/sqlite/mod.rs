@@ -8,8 +8,8 @@
 //! `SQLITE_BUSY` when another connection (the feed, the pages, a command) wrote in between.
 
 use super::{
-    Batch, Enrolment, JournalStore, JournalUnit, KioskAck, KioskRecord, StatusReport, StoreError,
-    StoredRejection, UnidentifiedTap, Verdict,
+    Batch, Enrolment, JournalStore, JournalUnit, KioskAck, KioskRecord, RejectionCount,
+    StatusReport, StoreError, StoredRejection, UnidentifiedTap, Verdict,
 };
 use chrono::{DateTime, Utc};
 use otmetka_core::event::{CloseReason, Event};
@@ -38,7 +38,13 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0008_feedback_visits.sql"),
     include_str!("migrations/0009_recheck.sql"),
     include_str!("migrations/0010_session_form.sql"),
+    include_str!("migrations/0011_rejected_bounded.sql"),
 ];
+
+/// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).
+pub const REJECTED_SAMPLE: u32 = 20;
+/// The most of a refused message's payload kept in the sample.
+const REJECTED_PAYLOAD: usize = 16 * 1024;
 
 #[cfg(test)]
 const MIGRATIONS_COUNT: usize = MIGRATION_SQL.len();
@@ -404,19 +410,36 @@ impl JournalStore for SqliteJournal {
             .map(|i| i.to_string())
             .unwrap_or_default();
             let key = (m.site.clone(), m.kiosk.clone(), installation.clone());
+            // Counted always; kept as one of the latest REJECTED_SAMPLE of its kind.
             let keep = |reason: &RejectReason, seq: Option<u64>| {
+                let kind = reason.kind();
                 tx.execute(
-                    "INSERT INTO rejected (site, kiosk, topic, seq, reason, payload, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO rejected_counts (site, kiosk, kind, count, first_at, last_at)
+                     VALUES (?1, ?2, ?3, 1, ?4, ?4)
+                     ON CONFLICT (site, kiosk, kind) DO UPDATE
+                     SET count = count + 1, last_at = excluded.last_at",
+                    params![m.site, m.kiosk, kind, ts(now)],
+                )?;
+                tx.execute(
+                    "INSERT INTO rejected
+                     (site, kiosk, topic, seq, reason, payload, received_at, kind)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![
                         m.site,
                         m.kiosk,
                         m.topic,
                         seq,
                         serde_json::to_string(reason)?,
-                        &m.payload[..m.payload.len().min(65536)],
-                        ts(now)
+                        &m.payload[..m.payload.len().min(REJECTED_PAYLOAD)],
+                        ts(now),
+                        kind
                     ],
+                )?;
+                tx.execute(
+                    "DELETE FROM rejected WHERE site = ?1 AND kiosk = ?2 AND kind = ?3
+                     AND id <= (SELECT id FROM rejected WHERE site = ?1 AND kiosk = ?2
+                                AND kind = ?3 ORDER BY id DESC LIMIT 1 OFFSET ?4)",
+                    params![m.site, m.kiosk, kind, REJECTED_SAMPLE],
                 )?;
                 Ok::<_, StoreError>(())
             };
@@ -613,6 +636,34 @@ impl JournalStore for SqliteJournal {
                 site,
                 kiosk,
                 unit: serde_json::from_str(&body)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn rejection_counts(&self) -> Result<Vec<RejectionCount>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT site, kiosk, kind, count, last_at FROM rejected_counts
+             ORDER BY site, kiosk, kind",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u64>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (site, kiosk, kind, count, last) = row?;
+            out.push(RejectionCount {
+                site,
+                kiosk,
+                kind,
+                count,
+                last: from_text(&last).unwrap_or_default(),
             });
         }
         Ok(out)
