@@ -771,5 +771,37 @@ async fn walk(
             repo_root().join("docs/screens/journal-act-print.png"),
         )?;
     }
+    // The kiosks' page, with a refusal the journal recorded for the walk's kiosk (as ingest
+    // records a broken message of it).
+    {
+        use otmetka_journal::store::{Batch, JournalStore, Judged, SqliteJournal, Verdict};
+        let mut store = SqliteJournal::open(&journal.database)?;
+        let broken = Judged {
+            site: institution::SITE.into(),
+            kiosk: "k2".into(),
+            topic: format!("otmetka/v1/{}/kiosk/k2/events", institution::SITE),
+            payload: b"{not json".to_vec(),
+            verdict: Verdict::Reject {
+                seq: None,
+                reason: otmetka_core::wire::RejectReason::Malformed {
+                    detail: "not JSON".into(),
+                },
+            },
+        };
+        store.commit_batch(
+            &Batch::of(vec![broken]),
+            otmetka_journal::clock::SystemClock.now(),
+        )?;
+    }
+    c.goto(&format!("{url}fleet")).await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("журнал отклоняет его сообщения — 1 (повреждённые)"),
+        "{page}"
+    );
+    shots.take(c, "fleet").await?;
+    c.goto(&format!("{url}violations?month={month}")).await?;
+    assert!(text(c).await?.contains("Нарушения"));
+    shots.take(c, "violations").await?;
     Ok(())
 }

@@ -12,6 +12,7 @@
 use super::AppState;
 use super::auth::Staff;
 use super::layout::{PageError, Section, csrf_field, date_label, notice, page};
+use crate::store::RejectionCount;
 use crate::store::staff::Actor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -33,7 +34,10 @@ pub async fn show(
     staff: Staff,
     Query(q): Query<FleetQuery>,
 ) -> Result<Markup, PageError> {
-    let (kiosks, statuses) = app.store.call(|s| Ok((s.kiosks()?, s.statuses()?))).await?;
+    let (kiosks, statuses, refusals) = app
+        .store
+        .call(|s| Ok((s.kiosks()?, s.statuses()?, s.rejection_counts()?)))
+        .await?;
     let now = app.now();
     let silent_minutes = i64::from(app.config.web.silent_minutes);
     let stuck_s = u64::from(app.config.web.stuck_backlog_minutes) * 60;
@@ -45,6 +49,12 @@ pub async fn show(
             statuses
                 .iter()
                 .map(|(r, _)| (r.site.clone(), r.kiosk.clone())),
+        )
+        .chain(
+            refusals
+                .iter()
+                .filter(|c| !c.kiosk.is_empty())
+                .map(|c| (c.site.clone(), c.kiosk.clone())),
         )
         .collect();
     names.sort();
@@ -60,7 +70,12 @@ pub async fn show(
             let parsed: Option<Status> =
                 status.and_then(|(r, _)| serde_json::from_str(&r.body).ok());
             let seen = status.map(|(_, at)| *at);
+            let refused: Vec<&RejectionCount> = refusals
+                .iter()
+                .filter(|c| &c.site == site && &c.kiosk == kiosk)
+                .collect();
             KioskRow {
+                refused,
                 site,
                 kiosk,
                 record,
@@ -106,6 +121,20 @@ pub async fn show(
                 alerts.push(format!("{site}/{kiosk}: часы не сверены"));
             }
         }
+        // Refusals in the last day: a kiosk out of date, a broken one, or someone else's.
+        let recent: Vec<&&RejectionCount> = r
+            .refused
+            .iter()
+            .filter(|c| (now - c.last).num_hours() < 24)
+            .collect();
+        if !recent.is_empty() {
+            let n: u64 = recent.iter().map(|c| c.count).sum();
+            let kinds: Vec<&str> = recent.iter().map(|c| refusal_kind(&c.kind)).collect();
+            alerts.push(format!(
+                "{site}/{kiosk}: журнал отклоняет его сообщения — {n} ({})",
+                kinds.join(", ")
+            ));
+        }
     }
     let body = html! {
         h1 { "Киоски" }
@@ -124,10 +153,10 @@ pub async fn show(
         table {
             thead { tr {
                 th { "Отделение" } th { "Киоск" } th { "Связь" } th { "Последнее сообщение" }
-                th.num { "Не передано" } th { "Считыватель" } th { "Часы" } th { "Версия" } th { "Учётная запись" }
+                th.num { "Не передано" } th { "Считыватель" } th { "Часы" } th { "Версия" } th { "Отклонено журналом" } th { "Учётная запись" }
             } }
             tbody {
-                @for KioskRow { site, kiosk, record, parsed, seen, silent, online, stuck } in &rows {
+                @for KioskRow { site, kiosk, record, parsed, seen, silent, online, stuck, refused } in &rows {
                     @let (silent, online, stuck) = (*silent, *online, *stuck);
                     @let view = app.site(Some(site));
                     tr class=[(record.is_none_or(|r| r.revoked_at.is_none()) && (!online || stuck || silent)).then_some("problem")] {
@@ -148,6 +177,15 @@ pub async fn show(
                         td { @match &parsed { Some(s) if s.reader_ok => { "в порядке" }, Some(_) => { span.mark { "не отвечает" } }, None => { "—" } } }
                         td { @match &parsed { Some(s) if s.clock_synced => { "сверены" }, Some(_) => { span.mark { "не сверены" } }, None => { "—" } } }
                         td { @if let Some(s) = &parsed { (s.version) } }
+                        td {
+                            @if refused.is_empty() { "нет" } @else {
+                                @for c in refused {
+                                    span.mark { (c.count) } " — " (refusal_kind(&c.kind))
+                                    @if let Some(v) = view { ", последнее " (date_label(v.date(c.last))) " " (v.hm(c.last)) }
+                                    br;
+                                }
+                            }
+                        }
                         td {
                             @match record {
                                 Some(r) if r.revoked_at.is_some() => { span.mark { "отозвана" } }
@@ -188,6 +226,22 @@ struct KioskRow<'a> {
     silent: bool,
     online: bool,
     stuck: bool,
+    /// The journal's refusals of its messages, by kind.
+    refused: Vec<&'a RejectionCount>,
+}
+
+/// A refusal's kind as the page says it.
+fn refusal_kind(kind: &str) -> &'static str {
+    match kind {
+        "malformed" => "повреждённые",
+        "unsupported_schema" => "неизвестной версии",
+        "wrong_topic" => "не своего киоска",
+        "invalid" => "недопустимые",
+        "too_large" => "слишком большие",
+        "revoked" => "после отзыва",
+        "foreign" => "о чужих записях",
+        _ => "иные",
+    }
 }
 
 /// "2 ч 5 мин", "40 мин".

@@ -32,6 +32,7 @@ header.top .brand { font-weight: bold; font-size: 20px; }
 header.top nav a { color: #fff; margin-right: 14px; text-decoration: none; font-size: 18px; }
 header.top nav a.here { text-decoration: underline; font-weight: bold; }
 header.top .who { margin-left: auto; font-size: 16px; }
+header.top .who a { color: #fff; }
 header.top form { display: inline; }
 header.top button { font-size: 16px; padding: 4px 12px; }
 main { padding: 16px 24px 48px; max-width: 1320px; }
@@ -134,7 +135,7 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
                             }
                         }
                         span.who {
-                            a href="/account" style="color:#fff" { (s.user.name) } " · " (s.user.role.label()) " "
+                            a href="/account" { (s.user.name) } " · " (s.user.role.label()) " "
                             form method="post" action="/signout" {
                                 (csrf_field(s))
                                 button type="submit" { "Выйти" }

@@ -56,3 +56,40 @@ fn a_kiosk_never_heard_from_is_an_alert_and_revoking_needs_a_confirmation_and_a_
         "only administrators revoke"
     );
 }
+
+#[test]
+fn a_kiosk_whose_messages_the_journal_refuses_is_an_alert_with_the_count() {
+    use otmetka_journal::store::{Batch, Judged, Verdict};
+    let site = Site::new();
+    // Three broken messages from k7 (an out-of-date or damaged kiosk), committed as ingest does.
+    let broken = |n: u64| Judged {
+        site: otmetka_tests::institution::SITE.into(),
+        kiosk: "k7".into(),
+        topic: "otmetka/v1/demo/kiosk/k7/events".into(),
+        payload: b"{not json".to_vec(),
+        verdict: Verdict::Reject {
+            seq: Some(n),
+            reason: otmetka_core::wire::RejectReason::Malformed {
+                detail: "not JSON".into(),
+            },
+        },
+    };
+    // An hour before the pages' clock.
+    let now: chrono::DateTime<chrono::Utc> = "2026-12-11T13:00:00Z".parse().unwrap();
+    site.rt
+        .block_on(site.store.call(move |s| {
+            s.commit_batch(&Batch::of((1..=3).map(broken).collect()), now)
+                .map(drop)
+        }))
+        .unwrap();
+    let (admin, _) = site.sign_in("admin");
+    let page = site.send(Method::GET, "/fleet", Some(&admin), None);
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("demo/k7: журнал отклоняет его сообщения — 3 (повреждённые)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Отклонено"));
+}
