@@ -104,6 +104,11 @@ pub struct FeedConfig {
     pub password_file: Option<PathBuf>,
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// Talk to the broker without TLS although it is not on this machine (a lab, a network
+    /// the site trusts): never a silent fall-back, the feed says so in its log. A broker on the
+    /// loopback needs neither this nor `ca_file`.
+    #[serde(default)]
+    pub plain_tcp: bool,
     /// Days to keep delivered rows for audit.
     #[serde(default = "default_audit_days")]
     pub audit_days: u32,
@@ -359,6 +364,22 @@ impl KioskConfig {
                 "[sound] key \"volume\": expected 0.0 to 1.0, found {}",
                 cfg.sound.volume
             )));
+        }
+        if let Some(feed) = &cfg.feed {
+            match (&feed.ca_file, feed.plain_tcp) {
+                (Some(_), true) => {
+                    return Err(invalid(
+                        "[feed] has both ca_file (TLS) and plain_tcp = true: choose one".into(),
+                    ));
+                }
+                (None, false) if !otmetka_link::is_local_broker(&feed.broker) => {
+                    return Err(invalid(format!(
+                        "[feed] key \"ca_file\" is missing: the broker {} is not on this machine, so the feed talks TLS (ca_file = the broker's CA certificate), or plain TCP only with plain_tcp = true",
+                        feed.broker
+                    )));
+                }
+                _ => {}
+            }
         }
         for (key, v) in [("site", &cfg.site), ("kiosk", &cfg.kiosk)] {
             let ok = !v.is_empty()
@@ -623,6 +644,27 @@ mod tests {
         let bad = text.replace("sink = \"aplay\"", "sink = \"speaker\"");
         let err = KioskConfig::parse(&path, &bad).unwrap_err().to_string();
         assert!(err.contains("sink") && err.contains("speaker"), "{err}");
+    }
+
+    #[test]
+    fn a_broker_elsewhere_needs_tls_or_plain_tcp_said_out_loud() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/kiosk.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let with = |feed: &str| KioskConfig::parse(&path, &format!("{text}\n[feed]\n{feed}"));
+        assert!(with("broker = \"127.0.0.1:1883\"\n").is_ok());
+        let e = with("broker = \"broker.centre.local:8883\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ca_file") && e.contains("plain_tcp = true"),
+            "{e}"
+        );
+        assert!(with("broker = \"broker.centre.local:8883\"\nplain_tcp = true\n").is_ok());
+        assert!(with("broker = \"broker.centre.local:8883\"\nca_file = \"ca.crt\"\n").is_ok());
+        let e = with("broker = \"b:1\"\nca_file = \"ca.crt\"\nplain_tcp = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("choose one"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! the thread runs at a lower CPU priority, and before each read or write of the outbox it
 //! waits (a bounded while) for the worker to finish the tap or press it is handling.
 
+use crate::clock::build_time;
 use crate::config::FeedConfig;
 use crate::kiosk::{Internal, PreparedRoster, Reply, index_roster};
 use crate::store::{KioskIdentity, Store, StoreError};
@@ -212,7 +213,12 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-fn client_options(opts: &FeedOptions, site: &Id, kiosk: &Id) -> anyhow::Result<ClientOptions> {
+fn client_options(
+    opts: &FeedOptions,
+    site: &Id,
+    kiosk: &Id,
+    last_good: Option<DateTime<Utc>>,
+) -> anyhow::Result<ClientOptions> {
     let (host, port) = opts
         .config
         .broker
@@ -236,8 +242,21 @@ fn client_options(opts: &FeedOptions, site: &Id, kiosk: &Id) -> anyhow::Result<C
             std::fs::read(pw).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", pw.display()))?;
         o.session.password = Some(Bytes::from(pw.trim_ascii().to_vec()));
     }
-    if let Some(ca) = &opts.config.ca_file {
-        o.transport = Transport::Tls(TlsOptions::new(ca));
+    match &opts.config.ca_file {
+        Some(ca) => {
+            let mut tls = TlsOptions::new(ca);
+            // A Pi without a real-time clock boots in 1970: the broker's certificate is checked
+            // at the latest time known good (the build, or the last synchronised record).
+            let known = last_good.map_or(build_time(), |t| t.max(build_time()));
+            tls.last_known_good = Some(known.into());
+            o.transport = Transport::Tls(tls);
+        }
+        // The config allows this only for a broker on this machine, or with plain_tcp = true.
+        None if opts.config.plain_tcp => tracing::warn!(
+            broker = %opts.config.broker,
+            "the feed talks to the broker in plain TCP (plain_tcp = true): unencrypted, and the broker is not authenticated"
+        ),
+        None => {}
     }
     let offline = Status {
         schema: SCHEMA,
@@ -276,7 +295,8 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
         opts.identity.clone(),
         crate::store::Durability::Normal,
     )?;
-    let (handle, mut events) = Client::start(client_options(opts, &site, &kiosk)?)?;
+    let last_good = store.last_good_time()?;
+    let (handle, mut events) = Client::start(client_options(opts, &site, &kiosk, last_good)?)?;
     let events_topic = topics::events(&site, &kiosk);
     let acks_topic = topics::acks(&site, &kiosk);
     let roster_topic = topics::roster(&site);
@@ -446,7 +466,7 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                 pump(&handle, &store, worker, &mut drain, opts.window, &events_topic).await?;
                 if last_status.elapsed() > Duration::from_secs(10) {
                     last_status = Instant::now();
-                    publish_status(&handle, &store, worker, opts, &site, &kiosk).await?;
+                    publish_status(&handle, &mut store, worker, opts, &site, &kiosk).await?;
                     let keep = ChronoDuration::days(i64::from(opts.config.audit_days));
                     store.prune_delivered(now() - keep)?;
                 }
@@ -490,7 +510,7 @@ async fn pump(
 
 async fn publish_status(
     handle: &otmetka_link::ClientHandle,
-    store: &Store,
+    store: &mut Store,
     worker: &WorkerHandle,
     opts: &FeedOptions,
     site: &Id,
@@ -513,6 +533,12 @@ async fn publish_status(
             (false, false, 0)
         }
     };
+    if clock_synced {
+        // Kept for the next boot without a clock (the broker's certificate is checked at it).
+        if let Err(e) = store.saw_good_time(now()) {
+            tracing::warn!("cannot keep the last good time: {e}");
+        }
+    }
     let status = Status {
         schema: SCHEMA,
         kiosk: kiosk.as_str().to_string(),

@@ -430,6 +430,15 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
             params![ts(now)],
         )?;
+        if clock_synced {
+            // The latest time known from a synchronised clock: what TLS checks certificates at
+            // when the kiosk boots without a clock (see `Store::last_good_time`).
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_good_time', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+                params![ts(now)],
+            )?;
+        }
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_seq', ?1)",
             params![seq.to_string()],
@@ -586,6 +595,31 @@ impl Store {
             })
             .optional()?;
         Ok(v.as_deref().and_then(parse_ts))
+    }
+
+    /// The latest time this store recorded on a synchronised clock, if any. A Pi without a
+    /// real-time clock boots in 1970: TLS checks the broker's certificate at this time or later
+    /// (`TlsOptions::last_known_good`), so it still connects, and learns the time, offline of NTP.
+    pub fn last_good_time(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'last_good_time'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.as_deref().and_then(parse_ts))
+    }
+
+    /// Records that the clock was synchronised at `now` (the feed, on connecting).
+    pub fn saw_good_time(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_good_time', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+            params![ts(now)],
+        )?;
+        Ok(())
     }
 
     /// Up to `limit` undelivered outbox rows after `after_seq`, in order.

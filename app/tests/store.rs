@@ -132,6 +132,35 @@ fn a_cancelled_sessions_check_ins_are_not_attendance() {
 }
 
 #[test]
+fn the_last_good_time_is_kept_only_from_a_synchronised_clock_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.db");
+    let mut store = Store::open(&path, identity()).unwrap();
+    assert_eq!(store.last_good_time().unwrap(), None);
+    let s = SessionId(Uuid::from_u128(7));
+    store
+        .record(&[opened(s)], t("2026-11-23T06:00:00Z"), true)
+        .unwrap();
+    // A later record on an unsynchronised clock (it may be wrong) does not move it.
+    store
+        .record(&[checked_in(s, 1)], t("2031-01-01T00:00:00Z"), false)
+        .unwrap();
+    assert_eq!(
+        store.last_good_time().unwrap(),
+        Some(t("2026-11-23T06:00:00Z"))
+    );
+    // The feed's word that the clock is synchronised moves it forward, never back.
+    store.saw_good_time(t("2026-11-24T08:00:00Z")).unwrap();
+    store.saw_good_time(t("2026-11-01T00:00:00Z")).unwrap();
+    drop(store);
+    let store = Store::open(&path, identity()).unwrap();
+    assert_eq!(
+        store.last_good_time().unwrap(),
+        Some(t("2026-11-24T08:00:00Z"))
+    );
+}
+
+#[test]
 fn delivery_marks_and_prunes_but_keeps_open_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("k.db"), identity()).unwrap();

@@ -136,6 +136,11 @@ pub struct JournalConfig {
     pub password_file: Option<PathBuf>,
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// Talk to a broker that is not on this machine without TLS: never a silent fall-back
+    /// (the journal says so in its log). A broker on the loopback needs neither this nor
+    /// `ca_file`.
+    #[serde(default)]
+    pub plain_tcp: bool,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
     /// Kiosk provisioning (`provision-kiosk`, `revoke-kiosk`).
@@ -198,6 +203,23 @@ impl JournalConfig {
         {
             fix(p);
         }
+        match (&cfg.ca_file, cfg.plain_tcp) {
+            (Some(_), true) => {
+                return Err(Error::Config(format!(
+                    "{}: both ca_file (TLS) and plain_tcp = true: choose one",
+                    path.display()
+                )));
+            }
+            (None, false) if !otmetka_link::is_local_broker(&cfg.broker) => {
+                return Err(Error::Config(format!(
+                    "{}: the broker {} is not on this machine: set ca_file (the broker's CA \
+                     certificate) for TLS, or plain_tcp = true for plain TCP",
+                    path.display(),
+                    cfg.broker
+                )));
+            }
+            _ => {}
+        }
         if cfg.web.cert_file.is_some() != cfg.web.key_file.is_some() {
             return Err(Error::Config(format!(
                 "{}: [web] needs both cert_file and key_file for TLS, or neither",
@@ -226,6 +248,29 @@ impl JournalConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_broker_elsewhere_needs_tls_or_plain_tcp_said_out_loud() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.toml");
+        let load = |extra: &str| {
+            std::fs::write(
+                &path,
+                format!("database = \"j.db\"\ncatalogue = \"c.toml\"\n{extra}"),
+            )
+            .unwrap();
+            JournalConfig::load(&path)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(load("broker = \"127.0.0.1:1883\"\n").is_ok());
+        let e = load("broker = \"broker.centre.local:8883\"\n").unwrap_err();
+        assert!(e.contains("set ca_file") && e.contains("plain_tcp"), "{e}");
+        assert!(load("broker = \"broker.centre.local:8883\"\nplain_tcp = true\n").is_ok());
+        assert!(load("broker = \"broker.centre.local:8883\"\nca_file = \"ca.pem\"\n").is_ok());
+        let e = load("broker = \"b:1\"\nca_file = \"ca.pem\"\nplain_tcp = true\n").unwrap_err();
+        assert!(e.contains("choose one"), "{e}");
+    }
 
     #[test]
     fn a_time_zone_that_cannot_work_is_refused_at_start() {

@@ -98,6 +98,12 @@ pub fn client_options(cfg: &JournalConfig) -> Result<ClientOptions, Error> {
         let pw = std::fs::read(pw).map_err(Error::io(format!("cannot read {}", pw.display())))?;
         o.session.password = Some(Bytes::from(pw.trim_ascii().to_vec()));
     }
+    if cfg.plain_tcp {
+        tracing::warn!(
+            broker = %cfg.broker,
+            "the journal talks to the broker in plain TCP (plain_tcp = true): unencrypted, and the broker is not authenticated"
+        );
+    }
     if let Some(ca) = &cfg.ca_file {
         o.transport = Transport::Tls(TlsOptions::new(ca));
     }

@@ -4,7 +4,7 @@
 //! so a fleet of kiosks that lost the broker at the same moment does not come back in lockstep,
 //! and no attempt comes sooner than half its ceiling.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// SplitMix64: a tiny, well-mixed PRNG. Good enough for jitter; it is not for secrets.
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ pub struct Backoff {
     cap: Duration,
     attempt: u32,
     rng: SplitMix64,
+    /// When the current connection was accepted (CONNACK), while it is up.
+    up_since: Option<Instant>,
 }
 
 impl Backoff {
@@ -43,6 +45,7 @@ impl Backoff {
             cap: cap.max(initial),
             attempt: 0,
             rng: SplitMix64::new(seed),
+            up_since: None,
         }
     }
 
@@ -62,9 +65,26 @@ impl Backoff {
         half + Duration::from_nanos(jitter)
     }
 
-    /// Forgets the failures: called once a connection is accepted.
+    /// Forgets the failures.
     pub fn reset(&mut self) {
         self.attempt = 0;
+    }
+
+    /// A connection was accepted at `at`. The failures are forgotten only once it has held
+    /// for as long as the longest delay ([`Backoff::lost`]): a broker that accepts and drops at
+    /// once (a revoked credential, an ACL that kills the session, a full queue) must not be
+    /// hammered at the shortest delay in a loop.
+    pub fn connected(&mut self, at: Instant) {
+        self.up_since = Some(at);
+    }
+
+    /// The connection accepted at [`Backoff::connected`] was lost at `at`.
+    pub fn lost(&mut self, at: Instant) {
+        if let Some(since) = self.up_since.take() {
+            if at.saturating_duration_since(since) >= self.cap {
+                self.reset();
+            }
+        }
     }
 
     /// Failed attempts since the last reset.
@@ -76,6 +96,26 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_dropped_at_once_does_not_reset_the_delay_but_one_that_held_does() {
+        let (initial, cap) = (Duration::from_millis(200), Duration::from_secs(10));
+        let mut b = Backoff::new(initial, cap, 3);
+        for _ in 0..4 {
+            b.next_delay();
+        }
+        let t0 = Instant::now();
+        // CONNACK, then a drop 50 ms later: the next delay keeps growing.
+        b.connected(t0);
+        b.lost(t0 + Duration::from_millis(50));
+        assert_eq!(b.attempts(), 4);
+        assert!(b.next_delay() >= initial * 16 / 2);
+        // A connection that held for the cap: the failures are forgotten.
+        b.connected(t0 + cap);
+        b.lost(t0 + cap * 2);
+        assert_eq!(b.attempts(), 0);
+        assert!(b.next_delay() <= initial);
+    }
 
     #[test]
     fn delays_grow_within_jitter_bounds_and_stop_at_the_cap() {

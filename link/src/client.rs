@@ -413,6 +413,7 @@ impl Task {
                 },
             };
             self.session.disconnected();
+            self.backoff.lost(now());
             match stop {
                 Stop::Client(done) => return self.stopped(done),
                 Stop::Lost {
@@ -541,6 +542,7 @@ impl Task {
                 read = stream.read_buf(&mut rbuf) => match read {
                     Ok(0) => return lost("the broker closed the connection".into(), was_connected),
                     Ok(_) => {
+                        self.session.bytes_received(now());
                         if let Err(e) = self.take_frames(&mut rbuf) {
                             return lost(e.to_string(), was_connected);
                         }
@@ -640,7 +642,7 @@ impl Task {
                 match event {
                     SessionEvent::Connected { session_present } => {
                         *was_connected = true;
-                        self.backoff.reset();
+                        self.backoff.connected(now());
                         info!(session_present, "MQTT connected");
                         self.emit(Event::Connected { session_present }).await;
                     }

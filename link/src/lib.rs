@@ -50,3 +50,37 @@ pub use error::LinkError;
 pub use packet::{LastWill, QoS};
 pub use session::{AckId, SessionOptions};
 pub use tls::TlsOptions;
+
+/// Whether a broker's `host:port` is on this machine (the loopback: traffic to it never leaves
+/// it), where plain TCP needs no word from the config; anywhere else a client talks TLS unless
+/// its config says otherwise.
+pub fn is_local_broker(broker: &str) -> bool {
+    let host = broker.rsplit_once(':').map_or(broker, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod local_broker_tests {
+    #[test]
+    fn only_the_loopback_is_local() {
+        for local in [
+            "127.0.0.1:1883",
+            "localhost:8883",
+            "[::1]:1883",
+            "127.0.0.2:1",
+        ] {
+            assert!(super::is_local_broker(local), "{local}");
+        }
+        for remote in [
+            "broker.centre.local:8883",
+            "10.0.0.5:1883",
+            "[2001:db8::1]:8883",
+        ] {
+            assert!(!super::is_local_broker(remote), "{remote}");
+        }
+    }
+}

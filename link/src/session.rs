@@ -313,6 +313,18 @@ impl Session {
         }
     }
 
+    /// Bytes came from the broker (part of a packet, perhaps): the link is alive. A large
+    /// packet on a slow link (a roster of megabytes at 100 KiB/s) takes longer than the
+    /// keep-alive; the PINGRESP waits behind it, so the ping's deadline counts from the last
+    /// byte, not from the ping, and the connection is not dropped (and the roster sent again)
+    /// in a loop.
+    pub fn bytes_received(&mut self, now: Instant) {
+        self.last_received = now;
+        if let Some(sent) = self.ping_sent.as_mut() {
+            *sent = (*sent).max(now);
+        }
+    }
+
     /// A packet from the broker. An error means the connection must be closed.
     pub fn handle_incoming(&mut self, packet: InPacket, now: Instant) -> Result<(), LinkError> {
         self.last_received = now;

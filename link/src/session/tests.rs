@@ -530,6 +530,36 @@ fn keep_alive_pings_when_quiet_and_declares_a_silent_broker_dead() {
 }
 
 #[test]
+fn bytes_of_a_long_packet_keep_the_link_alive_while_the_pingresp_waits_behind_it() {
+    // A 2 MiB retained roster at 100 KiB/s: 20 s of bytes, no whole packet, keep-alive 30 s and
+    // a 5 s response timeout. The ping goes out when the link has been quiet; bytes keep coming
+    // and the connection stays up until the roster (and the PINGRESP behind it) arrives.
+    let t0 = Instant::now();
+    let s30 = Duration::from_secs(30);
+    let mut s = connected(opts(), t0);
+    let t30 = t0 + s30;
+    s.tick(t30).unwrap();
+    assert_eq!(s.take_outgoing(t30), vec![OutPacket::Pingreq]);
+    for ms in (100..20_000).step_by(100) {
+        let at = t30 + Duration::from_millis(ms);
+        s.bytes_received(at);
+        s.tick(at).unwrap();
+    }
+    let last = t30 + Duration::from_millis(19_900);
+    assert_eq!(s.next_deadline(), Some(last + Duration::from_secs(5)));
+    s.handle_incoming(InPacket::Pingresp, last).unwrap();
+    s.tick(last + Duration::from_secs(6)).unwrap();
+    // Bytes that stop are a dead link again, 5 s after the last one.
+    let t = last + s30;
+    s.tick(t).unwrap();
+    assert_eq!(s.take_outgoing(t), vec![OutPacket::Pingreq]);
+    assert!(matches!(
+        s.tick(t + Duration::from_secs(5)),
+        Err(LinkError::KeepAliveTimeout(_))
+    ));
+}
+
+#[test]
 fn keep_alive_zero_never_pings() {
     let t0 = Instant::now();
     let mut o = opts();
