@@ -24,6 +24,7 @@ pub mod decision;
 pub mod event;
 pub mod people;
 pub mod period;
+pub mod pin;
 pub mod roster;
 pub mod rules;
 pub mod session;

@@ -29,7 +29,9 @@ pub struct RosterIndex {
     pub instructors: HashMap<InstructorId, Instructor>,
     pub groups: HashMap<GroupId, Group>,
     cards: CardIndex<Holder>,
-    pins: HashMap<String, InstructorId>,
+    /// Each instructor's PIN hash (`crate::pin`): a PIN does not say whose it is, so a sign-in
+    /// tries them in turn.
+    pins: Vec<(String, InstructorId)>,
 }
 
 impl RosterIndex {
@@ -61,7 +63,7 @@ impl RosterIndex {
                     .insert(h.clone(), Holder::Instructor(i.instructor.id));
             }
             if let Some(p) = &i.pin_hash {
-                ix.pins.insert(p.clone(), i.instructor.id);
+                ix.pins.push((p.clone(), i.instructor.id));
             }
             ix.instructors.insert(i.instructor.id, i.instructor.clone());
         }
@@ -78,7 +80,10 @@ impl RosterIndex {
 
     /// The instructor with this PIN.
     pub fn instructor_by_pin(&self, secret: &SiteSecret, pin: &str) -> Option<InstructorId> {
-        self.pins.get(&secret.hash_bytes(pin.as_bytes())).copied()
+        self.pins
+            .iter()
+            .find(|(hash, _)| crate::pin::matches(secret, hash, pin))
+            .map(|(_, id)| *id)
     }
 
     /// Card forms shared by more than one holder (reported at load).
@@ -215,7 +220,10 @@ impl RosterFile {
                     display_name: i.display_name.clone(),
                 },
                 card_hashes,
-                pin_hash: i.pin.as_ref().map(|p| secret.hash_bytes(p.as_bytes())),
+                pin_hash: i
+                    .pin
+                    .as_ref()
+                    .map(|p| crate::pin::hash(secret, &i.id.0.to_string(), p)),
             });
         }
         Ok(Roster {

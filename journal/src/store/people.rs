@@ -430,7 +430,10 @@ impl PeopleImport {
                 id: i.id,
                 site: file.site.clone(),
                 display_name: i.display_name.clone(),
-                pin_hash: i.pin.as_ref().map(|p| secret.hash_bytes(p.as_bytes())),
+                pin_hash: i
+                    .pin
+                    .as_ref()
+                    .map(|p| otmetka_core::pin::hash(secret, &i.id.0.to_string(), p)),
                 active: true,
             });
             for n in &i.cards {

@@ -30,10 +30,14 @@ pub struct InstructorsQuery {
     saved: Option<String>,
 }
 
-/// What is wrong with a PIN, if anything: 4 to 8 digits, not all the same.
+/// What is wrong with a new PIN, if anything: 6 to 8 digits (`otmetka_core::pin`), not all the
+/// same, not a run.
 pub fn pin_problem(pin: &str) -> Option<&'static str> {
-    if !(4..=8).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
-        return Some("PIN-код — от 4 до 8 цифр.");
+    use otmetka_core::pin::{MAX_PIN_DIGITS, NEW_PIN_DIGITS};
+    if !(NEW_PIN_DIGITS..=MAX_PIN_DIGITS).contains(&pin.len())
+        || !pin.chars().all(|c| c.is_ascii_digit())
+    {
+        return Some("PIN-код — от 6 до 8 цифр.");
     }
     let first = pin.chars().next();
     if pin.chars().all(|c| Some(c) == first) || "0123456789".contains(pin) {
@@ -123,6 +127,13 @@ pub async fn list(
     ))
 }
 
+/// A PIN's stored hash (argon2id, slow on purpose: made off the async threads).
+async fn pin_hash(secret: SiteSecret, id: InstructorId, pin: String) -> Result<String, PageError> {
+    tokio::task::spawn_blocking(move || otmetka_core::pin::hash(&secret, &id.0.to_string(), &pin))
+        .await
+        .map_err(|e| PageError::internal(&format!("the PIN hash was not made: {e}")))
+}
+
 fn secret(app: &AppState, site: &SiteView) -> Result<SiteSecret, FormErrors> {
     app.docs
         .site(&site.id)
@@ -186,11 +197,12 @@ pub async fn add(
         Ok(s) => s,
         Err(e) => return refused(&app, &staff, &site, e).await,
     };
+    let id = InstructorId(uuid::Uuid::now_v7());
     let record = InstructorRecord {
-        id: InstructorId(uuid::Uuid::now_v7()),
+        id,
         site: site.id.clone(),
         display_name: name.to_string(),
-        pin_hash: Some(secret.hash_bytes(f.pin.as_bytes())),
+        pin_hash: Some(pin_hash(secret, id, f.pin.clone()).await?),
         active: true,
     };
     let (actor, now) = (Actor::of(&staff.0.user), app.now());
@@ -239,7 +251,7 @@ pub async fn change(
         if let Some(p) = pin_problem(&f.pin) {
             return refused(&app, &staff, &site, FormErrors::at(&format!("pin-{id}"), p)).await;
         }
-        record.pin_hash = Some(secret.hash_bytes(f.pin.as_bytes()));
+        record.pin_hash = Some(pin_hash(secret.clone(), record.id, f.pin.clone()).await?);
     }
     record.active = f.left.is_empty();
     let card = match f.card_number.trim() {

@@ -31,12 +31,14 @@ fn main() -> Result<()> {
             bench_store()?;
             feed::run()?;
             kiosk::run()?;
-            pages::run()
+            pages::run()?;
+            bench_pin()
         }
         Some("store") => bench_store(),
         Some("kiosk") => kiosk::run(),
         Some("feed") => feed::run(),
         Some("pages") => pages::run(),
+        Some("pin") => bench_pin(),
         Some("store-fsync-child") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
             let db = args.get(1).context("db path")?;
@@ -50,8 +52,72 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages"),
+        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pin"),
     }
+}
+
+/// A sign-in by PIN on a site of 20 instructors, whose PINs are argon2id hashes each with its own
+/// salt: the kiosk tries them in turn, so the worst case (the last instructor's PIN, or a wrong
+/// one) is 20 hashes. Also one hash alone, which is what an offline search pays per guess and
+/// per instructor.
+fn bench_pin() -> Result<()> {
+    use otmetka_core::cards::SiteSecret;
+    use otmetka_core::people::{Instructor, InstructorId};
+    use otmetka_core::roster::RosterIndex;
+    use otmetka_core::wire::{Roster, RosterInstructor};
+    const INSTRUCTORS: u128 = 20;
+    let secret = SiteSecret::from_file_bytes(b"bench-secret-not-for-production")?;
+    let started = std::time::Instant::now();
+    let instructors: Vec<RosterInstructor> = (0..INSTRUCTORS)
+        .map(|n| {
+            let id = InstructorId(uuid::Uuid::from_u128(n + 1));
+            RosterInstructor {
+                instructor: Instructor {
+                    id,
+                    display_name: format!("Инструктор {n}"),
+                },
+                card_hashes: Vec::new(),
+                pin_hash: Some(otmetka_core::pin::hash(
+                    &secret,
+                    &id.0.to_string(),
+                    &format!("{:06}", 100_000 + n),
+                )),
+            }
+        })
+        .collect();
+    let one_hash = started.elapsed() / INSTRUCTORS as u32;
+    let roster = Roster {
+        schema: otmetka_core::wire::SCHEMA,
+        site: "bench".into(),
+        version: 1,
+        recipients: Vec::new(),
+        instructors,
+        groups: Vec::new(),
+    };
+    let index = RosterIndex::from_roster(&roster);
+    let times = |pin: &str, expect: bool| {
+        let mut v: Vec<std::time::Duration> = (0..5)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let found = index.instructor_by_pin(&secret, pin);
+                assert_eq!(found.is_some(), expect, "{pin}");
+                t.elapsed()
+            })
+            .collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let first = times("100000", true);
+    let last = times(&format!("{:06}", 100_000 + INSTRUCTORS - 1), true);
+    let wrong = times("999999", false);
+    println!(
+        "pin: one argon2id PIN hash (8 MiB, 1 pass) {:.1} ms; sign-in by PIN among {INSTRUCTORS} instructors: first {:.1} ms, last {:.1} ms, wrong PIN {:.1} ms (median of 5)",
+        one_hash.as_secs_f64() * 1e3,
+        first.as_secs_f64() * 1e3,
+        last.as_secs_f64() * 1e3,
+        wrong.as_secs_f64() * 1e3
+    );
+    Ok(())
 }
 
 fn t0() -> DateTime<Utc> {
