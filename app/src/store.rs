@@ -612,6 +612,41 @@ impl Store {
         Ok(v.as_deref().and_then(parse_ts))
     }
 
+    /// The wrong PINs in a row and until when PINs are refused, as last kept (a restart must
+    /// not give a PIN search a fresh count).
+    pub fn pin_attempts(&self) -> Result<(u32, Option<DateTime<Utc>>), StoreError> {
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'pin_attempts'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(v) = v else { return Ok((0, None)) };
+        let (n, until) = v.split_once(' ').unwrap_or((v.as_str(), ""));
+        Ok((n.parse().unwrap_or(0), parse_ts(until)))
+    }
+
+    /// Keeps the wrong PINs in a row (0 clears them), synced like a check-in.
+    pub fn set_pin_attempts(
+        &mut self,
+        failures: u32,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        if failures == 0 {
+            self.conn
+                .execute("DELETE FROM meta WHERE key = 'pin_attempts'", [])?;
+        } else {
+            let until = locked_until.map(ts).unwrap_or_default();
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pin_attempts', ?1)",
+                params![format!("{failures} {until}")],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Records that the clock was synchronised at `now` (the feed, on connecting).
     pub fn saw_good_time(&mut self, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn.execute(

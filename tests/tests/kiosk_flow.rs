@@ -379,6 +379,20 @@ fn wrong_pins_lock_pins_out_for_longer_and_longer_but_never_the_staff_card() {
             ..
         }
     ));
+    // A restart is no way around it: the count and the lock-out are kept in the store.
+    drop(k);
+    let mut k = kiosk_on(&clock, dir.path());
+    assert!(
+        pin(&mut k, "1234").unwrap_err().contains("wait"),
+        "locked after a restart"
+    );
+    assert!(matches!(
+        k.handle(Internal::Health).unwrap(),
+        Reply::Health {
+            pin_failures: 4,
+            ..
+        }
+    ));
     // After the pause the right PIN works, and the count starts again.
     clock.advance(chrono::Duration::seconds(61));
     assert!(matches!(

@@ -150,6 +150,8 @@ impl Kiosk {
                 .unwrap_or_default(),
             None => Default::default(),
         };
+        // Wrong PINs before a restart still count: a restart is no way around the lock-out.
+        let pins = store.pin_attempts()?;
         let mut k = Kiosk {
             store,
             catalogue,
@@ -165,7 +167,10 @@ impl Kiosk {
             refusal: None,
             names: (site_id.to_string(), kiosk_id.to_string()),
             reader: (true, String::new()),
-            pins: PinAttempts::default(),
+            pins: PinAttempts {
+                failures: pins.0,
+                locked_until: pins.1,
+            },
             feed: None,
             enrolment,
         };

@@ -58,11 +58,15 @@ impl Kiosk {
                     None => {
                         let n = self.pins.failed(now);
                         tracing::warn!(failures = n, "a wrong PIN at the kiosk");
+                        self.store.set_pin_attempts(n, self.pins.locked_until)?;
                         return Err(KioskError::BadCredential);
                     }
                 }
             }
         };
+        if self.pins.failures > 0 {
+            self.store.set_pin_attempts(0, None)?;
+        }
         self.pins = PinAttempts::default();
         self.instructor = Some(id);
         let name = self

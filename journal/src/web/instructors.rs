@@ -302,12 +302,16 @@ mod tests {
     use super::pin_problem;
 
     #[test]
-    fn pins_are_four_to_eight_digits_and_not_the_obvious_ones() {
-        assert!(pin_problem("1234").is_some(), "digits in a row");
-        assert!(pin_problem("0000").is_some());
-        assert!(pin_problem("12a4").is_some());
-        assert!(pin_problem("123").is_some());
-        assert!(pin_problem("4831").is_none());
+    fn new_pins_are_six_to_eight_digits_and_not_the_obvious_ones() {
+        assert!(pin_problem("123456").is_some(), "digits in a row");
+        assert!(pin_problem("000000").is_some());
+        assert!(pin_problem("12a456").is_some());
+        assert!(
+            pin_problem("4831").is_some(),
+            "four digits fall to a search at once"
+        );
+        assert!(pin_problem("123456789").is_some());
+        assert!(pin_problem("483170").is_none());
         assert!(pin_problem("90210577").is_none());
     }
 }
