@@ -126,6 +126,13 @@ impl Flow {
         self.mode != Mode::Idle
     }
 
+    /// Whether the screen up times out when untouched: an instructor's screens do; the idle
+    /// screen does not, nor card enrolment (it waits for its card until the journal's request
+    /// expires).
+    pub fn times_out(&self) -> bool {
+        !matches!(self.mode, Mode::Idle | Mode::Enrol { .. })
+    }
+
     /// The name of the current screen (`idle`, `in_session`...), for logs and tests.
     pub fn screen_name(&self, now: DateTime<Utc>) -> &'static str {
         self.screen(now).name()
@@ -897,7 +904,7 @@ impl Flow {
     /// screen times out ([`INSTRUCTOR_TIMEOUT`] after the last touch). `None`: nothing waits.
     pub fn next_deadline(&self) -> Option<Instant> {
         let timeout = self
-            .instructor_screen()
+            .times_out()
             .then(|| self.touched.map(|t| t + INSTRUCTOR_TIMEOUT))
             .flatten();
         match (self.held_until, timeout) {
@@ -913,7 +920,7 @@ impl Flow {
         at: Instant,
         now: DateTime<Utc>,
     ) -> (Vec<Input>, Option<ScreenView>) {
-        let timed_out = self.instructor_screen()
+        let timed_out = self.times_out()
             && self
                 .touched
                 .is_some_and(|t| at.saturating_duration_since(t) >= INSTRUCTOR_TIMEOUT);
@@ -1116,7 +1123,16 @@ impl Screens {
             let now = (glue.now)();
             let facts = Facts::of(kiosk, now, matches!(cmd, Input::Command(Command::Status)));
             let mut flow = glue.lock();
-            let Some(shown) = flow.on_reply(cmd, reply, facts, now) else {
+            let timed_before = flow.times_out();
+            let shown = flow.on_reply(cmd, reply, facts, now);
+            if !timed_before && flow.times_out() {
+                // A staff card on the reader, `ctl sign_in`, a refused credential: an
+                // instructor's screen opened without a touch. Its two minutes start now, not
+                // at the last touch (which may be hours ago).
+                flow.touched(Instant::now());
+                glue.changed.notify_all();
+            }
+            let Some(shown) = shown else {
                 return;
             };
             if let Some(view) = &shown.tap {
@@ -1325,6 +1341,28 @@ mod tests {
                 "no way back in without a PIN"
             );
         }
+    }
+
+    #[test]
+    fn card_enrolment_never_times_out_and_its_refusal_gives_way_to_the_enrolment_screen() {
+        let mut f = flow(facts(false, false, ClockVerdict::Trusted));
+        f.mode = Mode::Enrol {
+            name: "Нина Васильевна".into(),
+            message: String::new(),
+        };
+        // Touched hours ago: enrolment waits for its card, nothing is due (no busy loop).
+        let t0 = Instant::now();
+        f.touched(t0);
+        assert_eq!(f.next_deadline(), None);
+        let later = t0 + INSTRUCTOR_TIMEOUT * 90;
+        assert_eq!(f.on_deadline(later, now()), (vec![], None));
+        // A refused card's result held for 3 s comes back to the enrolment screen.
+        f.hold(Some(later + Duration::from_secs(3)));
+        assert_eq!(f.next_deadline(), Some(later + Duration::from_secs(3)));
+        let (cmds, view) = f.on_deadline(later + Duration::from_secs(3), now());
+        assert!(cmds.is_empty());
+        assert_eq!(view.unwrap().name(), "enrol");
+        assert_eq!(f.next_deadline(), None);
     }
 
     #[test]

@@ -14,10 +14,16 @@ pub struct PinAttempts {
 impl PinAttempts {
     /// Wrong PINs taken without a pause.
     pub const FREE: u32 = 3;
+    /// The longest lock-out, in seconds.
+    pub const LONGEST: i64 = 15 * 60;
 
     /// How long PINs are still refused at `now`, if they are.
+    /// A lock-out longer than the longest is a clock that went back (a Pi that boots in 1970
+    /// with a lock-out kept from before): it is void, rather than refusing PINs for years.
     pub fn locked_for(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
-        self.locked_until.filter(|t| *t > now).map(|t| t - now)
+        self.locked_until.map(|t| t - now).filter(|d| {
+            *d > chrono::Duration::zero() && *d <= chrono::Duration::seconds(Self::LONGEST)
+        })
     }
 
     /// A wrong PIN at `now`; returns the failures in a row.
@@ -25,7 +31,7 @@ impl PinAttempts {
         self.failures += 1;
         if self.failures >= Self::FREE {
             let step = (self.failures - Self::FREE).min(5);
-            let wait = (30i64 << step).min(15 * 60);
+            let wait = (30i64 << step).min(Self::LONGEST);
             self.locked_until = Some(now + chrono::Duration::seconds(wait));
         }
         self.failures
