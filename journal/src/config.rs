@@ -63,6 +63,10 @@ pub struct ProvisioningConfig {
     /// The `mosquitto_passwd` program (default: found on `PATH`).
     #[serde(default = "default_mosquitto_passwd")]
     pub mosquitto_passwd: PathBuf,
+    /// Where a kiosk provisioned from the fleet page gets its bundle (default: `bundles/` beside
+    /// this file). The page never hands the bundle's password and site secret to a browser.
+    #[serde(default)]
+    pub bundle_dir: Option<PathBuf>,
 }
 
 fn default_mosquitto_passwd() -> PathBuf {
@@ -242,6 +246,18 @@ impl JournalConfig {
     /// The store this config names.
     pub fn database(&self) -> Result<Database, StoreError> {
         Database::parse(&self.database, &self.base)
+    }
+
+    /// Where the fleet page writes the bundles of the kiosks it provisions (relative to this
+    /// file); `None` without a `[provisioning]` section.
+    pub fn bundle_dir(&self) -> Option<PathBuf> {
+        let p = self.provisioning.as_ref()?;
+        let dir = p.bundle_dir.clone().unwrap_or_else(|| "bundles".into());
+        Some(if dir.is_relative() {
+            self.base.join(dir)
+        } else {
+            dir
+        })
     }
 }
 

@@ -265,7 +265,7 @@ pub fn usage_body(
     // out, and so is everyone the roster does not carry.
     let mut from = std::collections::HashMap::new();
     for person in people.current() {
-        let recipient = person.as_recipient();
+        let recipient = person.as_recipient(site.time.local_date(now));
         for service in &catalogue.services {
             if let Some(d) = otmetka_core::rules::counted_from(service, &recipient, &site.time, now)
             {

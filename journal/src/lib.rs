@@ -12,6 +12,7 @@
 //!   numbered migrations; the engine is picked from the configured database.
 //! - [`web`]: the web server: router and one file per page.
 //! - [`export`]: exports of the units (CSV).
+//! - [`plan`]: plan vs fact, sans I/O: a programme item judged over the periods it counts in.
 //! - [`documents`]: what the journal publishes to kiosks: catalogue, rosters, schedules.
 //! - [`schedule`]: the site's weekly timetable, expanded to the dated schedule kiosks receive.
 //! - [`provision`]: kiosk credentials and bundles (`provision-kiosk`, `revoke-kiosk`) against
@@ -29,6 +30,7 @@ pub mod error;
 pub mod export;
 pub mod feed;
 pub mod ingest;
+pub mod plan;
 pub mod provision;
 pub mod schedule;
 pub mod serve;

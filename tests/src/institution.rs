@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 pub const SITE: &str = "demo";
 /// Its kiosk.
 pub const KIOSK: &str = "k1";
+/// The standing group the generator gives every third recipient (roster order 0, 3, 6, …).
+pub const CLUB: &str = "00000000-0000-7000-8000-00000000c0c1";
 /// Its clock (the test kiosks' zone too).
 pub const ZONE: &str = "Asia/Yekaterinburg";
 /// The instructors (id, name), as the roster file has them.
@@ -78,14 +80,22 @@ const PATRONYMICS: [&str; 8] = [
     "Фёдоровна",
 ];
 
+/// A generated programme item: how many units, per month or per calendar week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    pub count: u32,
+    pub weekly: bool,
+}
+
 /// What was generated.
 #[derive(Debug, Clone)]
 pub struct Institution {
     pub config: PathBuf,
     /// (id, name), in roster order.
     pub recipients: Vec<(RecipientId, String)>,
-    /// The programme: per recipient, service → units planned per month.
-    pub planned: BTreeMap<RecipientId, BTreeMap<String, u32>>,
+    /// The programme: per recipient, service → units planned per month, or per calendar week
+    /// (`Planned::weekly`; 002-5.1 for every other recipient).
+    pub planned: BTreeMap<RecipientId, BTreeMap<String, Planned>>,
     /// Every unit generated: (recipient, service, date).
     pub units: Vec<(RecipientId, String, NaiveDate)>,
     /// The sessions generated (id, local date), oldest first.
@@ -176,24 +186,46 @@ pub fn generate(
         let mut plan = BTreeMap::new();
         for s in &services {
             let count = rng.gen_range(2..=8u32);
-            plan.insert(s.code.0.clone(), count);
+            // Every other recipient has 002-5.1 once or twice a week (plan vs fact by weeks).
+            let weekly = s.code.0 == "002-5.1" && i % 2 == 1;
+            let count = if weekly { 1 + count % 2 } else { count };
+            plan.insert(s.code.0.clone(), Planned { count, weekly });
             let _ = write!(
                 items,
-                "{{ service = \"{}\", period = \"month\", count = {count} }}, ",
-                s.code.0
+                "{{ service = \"{}\", period = \"{}\", count = {count} }}, ",
+                s.code.0,
+                if weekly { "week" } else { "month" }
             );
         }
+        let groups = if i % 3 == 0 { CLUB } else { "" };
         let _ = write!(
             roster,
             "\n[[recipients]]\nid = \"{id}\"\ndisplay_name = \"{name}\"\ncards = [\"{}\"]\n\
+             groups = [{}]\n\
              consent = {{ participation = true, photo_video = {} }}\n[recipients.programme]\n\
              valid_from = \"2020-01-01\"\nvalid_to = \"2099-12-31\"\nitems = [{items}]\n",
             crate::site::load_card(i),
+            if groups.is_empty() {
+                String::new()
+            } else {
+                format!("\"{groups}\"")
+            },
             i % 5 != 0
         );
         recipients.push((id, name));
         planned.insert(id, plan);
     }
+    let members: Vec<String> = recipients
+        .iter()
+        .step_by(3)
+        .map(|(id, _)| format!("\"{id}\""))
+        .collect();
+    let _ = write!(
+        roster,
+        "\n[[groups]]\nid = \"{CLUB}\"\nname = \"Клуб «Рукодельница»\"\nservice = \"000\"\n\
+         members = [{}]\n",
+        members.join(", ")
+    );
     std::fs::write(dir.join("roster.toml"), roster)?;
     std::fs::write(
         dir.join("site.secret"),

@@ -490,7 +490,7 @@ async fn walk(
             let week = of_001(&|d| week_of(d) == week_of(today));
             let month = of_001(&|d| (d.year(), d.month()) == (today.year(), today.month()));
             let planned = inst.planned.get(&who).and_then(|p| p.get("001")).copied();
-            week < 2 && planned.is_none_or(|n| month < n)
+            week < 2 && planned.is_none_or(|p| month < p.count)
         })
         .take(5)
         .collect();
@@ -718,6 +718,30 @@ async fn walk(
         .await?;
     assert!(text(c).await?.contains("Месяц подписан заведующим"));
     shots.take(c, "signed").await?;
+    // The head approves this week's timetable, which the page flags until then.
+    c.goto(&format!("{url}timetable")).await?;
+    assert!(
+        text(c)
+            .await?
+            .contains("Расписание на эту неделю не утверждено")
+    );
+    c.find(Locator::XPath(
+        "//button[text()='Утвердить расписание на неделю']",
+    ))
+    .await?
+    .click()
+    .await?;
+    c.wait()
+        .for_element(Locator::XPath(
+            "//div[@role='status'][contains(., 'Расписание утверждено')]",
+        ))
+        .await?;
+    assert!(
+        text(c)
+            .await?
+            .contains("Утверждаю: Соколов Андрей Павлович")
+    );
+    shots.take(c, "timetable-approved").await?;
     c.goto(&format!("{url}quality?month=2026-11")).await?;
     assert!(text(c).await?.contains("Удовлетворены, %"));
     shots.take(c, "quality").await?;

@@ -42,6 +42,11 @@ pub struct Person {
     /// The individual programme (ИППСУ).
     pub programme: Option<Programme>,
     pub groups: Vec<GroupId>,
+    /// The programmes this one replaced, the latest replaced first.
+    pub past_programmes: Vec<PastProgramme>,
+    /// The last day a recipient who left (выбыл) was served; from the next day their cards are
+    /// refused and their programme is not counted. The record and the units stay.
+    pub left_on: Option<NaiveDate>,
     /// Set when the person's data was anonymised after the retention period: the units stay
     /// countable under the id, the name and the details are gone.
     pub anonymised_at: Option<DateTime<Utc>>,
@@ -62,17 +67,41 @@ impl Person {
             data_consent_on: None,
             programme: None,
             groups: Vec::new(),
+            past_programmes: Vec::new(),
+            left_on: None,
             anonymised_at: None,
         }
     }
 
-    /// The recipient as the rules read them.
-    pub fn as_recipient(&self) -> otmetka_core::people::Recipient {
+    /// The programme a period `[first, last]` is judged by: the current one where it is in
+    /// force on any day of the period, else the latest replaced one that was.
+    pub fn programme_for(&self, first: NaiveDate, last: NaiveDate) -> Option<&Programme> {
+        let overlaps = |p: &Programme| p.valid_from <= last && first <= p.valid_to;
+        self.programme
+            .as_ref()
+            .filter(|p| overlaps(p))
+            .or_else(|| {
+                self.past_programmes
+                    .iter()
+                    .map(|p| &p.programme)
+                    .find(|p| overlaps(p))
+            })
+            .or(self.programme.as_ref())
+    }
+
+    /// Whether they had left by `date` (their last day was before it).
+    pub fn has_left(&self, date: NaiveDate) -> bool {
+        self.left_on.is_some_and(|last| last < date)
+    }
+
+    /// The recipient as the rules read them on `date`: with the programme in force then (one
+    /// entered ahead of its start leaves the one it replaces in force until then).
+    pub fn as_recipient(&self, date: NaiveDate) -> otmetka_core::people::Recipient {
         otmetka_core::people::Recipient {
             id: self.id,
             display_name: self.display_name.clone(),
             consent: self.consent,
-            programme: self.programme.clone(),
+            programme: self.programme_for(date, date).cloned(),
             groups: self.groups.clone(),
         }
     }
@@ -83,6 +112,15 @@ impl Person {
             .and_then(|b| b.checked_add_months(chrono::Months::new(18 * 12)))
             .is_some_and(|adult| date < adult)
     }
+}
+
+/// A programme a later one replaced: kept for the acts of the months it was in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastProgramme {
+    pub programme: Programme,
+    pub replaced_at: DateTime<Utc>,
+    /// Who replaced it (the name the pages show).
+    pub replaced_by: String,
 }
 
 /// An instructor (a member of staff who runs sessions at the kiosks).
@@ -302,12 +340,17 @@ impl SitePeople {
                 id: p.id,
                 display_name: p.display_name.clone(),
                 consent: p.consent,
-                programme: p.programme.clone(),
+                programme: p.programme_for(today, today).cloned(),
                 groups: p.groups.clone(),
                 cards: cards(Holder::Recipient(p.id))
                     .into_iter()
                     .flat_map(|c| {
-                        let status = c.status_on(today);
+                        // Someone who left is refused at the kiosks, whatever their card.
+                        let status = if p.has_left(today) {
+                            CardStatus::Blocked
+                        } else {
+                            c.status_on(today)
+                        };
                         c.hashes.iter().map(move |h| RosterCard {
                             hash: h.clone(),
                             status,
@@ -467,6 +510,16 @@ pub struct PlannedSession {
     /// A weekly session's first and last day.
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+}
+
+/// The head's approval of a week's timetable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekApproval {
+    /// The week's sessions as approved (see `web::timetable::week_digest`).
+    pub digest: String,
+    /// The approver's name.
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A day without the weekly sessions (a public holiday, a closure).
@@ -653,6 +706,17 @@ pub trait PeopleStore {
         card: &NewCard,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
+    /// Gives a card in place of one of the same holder's (`old`), which becomes `old_state`
+    /// (lost, or replaced: worn, broken) — one step, one transaction: a refused new card leaves
+    /// the old one as it was. Audited.
+    fn replace_card(
+        &mut self,
+        actor: &Actor,
+        card: &NewCard,
+        old: i64,
+        old_state: CardState,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
     /// Marks a card lost, blocked, replaced or active again, with a note. Audited.
     fn set_card_state(
         &mut self,
@@ -693,6 +757,29 @@ pub trait PeopleStore {
         session: &PlannedSession,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
+    /// Changes a planned session (by its id) in place. Audited.
+    fn replan_session(
+        &mut self,
+        actor: &Actor,
+        session: &PlannedSession,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Records the head's approval of a week's timetable (`week`: its Monday) as it stands,
+    /// `digest` naming its sessions. Audited.
+    fn approve_week(
+        &mut self,
+        actor: &Actor,
+        site: &str,
+        week: NaiveDate,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The approval of a week's timetable, where given.
+    fn week_approval(
+        &self,
+        site: &str,
+        week: NaiveDate,
+    ) -> Result<Option<WeekApproval>, StoreError>;
     /// Takes a planned session out of the timetable. Audited.
     fn unplan_session(
         &mut self,

@@ -7,77 +7,160 @@ use super::auth::Staff;
 use super::journal::{MonthQuery, month_and_site, next_month, plural};
 use super::layout::{PageError, Section, date_label, month_label, month_select, page};
 use super::{AppState, SiteView};
+use crate::plan::{self, Given, Judged};
 use crate::store::people::Person;
-use crate::store::staff::{Actor, UnitRecord};
+use crate::store::staff::Actor;
 use axum::extract::{Path, Query, State};
 use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
 use otmetka_core::catalogue::Period;
-use otmetka_core::people::RecipientId;
+use otmetka_core::people::{ProgrammeItem, RecipientId};
 use std::collections::BTreeMap;
 
-/// One line of an act: a service, the dates it was given on, and its count.
+/// One line of an act: a service, the dates it was given on in the month, and its count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActLine {
     pub service: String,
     pub dates: Vec<NaiveDate>,
     pub count: usize,
-    /// What the programme plans for the month, where it says a number per month.
-    pub planned: Option<u32>,
+    /// What the programme plans for the service, judged over the month; `None`: not in it.
+    pub plan: Option<Judged>,
 }
 
-/// The lines of a recipient's act: every counted unit of theirs in the month, by service (a
-/// per-group unit counts for each of its participants), and the programme's services with none.
-pub fn act_lines(units: &[UnitRecord], recipient: &Person, site: &str) -> Vec<ActLine> {
-    let mut by_service: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
-    for u in units.iter().filter(|u| u.counts() && u.site == site) {
-        let theirs = u.unit.recipient == Some(recipient.id)
-            || (u.unit.recipient.is_none() && u.unit.participants.contains(&recipient.id));
-        if theirs {
-            by_service
-                .entry(u.unit.service.0.clone())
-                .or_default()
-                .push(u.unit.date);
-        }
+impl ActLine {
+    /// Whether a judged period of the month fell short of the programme.
+    pub fn is_short(&self) -> bool {
+        self.plan.as_ref().is_some_and(Judged::is_short)
     }
-    let planned = |code: &str| {
-        recipient.programme.as_ref().and_then(|p| {
-            p.items
-                .iter()
-                .find(|i| i.service.0 == code && i.period == Period::Month)
-                .and_then(|i| i.count)
-        })
-    };
-    if let Some(p) = &recipient.programme {
+}
+
+/// The lines of a recipient's act for `month`: their counted units (`given`, which may reach
+/// back before the month for the periods the programme counts in) by service, and the
+/// programme's services with none, each judged against the programme as of `today`.
+pub fn act_lines(
+    given: &Given,
+    recipient: &Person,
+    month: NaiveDate,
+    today: NaiveDate,
+) -> Vec<ActLine> {
+    let span = plan::month_span(month);
+    let mut services: BTreeMap<&str, Option<&ProgrammeItem>> = given
+        .iter()
+        .filter(|(_, dates)| dates.iter().any(|d| span.first <= *d && *d <= span.last))
+        .map(|(s, _)| (s.as_str(), None))
+        .collect();
+    if let Some(p) = recipient.programme_for(span.first, span.last) {
         for item in &p.items {
-            by_service.entry(item.service.0.clone()).or_default();
+            services.insert(item.service.0.as_str(), Some(item));
         }
     }
-    by_service
+    // The programme in force in the month (a replaced one for a past month); someone who left
+    // is judged only up to their last day.
+    let programme = recipient
+        .programme_for(span.first, span.last)
+        .cloned()
+        .map(|mut p| {
+            if let Some(last) = recipient.left_on {
+                p.valid_to = p.valid_to.min(last);
+            }
+            p
+        });
+    services
         .into_iter()
-        .map(|(service, mut dates)| {
+        .map(|(service, item)| {
+            let mut dates: Vec<NaiveDate> = given
+                .get(service)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|d| span.first <= *d && *d <= span.last)
+                .collect();
             dates.sort();
             let count = dates.len();
             dates.dedup();
+            let plan = item
+                .zip(programme.as_ref())
+                .map(|(item, p)| plan::judge(p, item, given, month, today));
             ActLine {
-                planned: planned(&service),
-                service,
+                service: service.to_string(),
                 dates,
                 count,
+                plan,
             }
         })
         .collect()
 }
 
-async fn month_units(
+/// The site's counted units from `from` to the end of `month`, by recipient.
+async fn given_since(
     app: &AppState,
     site: &SiteView,
+    from: NaiveDate,
     month: NaiveDate,
-) -> Result<Vec<UnitRecord>, PageError> {
+) -> Result<BTreeMap<RecipientId, Given>, PageError> {
     let to = next_month(month).pred_opt().unwrap_or(month);
-    let id = site.id.clone();
-    let units = app.store.call(move |s| s.unit_records(month, to)).await?;
-    Ok(units.into_iter().filter(|u| u.site == id).collect())
+    let units = app.store.call(move |s| s.unit_records(from, to)).await?;
+    Ok(plan::given_by_recipient(
+        units
+            .iter()
+            .filter(|u| u.counts() && u.site == site.id)
+            .map(|u| {
+                (
+                    u.unit.recipient,
+                    u.unit.participants.as_slice(),
+                    u.unit.service.0.as_str(),
+                    u.unit.date,
+                )
+            }),
+    ))
+}
+
+/// The plan cell of an act line: the count in words, and the periods that fell short.
+fn plan_cell(line: &ActLine) -> Markup {
+    let Some(j) = &line.plan else {
+        return html! { span.muted { "нет в программе" } };
+    };
+    let span_words = |s: &plan::Span| {
+        if s.first == s.last {
+            s.first.format("%d.%m").to_string()
+        } else {
+            format!("{}–{}", s.first.format("%d.%m"), s.last.format("%d.%m"))
+        }
+    };
+    html! {
+        (plan::count_words(j.count, j.period))
+        @if let (true, Some(count)) = (j.is_short(), j.count) {
+            br;
+            span.short {
+                @if j.period == Period::Month {
+                    "меньше плана на " (count.saturating_sub(j.short[0].given))
+                } @else {
+                    "меньше плана: "
+                    @for (k, s) in j.short.iter().enumerate() {
+                        @if k > 0 { "; " }
+                        (span_words(&s.span)) " — " (s.given)
+                    }
+                }
+            }
+        }
+        @if let (Some((s, n)), Some(count)) = (j.ongoing, j.count) {
+            @if j.period != Period::Month || n < count {
+                br;
+                span.muted { "идёт " (span_words(&s)) ": " (n) " из " (count) }
+            }
+        }
+    }
+}
+
+/// The first date the month's plan vs fact needs, over the people given.
+fn needed_from<'a>(people: impl Iterator<Item = &'a Person>, month: NaiveDate) -> NaiveDate {
+    let span = plan::month_span(month);
+    people
+        .filter_map(|p| p.programme_for(span.first, span.last))
+        .map(|p| plan::needed_from(p, month))
+        .min()
+        .unwrap_or(month)
+        .min(month)
 }
 
 /// `GET /acts`: the month's acts, one line per recipient.
@@ -87,17 +170,18 @@ pub async fn list(
     Query(q): Query<MonthQuery>,
 ) -> Result<Markup, PageError> {
     let (month, site) = month_and_site(&app, &q)?;
-    let units = month_units(&app, &site, month).await?;
-    let m = format!("{:04}-{:02}", month.year(), month.month());
-    let in_progress = next_month(month) > site.date(app.now());
     let people = app.people(&site.id).await?;
-    let short_people = people
-        .current()
-        .filter(|r| {
-            act_lines(&units, r, &site.id)
-                .iter()
-                .any(|l| l.planned.is_some_and(|p| (l.count as u32) < p))
-        })
+    let today = site.date(app.now());
+    let given = given_since(&app, &site, needed_from(people.current(), month), month).await?;
+    let none = Given::new();
+    let lines_of = |r: &Person| act_lines(given.get(&r.id).unwrap_or(&none), r, month, today);
+    let m = format!("{:04}-{:02}", month.year(), month.month());
+    let in_progress = next_month(month) > today;
+    // Those who had left before the month have no act for it.
+    let listed: Vec<&Person> = people.current().filter(|r| !r.has_left(month)).collect();
+    let short_people = listed
+        .iter()
+        .filter(|r| lines_of(r).iter().any(ActLine::is_short))
         .count();
     let body = html! {
         h1 { "Акты и выполнение программ — " (month_label(month)) }
@@ -109,8 +193,8 @@ pub async fn list(
         @if short_people > 0 {
             div.problems role="alert" {
                 h2 { (short_people) " " (plural(short_people, "получатель получил", "получателя получили", "получателей получили")) " меньше услуг, чем по программе" }
-                p { "Строки отмечены в таблице; в акте видно, каких услуг не хватает."
-                    @if in_progress { " Месяц ещё идёт: это оказанное на сегодня." } }
+                p { "Строки отмечены в таблице; в акте видно, каких услуг и за какие недели или дни не хватает."
+                    @if in_progress { " Месяц ещё идёт: сравниваются только закончившиеся периоды." } }
             }
         } @else {
             div.allgood { strong { "Всем получателям услуги оказаны не меньше, чем по программе." } }
@@ -118,14 +202,14 @@ pub async fn list(
         table {
             thead { tr { th { "Получатель" } th.num { "Услуг за месяц" } th.num { "Услуг ниже плана (видов)" } th { "Акт" } } }
             tbody {
-                @for r in people.current() {
-                    @let lines = act_lines(&units, r, &site.id);
+                @for r in &listed {
+                    @let lines = lines_of(r);
                     @let total: usize = lines.iter().map(|l| l.count).sum();
-                    @let short = lines.iter().filter(|l| l.planned.is_some_and(|p| (l.count as u32) < p)).count();
+                    @let short = lines.iter().filter(|l| l.is_short()).count();
                     tr class=[(short > 0).then_some("problem")] {
                         td { (r.display_name) }
                         td.num { (total) }
-                        td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.planned.is_some()).count()) } @else { "—" } }
+                        td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.plan.as_ref().is_some_and(|j| j.count.is_some())).count()) } @else { "—" } }
                         td { a href={ "/acts/" (r.id) "?month=" (m) "&site=" (site.id) } { "Открыть акт" } }
                     }
                 }
@@ -153,8 +237,16 @@ pub async fn act(
         .filter(|p| p.anonymised_at.is_none())
         .cloned()
         .ok_or_else(|| PageError::not_found("Такого получателя нет."))?;
-    let units = month_units(&app, &site, month).await?;
-    let lines = act_lines(&units, &person, &site.id);
+    let today = site.date(app.now());
+    let from = needed_from(std::iter::once(&person), month);
+    let given = given_since(&app, &site, from, month).await?;
+    let none = Given::new();
+    let lines = act_lines(
+        given.get(&person.id).unwrap_or(&none),
+        &person,
+        month,
+        today,
+    );
     let total: usize = lines.iter().map(|l| l.count).sum();
     let (now, actor) = (app.now(), Actor::of(&staff.0.user));
     let detail = format!("act for {}", month_label(month));
@@ -172,21 +264,21 @@ pub async fn act(
         @if !person.representative.is_empty() {
             p { "Законный представитель: " strong { (person.representative) } }
         }
-        @if let Some(p) = &person.programme {
+        @if let Some(p) = person.programme_for(month, last) {
             p { "Индивидуальная программа действует с " (date_label(p.valid_from)) " по " (date_label(p.valid_to)) "." }
         } @else {
             p.error { "Индивидуальной программы в списке нет." }
         }
         table {
-            thead { tr { th.num { "№" } th { "Наименование социальной услуги" } th { "Даты оказания" } th.num { "Оказано" } th.num { "По программе в месяц" } } }
+            thead { tr { th.num { "№" } th { "Наименование социальной услуги" } th { "Даты оказания" } th.num { "Оказано" } th { "По программе" } } }
             tbody {
                 @for (i, l) in lines.iter().enumerate() {
-                    tr class=[l.planned.is_some_and(|p| (l.count as u32) < p).then_some("problem")] {
+                    tr class=[l.is_short().then_some("problem")] {
                         td.num { (i + 1) }
                         td { (app.service_title(&l.service)) }
                         td { @for (k, d) in l.dates.iter().enumerate() { @if k > 0 { ", " } (d.format("%d.%m")) } }
                         td.num data-service=(l.service) { (l.count) }
-                        td.num { @match l.planned { Some(p) => { (p) }, None => { "по мере необходимости" } } }
+                        td.plan { (plan_cell(l)) }
                     }
                 }
                 tr { td {} td { strong { "Итого" } } td {} td.num #total { strong { (total) } } td {} }

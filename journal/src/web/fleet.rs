@@ -5,9 +5,13 @@
 //!
 //! `POST /fleet/{site}/{kiosk}/revoke` (administrators): the `revoke-kiosk` command from a
 //! button — the journal refuses the kiosk's messages from now on, its broker credential and ACL
-//! block go, the broker is told to reload. Provisioning stays a command
-//! (`otmetka-journal provision-kiosk`): its bundle holds the site secret and a password, which
-//! a page should not hand out.
+//! block go, the broker is told to reload.
+//!
+//! `POST /fleet/provision` (administrators): the `provision-kiosk` command from a form — a new
+//! kiosk (or a new password for one) with its broker credential and ACL block. Its bundle holds
+//! the site secret and a password, which a page should not hand to a browser: it is written on
+//! the journal's machine (`[provisioning] bundle_dir`), and the page says where and what to run
+//! on the kiosk.
 
 use super::AppState;
 use super::auth::Staff;
@@ -211,6 +215,28 @@ pub async fn show(
             }
         }
         @if names.is_empty() { p { "Ни один киоск ещё не выходил на связь." } }
+        @if admin {
+            details.noprint open[names.is_empty()] {
+                summary { "Выдать новый киоск…" }
+                form method="post" action="/fleet/provision" {
+                    (csrf_field(&staff.0))
+                    div.filters {
+                        @if app.sites.len() > 1 {
+                            div { label for="p-site" { "Отделение" }
+                                select #p-site name="site" { @for s in app.sites.iter() { option value=(s.id) { (s.id) } } }
+                            }
+                        } @else if let Some(s) = app.sites.first() {
+                            input type="hidden" name="site" value=(s.id);
+                        }
+                        div { label for="p-kiosk" { "Имя киоска (латиница, цифры, дефис)" }
+                            input #p-kiosk name="kiosk" size="16" required placeholder="k3" autocomplete="off"; }
+                        div { button type="submit" { "Выдать" } }
+                    }
+                    p.muted { "Пакет киоска (пароль и секрет отделения) запишется на компьютер журнала; "
+                        "страница скажет, где он, и что выполнить на киоске. Выдача существующему киоску меняет его пароль." }
+                }
+            }
+        }
     };
     Ok(page("Киоски", Section::Fleet, Some(&staff.0), body))
 }
@@ -332,6 +358,83 @@ pub async fn revoke(
                      запись у брокера не удалось ({e}): сделайте это командой revoke-kiosk."
                 ),
             ))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ProvisionForm {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    kiosk: String,
+}
+
+/// `POST /fleet/provision`: a kiosk's credential, ACL block and bundle, as `provision-kiosk`.
+pub async fn provision(
+    State(app): State<AppState>,
+    staff: Staff,
+    Form(f): Form<ProvisionForm>,
+) -> Result<Response, PageError> {
+    let back = |key: &str, msg: &str| notice("/fleet", key, msg);
+    let (site, kiosk) = (f.site.trim().to_string(), f.kiosk.trim().to_string());
+    if app.site(Some(&site)).is_none() {
+        return Ok(back("error", "Выберите отделение."));
+    }
+    if crate::provision::parse_ids(&site, &kiosk).is_err() {
+        return Ok(back(
+            "error",
+            "Имя киоска: от 1 до 32 знаков — строчные латинские буквы, цифры и дефис (например, k3).",
+        ));
+    }
+    let Some(dir) = app.config.bundle_dir() else {
+        return Ok(back(
+            "error",
+            "Выдавать киоски может только журнал с разделом [provisioning] в journal.toml (файлы брокера): см. docs/provisioning.md.",
+        ));
+    };
+    let (cfg, now) = (app.config.clone(), app.now());
+    let out = dir.join(format!("{site}-{kiosk}-{}", now.format("%Y%m%d-%H%M%S")));
+    let (s, k, o) = (site.clone(), kiosk.clone(), out.clone());
+    let done =
+        tokio::task::spawn_blocking(move || crate::provision::provision(&cfg, &s, &k, &o, now))
+            .await
+            .map_err(|e| PageError::internal(&e.to_string()))?;
+    match done {
+        Ok(p) => {
+            let (actor, subject, detail) = (
+                Actor::of(&staff.0.user),
+                format!("kiosk {site}/{kiosk}"),
+                format!(
+                    "{}bundle {}; {}",
+                    if p.reissued { "new password; " } else { "" },
+                    p.bundle.display(),
+                    p.reload.describe()
+                ),
+            );
+            app.store
+                .call(move |st| st.audit(&actor, "provision_kiosk", &subject, &detail, now))
+                .await?;
+            let reload = match p.reload {
+                crate::provision::Reload::Signalled(_) => "брокер перечитал учётные записи".to_string(),
+                _ => "перезапустите брокер (systemctl reload mosquitto), чтобы учётная запись заработала".to_string(),
+            };
+            Ok(back(
+                "done",
+                &format!(
+                    "Киоск {site}/{kiosk} {}: пакет записан в {}. Перенесите его на киоск и выполните там «otmetka-kiosk enroll ПАПКА»; после установки удалите пакет. {reload}.",
+                    if p.reissued {
+                        "получил новый пароль"
+                    } else {
+                        "выдан"
+                    },
+                    p.bundle.display()
+                ),
+            ))
+        }
+        Err(e) => {
+            tracing::warn!("provisioning {site}/{kiosk} from the fleet page failed: {e:#}");
+            Ok(back("error", &format!("Не удалось выдать киоск ({e}).")))
         }
     }
 }

@@ -59,6 +59,13 @@ fn render(
         p { "Специалист входит на киоске своей картой или PIN-кодом и начинает занятие." }
         @if let Some(s) = saved { div.allgood role="status" { (s) } }
         @if let Some(m) = &errors.message { p.error role="alert" { (m) } }
+        @let legacy = people.instructors.iter().filter(|i| i.active && i.pin_hash.as_deref().is_some_and(otmetka_core::pin::is_legacy)).count();
+        @if legacy > 0 {
+            div.problems role="alert" {
+                strong { "PIN-коды старого вида: " (legacy) "." }
+                " Они хранятся слабее и могут быть короче 6 цифр; задайте этим специалистам новые PIN-коды."
+            }
+        }
         table {
             thead { tr { th { "Специалист" } th { "PIN-код" } th { "Карта" } th { "Работает" } th.noprint { "Изменить" } } }
             tbody {
@@ -66,7 +73,13 @@ fn render(
                     @let cards: Vec<_> = people.cards_of(Holder::Instructor(i.id)).collect();
                     tr class=[(!i.active).then_some("removed")] {
                         td { (i.display_name) }
-                        td { @if i.pin_hash.is_some() { "задан" } @else { span.mark { "нет" } } }
+                        td { @match i.pin_hash.as_deref() {
+                            Some(h) if otmetka_core::pin::is_legacy(h) => {
+                                "задан" br; span.mark { "старого вида: задайте новый (от 6 цифр)" }
+                            }
+                            Some(_) => { "задан" }
+                            None => { span.mark { "нет" } }
+                        } }
                         td { @for c in &cards { (c.label()) " (" (c.state.label()) ")" br; } @if cards.is_empty() { "—" } }
                         td { @if i.active { "да" } @else { "нет (уволен)" } }
                         td.noprint {

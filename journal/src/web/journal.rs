@@ -10,6 +10,7 @@ use super::layout::{
 };
 use super::{AppState, SiteView};
 use crate::store::StoreError;
+use crate::store::people::SitePeople;
 use crate::store::staff::{Actor, AddedCheckIn, SessionJournal, SignOff, VISIT_KIOSK, month_of};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -31,9 +32,16 @@ pub struct MonthQuery {
     pub site: Option<String>,
 }
 
-/// The journal's filters (`?service=…&instructor=…&recipient=…&kiosk=…`; empty: all).
+/// The journal's filters (`?day=…&group=…&service=…&instructor=…&recipient=…&kiosk=…`;
+/// empty: all).
 #[derive(Debug, Deserialize, Default)]
 pub struct Filter {
+    /// A date of the month, `2026-11-05`.
+    #[serde(default)]
+    day: String,
+    /// A standing group: sessions in which one of its members took part.
+    #[serde(default)]
+    group: String,
     #[serde(default)]
     service: String,
     #[serde(default)]
@@ -45,19 +53,67 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn keeps(&self, j: &SessionJournal) -> bool {
+    /// The day asked for; `Err` for one that is not a date of `month`.
+    fn day(&self, month: NaiveDate) -> Result<Option<NaiveDate>, PageError> {
+        let day = self.day.trim();
+        if day.is_empty() {
+            return Ok(None);
+        }
+        match day.parse::<NaiveDate>() {
+            Ok(d) if month_of(d) == month => Ok(Some(d)),
+            _ => Err(PageError::bad_request(
+                "День указан неверно: нужна дата выбранного месяца, например 05.11.2026.",
+            )),
+        }
+    }
+
+    fn keeps(
+        &self,
+        j: &SessionJournal,
+        day: Option<NaiveDate>,
+        site: &SiteView,
+        people: &SitePeople,
+    ) -> bool {
         let s = &j.session;
-        (self.service.is_empty() || s.service == self.service)
+        let who = || participants(j);
+        day.is_none_or(|d| site.date(s.opened_at) == d)
+            && (self.service.is_empty() || s.service == self.service)
             && (self.instructor.is_empty() || s.instructor == self.instructor)
             && (self.kiosk.is_empty() || s.kiosk == self.kiosk)
-            && (self.recipient.is_empty()
-                || participants(j)
-                    .iter()
-                    .any(|r| r.to_string() == self.recipient))
+            && (self.recipient.is_empty() || who().iter().any(|r| r.to_string() == self.recipient))
+            && (self.group.is_empty()
+                || who().iter().any(|r| {
+                    people
+                        .recipient(*r)
+                        .is_some_and(|p| p.groups.iter().any(|g| g.0.to_string() == self.group))
+                }))
+    }
+
+    /// The filters set, for the audit log: "; service 001, day 2026-11-05".
+    fn describe(&self) -> String {
+        let set: Vec<String> = [
+            ("day", &self.day),
+            ("group", &self.group),
+            ("service", &self.service),
+            ("instructor", &self.instructor),
+            ("recipient", &self.recipient),
+            ("kiosk", &self.kiosk),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k} {}", v.chars().take(64).collect::<String>()))
+        .collect();
+        if set.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", set.join(", "))
+        }
     }
 
     fn is_set(&self) -> bool {
-        !(self.service.is_empty()
+        !(self.day.is_empty()
+            && self.group.is_empty()
+            && self.service.is_empty()
             && self.instructor.is_empty()
             && self.recipient.is_empty()
             && self.kiosk.is_empty())
@@ -304,7 +360,21 @@ pub async fn month(
         .map(|i| (i.to_string(), people.instructor_name(i)))
         .collect();
     let kiosks: Vec<String> = kiosks.iter().map(|k| k.to_string()).collect();
-    let sessions: Vec<_> = sessions.into_iter().filter(|j| filter.keeps(j)).collect();
+    let day = filter.day(month)?;
+    // Who looked at the journal, and at whose attendance where one recipient is picked.
+    let (actor, now) = (Actor::of(&staff.0.user), app.now());
+    let subject = match filter.recipient.as_str() {
+        "" => format!("site {}", site.id),
+        r => r.to_string(),
+    };
+    let detail = format!("journal for {}{}", month_label(month), filter.describe());
+    app.store
+        .call(move |s| s.audit(&actor, "view_journal", &subject, &detail, now))
+        .await?;
+    let sessions: Vec<_> = sessions
+        .into_iter()
+        .filter(|j| filter.keeps(j, day, &site, &people))
+        .collect();
     let rows: Vec<(SessionJournal, Vec<Mark>)> = sessions
         .into_iter()
         .map(|j| {
@@ -369,6 +439,18 @@ pub async fn month(
                 div { label for="site" { "Отделение" }
                     select id="site" name="site" {
                         @for s in app.sites.iter() { option value=(s.id) selected[s.id == site.id] { (s.id) } }
+                    }
+                }
+            }
+            div { label for="f-day" { "День" }
+                input id="f-day" type="date" name="day" value=(filter.day)
+                    min=(month.format("%Y-%m-%d")) max=(next_month(month).pred_opt().unwrap_or(month).format("%Y-%m-%d"));
+            }
+            @if !people.groups.is_empty() {
+                div { label for="f-group" { "Группа" }
+                    select id="f-group" name="group" {
+                        option value="" { "все" }
+                        @for g in &people.groups { option value=(g.id.0) selected[filter.group == g.id.0.to_string()] { (g.name) } }
                     }
                 }
             }
@@ -606,14 +688,14 @@ pub async fn session(
     Path(id): Path<String>,
     Query(q): Query<Saved>,
 ) -> Result<Markup, PageError> {
-    session_page(
-        &app,
-        &staff,
-        session_id(&id)?,
-        &FormErrors::default(),
-        q.saved.is_some(),
-    )
-    .await
+    let id = session_id(&id)?;
+    let page = session_page(&app, &staff, id, &FormErrors::default(), q.saved.is_some()).await?;
+    // Who looked at whose attendance (152-ФЗ): the session's participants are named there.
+    let (actor, now) = (Actor::of(&staff.0.user), app.now());
+    app.store
+        .call(move |s| s.audit(&actor, "view_session", &id.0.to_string(), "journal", now))
+        .await?;
+    Ok(page)
 }
 
 #[derive(Debug, Deserialize)]

@@ -47,6 +47,7 @@ td.num, td.name { white-space: nowrap; }
 details summary { cursor: pointer; color: var(--accent); }
 tr.problem td { background: var(--bad-bg); }
 tr.removed td { color: var(--muted); text-decoration: line-through; }
+tr.left td { color: var(--muted); background: #f4f4f4; }
 .problems { border: 3px solid var(--bad); background: var(--bad-bg); padding: 10px 16px; margin: 12px 0; }
 .problems h2 { margin-top: 0; color: var(--bad); }
 .allgood { border: 2px solid var(--ok); background: var(--ok-bg); padding: 10px 16px; margin: 12px 0; }
@@ -73,6 +74,7 @@ button.danger { background: #fff; color: var(--bad); border: 2px solid var(--bad
 .sign { margin-top: 48px; display: grid; grid-template-columns: 1fr 1fr; gap: 48px; }
 .sign div { border-top: 1px solid var(--ink); padding-top: 4px; font-size: 15px; }
 .muted { color: var(--muted); }
+.short { color: var(--bad); font-weight: bold; font-size: 15px; }
 @page { size: A4; margin: 15mm; }
 @media print {
   header.top, form, .noprint { display: none !important; }

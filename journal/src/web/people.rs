@@ -84,7 +84,7 @@ fn missing(people: &SitePeople, p: &Person, today: NaiveDate) -> Vec<&'static st
     if !p.consent.participation {
         out.push("нет согласия на участие");
     }
-    match &p.programme {
+    match p.programme_for(today, today) {
         None => out.push("нет программы"),
         Some(pr) if !pr.in_force(today) => out.push("программа не действует"),
         Some(_) => {}
@@ -115,10 +115,19 @@ pub async fn list(
                 || p.display_name.to_lowercase().contains(&needle)
                 || p.full_name.to_lowercase().contains(&needle)
         })
-        .map(|p| (p, missing(&people, p, today)))
+        .map(|p| {
+            // Nothing is missing for someone who has left: they do not come any more.
+            let m = if p.has_left(today) {
+                Vec::new()
+            } else {
+                missing(&people, p, today)
+            };
+            (p, m)
+        })
         .collect();
-    // What needs doing first.
-    shown.sort_by_key(|(p, m)| (m.is_empty(), p.full_name.to_lowercase()));
+    // What needs doing first; those who left last.
+    shown.sort_by_key(|(p, m)| (p.has_left(today), m.is_empty(), p.full_name.to_lowercase()));
+    let gone = shown.iter().filter(|(p, _)| p.has_left(today)).count();
     let incomplete = shown.iter().filter(|(_, m)| !m.is_empty()).count();
     let body = html! {
         h1 { "Получатели услуг — отделение " (site.id) }
@@ -139,7 +148,8 @@ pub async fn list(
                 p { "Эти строки наверху; откройте карточку, чтобы дополнить." }
             }
         }
-        p { "Всего: " strong { (shown.len()) } "." }
+        p { "Обслуживаются: " strong { (shown.len() - gone) } "."
+            @if gone > 0 { " Выбыли: " (gone) " (внизу списка)." } }
         table {
             thead { tr {
                 th { "Получатель" } th { "Дата рождения" } th { "Группа ухода" }
@@ -147,9 +157,10 @@ pub async fn list(
             } }
             tbody {
                 @for (p, m) in &shown {
-                    tr class=[(!m.is_empty()).then_some("problem")] {
+                    tr class=[(!m.is_empty()).then_some("problem").or(p.has_left(today).then_some("left"))] {
                         td {
                             a href={ "/people/" (p.id) } { (p.full_name) }
+                            @if let (true, Some(d)) = (p.has_left(today), p.left_on) { br; span.mark.info { "выбыл " (date_label(d)) } }
                             @if p.display_name != p.full_name { br; span.muted { "на киоске: " (p.display_name) } }
                         }
                         td.name { @match p.birth_date {
@@ -305,6 +316,16 @@ fn person_from(
         },
     };
     person.representative = text("representative", 300, "Законный представитель", false)?;
+    person.left_on = date_field(posted, "left_on", "Последний день (выбыл)")?;
+    if person
+        .left_on
+        .is_some_and(|d| person.birth_date.is_some_and(|b| d < b))
+    {
+        return Err(FormErrors::at(
+            "left_on",
+            "Последний день не может быть раньше даты рождения.",
+        ));
+    }
     person.consent = Consent {
         participation: posted.checked("consent_participation"),
         photo_video: posted.checked("consent_photo_video"),
@@ -441,6 +462,10 @@ fn person_form(
                 div class=[errors.class("representative")] {
                     label for="representative" { "Законный представитель (ФИО, кем приходится, телефон)" }
                     input #representative name="representative" size="60" value=(val("representative", p.representative.clone())) disabled[disabled]; (errors.at_field("representative"))
+                }
+                div class=[errors.class("left_on")] {
+                    label for="left_on" { "Выбыл: последний день обслуживания (пусто — обслуживается)" }
+                    input #left_on type="date" name="left_on" value=(val("left_on", date(p.left_on))) disabled[disabled]; (errors.at_field("left_on"))
                 }
             }
             fieldset {
@@ -661,10 +686,14 @@ async fn person_page(
             h1 { (person.full_name) }
             @if let Some(s) = &q.saved { div.allgood role="status" { (s) } }
             @if let Some(e) = &q.error { p.error role="alert" { (e) } }
-            @let m = missing(people, person, today);
+            @let m = if person.has_left(today) { Vec::new() } else { missing(people, person, today) };
             @if !m.is_empty() { div.problems role="alert" { strong { "Не хватает: " } @for w in &m { span.mark { (w) } } } }
             @if person.data_consent_on.is_none() { p.note { "Не указана дата согласия на обработку персональных данных." } }
             @if person.is_minor_on(today) { p.note { "Несовершеннолетний: для него действуют нормы для детей." } }
+            @if let Some(d) = person.left_on {
+                p.note { @if person.has_left(today) { "Выбыл: последний день — " } @else { "Выбывает: последний день — " } (date_label(d))
+                    ". После этого дня киоски не принимают его карты; записи и услуги остаются." }
+            }
             h2 { "Карты" }
             @if let Some(r) = &request {
                 @if r.enrolled_at.is_some() {
@@ -720,6 +749,20 @@ async fn person_page(
                                 input #card_until type="date" name="card_until"; (errors.at_field("card_until"))
                             }
                             div { label { input type="checkbox" name="card_kept" value="1"; " Хранится у специалиста" } }
+                            @let active: Vec<_> = cards.iter().filter(|c| c.status_on(today) == otmetka_core::people::CardStatus::Active).collect();
+                            @if !active.is_empty() {
+                                div class=[errors.class("card_replaces")] {
+                                    label for="card_replaces" { "Вместо старой карты" }
+                                    select #card_replaces name="card_replaces" {
+                                        option value="" { "нет, ещё одна карта" }
+                                        @for c in &active {
+                                            option value={ (c.id) ":lost" } { "вместо " (c.label()) " — утеряна" }
+                                            option value={ (c.id) ":replaced" } { "вместо " (c.label()) " — сломана или заменена" }
+                                        }
+                                    }
+                                    (errors.at_field("card_replaces"))
+                                }
+                            }
                             div { button.primary type="submit" { "Выдать карту" } }
                         }
                         p.muted { "Приложите карту к настольному считывателю: номер впишется в поле сам. Или введите номер с карты." }
@@ -741,6 +784,25 @@ async fn person_page(
             }
             h2 { "Данные получателя" }
             (person_form(app, staff, people, person, posted, record_errors, &format!("/people/{}", person.id)))
+            @if !person.past_programmes.is_empty() {
+                h2 { "Прежние программы" }
+                p.muted { "Акты и выполнение программы за месяцы, когда действовала прежняя программа, считаются по ней." }
+                table {
+                    thead { tr { th { "Действовала" } th { "Услуги" } th { "Заменена" } } }
+                    tbody {
+                        @for old in &person.past_programmes {
+                            tr {
+                                td.name { "с " (date_label(old.programme.valid_from)) " по " (date_label(old.programme.valid_to)) }
+                                td { @for (k, i) in old.programme.items.iter().enumerate() {
+                                    @if k > 0 { "; " }
+                                    (app.service_title(&i.service.0)) " — " (crate::plan::count_words(i.count, i.period))
+                                } }
+                                td { (date_label(site.date(old.replaced_at))) ", " (old.replaced_by) }
+                            }
+                        }
+                    }
+                }
+            }
             @if staff.0.user.role == crate::store::staff::Role::Admin {
                 details.noprint {
                     summary { "Обезличить данные (после срока хранения)" }
@@ -814,6 +876,9 @@ pub struct CardNumberForm {
     card_until: String,
     #[serde(default)]
     card_kept: String,
+    /// `{card id}:lost` or `{card id}:replaced`: the new card takes that one's place.
+    #[serde(default)]
+    card_replaces: String,
 }
 
 /// `POST /people/{recipient}/cards`.
@@ -882,16 +947,49 @@ pub async fn add_card(
             }
         }
     }
+    let replaces = match f.card_replaces.trim() {
+        "" => None,
+        r => {
+            let old = r.split_once(':').and_then(|(id, state)| {
+                let id: i64 = id.parse().ok()?;
+                let state = CardState::parse(state)
+                    .filter(|s| matches!(s, CardState::Lost | CardState::Replaced))?;
+                people
+                    .cards_of(Holder::Recipient(person.id))
+                    .any(|c| {
+                        c.id == id && c.status_on(today) == otmetka_core::people::CardStatus::Active
+                    })
+                    .then_some((id, state))
+            });
+            match old {
+                Some(o) => Some(o),
+                None => {
+                    return again(FormErrors::at(
+                        "card_replaces",
+                        "Выберите действующую карту этого получателя, которую заменяет новая.",
+                    ))
+                    .await;
+                }
+            }
+        }
+    };
     let (actor, now) = (Actor::of(&staff.0.user), app.now());
     match app
         .store
-        .call(move |s| s.add_card(&actor, &card, now))
+        .call(move |s| match replaces {
+            Some((old, state)) => s.replace_card(&actor, &card, old, state, now),
+            None => s.add_card(&actor, &card, now),
+        })
         .await
     {
         Ok(_) => Ok(notice(
             &format!("/people/{}", person.id),
             "saved",
-            "Карта выдана. Киоски узнают её в течение минуты.",
+            if replaces.is_some() {
+                "Карта заменена: старая больше не действует, новую киоски узнают в течение минуты."
+            } else {
+                "Карта выдана. Киоски узнают её в течение минуты."
+            },
         )),
         Err(StoreError::Conflict(m)) => again(FormErrors::at("card_number", &m)).await,
         Err(e) => Err(e.into()),

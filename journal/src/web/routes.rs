@@ -74,6 +74,12 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/timetable/sessions", post(timetable::plan)),
         route(
             p.clone(),
+            "/timetable/sessions/{id}",
+            post(timetable::replan),
+        ),
+        route(p.clone(), "/timetable/approve", post(timetable::approve)),
+        route(
+            p.clone(),
             "/timetable/sessions/{id}/remove",
             post(timetable::unplan),
         ),
@@ -117,6 +123,7 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/violations", get(violations::list)),
         route(p.clone(), "/visits", post(visits::record)),
         route(g.clone(), "/fleet", get(fleet::show)),
+        route(p.clone(), "/fleet/provision", post(fleet::provision)),
         route(
             p.clone(),
             "/fleet/{site}/{kiosk}/revoke",

@@ -5,7 +5,11 @@
 //!   kiosks get it (days off left out). A printable page; below it (not printed) the planned
 //!   sessions and the days off, with the forms that change them;
 //! - `POST /timetable/sessions`: a session planned weekly on some days, or once on a date;
+//! - `GET /timetable?edit={id}`, `POST /timetable/sessions/{id}`: a planned session changed;
 //! - `POST /timetable/sessions/{id}/remove`: a planned session taken out;
+//! - `POST /timetable/approve`: the head approves the week as it stands; a change afterwards
+//!   shows as "changed since approval", and a week that starts in 3 days or less without an
+//!   approval is flagged;
 //! - `POST /timetable/days-off`: a day without the weekly sessions (a holiday).
 //!
 //! Each change raises the site's plan revision; the feed publishes the schedule again.
@@ -16,7 +20,7 @@ use super::layout::{
 };
 use super::{AppState, SiteView};
 use crate::store::people::{DayOff, PlannedSession, SitePlan, weekday_code, weekday_of};
-use crate::store::staff::Actor;
+use crate::store::staff::{Actor, Role};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -25,7 +29,9 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use maud::{Markup, html};
 use otmetka_core::catalogue::ServiceCode;
 use otmetka_core::people::{GroupId, InstructorId};
+use otmetka_core::wire::ScheduleEntry;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Deserialize, Default)]
 pub struct WeekQuery {
@@ -36,6 +42,67 @@ pub struct WeekQuery {
     week: Option<String>,
     #[serde(default)]
     saved: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    /// The planned session whose form is open for changes.
+    #[serde(default)]
+    edit: Option<i64>,
+}
+
+/// How many days ahead recipients must be told of the timetable (002 l.3191–3193).
+pub const NOTICE_DAYS: i64 = 3;
+
+/// The week's sessions as one digest: an approval keeps it, so that a change of the week made
+/// afterwards shows.
+pub fn week_digest(entries: &[ScheduleEntry]) -> String {
+    let mut h = Sha256::new();
+    for e in entries {
+        h.update(
+            format!(
+                "{}|{}|{}|{:?}|{:?}|{:?}|{}\n",
+                e.date,
+                e.start.format("%H:%M"),
+                e.service.0,
+                e.group,
+                e.instructor,
+                e.unit_kind,
+                e.room
+            )
+            .as_bytes(),
+        );
+    }
+    hex::encode(h.finalize())
+}
+
+/// The week from `monday`: the timetable and its sessions as the kiosks get them, by time.
+async fn week_entries(
+    app: &AppState,
+    site: &SiteView,
+    monday: NaiveDate,
+) -> Result<(SitePlan, Vec<ScheduleEntry>), PageError> {
+    let sunday = monday + Duration::days(6);
+    let sid = site.id.clone();
+    let plan = app.store.call(move |s| s.plan(&sid)).await?;
+    let mut entries: Vec<_> = plan
+        .to_file(1)
+        .expand(monday)
+        .entries
+        .into_iter()
+        .filter(|e| e.date >= monday && e.date <= sunday)
+        .collect();
+    entries.sort_by_key(|e| (e.date, e.start));
+    Ok((plan, entries))
+}
+
+/// The week a query names (any day of it; this week by default): its Monday.
+fn week_of(app: &AppState, site: &SiteView, week: Option<&str>) -> Result<NaiveDate, PageError> {
+    let day = match week.filter(|w| !w.is_empty()) {
+        Some(w) => w.parse::<NaiveDate>().map_err(|_| {
+            PageError::bad_request("Неделя указана неверно: нужна дата вида 2026-12-07.")
+        })?,
+        None => site.date(app.now()),
+    };
+    Ok(monday_of(day))
 }
 
 /// The Monday of `d`'s week.
@@ -69,26 +136,21 @@ async fn week_page(
     errors: &FormErrors,
 ) -> Result<Markup, PageError> {
     let site = app.site_or_404(q.site.as_deref())?;
-    let day = match q.week.as_deref().filter(|w| !w.is_empty()) {
-        Some(w) => w.parse::<NaiveDate>().map_err(|_| {
-            PageError::bad_request("Неделя указана неверно: нужна дата вида 2026-12-07.")
-        })?,
-        None => site.date(app.now()),
-    };
-    let monday = monday_of(day);
+    let monday = week_of(app, &site, q.week.as_deref())?;
     let sunday = monday + Duration::days(6);
-    let sid = site.id.clone();
-    let plan = app.store.call(move |s| s.plan(&sid)).await?;
+    let (plan, entries) = week_entries(app, &site, monday).await?;
     let people = app.people(&site.id).await?;
     let groups = &people.groups;
-    let mut entries: Vec<_> = plan
-        .to_file(1)
-        .expand(monday)
-        .entries
-        .into_iter()
-        .filter(|e| e.date >= monday && e.date <= sunday)
-        .collect();
-    entries.sort_by_key(|e| (e.date, e.start));
+    let sid = site.id.clone();
+    let approval = app
+        .store
+        .call(move |s| s.week_approval(&sid, monday))
+        .await?;
+    let today = site.date(app.now());
+    let digest = week_digest(&entries);
+    let approved = approval.as_ref().filter(|a| a.digest == digest);
+    // The week is still to come or running, and the notice it needs is due.
+    let due = sunday >= today && (monday - today).num_days() <= NOTICE_DAYS;
     let week = |d: NaiveDate| format!("/timetable?site={}&week={d}", site.id);
     let body = html! {
         p.noprint {
@@ -98,6 +160,30 @@ async fn week_page(
         }
         h1 { "Расписание занятий с " (date_label(monday)) " по " (date_label(sunday)) }
         p { "Отделение: " strong { (site.id) } "." }
+        @if let Some(s) = &q.saved { div.allgood.noprint role="status" { (s) } }
+        @if let Some(e) = &q.error { p.error.noprint role="alert" { (e) } }
+        @if !entries.is_empty() {
+            @if let Some(a) = approved {
+                div.allgood role="status" { strong { "Расписание утверждено" } ": " (a.by) ", " (date_label(site.date(a.at))) " " (site.hm(a.at)) "." }
+            } @else if let Some(a) = &approval {
+                div.problems role="alert" {
+                    h2 { "Расписание изменено после утверждения" }
+                    p { "Утверждено " (a.by) " " (date_label(site.date(a.at))) "; с тех пор занятия этой недели менялись. Утвердите заново и известите получателей." }
+                }
+            } @else if due {
+                div.problems role="alert" {
+                    h2 { "Расписание на эту неделю не утверждено" }
+                    p { "Получателей нужно известить о расписании не позднее чем за " (NOTICE_DAYS) " дня (002, п. 3191–3193)." }
+                }
+            }
+            @if staff.0.user.role == Role::Head && approved.is_none() {
+                form.noprint method="post" action={ "/timetable/approve?site=" (site.id) "&week=" (monday) } {
+                    (csrf_field(&staff.0))
+                    input type="hidden" name="digest" value=(digest);
+                    button.primary type="submit" { "Утвердить расписание на неделю" }
+                }
+            }
+        }
         @if plan.sessions.is_empty() {
             p.error { "Расписание для отделения не задано." }
         } @else if entries.is_empty() {
@@ -118,25 +204,41 @@ async fn week_page(
                     }
                 }
             }
-            div.sign { div { "Утверждаю: заведующий отделением (подпись, расшифровка, дата)" } div { "Вывешено (дата)" } }
+            div.sign {
+                div { @if let Some(a) = approved { "Утверждаю: " (a.by) ", " (date_label(site.date(a.at))) br; } "Заведующий отделением (подпись, расшифровка, дата)" }
+                div { "Вывешено (дата)" }
+            }
         }
-        @if let Some(s) = &q.saved { div.allgood.noprint role="status" { (s) } }
-        (plan_section(app, staff, &site, &plan, &people, posted, errors))
+        (plan_section(app, staff, &site, monday, &plan, &people, posted, q.edit, errors))
     };
     Ok(page("Расписание", Section::Timetable, Some(&staff.0), body))
 }
 
 /// The planned sessions and the days off, with the forms that change them (not printed).
+#[allow(clippy::too_many_arguments)]
 fn plan_section(
     app: &AppState,
     staff: &Staff,
     site: &SiteView,
+    monday: NaiveDate,
     plan: &SitePlan,
     people: &crate::store::people::SitePeople,
     posted: Option<&PlanForm>,
+    edit: Option<i64>,
     errors: &FormErrors,
 ) -> Markup {
-    let f = posted.cloned().unwrap_or_default();
+    let editing = edit.and_then(|id| plan.sessions.iter().find(|s| s.id == id));
+    let f = posted
+        .cloned()
+        .or_else(|| editing.map(PlanForm::of))
+        .unwrap_or_default();
+    let action = match editing {
+        Some(s) => format!(
+            "/timetable/sessions/{}?site={}&week={monday}",
+            s.id, site.id
+        ),
+        None => format!("/timetable/sessions?site={}&week={monday}", site.id),
+    };
     let days_of = |s: &PlannedSession| -> String {
         match s.date {
             Some(d) => format!("{} {}", weekday_label(d), date_label(d)),
@@ -171,7 +273,8 @@ fn plan_section(
                                 td { @if let Some(i) = s.instructor { (people.instructor_name(&i.to_string())) } }
                                 td { (term(s)) }
                                 @if staff.may_edit() {
-                                    td { form.inline method="post" action={ "/timetable/sessions/" (s.id) "/remove?site=" (site.id) } {
+                                    td { a href={ "/timetable?site=" (site.id) "&week=" (monday) "&edit=" (s.id) "#plan" } { "Изменить" } " "
+                                        form.inline method="post" action={ "/timetable/sessions/" (s.id) "/remove?site=" (site.id) } {
                                         (csrf_field(&staff.0))
                                         button.danger type="submit" { "Убрать" }
                                     } }
@@ -182,9 +285,9 @@ fn plan_section(
                 }
             }
             @if staff.may_edit() {
-                h2 #plan { "Запланировать занятие" }
+                h2 #plan { @if editing.is_some() { "Изменить занятие" } @else { "Запланировать занятие" } }
                 @if let Some(m) = &errors.message { p.error role="alert" { (m) @if let Some(f) = &errors.field { " " a href={ "#" (f) } { "Перейти к полю" } } } }
-                form method="post" action={ "/timetable/sessions?site=" (site.id) } {
+                form method="post" action=(action) {
                     (csrf_field(&staff.0))
                     div.filters {
                         div class=[errors.class("service")] {
@@ -240,7 +343,12 @@ fn plan_section(
                             label for="to" { "По (необязательно)" }
                             input #to type="date" name="to" value=(f.to); (errors.at_field("to"))
                         }
-                        div { button.primary type="submit" { "Запланировать" } }
+                        @if editing.is_some() {
+                            div { button.primary type="submit" { "Сохранить изменения" } }
+                            div { a href={ "/timetable?site=" (site.id) "&week=" (monday) } { "Отменить" } }
+                        } @else {
+                            div { button.primary type="submit" { "Запланировать" } }
+                        }
                     }
                 }
                 h2 { "Дни без занятий" }
@@ -296,6 +404,29 @@ pub struct PlanForm {
 }
 
 impl PlanForm {
+    /// The form filled in with a planned session, to change it.
+    fn of(s: &PlannedSession) -> PlanForm {
+        let on = |d: Weekday| if s.days.contains(&d) { "1" } else { "" }.to_string();
+        let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        PlanForm {
+            service: s.service.0.clone(),
+            group: s.group.map(|g| g.to_string()).unwrap_or_default(),
+            instructor: s.instructor.map(|i| i.to_string()).unwrap_or_default(),
+            room: s.room.clone(),
+            date: date(s.date),
+            start: s.start.format("%H:%M").to_string(),
+            from: date(s.from),
+            to: date(s.to),
+            day_mon: on(Weekday::Mon),
+            day_tue: on(Weekday::Tue),
+            day_wed: on(Weekday::Wed),
+            day_thu: on(Weekday::Thu),
+            day_fri: on(Weekday::Fri),
+            day_sat: on(Weekday::Sat),
+            day_sun: on(Weekday::Sun),
+        }
+    }
+
     fn days(&self) -> Vec<Weekday> {
         [
             (&self.day_mon, "mon"),
@@ -403,6 +534,79 @@ impl PlanForm {
 
 fn saved(site: &SiteView, message: &str) -> Response {
     notice(&format!("/timetable?site={}", site.id), "saved", message)
+}
+
+/// `POST /timetable/sessions/{id}`: a planned session changed.
+pub async fn replan(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(mut q): Query<WeekQuery>,
+    Form(f): Form<PlanForm>,
+) -> Result<Response, PageError> {
+    let site = app.site_or_404(q.site.as_deref())?;
+    let people = app.people(&site.id).await?;
+    let mut session = match f.session(&app, &site, &people) {
+        Ok(s) => s,
+        Err(e) => {
+            q.edit = Some(id);
+            let page = week_page(&app, &staff, &q, Some(&f), &e).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    session.id = id;
+    let (actor, now) = (Actor::of(&staff.0.user), app.now());
+    app.store
+        .call(move |s| s.replan_session(&actor, &session, now))
+        .await?;
+    Ok(saved(
+        &site,
+        "Занятие изменено. Киоски получат расписание в течение минуты.",
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ApproveForm {
+    /// The week's digest as the head saw it: a week changed meanwhile is not approved unseen.
+    #[serde(default)]
+    digest: String,
+}
+
+/// `POST /timetable/approve?week=…`: the head approves the week's timetable as it stands.
+pub async fn approve(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<WeekQuery>,
+    Form(f): Form<ApproveForm>,
+) -> Result<Response, PageError> {
+    let site = app.site_or_404(q.site.as_deref())?;
+    let monday = week_of(&app, &site, q.week.as_deref())?;
+    let (_, entries) = week_entries(&app, &site, monday).await?;
+    let digest = week_digest(&entries);
+    let back = format!("/timetable?site={}&week={monday}", site.id);
+    if entries.is_empty() {
+        return Ok(notice(
+            &back,
+            "error",
+            "На этой неделе нет занятий: утверждать нечего.",
+        ));
+    }
+    if f.digest != digest {
+        return Ok(notice(
+            &back,
+            "error",
+            "Расписание недели изменилось, пока страница была открыта: проверьте его и утвердите снова.",
+        ));
+    }
+    let (actor, now, sid) = (Actor::of(&staff.0.user), app.now(), site.id.clone());
+    app.store
+        .call(move |s| s.approve_week(&actor, &sid, monday, &digest, now))
+        .await?;
+    Ok(notice(
+        &back,
+        "saved",
+        &format!("Расписание на неделю с {} утверждено.", date_label(monday)),
+    ))
 }
 
 /// `POST /timetable/sessions`.

@@ -93,3 +93,82 @@ fn a_kiosk_whose_messages_the_journal_refuses_is_an_alert_with_the_count() {
     );
     assert!(page.body.contains("Отклонено"));
 }
+
+#[test]
+fn an_administrator_provisions_a_kiosk_from_the_page_and_its_bundle_stays_on_the_journals_machine()
+{
+    let site = Site::with_config(|dir| {
+        std::fs::write(dir.join("passwd"), "").unwrap();
+        std::fs::copy(
+            otmetka_tests::site::repo_root().join("config/mosquitto/acl"),
+            dir.join("acl"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("ca.crt"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        format!(
+            "[provisioning]\nbroker_password_file = {:?}\nbroker_acl_file = {:?}\nca_file = {:?}\n",
+            dir.join("passwd"),
+            dir.join("acl"),
+            dir.join("ca.crt")
+        )
+    });
+    let (admin, csrf) = site.sign_in("admin");
+    let page = site.send(Method::GET, "/fleet", Some(&admin), None);
+    assert!(page.body.contains("Выдать новый киоск"));
+    let post = |kiosk: &str| {
+        site.send(
+            Method::POST,
+            "/fleet/provision",
+            Some(&admin),
+            Some(&format!("csrf={csrf}&site=demo&kiosk={kiosk}")),
+        )
+    };
+    // A name a kiosk id cannot be: refused, nothing issued.
+    let bad = post("%D0%9A3");
+    assert!(bad.location.unwrap().contains("error="));
+    let kiosks = || site.rt.block_on(site.store.call(|s| s.kiosks())).unwrap();
+    assert!(kiosks().is_empty());
+    // k3: its credential, ACL block and record, and a bundle beside journal.toml.
+    let done = post("k3");
+    let at = done.location.unwrap();
+    assert!(at.contains("done="), "{at}");
+    let shown = site.send(Method::GET, &at, Some(&admin), None);
+    assert!(shown.body.contains("Киоск demo/k3 выдан"), "{}", shown.body);
+    assert!(shown.body.contains("otmetka-kiosk enroll"));
+    assert!(kiosks().iter().any(|k| k.site == "demo" && k.kiosk == "k3"));
+    let base = site.inst.config.parent().unwrap().to_path_buf();
+    let passwd = std::fs::read_to_string(base.join("passwd")).unwrap();
+    assert!(
+        passwd.lines().any(|l| l.starts_with("demo/kiosk/k3:")),
+        "{passwd}"
+    );
+    assert!(
+        std::fs::read_to_string(base.join("acl"))
+            .unwrap()
+            .contains("user demo/kiosk/k3")
+    );
+    let bundles: Vec<_> = std::fs::read_dir(base.join("bundles"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(bundles.len(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&bundles[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the bundle is the journal user's alone");
+    let toml = std::fs::read_to_string(bundles[0].join("kiosk.toml")).unwrap();
+    assert!(toml.contains("k3"));
+    // The page never shows the password or the secret.
+    let password = std::fs::read_to_string(bundles[0].join("mqtt-password")).unwrap();
+    assert!(password.trim().len() >= 32 && !shown.body.contains(password.trim()));
+    assert!(
+        site.rt
+            .block_on(site.store.call(|s| s.audit_log(50)))
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "provision_kiosk" && e.subject == "kiosk demo/k3")
+    );
+}

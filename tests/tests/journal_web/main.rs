@@ -50,10 +50,20 @@ struct Answer {
 
 impl Site {
     fn new() -> Site {
+        Site::with_config(|_| String::new())
+    }
+
+    /// A site whose `journal.toml` ends with what `extra` gives for the site's directory.
+    fn with_config(extra: impl FnOnce(&std::path::Path) -> String) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let from = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let to = NaiveDate::from_ymd_opt(2026, 12, 11).unwrap();
         let inst = institution::generate(dir.path(), 30, from, to, 3, 20261202).unwrap();
+        let more = extra(dir.path());
+        if !more.is_empty() {
+            let text = std::fs::read_to_string(&inst.config).unwrap();
+            std::fs::write(&inst.config, format!("{text}\n{more}")).unwrap();
+        }
         let cfg = JournalConfig::load(&inst.config).unwrap();
         let docs = Arc::new(Documents::load(&cfg).unwrap());
         let store = Shared::new(store::open(&cfg.database().unwrap()).unwrap());
@@ -208,6 +218,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
     ("GET", "/timetable", "admin head specialist auditor"),
     ("POST", "/timetable/sessions", "admin head specialist"),
+    ("POST", "/timetable/sessions/{id}", "admin head specialist"),
+    ("POST", "/timetable/approve", "head"),
     (
         "POST",
         "/timetable/sessions/{id}/remove",
@@ -245,6 +257,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/violations", "admin head specialist auditor"),
     ("POST", "/visits", "admin head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
+    ("POST", "/fleet/provision", "admin"),
     ("POST", "/fleet/{site}/{kiosk}/revoke", "admin"),
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),
@@ -681,6 +694,30 @@ fn a_signed_off_month_cannot_be_changed_until_the_head_reopens_it_with_a_reason(
     );
 }
 
+/// The calendar weeks that end in November 2026 (Sundays 1 to 29) in which a recipient had
+/// fewer units of a service than `count`: (Monday, Sunday, given).
+fn short_weeks(
+    site: &Site,
+    who: otmetka_core::people::RecipientId,
+    service: &str,
+    count: u32,
+) -> Vec<(NaiveDate, NaiveDate, usize)> {
+    (1..=30)
+        .filter_map(|d| NaiveDate::from_ymd_opt(2026, 11, d))
+        .filter(|d| d.weekday() == chrono::Weekday::Sun)
+        .filter_map(|sun| {
+            let mon = sun - chrono::Duration::days(6);
+            let given = site
+                .inst
+                .units
+                .iter()
+                .filter(|(r, s, d)| *r == who && s == service && mon <= *d && *d <= sun)
+                .count();
+            (given < count as usize).then_some((mon, sun, given))
+        })
+        .collect()
+}
+
 #[test]
 fn the_act_and_its_totals_are_what_the_generator_produced() {
     let site = Site::new();
@@ -698,7 +735,7 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
         assert_eq!(a.status, StatusCode::OK);
         assert!(a.body.contains(name.as_str()), "the act names {name}");
         let mut total = 0;
-        for service in site.inst.planned[who].keys() {
+        for (service, plan) in &site.inst.planned[who] {
             let given = site.inst.given(*who, service, month);
             total += given;
             let cell = format!("data-service=\"{service}\">{given}<");
@@ -707,6 +744,34 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
                 "{name}, {service}: {given} expected\n{}",
                 a.body
             );
+            // Plan vs fact in the act: the month's shortfall, or each short calendar week.
+            let expected = if plan.weekly {
+                let weeks = short_weeks(&site, *who, service, plan.count);
+                assert!(
+                    a.body.contains(&format!("{} в неделю", plan.count)),
+                    "{name}, {service}: weekly"
+                );
+                (!weeks.is_empty()).then(|| {
+                    let listed: Vec<String> = weeks
+                        .iter()
+                        .map(|(mon, sun, g)| {
+                            format!("{}–{} — {g}", mon.format("%d.%m"), sun.format("%d.%m"))
+                        })
+                        .collect();
+                    format!("меньше плана: {}", listed.join("; "))
+                })
+            } else {
+                assert!(a.body.contains(&format!("{} в месяц", plan.count)));
+                (given < plan.count as usize)
+                    .then(|| format!("меньше плана на {}", plan.count as usize - given))
+            };
+            if let Some(words) = expected {
+                assert!(
+                    a.body.contains(&words),
+                    "{name}, {service}: {words}\n{}",
+                    a.body
+                );
+            }
             let svc = docs
                 .catalogue
                 .get(&otmetka_core::catalogue::ServiceCode(service.clone()))
@@ -729,8 +794,13 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
         .planned
         .iter()
         .filter(|(who, plan)| {
-            plan.iter()
-                .any(|(svc, n)| site.inst.given(**who, svc, month) < *n as usize)
+            plan.iter().any(|(svc, p)| {
+                if p.weekly {
+                    !short_weeks(&site, **who, svc, p.count).is_empty()
+                } else {
+                    site.inst.given(**who, svc, month) < p.count as usize
+                }
+            })
         })
         .count();
     assert!(short > 0, "the generator under-delivers someone");
@@ -878,6 +948,18 @@ fn the_journal_filters_by_recipient_and_by_service_keep_exactly_their_sessions()
     );
     assert_eq!(rows(&a.body), mine, "{name}'s sessions in November");
     assert!(a.body.contains("Сбросить отбор"));
+    // Who looked at whose attendance is in the audit log (152-ФЗ).
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(100)))
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "view_journal"
+            && e.subject == who.to_string()
+            && e.login == "specialist"
+            && e.detail.contains("ноябр")),
+        "{log:?}"
+    );
     let service = &site.inst.units[0].1;
     let theirs = site
         .inst
@@ -1025,4 +1107,70 @@ fn a_disabled_user_is_signed_out_at_once_and_cannot_sign_in_again() {
         log.iter()
             .any(|e| e.action == "disable_user" && e.subject == "specialist")
     );
+}
+
+#[test]
+fn the_journal_filters_by_day_and_by_group_keep_exactly_their_sessions() {
+    let site = Site::new();
+    let (cookie, _) = site.sign_in("specialist");
+    let rows = |body: &str| body.matches("<tr id=\"s-").count();
+    // One day: the sessions the generator opened that local date.
+    let day = NaiveDate::from_ymd_opt(2026, 11, 5).unwrap();
+    let that_day = site.inst.sessions.iter().filter(|(_, d)| *d == day).count();
+    assert!(that_day > 0);
+    let a = site.send(
+        Method::GET,
+        "/journal?month=2026-11&day=2026-11-05",
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(rows(&a.body), that_day, "sessions of 5 November");
+    assert!(
+        a.body.contains("value=\"2026-11-05\""),
+        "the day stays in its field"
+    );
+    // A day that is not one of the month's: a clear refusal, not an empty journal.
+    for bad in ["2026-12-05", "5 ноября"] {
+        let a = site.send(
+            Method::GET,
+            &format!("/journal?month=2026-11&day={}", enc(bad)),
+            Some(&cookie),
+            None,
+        );
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(a.body.contains("День указан неверно"), "{}", a.body);
+    }
+    // The club: every session in which one of its members (every third recipient) took part.
+    let members: Vec<_> = site
+        .inst
+        .recipients
+        .iter()
+        .step_by(3)
+        .map(|(r, _)| *r)
+        .collect();
+    let of_club = site
+        .inst
+        .sessions
+        .iter()
+        .filter(|(s, d)| {
+            d.month() == 11
+                && site
+                    .units_of(&s.to_string())
+                    .iter()
+                    .any(|u| u.unit.recipient.is_some_and(|r| members.contains(&r)))
+        })
+        .count();
+    let all = site.send(Method::GET, "/journal?month=2026-11", Some(&cookie), None);
+    assert!(
+        all.body.contains("Клуб «Рукодельница»"),
+        "the group is offered"
+    );
+    let a = site.send(
+        Method::GET,
+        &format!("/journal?month=2026-11&group={}", institution::CLUB),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(rows(&a.body), of_club, "the club's sessions in November");
+    assert!(of_club < rows(&all.body), "the filter leaves some out");
 }

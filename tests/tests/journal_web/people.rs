@@ -601,6 +601,33 @@ fn an_instructor_added_by_the_head_signs_in_at_the_kiosks_with_their_pin() {
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(otmetka_core::pin::matches(&site.secret(), hash, "483170"));
     assert!(!otmetka_core::pin::matches(&site.secret(), hash, "483171"));
+    // A PIN of the old kind (a keyed HMAC, as before argon2id) is flagged until a new one is set.
+    let page = site.send(Method::GET, "/instructors", Some(&head), None);
+    assert!(
+        !page.body.contains("PIN-коды старого вида"),
+        "{}",
+        page.body
+    );
+    let mut old = site
+        .people()
+        .instructors
+        .into_iter()
+        .find(|r| r.display_name == "Светлана Игоревна")
+        .unwrap();
+    old.pin_hash = Some("0123abcd".repeat(8));
+    let actor = otmetka_journal::store::staff::Actor {
+        user: None,
+        login: "test".into(),
+        name: "test".into(),
+    };
+    site.call(move |s| s.save_instructor(&actor, &old, NOW.parse().unwrap()));
+    let page = site.send(Method::GET, "/instructors", Some(&head), None);
+    assert!(
+        page.body.contains("PIN-коды старого вида: 1."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("старого вида: задайте новый"));
     // Gone from the kiosks when she leaves.
     let id = i["id"].as_str().unwrap();
     let left = site.post(
@@ -617,4 +644,386 @@ fn an_instructor_added_by_the_head_signs_in_at_the_kiosks_with_their_pin() {
             .iter()
             .any(|i| i["id"] == id)
     );
+}
+
+#[test]
+fn a_card_replaced_in_one_step_stops_working_and_a_refused_new_card_leaves_the_old_one() {
+    let site = Site::new();
+    let (cookie, csrf) = site.sign_in("specialist");
+    let id = add_new(&site, &cookie, &csrf);
+    let secret = site.secret();
+    let cards = format!("/people/{id}/cards");
+    let given = site.post(&cards, &cookie, &csrf, &[("card_number", "0A0000E1")]);
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    let old = site
+        .people()
+        .cards
+        .iter()
+        .find(|c| c.tail.as_deref() == Some("00E1"))
+        .unwrap()
+        .id;
+    let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
+    assert!(
+        page.body.contains("Вместо старой карты"),
+        "the choice is offered"
+    );
+    // A new card that is someone else's: refused, and the old card still works.
+    let theirs = otmetka_tests::site::load_card(0);
+    let refused = site.post(
+        &cards,
+        &cookie,
+        &csrf,
+        &[
+            ("card_number", &theirs),
+            ("card_replaces", &format!("{old}:lost")),
+        ],
+    );
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        card_status(&site.roster(NOW), &id, &secret, "0A0000E1").as_deref(),
+        Some("active"),
+        "nothing half-done"
+    );
+    // A card that is not theirs to replace: the field is marked.
+    let other = site
+        .people()
+        .cards
+        .iter()
+        .find(|c| c.tail.as_deref() != Some("00E1"))
+        .unwrap()
+        .id;
+    let forged = site.post(
+        &cards,
+        &cookie,
+        &csrf,
+        &[
+            ("card_number", "0A0000E2"),
+            ("card_replaces", &format!("{other}:lost")),
+        ],
+    );
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        forged
+            .body
+            .contains("Выберите действующую карту этого получателя")
+    );
+    // Lost: the new card works, the old one is refused, in one roster version.
+    let v1 = site.roster(NOW)["version"].as_u64().unwrap();
+    let replaced = site.post(
+        &cards,
+        &cookie,
+        &csrf,
+        &[
+            ("card_number", "0A0000E2"),
+            ("card_replaces", &format!("{old}:lost")),
+        ],
+    );
+    assert_eq!(replaced.status, StatusCode::SEE_OTHER, "{}", replaced.body);
+    let roster = site.roster(NOW);
+    assert!(roster["version"].as_u64().unwrap() > v1);
+    assert_eq!(
+        card_status(&roster, &id, &secret, "0A0000E1").as_deref(),
+        Some("blocked")
+    );
+    assert_eq!(
+        card_status(&roster, &id, &secret, "0A0000E2").as_deref(),
+        Some("active")
+    );
+    let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
+    assert!(page.body.contains("утеряна") && page.body.contains("заменена картой …00E2"));
+    assert!(site.audit().iter().any(|e| e.action == "replace_card"
+        && e.detail.contains("active → lost")
+        && e.detail.contains("…00E2")));
+}
+
+#[test]
+fn a_recipient_who_left_is_refused_at_the_kiosks_after_their_last_day_and_kept_in_the_journal() {
+    let site = Site::new();
+    let (cookie, csrf) = site.sign_in("specialist");
+    let id = add_new(&site, &cookie, &csrf);
+    let secret = site.secret();
+    let given = site.post(
+        &format!("/people/{id}/cards"),
+        &cookie,
+        &csrf,
+        &[("card_number", "0A0000D1")],
+    );
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
+    // A last day before the birth date is refused, and nothing is saved.
+    let with_last_day = |d: &str| {
+        let mut f = new_with("", "");
+        f.push(("left_on", d.to_string()));
+        f
+    };
+    let mut form = with_last_day("2009-01-01");
+    let bad = site.post(&format!("/people/{id}"), &cookie, &csrf, &fields(&form));
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("раньше даты рождения"));
+    assert!(
+        site.people()
+            .recipient(id.parse().map(otmetka_core::people::RecipientId).unwrap())
+            .unwrap()
+            .left_on
+            .is_none()
+    );
+    // Their last day is 10 December (the page's clock is 11 December).
+    form = with_last_day("2026-12-10");
+    let saved = site.post(&format!("/people/{id}"), &cookie, &csrf, &fields(&form));
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        card_status(&site.roster(NOW), &id, &secret, "0A0000D1").as_deref(),
+        Some("blocked"),
+        "refused from the day after their last"
+    );
+    assert_eq!(
+        card_status(
+            &site.roster("2026-12-10T06:00:00Z"),
+            &id,
+            &secret,
+            "0A0000D1"
+        )
+        .as_deref(),
+        Some("active"),
+        "on their last day the card still works"
+    );
+    let list = site.send(Method::GET, "/people", Some(&cookie), None);
+    assert!(list.body.contains("выбыл 10.12.2026"), "{}", list.body);
+    assert!(list.body.contains("Выбыли: 1"));
+    let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
+    assert!(page.body.contains("Выбыл: последний день — 10.12.2026"));
+    // December's acts still name them; January's do not.
+    let name = "Новикова Зинаида Фёдоровна";
+    let dec = site.send(Method::GET, "/acts?month=2026-12", Some(&cookie), None);
+    assert!(
+        dec.body.contains("Зинаида Фёдоровна"),
+        "December's act list"
+    );
+    let jan = site.send(Method::GET, "/acts?month=2027-01", Some(&cookie), None);
+    assert!(
+        !jan.body.contains("Зинаида Фёдоровна"),
+        "{name} has no act for January"
+    );
+    // The date can be cleared: they came back.
+    let back = site.post(
+        &format!("/people/{id}"),
+        &cookie,
+        &csrf,
+        &fields(&with_last_day("")),
+    );
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        card_status(&site.roster(NOW), &id, &secret, "0A0000D1").as_deref(),
+        Some("active")
+    );
+}
+
+#[test]
+fn a_planned_session_is_changed_in_place_and_the_head_approves_the_week_as_it_stands() {
+    let site = Site::new();
+    let (cookie, csrf) = site.sign_in("specialist");
+    let docs = site.documents();
+    let sd = docs.site(SITE).unwrap().clone();
+    let ours = |site: &Site| -> Vec<(String, String)> {
+        let sd = sd.clone();
+        let at = NOW.parse().unwrap();
+        let body = site.call(move |s| schedule_body(s, &sd, at)).unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["room"] == "Кабинет 5")
+            .map(|e| {
+                let t = e["start"].as_str().unwrap();
+                (e["date"].as_str().unwrap().to_string(), t[..5].to_string())
+            })
+            .collect()
+    };
+    let planned = site.post(
+        "/timetable/sessions",
+        &cookie,
+        &csrf,
+        &[
+            ("service", "001"),
+            ("start", "11:30"),
+            ("day_wed", "1"),
+            ("room", "Кабинет 5"),
+        ],
+    );
+    assert_eq!(planned.status, StatusCode::SEE_OTHER, "{}", planned.body);
+    let id = site
+        .call(|s| s.plan(SITE))
+        .sessions
+        .into_iter()
+        .find(|s| s.room == "Кабинет 5")
+        .unwrap()
+        .id;
+    assert!(ours(&site).contains(&("2026-12-16".into(), "11:30".into())));
+    // The form opens with what is planned.
+    let form = site.send(
+        Method::GET,
+        &format!("/timetable?week=2026-12-14&edit={id}"),
+        Some(&cookie),
+        None,
+    );
+    assert!(form.body.contains("Изменить занятие"));
+    assert!(form.body.contains("value=\"Кабинет 5\"") && form.body.contains("value=\"11:30\""));
+    // A wrong change is refused and changes nothing.
+    let edit = format!("/timetable/sessions/{id}?week=2026-12-14");
+    let before = ours(&site);
+    let bad = site.post(
+        &edit,
+        &cookie,
+        &csrf,
+        &[
+            ("service", "001"),
+            ("start", "утром"),
+            ("day_thu", "1"),
+            ("room", "Кабинет 5"),
+        ],
+    );
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("Укажите время начала") && bad.body.contains("Изменить занятие"));
+    assert_eq!(ours(&site), before);
+    // Moved to Thursday at 12:00: the same planned session, not a second one.
+    let moved = site.post(
+        &edit,
+        &cookie,
+        &csrf,
+        &[
+            ("service", "001"),
+            ("start", "12:00"),
+            ("day_thu", "1"),
+            ("room", "Кабинет 5"),
+        ],
+    );
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let now = ours(&site);
+    assert!(
+        now.contains(&("2026-12-17".into(), "12:00".into())),
+        "{now:?}"
+    );
+    assert!(!now.iter().any(|(d, _)| d == "2026-12-16"), "{now:?}");
+    assert_eq!(
+        site.call(|s| s.plan(SITE))
+            .sessions
+            .iter()
+            .filter(|s| s.room == "Кабинет 5")
+            .count(),
+        1
+    );
+    assert!(site.audit().iter().any(|e| e.action == "replan_session"));
+
+    // The week of 14 December starts in 3 days: not approved, it is flagged.
+    let (head, head_csrf) = site.sign_in("head");
+    let week = |cookie: &str| {
+        site.send(
+            Method::GET,
+            "/timetable?week=2026-12-14",
+            Some(cookie),
+            None,
+        )
+        .body
+    };
+    let page = week(&head);
+    assert!(
+        page.contains("Расписание на эту неделю не утверждено"),
+        "{page}"
+    );
+    let digest = page
+        .split("name=\"digest\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        !week(&cookie).contains("Утвердить расписание"),
+        "the specialist does not approve"
+    );
+    // A digest of another state of the week: refused.
+    let stale = site.post(
+        "/timetable/approve?week=2026-12-14",
+        &head,
+        &head_csrf,
+        &[("digest", "0")],
+    );
+    assert_eq!(stale.status, StatusCode::SEE_OTHER);
+    assert!(stale.location.unwrap().contains("error="));
+    assert!(!week(&head).contains("Расписание утверждено"));
+    let ok = site.post(
+        "/timetable/approve?week=2026-12-14",
+        &head,
+        &head_csrf,
+        &[("digest", &digest)],
+    );
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let page = week(&head);
+    assert!(page.contains("Расписание утверждено"), "{page}");
+    assert!(!page.contains("не утверждено"));
+    assert!(site.audit().iter().any(|e| e.action == "approve_timetable"));
+    // A change afterwards shows.
+    let again = site.post(
+        &edit,
+        &cookie,
+        &csrf,
+        &[
+            ("service", "001"),
+            ("start", "12:30"),
+            ("day_thu", "1"),
+            ("room", "Кабинет 5"),
+        ],
+    );
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(week(&head).contains("Расписание изменено после утверждения"));
+}
+
+#[test]
+fn a_replaced_programme_is_kept_and_judges_the_acts_of_its_own_months() {
+    let site = Site::new();
+    let (cookie, csrf) = site.sign_in("specialist");
+    let id = add_new(&site, &cookie, &csrf);
+    // A new ИППСУ from January: 001 twice a week instead of 8 a month.
+    let mut form = new_with("valid_from", "2027-01-01");
+    for (k, v) in form.iter_mut() {
+        match *k {
+            "valid_to" => *v = "2027-12-31".into(),
+            "svc.001.count" => *v = "2".into(),
+            "svc.001.period" => *v = "week".into(),
+            _ => {}
+        }
+    }
+    let saved = site.post(&format!("/people/{id}"), &cookie, &csrf, &fields(&form));
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    // Saving the same programme again keeps no second copy.
+    let again = site.post(&format!("/people/{id}"), &cookie, &csrf, &fields(&form));
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let who = site
+        .people()
+        .recipient(id.parse().map(otmetka_core::people::RecipientId).unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(who.past_programmes.len(), 1, "{:?}", who.past_programmes);
+    let act = |m: &str| {
+        site.send(
+            Method::GET,
+            &format!("/acts/{id}?month={m}"),
+            Some(&cookie),
+            None,
+        )
+        .body
+    };
+    let dec = act("2026-12");
+    assert!(
+        dec.contains("8 в месяц"),
+        "December by the old programme:\n{dec}"
+    );
+    assert!(dec.contains("действует с 01.12.2026 по 30.11.2027"));
+    let jan = act("2027-01");
+    assert!(
+        jan.contains("2 в неделю") && !jan.contains("8 в месяц"),
+        "{jan}"
+    );
+    let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
+    assert!(page.body.contains("Прежние программы"));
+    assert!(page.body.contains("с 01.12.2026 по 30.11.2027"));
 }

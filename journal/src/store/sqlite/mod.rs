@@ -39,6 +39,9 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0009_recheck.sql"),
     include_str!("migrations/0010_session_form.sql"),
     include_str!("migrations/0011_rejected_bounded.sql"),
+    include_str!("migrations/0012_left_on.sql"),
+    include_str!("migrations/0013_timetable_approved.sql"),
+    include_str!("migrations/0014_programme_history.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).

@@ -4,8 +4,9 @@ use super::SqliteJournal;
 use super::staff::audit_tx;
 use crate::store::StoreError;
 use crate::store::people::{
-    CardRecord, CardState, DayOff, Holder, ImportReport, InstructorRecord, NewCard, PeopleImport,
-    PeopleStore, Person, PlannedSession, SitePeople, SitePlan, weekday_code, weekday_of,
+    CardRecord, CardState, DayOff, Holder, ImportReport, InstructorRecord, NewCard, PastProgramme,
+    PeopleImport, PeopleStore, Person, PlannedSession, SitePeople, SitePlan, WeekApproval,
+    weekday_code, weekday_of,
 };
 use crate::store::staff::Actor;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -55,8 +56,8 @@ fn upsert_recipient(
     tx.execute(
         "INSERT INTO recipients (id, site, display_name, full_name, birth_date, care_group,
              representative, consent_participation, consent_photo_video, consent_data_on,
-             programme, groups, anonymised_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             programme, groups, anonymised_at, updated_at, left_on)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
              full_name = excluded.full_name, birth_date = excluded.birth_date,
              care_group = excluded.care_group, representative = excluded.representative,
@@ -64,7 +65,7 @@ fn upsert_recipient(
              consent_photo_video = excluded.consent_photo_video,
              consent_data_on = excluded.consent_data_on, programme = excluded.programme,
              groups = excluded.groups, anonymised_at = excluded.anonymised_at,
-             updated_at = excluded.updated_at
+             updated_at = excluded.updated_at, left_on = excluded.left_on
          WHERE recipients.site = excluded.site",
         params![
             p.id.to_string(),
@@ -84,6 +85,7 @@ fn upsert_recipient(
             serde_json::to_string(&p.groups)?,
             p.anonymised_at.map(ts),
             ts(now),
+            date_text(p.left_on),
         ],
     )?;
     Ok(())
@@ -223,7 +225,7 @@ impl PeopleStore for SqliteJournal {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, display_name, full_name, birth_date, care_group, representative,
                  consent_participation, consent_photo_video, consent_data_on, programme, groups,
-                 anonymised_at
+                 anonymised_at, left_on
              FROM recipients WHERE site = ?1 ORDER BY display_name COLLATE NOCASE, id",
         )?;
         let rows = stmt.query_map([site], |r| {
@@ -240,11 +242,25 @@ impl PeopleStore for SqliteJournal {
                 r.get::<_, Option<String>>(9)?,
                 r.get::<_, String>(10)?,
                 r.get::<_, Option<String>>(11)?,
+                r.get::<_, Option<String>>(12)?,
             ))
         })?;
         for row in rows {
-            let (id, display, full, birth, care, rep, part, photo, data_on, prog, groups, anon) =
-                row?;
+            let (
+                id,
+                display,
+                full,
+                birth,
+                care,
+                rep,
+                part,
+                photo,
+                data_on,
+                prog,
+                groups,
+                anon,
+                left,
+            ) = row?;
             let Some(id) = uuid_of(&id) else { continue };
             out.recipients.push(Person {
                 id: RecipientId(id),
@@ -261,8 +277,35 @@ impl PeopleStore for SqliteJournal {
                 data_consent_on: date_of(data_on),
                 programme: prog.map(|p| serde_json::from_str(&p)).transpose()?,
                 groups: serde_json::from_str(&groups)?,
+                past_programmes: Vec::new(),
+                left_on: date_of(left),
                 anonymised_at: anon.and_then(|t| from_text(&t)),
             });
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT recipient, programme, replaced_at, replaced_by FROM programme_history
+             WHERE site = ?1 ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([site], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (recipient, programme, at, by) = row?;
+            let (Some(id), Some(at)) = (uuid_of(&recipient), from_text(&at)) else {
+                continue;
+            };
+            if let Some(p) = out.recipients.iter_mut().find(|p| p.id.0 == id) {
+                p.past_programmes.push(PastProgramme {
+                    programme: serde_json::from_str(&programme)?,
+                    replaced_at: at,
+                    replaced_by: by,
+                });
+            }
         }
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, display_name, pin_hash, active FROM instructors WHERE site = ?1
@@ -368,6 +411,27 @@ impl PeopleStore for SqliteJournal {
                 person.id
             )));
         }
+        // The programme this save replaces is kept (the acts of its months are judged by it).
+        let before: Option<String> = tx
+            .query_row(
+                "SELECT programme FROM recipients WHERE id = ?1 AND site = ?2",
+                params![person.id.to_string(), person.site],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let after = person
+            .programme
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
+        if let Some(old) = before.filter(|b| Some(b) != after.as_ref()) {
+            tx.execute(
+                "INSERT INTO programme_history (site, recipient, programme, replaced_at, replaced_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![person.site, person.id.to_string(), old, ts(now), actor.name],
+            )?;
+        }
         upsert_recipient(&tx, person, now)?;
         bump(&tx, &person.site, "people")?;
         let action = if held.is_some() {
@@ -456,6 +520,67 @@ impl PeopleStore for SqliteJournal {
                 } else {
                     ""
                 }
+            ),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn replace_card(
+        &mut self,
+        actor: &Actor,
+        card: &NewCard,
+        old: i64,
+        old_state: CardState,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let tx = self.write()?;
+        let held: Option<(Option<String>, Option<String>, String)> = tx
+            .query_row(
+                "SELECT recipient, instructor, state FROM cards WHERE id = ?1 AND site = ?2",
+                params![old, card.site],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((recipient, instructor, was)) = held else {
+            return Err(StoreError::NotFound(format!(
+                "card {old} of site {}",
+                card.site
+            )));
+        };
+        let same = match card.holder {
+            Holder::Recipient(r) => recipient == Some(r.to_string()),
+            Holder::Instructor(i) => instructor == Some(i.to_string()),
+        };
+        if !same {
+            return Err(StoreError::Conflict(
+                "Заменяемая карта выдана другому человеку.".into(),
+            ));
+        }
+        let id = insert_card(&tx, card, &actor.name, now)?;
+        let tail = card
+            .tail
+            .as_deref()
+            .map(|t| format!(" …{t}"))
+            .unwrap_or_default();
+        tx.execute(
+            "UPDATE cards SET state = ?2, note = ?3, changed_at = ?4 WHERE id = ?1",
+            params![
+                old,
+                old_state.as_str(),
+                format!("заменена картой{tail}"),
+                ts(now)
+            ],
+        )?;
+        audit_tx(
+            &tx,
+            actor,
+            "replace_card",
+            &holder_label(card.holder),
+            &format!(
+                "card {old}: {was} → {}; new card {id}{tail}",
+                old_state.as_str()
             ),
             now,
         )?;
@@ -683,6 +808,104 @@ impl PeopleStore for SqliteJournal {
         Ok(id)
     }
 
+    fn replan_session(
+        &mut self,
+        actor: &Actor,
+        session: &PlannedSession,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        let kind = unit_kind_text(session)?;
+        let changed = tx.execute(
+            "UPDATE planned_sessions SET service = ?3, study_group = ?4, instructor = ?5,
+                 days = ?6, on_date = ?7, start = ?8, room = ?9, unit_kind = ?10,
+                 valid_from = ?11, valid_to = ?12
+             WHERE id = ?1 AND site = ?2",
+            params![
+                session.id,
+                session.site,
+                session.service.0,
+                session.group.map(|g| g.to_string()),
+                session.instructor.map(|i| i.to_string()),
+                days_text(session),
+                date_text(session.date),
+                session.start.format("%H:%M").to_string(),
+                session.room,
+                kind,
+                date_text(session.from),
+                date_text(session.to),
+            ],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!(
+                "planned session {} of site {}",
+                session.id, session.site
+            )));
+        }
+        bump(&tx, &session.site, "plan")?;
+        audit_tx(
+            &tx,
+            actor,
+            "replan_session",
+            &format!("site {}", session.site),
+            &format!("planned session {}: {}", session.id, describe(session)),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn approve_week(
+        &mut self,
+        actor: &Actor,
+        site: &str,
+        week: NaiveDate,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        tx.execute(
+            "INSERT INTO timetable_approvals (site, week, digest, approved_by, approved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (site, week) DO UPDATE SET digest = excluded.digest,
+                 approved_by = excluded.approved_by, approved_at = excluded.approved_at",
+            params![site, week.to_string(), digest, actor.name, ts(now)],
+        )?;
+        audit_tx(
+            &tx,
+            actor,
+            "approve_timetable",
+            &format!("site {site}"),
+            &format!("week of {week}"),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn week_approval(
+        &self,
+        site: &str,
+        week: NaiveDate,
+    ) -> Result<Option<WeekApproval>, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT digest, approved_by, approved_at FROM timetable_approvals
+                 WHERE site = ?1 AND week = ?2",
+                params![site, week.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(digest, by, at)| {
+            Some(WeekApproval {
+                digest,
+                by,
+                at: from_text(&at)?,
+            })
+        }))
+    }
+
     fn unplan_session(
         &mut self,
         actor: &Actor,
@@ -801,15 +1024,28 @@ impl PeopleStore for SqliteJournal {
     }
 }
 
+/// A planned session's unit kind as the table keeps it.
+fn unit_kind_text(s: &PlannedSession) -> Result<Option<String>, StoreError> {
+    Ok(s.unit_kind
+        .map(|k| serde_json::to_value(k).map(|v| v.as_str().unwrap_or_default().to_string()))
+        .transpose()?)
+}
+
+/// A weekly session's days as the table keeps them: "mon,wed".
+fn days_text(s: &PlannedSession) -> String {
+    s.days
+        .iter()
+        .map(|d| weekday_code(*d))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn insert_planned(
     tx: &Transaction<'_>,
     s: &PlannedSession,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let kind = s
-        .unit_kind
-        .map(|k| serde_json::to_value(k).map(|v| v.as_str().unwrap_or_default().to_string()))
-        .transpose()?;
+    let kind = unit_kind_text(s)?;
     tx.execute(
         "INSERT INTO planned_sessions (site, service, study_group, instructor, days, on_date, start,
              room, unit_kind, valid_from, valid_to, created_at)
@@ -819,7 +1055,7 @@ fn insert_planned(
             s.service.0,
             s.group.map(|g| g.to_string()),
             s.instructor.map(|i| i.to_string()),
-            s.days.iter().map(|d| weekday_code(*d)).collect::<Vec<_>>().join(","),
+            days_text(s),
             date_text(s.date),
             s.start.format("%H:%M").to_string(),
             s.room,
