@@ -32,6 +32,16 @@ impl ActLine {
     pub fn is_short(&self) -> bool {
         self.plan.as_ref().is_some_and(Judged::is_short)
     }
+
+    /// Whether the running period (this week, this month) has fewer so far than planned: not a
+    /// shortfall yet, but what the specialist still has to give.
+    pub fn is_behind_so_far(&self) -> bool {
+        self.plan.as_ref().is_some_and(|j| {
+            j.ongoing
+                .zip(j.count)
+                .is_some_and(|((_, n), count)| n < count)
+        })
+    }
 }
 
 /// The lines of a recipient's act for `month`: their counted units (`given`, which may reach
@@ -183,6 +193,16 @@ pub async fn list(
         .iter()
         .filter(|r| lines_of(r).iter().any(ActLine::is_short))
         .count();
+    // Whether any period of the month has ended yet (on the 1st, none has).
+    let judged_any = listed.iter().any(|r| {
+        lines_of(r)
+            .iter()
+            .any(|l| l.plan.as_ref().is_some_and(|j| j.judged > 0))
+    });
+    let behind_people = listed
+        .iter()
+        .filter(|r| lines_of(r).iter().any(ActLine::is_behind_so_far))
+        .count();
     let body = html! {
         h1 { "Акты и выполнение программ — " (month_label(month)) }
         form.filters method="get" action="/acts" {
@@ -196,8 +216,18 @@ pub async fn list(
                 p { "Строки отмечены в таблице; в акте видно, каких услуг и за какие недели или дни не хватает."
                     @if in_progress { " Месяц ещё идёт: сравниваются только закончившиеся периоды." } }
             }
+        } @else if in_progress && !judged_any {
+            div.note { strong { "Ни одна неделя и ни один день по программе в этом месяце ещё не закончились:" } " сравнивать пока нечего." }
+        } @else if in_progress {
+            div.allgood { strong { "За закончившиеся недели и дни всем получателям оказано не меньше, чем по программе." } }
         } @else {
             div.allgood { strong { "Всем получателям услуги оказаны не меньше, чем по программе." } }
+        }
+        @if in_progress && behind_people > 0 {
+            div.note role="status" {
+                strong { "Месяц ещё идёт: " (behind_people) " " (plural(behind_people, "получатель пока получил", "получателя пока получили", "получателей пока получили")) " меньше, чем по программе за эту неделю или месяц." }
+                " Их строки помечены «пока меньше»: эти услуги ещё можно оказать."
+            }
         }
         table {
             thead { tr { th { "Получатель" } th.num { "Услуг за месяц" } th.num { "Услуг ниже плана (видов)" } th { "Акт" } } }
@@ -207,7 +237,8 @@ pub async fn list(
                     @let total: usize = lines.iter().map(|l| l.count).sum();
                     @let short = lines.iter().filter(|l| l.is_short()).count();
                     tr class=[(short > 0).then_some("problem")] {
-                        td { (r.display_name) }
+                        td { (r.display_name)
+                            @if in_progress && lines.iter().any(ActLine::is_behind_so_far) { " " span.mark.info { "пока меньше" } } }
                         td.num { (total) }
                         td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.plan.as_ref().is_some_and(|j| j.count.is_some())).count()) } @else { "—" } }
                         td { a href={ "/acts/" (r.id) "?month=" (m) "&site=" (site.id) } { "Открыть акт" } }
