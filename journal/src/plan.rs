@@ -165,8 +165,10 @@ fn ongoing_in(
     (span.contains(today)).then_some(span)
 }
 
-/// The first date whose units plan vs fact needs for `programme` in `month`.
-pub fn needed_from(programme: &Programme, month: NaiveDate) -> NaiveDate {
+/// The first date whose units plan vs fact needs for `programme` in `month` as of `today`: the
+/// periods that end in the month, and the one running today (a quarter begun in October, for
+/// November's "so far").
+pub fn needed_from(programme: &Programme, month: NaiveDate, today: NaiveDate) -> NaiveDate {
     let month = month_span(month);
     programme
         .items
@@ -174,6 +176,7 @@ pub fn needed_from(programme: &Programme, month: NaiveDate) -> NaiveDate {
         .flat_map(|i| {
             periods_ending_in(i.period, month, programme.course_start)
                 .into_iter()
+                .chain(ongoing_in(i.period, month, today, programme.course_start))
                 .map(|s| s.first)
         })
         .chain([month.first])
@@ -221,8 +224,9 @@ pub fn judge(
             judged.short.push(Shortfall { span, given: n });
         }
     }
+    // Running, and the programme in force today (not for someone who has left since).
     judged.ongoing = ongoing_in(item.period, month, today, programme.course_start)
-        .filter(|s| valid.contains(s.first))
+        .filter(|s| valid.contains(s.first) && valid.contains(today))
         .map(|s| (s, in_span(s)));
     judged
 }
@@ -336,7 +340,10 @@ mod tests {
                 (d("2026-11-23"), 0)
             ]
         );
-        assert_eq!(needed_from(&p, d("2026-11-01")), d("2026-10-26"));
+        assert_eq!(
+            needed_from(&p, d("2026-11-01"), d("2026-12-11")),
+            d("2026-10-26")
+        );
         assert!(j.ongoing.is_none(), "November has ended by 11 December");
     }
 
@@ -408,7 +415,28 @@ mod tests {
             periods_ending_in(Period::Year, dec, None)[0].first,
             d("2026-01-01")
         );
-        assert_eq!(needed_from(&p, d("2026-12-01")), d("2026-01-01"));
+        assert_eq!(
+            needed_from(&p, d("2026-12-01"), d("2027-01-05")),
+            d("2026-01-01")
+        );
+        // In November, the quarter that began in October is running: its units from 1 October.
+        let q = programme(vec![item("q", 3, Period::Quarter)]);
+        assert_eq!(
+            needed_from(&q, d("2026-11-01"), d("2026-11-18")),
+            d("2026-10-01")
+        );
+        let g = given(&[("q", "2026-10-05"), ("q", "2026-11-02")]);
+        let j = judge(&q, &q.items[0], &g, d("2026-11-01"), d("2026-11-18"));
+        assert_eq!(
+            j.ongoing.map(|(_, n)| n),
+            Some(2),
+            "October's unit counts so far"
+        );
+        // Someone whose programme ended (they left) has nothing running.
+        let mut left = q.clone();
+        left.valid_to = d("2026-11-10");
+        let j = judge(&left, &left.items[0], &g, d("2026-11-01"), d("2026-11-18"));
+        assert!(j.ongoing.is_none());
         let g = given(&[("c", "2026-11-10"), ("c", "2026-11-24")]);
         let j = judge(&p, &p.items[0], &g, d("2026-11-01"), d("2026-12-01"));
         assert_eq!(

@@ -759,7 +759,7 @@ async fn walk(
     // December is running: who is behind this week or month so far, not yet short.
     let page = text(c).await?;
     assert!(
-        page.contains("меньше, чем по программе за эту неделю"),
+        page.contains("меньше, чем по программе за текущий период"),
         "{page}"
     );
     shots.take(c, "acts").await?;

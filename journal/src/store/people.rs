@@ -757,11 +757,14 @@ pub trait PeopleStore {
         session: &PlannedSession,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
-    /// Changes a planned session (by its id) in place. Audited.
+    /// Changes a planned session (by its id). With `from`, the weeks before that day keep it
+    /// as it was: the old one ends the day before and the changed one is a new planned session
+    /// from that day (the timetables already posted and approved stay true). Audited.
     fn replan_session(
         &mut self,
         actor: &Actor,
         session: &PlannedSession,
+        from: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     /// Records the head's approval of a week's timetable (`week`: its Monday) as it stands,

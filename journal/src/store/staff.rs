@@ -334,6 +334,17 @@ pub trait StaffStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Corrects a check-in given to the wrong person in one step: the unit is removed with the
+    /// reason and the right recipient gets the session's unit with the same reason, in one
+    /// transaction (either both or neither); audited as one correction. Returns the new unit.
+    fn correct_unit(
+        &mut self,
+        unit: UnitId,
+        to: RecipientId,
+        reason: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<UnitId, StoreError>;
     /// The sign-off of a site's month, if signed.
     fn sign_off(&self, site: &str, month: NaiveDate) -> Result<Option<SignOff>, StoreError>;
     /// Signs off a site's month (the head): its units cannot be changed until it is reopened.

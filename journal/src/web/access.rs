@@ -41,6 +41,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/journal/sessions/{id}", Roles(READ)),
     ("POST", "/journal/sessions/{id}/checkins", Roles(EDIT)),
     ("POST", "/journal/units/{id}/remove", Roles(EDIT)),
+    ("POST", "/journal/units/{id}/correct", Roles(EDIT)),
     ("POST", "/journal/sign-off", Roles(HEAD)),
     ("POST", "/journal/reopen", Roles(HEAD)),
     ("GET", "/journal/taps", Roles(READ)),

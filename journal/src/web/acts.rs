@@ -163,11 +163,15 @@ fn plan_cell(line: &ActLine) -> Markup {
 }
 
 /// The first date the month's plan vs fact needs, over the people given.
-fn needed_from<'a>(people: impl Iterator<Item = &'a Person>, month: NaiveDate) -> NaiveDate {
+fn needed_from<'a>(
+    people: impl Iterator<Item = &'a Person>,
+    month: NaiveDate,
+    today: NaiveDate,
+) -> NaiveDate {
     let span = plan::month_span(month);
     people
         .filter_map(|p| p.programme_for(span.first, span.last))
-        .map(|p| plan::needed_from(p, month))
+        .map(|p| plan::needed_from(p, month, today))
         .min()
         .unwrap_or(month)
         .min(month)
@@ -182,7 +186,13 @@ pub async fn list(
     let (month, site) = month_and_site(&app, &q)?;
     let people = app.people(&site.id).await?;
     let today = site.date(app.now());
-    let given = given_since(&app, &site, needed_from(people.current(), month), month).await?;
+    let given = given_since(
+        &app,
+        &site,
+        needed_from(people.current(), month, today),
+        month,
+    )
+    .await?;
     let none = Given::new();
     let lines_of = |r: &Person| act_lines(given.get(&r.id).unwrap_or(&none), r, month, today);
     let m = format!("{:04}-{:02}", month.year(), month.month());
@@ -217,7 +227,7 @@ pub async fn list(
                     @if in_progress { " Месяц ещё идёт: сравниваются только закончившиеся периоды." } }
             }
         } @else if in_progress && !judged_any {
-            div.note { strong { "Ни одна неделя и ни один день по программе в этом месяце ещё не закончились:" } " сравнивать пока нечего." }
+            div.note { strong { "Ни один период программ в этом месяце ещё не закончился:" } " недели сравниваются после воскресенья, месячный план — после конца месяца." }
         } @else if in_progress {
             div.allgood { strong { "За закончившиеся недели и дни всем получателям оказано не меньше, чем по программе." } }
         } @else {
@@ -225,7 +235,7 @@ pub async fn list(
         }
         @if in_progress && behind_people > 0 {
             div.note role="status" {
-                strong { "Месяц ещё идёт: " (behind_people) " " (plural(behind_people, "получатель пока получил", "получателя пока получили", "получателей пока получили")) " меньше, чем по программе за эту неделю или месяц." }
+                strong { "Месяц ещё идёт: " (behind_people) " " (plural(behind_people, "получатель пока получил", "получателя пока получили", "получателей пока получили")) " меньше, чем по программе за текущий период (неделю, месяц, квартал, курс)." }
                 " Их строки помечены «пока меньше»: эти услуги ещё можно оказать."
             }
         }
@@ -269,7 +279,7 @@ pub async fn act(
         .cloned()
         .ok_or_else(|| PageError::not_found("Такого получателя нет."))?;
     let today = site.date(app.now());
-    let from = needed_from(std::iter::once(&person), month);
+    let from = needed_from(std::iter::once(&person), month, today);
     let given = given_since(&app, &site, from, month).await?;
     let none = Given::new();
     let lines = act_lines(

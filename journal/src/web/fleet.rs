@@ -230,6 +230,7 @@ pub async fn show(
                         }
                         div { label for="p-kiosk" { "Имя киоска (латиница, цифры, дефис)" }
                             input #p-kiosk name="kiosk" size="16" required placeholder="k3" autocomplete="off"; }
+                        div { label { input type="checkbox" name="reissue" value="1"; " Выдать заново (киоск уже выдавался: новый пароль)" } }
                         div { button type="submit" { "Выдать" } }
                     }
                     p.muted { "Пакет киоска (пароль и секрет отделения) запишется на компьютер журнала; "
@@ -301,9 +302,12 @@ pub async fn revoke(
     }
     let (cfg, now) = (app.config.clone(), app.now());
     let (s, k) = (site.clone(), kiosk.clone());
-    let done = tokio::task::spawn_blocking(move || crate::provision::revoke(&cfg, &s, &k, now))
-        .await
-        .map_err(|e| PageError::internal(&e.to_string()))?;
+    let done = tokio::task::spawn_blocking(move || {
+        let _held = BROKER_FILES.lock().unwrap_or_else(|p| p.into_inner());
+        crate::provision::revoke(&cfg, &s, &k, now)
+    })
+    .await
+    .map_err(|e| PageError::internal(&e.to_string()))?;
     match done {
         Ok(r) => {
             let (actor, subject, detail) = (
@@ -317,7 +321,7 @@ pub async fn revoke(
             let reload = match r.reload {
                 crate::provision::Reload::Signalled(_) => "брокер перечитал учётные записи",
                 _ => {
-                    "перезапустите брокер (systemctl reload mosquitto), чтобы учётная запись перестала действовать"
+                    "пусть брокер перечитает настройки (systemctl reload mosquitto), чтобы учётная запись перестала действовать"
                 }
             };
             Ok(back(
@@ -362,12 +366,19 @@ pub async fn revoke(
     }
 }
 
+/// The broker's password file and ACL are read, changed and written whole: one page action at a
+/// time in this process (the command-line tools are other processes: see docs/provisioning.md).
+static BROKER_FILES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[derive(Debug, Deserialize, Default)]
 pub struct ProvisionForm {
     #[serde(default)]
     site: String,
     #[serde(default)]
     kiosk: String,
+    /// A kiosk issued before gets a new password only with this ticked.
+    #[serde(default)]
+    reissue: String,
 }
 
 /// `POST /fleet/provision`: a kiosk's credential, ACL block and bundle, as `provision-kiosk`.
@@ -393,13 +404,28 @@ pub async fn provision(
             "Выдавать киоски может только журнал с разделом [provisioning] в journal.toml (файлы брокера): см. docs/provisioning.md.",
         ));
     };
+    let (s, k) = (site.clone(), kiosk.clone());
+    let issued = app
+        .store
+        .call(move |st| Ok(st.kiosks()?.iter().any(|r| r.site == s && r.kiosk == k)))
+        .await?;
+    if issued && f.reissue.is_empty() {
+        return Ok(back(
+            "error",
+            &format!(
+                "Киоск {site}/{kiosk} уже выдавался. Чтобы сменить его пароль (старый перестанет действовать), отметьте «Выдать заново»."
+            ),
+        ));
+    }
     let (cfg, now) = (app.config.clone(), app.now());
     let out = dir.join(format!("{site}-{kiosk}-{}", now.format("%Y%m%d-%H%M%S")));
     let (s, k, o) = (site.clone(), kiosk.clone(), out.clone());
-    let done =
-        tokio::task::spawn_blocking(move || crate::provision::provision(&cfg, &s, &k, &o, now))
-            .await
-            .map_err(|e| PageError::internal(&e.to_string()))?;
+    let done = tokio::task::spawn_blocking(move || {
+        let _held = BROKER_FILES.lock().unwrap_or_else(|p| p.into_inner());
+        crate::provision::provision(&cfg, &s, &k, &o, now)
+    })
+    .await
+    .map_err(|e| PageError::internal(&e.to_string()))?;
     match done {
         Ok(p) => {
             let (actor, subject, detail) = (
@@ -417,7 +443,7 @@ pub async fn provision(
                 .await?;
             let reload = match p.reload {
                 crate::provision::Reload::Signalled(_) => "брокер перечитал учётные записи".to_string(),
-                _ => "перезапустите брокер (systemctl reload mosquitto), чтобы учётная запись заработала".to_string(),
+                _ => "пусть брокер перечитает настройки (systemctl reload mosquitto), чтобы учётная запись заработала".to_string(),
             };
             Ok(back(
                 "done",

@@ -363,9 +363,9 @@ pub async fn month(
     let day = filter.day(month)?;
     // Who looked at the journal, and at whose attendance where one recipient is picked.
     let (actor, now) = (Actor::of(&staff.0.user), app.now());
-    let subject = match filter.recipient.as_str() {
-        "" => format!("site {}", site.id),
-        r => r.to_string(),
+    let subject = match filter.recipient.parse::<uuid::Uuid>() {
+        Ok(r) => r.to_string(),
+        Err(_) => format!("site {}", site.id),
     };
     let detail = format!("journal for {}{}", month_label(month), filter.describe());
     app.store
@@ -644,6 +644,23 @@ async fn session_page(
                                             " " button.danger type="submit" { "Убрать отметку" }
                                         }
                                     }
+                                    @if u.unit.recipient.is_some() && !addable.is_empty() {
+                                        @let field = format!("correct-{}", u.unit.id.0);
+                                        details open[errors.field.as_deref() == Some(field.as_str())] {
+                                            summary { "Отмечен не тот человек…" }
+                                            form method="post" action={ "/journal/units/" (u.unit.id.0) "/correct" } class=[errors.class(&field)] {
+                                                (csrf_field(&staff.0))
+                                                label for={ "to-" (u.unit.id.0) } { "На самом деле был(а)" }
+                                                select id={ "to-" (u.unit.id.0) } name="recipient" required {
+                                                    option value="" { "— выберите —" }
+                                                    @for r in &addable { option value=(r.id) { (r.display_name) } }
+                                                }
+                                                label for={ "why-" (u.unit.id.0) } { "Причина" }
+                                                input id={ "why-" (u.unit.id.0) } name="reason" required;
+                                                " " button type="submit" { "Исправить" }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -882,6 +899,74 @@ pub async fn remove_unit(
         .await
     {
         Ok(()) => Redirect::to(&format!("/journal/sessions/{session}?saved=1")).into_response(),
+        Err(e) => correction_refused(&app, &staff, session, e, &field).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CorrectForm {
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /journal/units/{id}/correct`: the check-in was the wrong person's; the right one gets
+/// it, in one step (the original is kept, removed with the reason).
+pub async fn correct_unit(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CorrectForm>,
+) -> Response {
+    let Ok(unit) = id.parse().map(UnitId) else {
+        return PageError::not_found("Такой услуги нет.").into_response();
+    };
+    let held = match app.store.call(move |s| s.unit_record(unit)).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return PageError::not_found("Такой услуги нет.").into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let session = held.unit.session;
+    let field = format!("correct-{}", unit.0);
+    let people = match app.people(&held.site).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    // Only a person of the unit's own site, whose data is held.
+    let to = f
+        .recipient
+        .trim()
+        .parse()
+        .ok()
+        .map(RecipientId)
+        .filter(|r| people.current().any(|p| p.id == *r));
+    let problem = match to {
+        None => Some("Выберите, кто был на занятии на самом деле."),
+        Some(_) => reason_problem(&f.reason),
+    };
+    let (Some(to), None) = (to, problem) else {
+        let message = problem.unwrap_or("Выберите, кто был на занятии на самом деле.");
+        return refused(
+            &app,
+            &staff,
+            session,
+            FormErrors::at(&field, message),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let (now, actor, reason) = (
+        app.now(),
+        Actor::of(&staff.0.user),
+        f.reason.trim().to_string(),
+    );
+    match app
+        .store
+        .call(move |s| s.correct_unit(unit, to, &reason, &actor, now))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/journal/sessions/{session}?saved=1")).into_response(),
         Err(e) => correction_refused(&app, &staff, session, e, &field).await,
     }
 }

@@ -160,7 +160,7 @@ pub async fn list(
                     tr class=[(!m.is_empty()).then_some("problem").or(p.has_left(today).then_some("left"))] {
                         td {
                             a href={ "/people/" (p.id) } { (p.full_name) }
-                            @if let (true, Some(d)) = (p.has_left(today), p.left_on) { br; span.mark.info { "выбыл " (date_label(d)) } }
+                            @if let (true, Some(d)) = (p.has_left(today), p.left_on) { br; span.mark.info { "выбытие " (date_label(d)) } }
                             @if p.display_name != p.full_name { br; span.muted { "на киоске: " (p.display_name) } }
                         }
                         td.name { @match p.birth_date {
@@ -316,14 +316,14 @@ fn person_from(
         },
     };
     person.representative = text("representative", 300, "Законный представитель", false)?;
-    person.left_on = date_field(posted, "left_on", "Последний день (выбыл)")?;
+    person.left_on = date_field(posted, "left_on", "Дата выбытия")?;
     if person
         .left_on
         .is_some_and(|d| person.birth_date.is_some_and(|b| d < b))
     {
         return Err(FormErrors::at(
             "left_on",
-            "Последний день не может быть раньше даты рождения.",
+            "Дата выбытия не может быть раньше даты рождения.",
         ));
     }
     person.consent = Consent {
@@ -464,7 +464,7 @@ fn person_form(
                     input #representative name="representative" size="60" value=(val("representative", p.representative.clone())) disabled[disabled]; (errors.at_field("representative"))
                 }
                 div class=[errors.class("left_on")] {
-                    label for="left_on" { "Выбыл: последний день обслуживания (пусто — обслуживается)" }
+                    label for="left_on" { "Дата выбытия: последний день обслуживания (пусто — обслуживается)" }
                     input #left_on type="date" name="left_on" value=(val("left_on", date(p.left_on))) disabled[disabled]; (errors.at_field("left_on"))
                 }
             }
@@ -691,8 +691,8 @@ async fn person_page(
             @if person.data_consent_on.is_none() { p.note { "Не указана дата согласия на обработку персональных данных." } }
             @if person.is_minor_on(today) { p.note { "Несовершеннолетний: для него действуют нормы для детей." } }
             @if let Some(d) = person.left_on {
-                p.note { @if person.has_left(today) { "Выбыл: последний день — " } @else { "Выбывает: последний день — " } (date_label(d))
-                    ". После этого дня киоски не принимают его карты; записи и услуги остаются." }
+                p.note { @if person.has_left(today) { "Выбытие: последний день обслуживания — " } @else { "Назначено выбытие: последний день обслуживания — " } (date_label(d))
+                    ". После этого дня киоски не принимают карты получателя; записи и услуги остаются." }
             }
             h2 { "Карты" }
             @if let Some(r) = &request {
@@ -788,7 +788,7 @@ async fn person_page(
                 h2 { "Прежние программы" }
                 p.muted { "Акты и выполнение программы за месяцы, когда действовала прежняя программа, считаются по ней." }
                 table {
-                    thead { tr { th { "Действовала" } th { "Услуги" } th { "Заменена" } } }
+                    thead { tr { th { "Срок по документу" } th { "Услуги" } th { "Заменена" } } }
                     tbody {
                         @for old in &person.past_programmes {
                             tr {

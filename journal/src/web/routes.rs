@@ -60,6 +60,11 @@ pub fn table() -> Vec<Route> {
             "/journal/units/{id}/remove",
             post(journal::remove_unit),
         ),
+        route(
+            p.clone(),
+            "/journal/units/{id}/correct",
+            post(journal::correct_unit),
+        ),
         route(p.clone(), "/journal/sign-off", post(journal::sign_off)),
         route(p.clone(), "/journal/reopen", post(journal::reopen)),
         route(g.clone(), "/journal/taps", get(taps::list)),

@@ -164,16 +164,16 @@ async fn week_page(
         @if let Some(e) = &q.error { p.error.noprint role="alert" { (e) } }
         @if !entries.is_empty() {
             @if let Some(a) = approved {
-                div.allgood role="status" { strong { "Расписание утверждено" } ": " (a.by) ", " (date_label(site.date(a.at))) " " (site.hm(a.at)) "." }
+                div.allgood role="status" { strong { "Расписание утверждено" } ". Утвердил(а): " (a.by) ", " (date_label(site.date(a.at))) " " (site.hm(a.at)) "." }
             } @else if let Some(a) = &approval {
                 div.problems role="alert" {
                     h2 { "Расписание изменено после утверждения" }
-                    p { "Утверждено " (a.by) " " (date_label(site.date(a.at))) "; с тех пор занятия этой недели менялись. Утвердите заново и известите получателей." }
+                    p { "Утвердил(а): " (a.by) ", " (date_label(site.date(a.at))) ". С тех пор занятия этой недели менялись: утвердите заново и известите получателей." }
                 }
             } @else if due {
                 div.problems role="alert" {
                     h2 { "Расписание на эту неделю не утверждено" }
-                    p { "Получателей нужно известить о расписании не позднее чем за " (NOTICE_DAYS) " дня (002, п. 3191–3193)." }
+                    p { "Получателей нужно известить о расписании не позднее чем за " (NOTICE_DAYS) " дня (стандарт 002: расписание утверждается, вывешивается и доводится до получателей)." }
                 }
             }
             @if staff.0.user.role == Role::Head && approved.is_none() {
@@ -555,13 +555,36 @@ pub async fn replan(
         }
     };
     session.id = id;
+    let today = site.date(app.now());
+    let sid = site.id.clone();
+    let old = app
+        .store
+        .call(move |s| s.plan(&sid))
+        .await?
+        .sessions
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| PageError::not_found("Такого занятия в расписании нет."))?;
+    // A weekly session that has already taken place keeps its past weeks as they were.
+    let began = old.date.is_none() && old.from.is_none_or(|f| f < today);
+    let from = (began && session.date.is_none()).then_some(today);
     let (actor, now) = (Actor::of(&staff.0.user), app.now());
     app.store
-        .call(move |s| s.replan_session(&actor, &session, now))
+        .call(move |s| s.replan_session(&actor, &session, from, now))
         .await?;
-    Ok(saved(
-        &site,
-        "Занятие изменено. Киоски получат расписание в течение минуты.",
+    let back = format!(
+        "/timetable?site={}&week={}",
+        site.id,
+        week_of(&app, &site, q.week.as_deref())?
+    );
+    Ok(notice(
+        &back,
+        "saved",
+        if from.is_some() {
+            "Занятие изменено с сегодняшнего дня; прошедшие недели остались как были. Киоски получат расписание в течение минуты."
+        } else {
+            "Занятие изменено. Киоски получат расписание в течение минуты."
+        },
     ))
 }
 

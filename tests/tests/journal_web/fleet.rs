@@ -140,6 +140,18 @@ fn an_administrator_provisions_a_kiosk_from_the_page_and_its_bundle_stays_on_the
     assert!(shown.body.contains("Киоск demo/k3 выдан"), "{}", shown.body);
     assert!(shown.body.contains("otmetka-kiosk enroll"));
     assert!(kiosks().iter().any(|k| k.site == "demo" && k.kiosk == "k3"));
+    // Its name again: the live password is not changed without "issue again" ticked.
+    let passwd_before =
+        std::fs::read_to_string(site.inst.config.parent().unwrap().join("passwd")).unwrap();
+    let again = post("k3");
+    let at2 = again.location.unwrap();
+    assert!(at2.contains("error="), "{at2}");
+    let shown2 = site.send(Method::GET, &at2, Some(&admin), None);
+    assert!(shown2.body.contains("уже выдавался"), "{}", shown2.body);
+    assert_eq!(
+        std::fs::read_to_string(site.inst.config.parent().unwrap().join("passwd")).unwrap(),
+        passwd_before
+    );
     let base = site.inst.config.parent().unwrap().to_path_buf();
     let passwd = std::fs::read_to_string(base.join("passwd")).unwrap();
     assert!(

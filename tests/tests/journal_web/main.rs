@@ -210,6 +210,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/journal/units/{id}/remove",
         "admin head specialist",
     ),
+    (
+        "POST",
+        "/journal/units/{id}/correct",
+        "admin head specialist",
+    ),
     ("POST", "/journal/sign-off", "head"),
     ("POST", "/journal/reopen", "head"),
     ("GET", "/journal/taps", "admin head specialist auditor"),
@@ -627,6 +632,15 @@ fn a_signed_off_month_cannot_be_changed_until_the_head_reopens_it_with_a_reason(
         )),
     );
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    let a = site.send(
+        Method::POST,
+        &format!("/journal/units/{unit}/correct"),
+        Some(&spec),
+        Some(&format!(
+            "csrf={spec_csrf}&recipient={absent}&reason={reason}"
+        )),
+    );
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
     let after = site.units_of(&session.to_string());
     assert_eq!(after, units, "nothing changed in {date}");
     // The session page offers no correction while signed off.
@@ -735,6 +749,7 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
         assert_eq!(a.status, StatusCode::OK);
         assert!(a.body.contains(name.as_str()), "the act names {name}");
         let mut total = 0;
+        let mut short_lines = 0;
         for (service, plan) in &site.inst.planned[who] {
             let given = site.inst.given(*who, service, month);
             total += given;
@@ -765,6 +780,7 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
                 (given < plan.count as usize)
                     .then(|| format!("меньше плана на {}", plan.count as usize - given))
             };
+            short_lines += usize::from(expected.is_some());
             if let Some(words) = expected {
                 assert!(
                     a.body.contains(&words),
@@ -782,6 +798,11 @@ fn the_act_and_its_totals_are_what_the_generator_produced() {
                 svc.title_ru
             );
         }
+        assert_eq!(
+            a.body.matches("меньше плана").count(),
+            short_lines,
+            "{name}: no shortfall shown that the generator did not make"
+        );
         assert!(
             a.body
                 .contains(&format!("id=\"total\"><strong>{total}</strong>")),
@@ -1173,4 +1194,97 @@ fn the_journal_filters_by_day_and_by_group_keep_exactly_their_sessions() {
     );
     assert_eq!(rows(&a.body), of_club, "the club's sessions in November");
     assert!(of_club < rows(&all.body), "the filter leaves some out");
+}
+
+#[test]
+fn a_check_in_of_the_wrong_person_is_corrected_in_one_step_and_both_sides_are_kept() {
+    let site = Site::new();
+    let (spec, csrf) = site.sign_in("specialist");
+    let (session, _) = *site
+        .inst
+        .sessions
+        .iter()
+        .find(|(s, d)| d.month() == 11 && site.units_of(&s.to_string()).len() >= 2)
+        .unwrap();
+    let units = site.units_of(&session.to_string());
+    let (unit, wrong) = (units[0].unit.id.0, units[0].unit.recipient.unwrap());
+    let present: Vec<_> = units.iter().filter_map(|u| u.unit.recipient).collect();
+    let right = site
+        .inst
+        .recipients
+        .iter()
+        .find(|(r, _)| !present.contains(r))
+        .unwrap()
+        .0;
+    let path = format!("/journal/units/{unit}/correct");
+    let page = site.send(
+        Method::GET,
+        &format!("/journal/sessions/{session}"),
+        Some(&spec),
+        None,
+    );
+    assert!(page.body.contains("Отмечен не тот человек"));
+    let reason = enc("Карту Ивановой приложила её соседка");
+    // Someone who is not on the list, someone already in the session, no reason: refused, and
+    // nothing changes.
+    for (to, why, status) in [
+        (
+            uuid::Uuid::nil().to_string(),
+            reason.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (present[1].to_string(), reason.clone(), StatusCode::CONFLICT),
+        (
+            right.to_string(),
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let a = site.send(
+            Method::POST,
+            &path,
+            Some(&spec),
+            Some(&format!("csrf={csrf}&recipient={to}&reason={why}")),
+        );
+        assert_eq!(a.status, status, "{to}: {}", a.body);
+        assert_eq!(
+            site.units_of(&session.to_string()),
+            units,
+            "nothing changed"
+        );
+    }
+    let a = site.send(
+        Method::POST,
+        &path,
+        Some(&spec),
+        Some(&format!("csrf={csrf}&recipient={right}&reason={reason}")),
+    );
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let after = site.units_of(&session.to_string());
+    let old = after.iter().find(|u| u.unit.id.0 == unit).unwrap();
+    assert_eq!(
+        old.removed.as_ref().unwrap().reason,
+        "Карту Ивановой приложила её соседка"
+    );
+    assert_eq!(
+        old.unit, units[0].unit,
+        "the kiosk's unit is kept as it came"
+    );
+    let new = after
+        .iter()
+        .find(|u| u.unit.recipient == Some(right))
+        .unwrap();
+    assert!(new.counts() && new.added.is_some());
+    assert_eq!(
+        after.iter().filter(|u| u.counts()).count(),
+        units.len(),
+        "one unit moved, none added or lost"
+    );
+    let log = site
+        .rt
+        .block_on(site.store.call(|s| s.audit_log(100)))
+        .unwrap();
+    assert!(log.iter().any(|e| e.action == "correct_unit"
+        && e.subject == right.to_string()
+        && e.detail.contains(&wrong.to_string())));
 }

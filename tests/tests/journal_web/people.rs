@@ -758,7 +758,10 @@ fn a_recipient_who_left_is_refused_at_the_kiosks_after_their_last_day_and_kept_i
     let mut form = with_last_day("2009-01-01");
     let bad = site.post(&format!("/people/{id}"), &cookie, &csrf, &fields(&form));
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("раньше даты рождения"));
+    assert!(
+        bad.body
+            .contains("Дата выбытия не может быть раньше даты рождения")
+    );
     assert!(
         site.people()
             .recipient(id.parse().map(otmetka_core::people::RecipientId).unwrap())
@@ -787,10 +790,13 @@ fn a_recipient_who_left_is_refused_at_the_kiosks_after_their_last_day_and_kept_i
         "on their last day the card still works"
     );
     let list = site.send(Method::GET, "/people", Some(&cookie), None);
-    assert!(list.body.contains("выбыл 10.12.2026"), "{}", list.body);
+    assert!(list.body.contains("выбытие 10.12.2026"), "{}", list.body);
     assert!(list.body.contains("Выбыли: 1"));
     let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
-    assert!(page.body.contains("Выбыл: последний день — 10.12.2026"));
+    assert!(
+        page.body
+            .contains("Выбытие: последний день обслуживания — 10.12.2026")
+    );
     // December's acts still name them; January's do not.
     let name = "Новикова Зинаида Фёдоровна";
     let dec = site.send(Method::GET, "/acts?month=2026-12", Some(&cookie), None);
@@ -848,6 +854,7 @@ fn a_planned_session_is_changed_in_place_and_the_head_approves_the_week_as_it_st
             ("start", "11:30"),
             ("day_wed", "1"),
             ("room", "Кабинет 5"),
+            ("from", "2026-12-14"),
         ],
     );
     assert_eq!(planned.status, StatusCode::SEE_OTHER, "{}", planned.body);
@@ -895,6 +902,7 @@ fn a_planned_session_is_changed_in_place_and_the_head_approves_the_week_as_it_st
             ("start", "12:00"),
             ("day_thu", "1"),
             ("room", "Кабинет 5"),
+            ("from", "2026-12-14"),
         ],
     );
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
@@ -913,6 +921,55 @@ fn a_planned_session_is_changed_in_place_and_the_head_approves_the_week_as_it_st
         1
     );
     assert!(site.audit().iter().any(|e| e.action == "replan_session"));
+    // A weekly session that has taken place already: changed from today, its past kept.
+    let held = site.post(
+        "/timetable/sessions",
+        &cookie,
+        &csrf,
+        &[
+            ("service", "001"),
+            ("start", "09:00"),
+            ("day_mon", "1"),
+            ("room", "Кабинет 7"),
+        ],
+    );
+    assert_eq!(held.status, StatusCode::SEE_OTHER);
+    let old = site
+        .call(|s| s.plan(SITE))
+        .sessions
+        .into_iter()
+        .find(|s| s.room == "Кабинет 7")
+        .unwrap()
+        .id;
+    let split = site.post(
+        &format!("/timetable/sessions/{old}?week=2026-12-14"),
+        &cookie,
+        &csrf,
+        &[
+            ("service", "001"),
+            ("start", "09:30"),
+            ("day_mon", "1"),
+            ("room", "Кабинет 7"),
+        ],
+    );
+    assert_eq!(split.status, StatusCode::SEE_OTHER, "{}", split.body);
+    assert!(
+        split.location.unwrap().contains("week=2026-12-14"),
+        "back to the week shown"
+    );
+    let rows: Vec<_> = site
+        .call(|s| s.plan(SITE))
+        .sessions
+        .into_iter()
+        .filter(|s| s.room == "Кабинет 7")
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let past = rows.iter().find(|s| s.id == old).unwrap();
+    assert_eq!(past.to, Some("2026-12-10".parse().unwrap()));
+    assert_eq!(past.start.format("%H:%M").to_string(), "09:00");
+    let next = rows.iter().find(|s| s.id != old).unwrap();
+    assert_eq!(next.from, Some("2026-12-11".parse().unwrap()));
+    assert_eq!(next.start.format("%H:%M").to_string(), "09:30");
 
     // The week of 14 December starts in 3 days: not approved, it is flagged.
     let (head, head_csrf) = site.sign_in("head");

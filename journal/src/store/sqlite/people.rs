@@ -11,7 +11,7 @@ use crate::store::people::{
 use crate::store::staff::Actor;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use otmetka_core::catalogue::ServiceCode;
-use otmetka_core::people::{Consent, Group, GroupId, InstructorId, RecipientId};
+use otmetka_core::people::{Consent, Group, GroupId, InstructorId, Programme, RecipientId};
 use otmetka_core::timestamp::{from_text, to_text as ts};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -420,12 +420,20 @@ impl PeopleStore for SqliteJournal {
             )
             .optional()?
             .flatten();
-        let after = person
-            .programme
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
-        if let Some(old) = before.filter(|b| Some(b) != after.as_ref()) {
+        // Compared as programmes with their items in one order: an import and the form may
+        // write the same programme differently.
+        let normal = |p: &Programme| {
+            let mut p = p.clone();
+            p.items.sort_by(|a, b| a.service.0.cmp(&b.service.0));
+            p
+        };
+        let same = |old: &str| {
+            serde_json::from_str::<Programme>(old)
+                .ok()
+                .zip(person.programme.as_ref())
+                .is_some_and(|(o, n)| normal(&o) == normal(n))
+        };
+        if let Some(old) = before.filter(|b| !same(b)) {
             tx.execute(
                 "INSERT INTO programme_history (site, recipient, programme, replaced_at, replaced_by)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -812,9 +820,45 @@ impl PeopleStore for SqliteJournal {
         &mut self,
         actor: &Actor,
         session: &PlannedSession,
+        from: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let tx = self.write()?;
+        if let Some(day) = from {
+            let ended = tx.execute(
+                "UPDATE planned_sessions SET valid_to = ?3 WHERE id = ?1 AND site = ?2",
+                params![
+                    session.id,
+                    session.site,
+                    day.pred_opt().map(|d| d.to_string())
+                ],
+            )?;
+            if ended == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "planned session {} of site {}",
+                    session.id, session.site
+                )));
+            }
+            let mut next = session.clone();
+            next.from = Some(next.from.map_or(day, |f| f.max(day)));
+            let id = insert_planned(&tx, &next, now)?;
+            bump(&tx, &session.site, "plan")?;
+            audit_tx(
+                &tx,
+                actor,
+                "replan_session",
+                &format!("site {}", session.site),
+                &format!(
+                    "planned session {} ends {}; from {day} planned session {id}: {}",
+                    session.id,
+                    day.pred_opt().unwrap_or(day),
+                    describe(&next)
+                ),
+                now,
+            )?;
+            tx.commit()?;
+            return Ok(());
+        }
         let kind = unit_kind_text(session)?;
         let changed = tx.execute(
             "UPDATE planned_sessions SET service = ?3, study_group = ?4, instructor = ?5,

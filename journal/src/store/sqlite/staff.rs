@@ -586,11 +586,7 @@ impl StaffStore for SqliteJournal {
         let recipient = held.unit.recipient.map(|r| r.to_string());
         let tx = self.write()?;
         check_open(&tx, &site, date)?;
-        tx.execute(
-            "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
-            params![unit.0.to_string(), actor.name, ts(now), reason],
-        )?;
-        super::rules::units_changed(&tx, &[unit.0.to_string()])?;
+        remove_unit_tx(&tx, unit, reason, actor, now)?;
         audit_tx(
             &tx,
             actor,
@@ -601,6 +597,60 @@ impl StaffStore for SqliteJournal {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn correct_unit(
+        &mut self,
+        unit: UnitId,
+        to: RecipientId,
+        reason: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<UnitId, StoreError> {
+        let held = self
+            .unit_record(unit)?
+            .ok_or_else(|| StoreError::NotFound(format!("unit {}", unit.0)))?;
+        let Some(from) = held.unit.recipient else {
+            return Err(StoreError::Conflict(format!(
+                "unit {} is a group's: it has no one recipient to correct",
+                unit.0
+            )));
+        };
+        if held.removed.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "unit {} is removed already",
+                unit.0
+            )));
+        }
+        if from == to {
+            return Err(StoreError::Conflict(format!(
+                "unit {} is {to}'s already",
+                unit.0
+            )));
+        }
+        let tx = self.write()?;
+        check_open(&tx, &held.site, held.unit.date)?;
+        remove_unit_tx(&tx, unit, reason, actor, now)?;
+        let add = AddedCheckIn {
+            session: held.unit.session,
+            recipient: to,
+            reason: reason.to_string(),
+            local_date: held.unit.date,
+        };
+        let id = add_checkin_tx(&tx, &add, actor, now)?;
+        audit_tx(
+            &tx,
+            actor,
+            "correct_unit",
+            &to.to_string(),
+            &format!(
+                "session {}, {}: unit {} of {from} → unit {} of {to}: {reason}",
+                held.unit.session, held.unit.date, unit.0, id.0
+            ),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(id)
     }
 
     fn sign_off(&self, site: &str, month: NaiveDate) -> Result<Option<SignOff>, StoreError> {
@@ -958,6 +1008,22 @@ impl StaffStore for SqliteJournal {
 }
 
 /// Adds a forgotten (or matched) check-in inside `tx`: see [`StaffStore::add_checkin`].
+/// Marks a unit removed, with who, when and why, and queues its re-check.
+fn remove_unit_tx(
+    tx: &Transaction<'_>,
+    unit: UnitId,
+    reason: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE units SET removed_by = ?2, removed_at = ?3, removed_reason = ?4 WHERE id = ?1",
+        params![unit.0.to_string(), actor.name, ts(now), reason],
+    )?;
+    super::rules::units_changed(tx, &[unit.0.to_string()])?;
+    Ok(())
+}
+
 fn add_checkin_tx(
     tx: &Transaction<'_>,
     add: &AddedCheckIn,
