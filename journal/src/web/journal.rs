@@ -606,7 +606,7 @@ async fn session_page(
         }
         h2 { "Участники и услуги" }
         table {
-            thead { tr { th { "Получатель" } th { "Как отмечен" } th { "Исправления" } @if editable { th.noprint { "Убрать отметку" } } } }
+            thead { tr { th { "Получатель" } th { "Как отмечен" } th { "Исправления" } @if editable { th.noprint { "Исправить" } } } }
             tbody {
                 @for u in &units {
                     tr class=[u.removed.is_some().then_some("removed")] {
