@@ -43,7 +43,7 @@ const ENROL_POLL: Duration = Duration::from_secs(1);
 const USAGE_MIN_INTERVAL: Duration = Duration::from_secs(3);
 
 /// The most (recipient, service) pairs re-checked in one transaction (the rest on the next tick).
-const RECHECK_BATCH: usize = 500;
+const RECHECK_BATCH: usize = 100;
 
 /// The first pause before a failed commit is tried again; it doubles up to the second.
 const STORE_RETRY_FIRST: Duration = Duration::from_millis(500);
@@ -447,6 +447,7 @@ impl Running {
     async fn recheck(&mut self) -> Result<(), Error> {
         let documents = Arc::clone(&self.feed.documents);
         let now = self.now();
+        let started = std::time::Instant::now();
         let done = self
             .feed
             .store
@@ -469,6 +470,7 @@ impl Running {
             .await?;
         if done.pairs > 0 {
             tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
                 pairs = done.pairs,
                 violations = done.violations,
                 "rules re-checked"

@@ -50,7 +50,15 @@ impl Http {
     fn get(&self, path: &str) -> Result<usize> {
         let (code, text) = request(self.port, "GET", path, &self.cookie, "")?;
         if code != 200 {
-            bail!("GET {path}: {code}");
+            let said: String = text
+                .chars()
+                .rev()
+                .take(1500)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            bail!("GET {path}: {code}\n{said}");
         }
         Ok(text.len())
     }
@@ -137,7 +145,15 @@ pub fn run() -> Result<()> {
         "page", "p50 ms", "p95 ms", "max ms", "bytes"
     );
     for (name, path) in &pages {
-        http.get(path)?;
+        if let Err(e) = http.get(path) {
+            // What the journal said about it, for whoever reads the bench's output.
+            let log = journal.log();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            for line in tail.into_iter().rev() {
+                eprintln!("journal: {line}");
+            }
+            return Err(e);
+        }
         let mut ms = Vec::with_capacity(rounds);
         let mut bytes = 0;
         for _ in 0..rounds {
@@ -152,6 +168,14 @@ pub fn run() -> Result<()> {
             super::percentile(&ms, 0.95),
             ms.last().copied().unwrap_or(0.0)
         );
+    }
+    // With RUST_LOG=otmetka_journal::feed=debug: how long each re-check batch held the store.
+    for line in journal
+        .log()
+        .lines()
+        .filter(|l| l.contains("rules re-checked"))
+    {
+        println!("journal: {line}");
     }
     drop(journal);
     Ok(())
