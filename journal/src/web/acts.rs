@@ -194,25 +194,27 @@ pub async fn list(
     )
     .await?;
     let none = Given::new();
-    let lines_of = |r: &Person| act_lines(given.get(&r.id).unwrap_or(&none), r, month, today);
     let m = format!("{:04}-{:02}", month.year(), month.month());
     let in_progress = next_month(month) > today;
-    // Those who had left before the month have no act for it.
-    let listed: Vec<&Person> = people.current().filter(|r| !r.has_left(month)).collect();
-    let short_people = listed
-        .iter()
-        .filter(|r| lines_of(r).iter().any(ActLine::is_short))
-        .count();
-    // Whether any period of the month has ended yet (on the 1st, none has).
-    let judged_any = listed.iter().any(|r| {
-        lines_of(r)
+    // Those who had left before the month have no act for it; each act's lines, judged once.
+    let listed: Vec<(&Person, Vec<ActLine>)> = people
+        .current()
+        .filter(|r| !r.has_left(month))
+        .map(|r| {
+            let lines = act_lines(given.get(&r.id).unwrap_or(&none), r, month, today);
+            (r, lines)
+        })
+        .collect();
+    let count_where = |f: fn(&ActLine) -> bool| {
+        listed
             .iter()
-            .any(|l| l.plan.as_ref().is_some_and(|j| j.judged > 0))
-    });
-    let behind_people = listed
-        .iter()
-        .filter(|r| lines_of(r).iter().any(ActLine::is_behind_so_far))
-        .count();
+            .filter(|(_, lines)| lines.iter().any(f))
+            .count()
+    };
+    let short_people = count_where(ActLine::is_short);
+    let behind_people = count_where(ActLine::is_behind_so_far);
+    // Whether any period of the month has ended yet (on the 1st, none has).
+    let judged_any = count_where(|l| l.plan.as_ref().is_some_and(|j| j.judged > 0)) > 0;
     let body = html! {
         h1 { "Акты и выполнение программ — " (month_label(month)) }
         form.filters method="get" action="/acts" {
@@ -242,8 +244,7 @@ pub async fn list(
         table {
             thead { tr { th { "Получатель" } th.num { "Услуг за месяц" } th.num { "Услуг ниже плана (видов)" } th { "Акт" } } }
             tbody {
-                @for r in &listed {
-                    @let lines = lines_of(r);
+                @for (r, lines) in &listed {
                     @let total: usize = lines.iter().map(|l| l.count).sum();
                     @let short = lines.iter().filter(|l| l.is_short()).count();
                     tr class=[(short > 0).then_some("problem")] {

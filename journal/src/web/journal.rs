@@ -863,6 +863,18 @@ pub struct RemoveForm {
     reason: String,
 }
 
+/// The unit a correction's path names.
+async fn held_unit(app: &AppState, id: &str) -> Result<crate::store::staff::UnitRecord, PageError> {
+    let unit = id
+        .parse()
+        .map(UnitId)
+        .map_err(|_| PageError::not_found("Такой услуги нет."))?;
+    app.store
+        .call(move |s| s.unit_record(unit))
+        .await?
+        .ok_or_else(|| PageError::not_found("Такой услуги нет."))
+}
+
 /// `POST /journal/units/{id}/remove`: a unit that should not count.
 pub async fn remove_unit(
     State(app): State<AppState>,
@@ -870,14 +882,9 @@ pub async fn remove_unit(
     Path(id): Path<String>,
     Form(f): Form<RemoveForm>,
 ) -> Response {
-    let Ok(unit) = id.parse().map(UnitId) else {
-        return PageError::not_found("Такой услуги нет.").into_response();
-    };
-    let held = app.store.call(move |s| s.unit_record(unit)).await;
-    let session = match held {
-        Ok(Some(u)) => u.unit.session,
-        Ok(None) => return PageError::not_found("Такой услуги нет.").into_response(),
-        Err(e) => return PageError::from(e).into_response(),
+    let (unit, session) = match held_unit(&app, &id).await {
+        Ok(u) => (u.unit.id, u.unit.session),
+        Err(e) => return e.into_response(),
     };
     let field = format!("remove-{}", unit.0);
     if let Some(p) = reason_problem(&f.reason) {
@@ -919,15 +926,11 @@ pub async fn correct_unit(
     Path(id): Path<String>,
     Form(f): Form<CorrectForm>,
 ) -> Response {
-    let Ok(unit) = id.parse().map(UnitId) else {
-        return PageError::not_found("Такой услуги нет.").into_response();
+    let held = match held_unit(&app, &id).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
     };
-    let held = match app.store.call(move |s| s.unit_record(unit)).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return PageError::not_found("Такой услуги нет.").into_response(),
-        Err(e) => return PageError::from(e).into_response(),
-    };
-    let session = held.unit.session;
+    let (unit, session) = (held.unit.id, held.unit.session);
     let field = format!("correct-{}", unit.0);
     let people = match app.people(&held.site).await {
         Ok(p) => p,

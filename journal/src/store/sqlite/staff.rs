@@ -572,15 +572,7 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let held = self
-            .unit_record(unit)?
-            .ok_or_else(|| StoreError::NotFound(format!("unit {}", unit.0)))?;
-        if held.removed.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "unit {} is removed already",
-                unit.0
-            )));
-        }
+        let held = self.counted_unit(unit)?;
         let (site, date) = (held.site, held.unit.date);
         let session = held.unit.session.to_string();
         let recipient = held.unit.recipient.map(|r| r.to_string());
@@ -607,21 +599,13 @@ impl StaffStore for SqliteJournal {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<UnitId, StoreError> {
-        let held = self
-            .unit_record(unit)?
-            .ok_or_else(|| StoreError::NotFound(format!("unit {}", unit.0)))?;
+        let held = self.counted_unit(unit)?;
         let Some(from) = held.unit.recipient else {
             return Err(StoreError::Conflict(format!(
                 "unit {} is a group's: it has no one recipient to correct",
                 unit.0
             )));
         };
-        if held.removed.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "unit {} is removed already",
-                unit.0
-            )));
-        }
         if from == to {
             return Err(StoreError::Conflict(format!(
                 "unit {} is {to}'s already",
@@ -1008,6 +992,22 @@ impl StaffStore for SqliteJournal {
 }
 
 /// Adds a forgotten (or matched) check-in inside `tx`: see [`StaffStore::add_checkin`].
+impl SqliteJournal {
+    /// A unit that still counts: [`StoreError::NotFound`] or, removed already, a conflict.
+    fn counted_unit(&self, unit: UnitId) -> Result<UnitRecord, StoreError> {
+        let held = self
+            .unit_record(unit)?
+            .ok_or_else(|| StoreError::NotFound(format!("unit {}", unit.0)))?;
+        if held.removed.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "unit {} is removed already",
+                unit.0
+            )));
+        }
+        Ok(held)
+    }
+}
+
 /// Marks a unit removed, with who, when and why, and queues its re-check.
 fn remove_unit_tx(
     tx: &Transaction<'_>,
