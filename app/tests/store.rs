@@ -38,6 +38,7 @@ fn opened(session: SessionId) -> Event {
 
 fn checked_in(session: SessionId, n: u128) -> Event {
     Event::CheckedIn {
+        norm_minutes: None,
         session,
         checkin: CheckInId(Uuid::from_u128(100 + n)),
         recipient: RecipientId(Uuid::from_u128(n)),

@@ -84,6 +84,7 @@ fn crash_child() {
         let checkin = CheckInId(Uuid::now_v7());
         let at = t0() + Duration::milliseconds(i as i64);
         let event = Event::CheckedIn {
+            norm_minutes: None,
             session,
             checkin,
             recipient: RecipientId(Uuid::now_v7()),

@@ -32,7 +32,7 @@ voice() {
 }
 
 kinds="accepted already_checked_in unknown_card card_blocked card_replaced group_full
-  frequency_limit not_in_programme no_consent no_open_session clock_not_trusted"
+  frequency_limit not_in_programme no_consent no_open_session clock_not_trusted not_eligible"
 # Prompts that are not decisions: card enrolment, the check-out question (`voice.<id>` entries;
 # the clip is named after the id with dots as underscores).
 prompts="enrol.done enrol.in_use checkout.question"

@@ -76,6 +76,10 @@ pub struct FrequencyLimit {
     /// refused for it; the group's sessions are counted against it ([`crate::rules::group_caps`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub per_group: bool,
+    /// Whom the cap counts for (`applies_to`): all recipients unless the seed gives minors
+    /// their own.
+    #[serde(default, skip_serializing_if = "Applies::is_all")]
+    pub applies: Applies,
 }
 
 /// "Not less than `min` per `period`" (не реже, от N раз): a frequency the provider owes. It
@@ -90,6 +94,90 @@ pub struct FrequencyFloor {
     /// The seed's words for `min`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cite: Option<Citation>,
+    /// Whom the floor is owed to (`applies_to`).
+    #[serde(default, skip_serializing_if = "Applies::is_all")]
+    pub applies: Applies,
+}
+
+/// Whom a cap or a floor counts for: the seeds give minors their own frequencies (002 l.1197
+/// «Для несовершеннолетних граждан по мере возникновения потребности»: no cap; l.3169 «для
+/// несовершеннолетних до 7 раз в неделю»). Key `applies_to` of a cap or a floor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applies {
+    /// Every recipient.
+    #[default]
+    All,
+    /// Recipients who are not minors on the day.
+    Adults,
+    /// Minors only.
+    Minors,
+}
+
+impl Applies {
+    /// Whether it counts for a recipient who is (or is not) a minor on the day.
+    pub fn to(self, minor: bool) -> bool {
+        match self {
+            Applies::All => true,
+            Applies::Adults => !minor,
+            Applies::Minors => minor,
+        }
+    }
+
+    fn is_all(&self) -> bool {
+        *self == Applies::All
+    }
+}
+
+/// Recipients as a seed names them by care group (группа ухода) and age: «для 1-5 групп ухода,
+/// а также для несовершеннолетних граждан» (002 l.1889) is `care_groups = [1, 5]`,
+/// `minors = true`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whom {
+    /// The lowest and the highest care group named, inclusive.
+    pub care_groups: [u8; 2],
+    /// Minors are named too, whatever their care group.
+    pub minors: bool,
+    /// The seed's words.
+    pub cite: Citation,
+}
+
+impl Whom {
+    /// Whether a recipient of `care_group` (unknown: `None`) who is or is not a minor is named:
+    /// `None` where it cannot be told (an adult whose care group is not on file).
+    pub fn includes(&self, care_group: Option<u8>, minor: bool) -> Option<bool> {
+        if minor && self.minors {
+            return Some(true);
+        }
+        let [low, high] = self.care_groups;
+        care_group.map(|g| (low..=high).contains(&g))
+    }
+}
+
+/// A longer time norm for some recipients (002 l.1511 «для 3-5 группы ухода и для
+/// несовершеннолетних до 150 мин.»): their units are judged by it, and a session with one of
+/// them in it closes itself after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LongerNorm {
+    pub minutes: u32,
+    /// Whom it is for; its citation is the norm's.
+    pub whom: Whom,
+}
+
+/// The courses a service is given in (002 l.1975 «В течение года до двух курсов реабилитации»,
+/// l.3999 «курс – от 15 до 30 дней»). The courses' first days come from the recipient's
+/// programme (`Programme::courses`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Courses {
+    /// The most courses starting in one calendar year: a session in a later one is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_year: Option<u32>,
+    /// The shortest and the longest course in days: a session after the longest course's last
+    /// day, counted from the course's start, is refused (the shortest is for the programme).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<[u32; 2]>,
+    /// The seed's words.
+    pub cite: Citation,
 }
 
 /// How a session's attendance turns into units of service.
@@ -219,6 +307,16 @@ pub struct Service {
     /// as such an event, and then its norm is the event's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<EventForm>,
+    /// Whom the seed gives the service to, by care group and age (`for_whom`, 002 l.1889,
+    /// l.3357): a recipient it does not name is refused, overridably.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_whom: Option<Whom>,
+    /// A longer time norm for some recipients (`time_norm_longer`, 002 l.1511).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_norm_longer: Option<LongerNorm>,
+    /// The courses the service is given in (`courses`, 002 l.1975, l.3999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courses: Option<Courses>,
     /// What the numbers leave out: other norms of the same item, "as needed" frequencies, our
     /// readings of unclear wording. For people, not for rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,6 +354,13 @@ impl Service {
                 .iter()
                 .map(|e| ("event.time_norm_cite", &e.time_norm_cite)),
         );
+        out.extend(self.for_whom.iter().map(|w| ("for_whom.cite", &w.cite)));
+        out.extend(
+            self.time_norm_longer
+                .iter()
+                .map(|l| ("time_norm_longer.cite", &l.whom.cite)),
+        );
+        out.extend(self.courses.iter().map(|c| ("courses.cite", &c.cite)));
         out.extend(
             self.limits
                 .iter()
@@ -283,6 +388,22 @@ impl Service {
         }
     }
 
+    /// The time norm for one recipient of a session: the longer norm where the seed gives
+    /// them one (`time_norm_longer`: their care group or being a minor on the day), else
+    /// [`Service::time_norm`]. An event form keeps its own norm.
+    pub fn time_norm_for(&self, event: bool, care_group: Option<u8>, minor: bool) -> Option<u32> {
+        let base = self.time_norm(event);
+        if event && self.event.is_some() {
+            return base;
+        }
+        match &self.time_norm_longer {
+            Some(longer) if longer.whom.includes(care_group, minor) == Some(true) => {
+                Some(base.map_or(longer.minutes, |b| b.max(longer.minutes)))
+            }
+            _ => base,
+        }
+    }
+
     /// How many whole minutes a session from `start` to `end` ran past the time norm (of the
     /// event form where `event`); `None` within it, or where the service has no norm.
     pub fn minutes_over_norm(
@@ -291,9 +412,7 @@ impl Service {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Option<u32> {
-        let norm = i64::from(self.time_norm(event)?);
-        let over = (end - start).num_minutes() - norm;
-        (over > 0).then(|| u32::try_from(over).unwrap_or(u32::MAX))
+        minutes_over(self.time_norm(event)?, start, end)
     }
 
     /// Whether a session of `present` people is below the group minimum: a session of one is
@@ -305,6 +424,13 @@ impl Service {
                 .group_min
                 .is_some_and(|min| (present as u64) < u64::from(min))
     }
+}
+
+/// How many whole minutes a session from `start` to `end` ran past a norm of `norm` minutes;
+/// `None` within it.
+pub fn minutes_over(norm: u32, start: DateTime<Utc>, end: DateTime<Utc>) -> Option<u32> {
+    let over = (end - start).num_minutes() - i64::from(norm);
+    (over > 0).then(|| u32::try_from(over).unwrap_or(u32::MAX))
 }
 
 /// The catalogue.
@@ -512,6 +638,9 @@ struct RawService {
     individual_cite: Option<Spanned<RawCite>>,
     safety_briefing_cite: Option<Spanned<RawCite>>,
     event: Option<Spanned<RawEvent>>,
+    for_whom: Option<Spanned<RawWhom>>,
+    time_norm_longer: Option<Spanned<RawWhom>>,
+    courses: Option<Spanned<RawCourses>>,
     #[serde(default)]
     limits: Vec<Spanned<RawLimit>>,
     #[serde(default)]
@@ -543,6 +672,25 @@ struct RawLimit {
     period: Option<Spanned<Value>>,
     days: Option<Spanned<Value>>,
     per: Option<Spanned<Value>>,
+    applies_to: Option<Spanned<Value>>,
+    cite: Option<Spanned<RawCite>>,
+}
+
+/// `for_whom` and `time_norm_longer` (with `minutes`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "whom")]
+struct RawWhom {
+    minutes: Option<Spanned<Value>>,
+    care_groups: Option<Spanned<Value>>,
+    minors: Option<Spanned<Value>>,
+    cite: Option<Spanned<RawCite>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename = "courses")]
+struct RawCourses {
+    per_year: Option<Spanned<Value>>,
+    days: Option<Spanned<Value>>,
     cite: Option<Spanned<RawCite>>,
 }
 
@@ -674,6 +822,147 @@ impl Ctx<'_> {
             period,
             cite,
             per_group,
+            applies: self.applies(raw, "limits.applies_to")?,
+        })
+    }
+
+    fn applies(&self, raw: &Spanned<RawLimit>, key: &str) -> Result<Applies, CatalogueError> {
+        const APPLIES: &str = "one of \"all\", \"adults\", \"minors\"";
+        match raw
+            .get_ref()
+            .applies_to
+            .as_ref()
+            .map(|v| (v.get_ref(), v.span()))
+        {
+            None => Ok(Applies::All),
+            Some((Value::String(s), _)) if s == "all" => Ok(Applies::All),
+            Some((Value::String(s), _)) if s == "adults" => Ok(Applies::Adults),
+            Some((Value::String(s), _)) if s == "minors" => Ok(Applies::Minors),
+            Some((other, span)) => Err(self.at(&span, key, expected(APPLIES, other))),
+        }
+    }
+
+    /// A pair `[low, high]` of positive (or, with `zero`, non-negative) integers, low ≤ high.
+    fn pair(
+        &self,
+        value: &Spanned<Value>,
+        key: &str,
+        zero: bool,
+    ) -> Result<[u32; 2], CatalogueError> {
+        const PAIR: &str = "[low, high]: two integers, low not above high";
+        let least = i64::from(!zero);
+        let pair = match value.get_ref() {
+            Value::Array(a) => match a.as_slice() {
+                [Value::Integer(low), Value::Integer(high)] if least <= *low && low <= high => {
+                    u32::try_from(*low).ok().zip(u32::try_from(*high).ok())
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        pair.map(|(l, h)| [l, h])
+            .ok_or_else(|| self.at(&value.span(), key, expected(PAIR, value.get_ref())))
+    }
+
+    /// `for_whom` or `time_norm_longer`: care groups (0–5) and minors, with a citation.
+    fn whom(
+        &self,
+        raw: &Spanned<RawWhom>,
+        key: &str,
+    ) -> Result<(Whom, Option<u32>), CatalogueError> {
+        let whole = raw.span();
+        let w = raw.get_ref();
+        let groups_key = format!("{key}.care_groups");
+        let groups = self.required(
+            &w.care_groups,
+            &whole,
+            &groups_key,
+            "[low, high]: care groups 0-5",
+        )?;
+        let [low, high] = self.pair(groups, &groups_key, true)?;
+        let (Ok(low), Ok(high)) = (u8::try_from(low), u8::try_from(high)) else {
+            return Err(self.at(
+                &groups.span(),
+                &groups_key,
+                expected("care groups 0-5", groups.get_ref()),
+            ));
+        };
+        if high > 5 {
+            return Err(self.at(
+                &groups.span(),
+                &groups_key,
+                expected("care groups 0-5", groups.get_ref()),
+            ));
+        }
+        let cite_key = format!("{key}.cite");
+        let cite = self.cite(&w.cite, &cite_key)?.ok_or_else(|| {
+            self.at(
+                &whole,
+                &cite_key,
+                CatalogueProblem::Missing {
+                    expected: "a table { line, text }",
+                },
+            )
+        })?;
+        let minutes_key = format!("{key}.minutes");
+        let minutes = match (&w.minutes, key) {
+            (Some(m), "time_norm_longer") => Some(self.positive(m, &minutes_key)?),
+            (None, "time_norm_longer") => {
+                return Err(self.at(
+                    &whole,
+                    &minutes_key,
+                    CatalogueProblem::Missing { expected: POSITIVE },
+                ));
+            }
+            (Some(m), _) => {
+                return Err(self.at(
+                    &m.span(),
+                    &minutes_key,
+                    expected("no `minutes` (only time_norm_longer has them)", m.get_ref()),
+                ));
+            }
+            (None, _) => None,
+        };
+        let whom = Whom {
+            care_groups: [low, high],
+            minors: self.flag(&w.minors, &format!("{key}.minors"))?,
+            cite,
+        };
+        Ok((whom, minutes))
+    }
+
+    /// `courses`: `per_year`, `days` or both, with a citation.
+    fn courses(&self, raw: &Spanned<RawCourses>) -> Result<Courses, CatalogueError> {
+        let whole = raw.span();
+        let c = raw.get_ref();
+        let per_year = self.opt_positive(&c.per_year, "courses.per_year")?;
+        let days = c
+            .days
+            .as_ref()
+            .map(|d| self.pair(d, "courses.days", false))
+            .transpose()?;
+        if per_year.is_none() && days.is_none() {
+            return Err(self.at(
+                &whole,
+                "courses",
+                CatalogueProblem::Missing {
+                    expected: "per_year or days",
+                },
+            ));
+        }
+        let cite = self.cite(&c.cite, "courses.cite")?.ok_or_else(|| {
+            self.at(
+                &whole,
+                "courses.cite",
+                CatalogueProblem::Missing {
+                    expected: "a table { line, text }",
+                },
+            )
+        })?;
+        Ok(Courses {
+            per_year,
+            days,
+            cite,
         })
     }
 
@@ -683,7 +972,12 @@ impl Ctx<'_> {
             return Err(self.at(&per.span(), "floors.per", problem));
         }
         let (min, period, cite) = self.frequency(raw, "floors")?;
-        Ok(FrequencyFloor { min, period, cite })
+        Ok(FrequencyFloor {
+            min,
+            period,
+            cite,
+            applies: self.applies(raw, "floors.applies_to")?,
+        })
     }
 
     /// A cap (`[[services.limits]]`, with `max`) or a floor (`[[services.floors]]`, with `min`):
@@ -928,6 +1222,23 @@ impl Ctx<'_> {
             individual_cite: self.cite(&raw.individual_cite, "individual_cite")?,
             safety_briefing_cite: self.cite(&raw.safety_briefing_cite, "safety_briefing_cite")?,
             event: raw.event.as_ref().map(|e| self.event(e)).transpose()?,
+            for_whom: raw
+                .for_whom
+                .as_ref()
+                .map(|w| self.whom(w, "for_whom").map(|(w, _)| w))
+                .transpose()?,
+            time_norm_longer: raw
+                .time_norm_longer
+                .as_ref()
+                .map(|w| {
+                    self.whom(w, "time_norm_longer")
+                        .map(|(whom, minutes)| LongerNorm {
+                            minutes: minutes.unwrap_or_default(),
+                            whom,
+                        })
+                })
+                .transpose()?,
+            courses: raw.courses.as_ref().map(|c| self.courses(c)).transpose()?,
             note,
         };
         self.check_citations_in_source(&service, &raw)?;
@@ -988,6 +1299,24 @@ impl Ctx<'_> {
                 .time_norm_cite
                 .as_ref()
                 .map(|c| ("event.time_norm_cite".to_string(), c))
+        }))
+        .chain(
+            [
+                ("for_whom", &raw.for_whom),
+                ("time_norm_longer", &raw.time_norm_longer),
+            ]
+            .into_iter()
+            .filter_map(|(k, w)| {
+                w.as_ref()
+                    .and_then(|w| w.get_ref().cite.as_ref())
+                    .map(|c| (format!("{k}.cite"), c))
+            }),
+        )
+        .chain(raw.courses.iter().filter_map(|c| {
+            c.get_ref()
+                .cite
+                .as_ref()
+                .map(|c| ("courses.cite".to_string(), c))
         }))
         .chain(raw.limits.iter().filter_map(|l| {
             l.get_ref()

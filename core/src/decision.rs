@@ -22,16 +22,19 @@ pub enum Rule {
     NoConsent,
     /// The card is blocked or was replaced by another.
     CardBlocked,
+    /// The seed gives the service to other care groups (or to minors) than the recipient's.
+    NotEligible,
 }
 
 impl Rule {
     /// Every rule, for config validation and exhaustive tests.
-    pub const ALL: [Rule; 5] = [
+    pub const ALL: [Rule; 6] = [
         Rule::GroupFull,
         Rule::FrequencyLimit,
         Rule::NotInProgramme,
         Rule::NoConsent,
         Rule::CardBlocked,
+        Rule::NotEligible,
     ];
 }
 
@@ -47,6 +50,12 @@ pub enum ProgrammeGap {
     ServiceNotListed,
     /// The programme's count for the period is used up.
     CountUsed { allowed: u32, used: u32 },
+    /// The course running today is the `nth` to start this year; the seed allows `max` a year
+    /// (002 l.1975 «В течение года до двух курсов реабилитации»).
+    CourseLimit { max: u32, nth: u32 },
+    /// Today is day `day` of the course; the seed's course lasts at most `days` (002 l.3999
+    /// «курс – от 15 до 30 дней»).
+    CourseOver { days: u32, day: u32 },
 }
 
 /// What a tap (or a manual check-in) came to.
@@ -87,6 +96,17 @@ pub enum Decision {
     },
     /// No consent on file.
     NoConsent { recipient: RecipientId },
+    /// The seed gives the service to other care groups, or to minors (002 l.1889 «для 1-5
+    /// групп ухода, а также для несовершеннолетних граждан»): `care_groups` as it names them.
+    NotEligible {
+        recipient: RecipientId,
+        service: ServiceCode,
+        /// The recipient's care group.
+        care_group: Option<u8>,
+        /// The care groups the seed names, inclusive, and whether it names minors.
+        care_groups: [u8; 2],
+        minors: bool,
+    },
     /// No session is open on this kiosk.
     NoOpenSession,
     /// The kiosk's clock is not trusted: the instructor must confirm the date first.
@@ -108,11 +128,12 @@ pub enum DecisionKind {
     NoConsent,
     NoOpenSession,
     ClockNotTrusted,
+    NotEligible,
 }
 
 impl DecisionKind {
     /// Every kind, for exhaustive tests (texts, clips, screens).
-    pub const ALL: [DecisionKind; 11] = [
+    pub const ALL: [DecisionKind; 12] = [
         DecisionKind::Accepted,
         DecisionKind::AlreadyCheckedIn,
         DecisionKind::UnknownCard,
@@ -124,6 +145,7 @@ impl DecisionKind {
         DecisionKind::NoConsent,
         DecisionKind::NoOpenSession,
         DecisionKind::ClockNotTrusted,
+        DecisionKind::NotEligible,
     ];
 
     /// A stable snake_case name (file names of clips, message ids' context).
@@ -140,6 +162,7 @@ impl DecisionKind {
             DecisionKind::NoConsent => "no_consent",
             DecisionKind::NoOpenSession => "no_open_session",
             DecisionKind::ClockNotTrusted => "clock_not_trusted",
+            DecisionKind::NotEligible => "not_eligible",
         }
     }
 
@@ -156,6 +179,7 @@ impl DecisionKind {
             | DecisionKind::FrequencyLimit
             | DecisionKind::NotInProgramme
             | DecisionKind::NoConsent
+            | DecisionKind::NotEligible
             | DecisionKind::ClockNotTrusted => Tone::Warning,
         }
     }
@@ -207,17 +231,25 @@ impl Decision {
                     period: crate::catalogue::Period::Week,
                     cite: None,
                     per_group: false,
+                    applies: crate::catalogue::Applies::All,
                 },
                 used: 2,
             },
             Decision::NotInProgramme {
                 recipient: r,
-                service,
+                service: service.clone(),
                 gap: ProgrammeGap::ServiceNotListed,
             },
             Decision::NoConsent { recipient: r },
             Decision::NoOpenSession,
             Decision::ClockNotTrusted,
+            Decision::NotEligible {
+                recipient: r,
+                service,
+                care_group: Some(4),
+                care_groups: [0, 3],
+                minors: true,
+            },
         ]
     }
 
@@ -235,6 +267,7 @@ impl Decision {
             Decision::NoConsent { .. } => DecisionKind::NoConsent,
             Decision::NoOpenSession => DecisionKind::NoOpenSession,
             Decision::ClockNotTrusted => DecisionKind::ClockNotTrusted,
+            Decision::NotEligible { .. } => DecisionKind::NotEligible,
         }
     }
 
@@ -245,6 +278,7 @@ impl Decision {
             Decision::FrequencyLimit { .. } => Some(Rule::FrequencyLimit),
             Decision::NotInProgramme { .. } => Some(Rule::NotInProgramme),
             Decision::NoConsent { .. } => Some(Rule::NoConsent),
+            Decision::NotEligible { .. } => Some(Rule::NotEligible),
             Decision::CardBlocked { .. } | Decision::CardReplaced { .. } => Some(Rule::CardBlocked),
             _ => None,
         }
@@ -260,7 +294,8 @@ impl Decision {
             | Decision::GroupFull { recipient, .. }
             | Decision::FrequencyLimit { recipient, .. }
             | Decision::NotInProgramme { recipient, .. }
-            | Decision::NoConsent { recipient } => Some(*recipient),
+            | Decision::NoConsent { recipient }
+            | Decision::NotEligible { recipient, .. } => Some(*recipient),
             Decision::UnknownCard | Decision::NoOpenSession | Decision::ClockNotTrusted => None,
         }
     }

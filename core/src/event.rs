@@ -121,6 +121,11 @@ pub enum Event {
         overridden: Vec<Rule>,
         #[serde(default)]
         override_reason: Option<String>,
+        /// The recipient's own, longer time norm where the seed gives them one (002 l.1511:
+        /// care groups 3–5 and minors up to 150 min): their unit is judged by it, and the
+        /// session closes itself after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        norm_minutes: Option<u32>,
     },
     CheckInUndone {
         session: SessionId,

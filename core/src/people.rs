@@ -4,7 +4,7 @@
 //! consent flags and the programme. The feed carries ids, never names.
 
 use crate::catalogue::{Period, ServiceCode};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,6 +68,11 @@ pub struct Programme {
     /// (000: "a 14-calendar-day rehabilitation course"; 002 §2.5: an 18-day course).
     #[serde(default)]
     pub course_start: Option<NaiveDate>,
+    /// Every course's first day the programme names, earlier ones included: what «до двух
+    /// курсов реабилитации в год» (002 l.1975) counts. `course_start` is one of them where set
+    /// (an older roster names only the current one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub courses: Vec<NaiveDate>,
 }
 
 impl Programme {
@@ -79,6 +84,36 @@ impl Programme {
     /// The programme's item for a service.
     pub fn item(&self, service: &ServiceCode) -> Option<&ProgrammeItem> {
         self.items.iter().find(|i| &i.service == service)
+    }
+
+    /// Every course start, in order, once each (`courses` and `course_start`).
+    pub fn course_starts(&self) -> Vec<NaiveDate> {
+        let mut starts: Vec<NaiveDate> = self
+            .courses
+            .iter()
+            .copied()
+            .chain(self.course_start)
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        starts
+    }
+
+    /// The course running on `date`: the latest course start on or before it.
+    pub fn course_at(&self, date: NaiveDate) -> Option<NaiveDate> {
+        self.course_starts().into_iter().rfind(|s| *s <= date)
+    }
+
+    /// Which course of its calendar year the course running on `date` is (1 for the first),
+    /// and its start; `None` outside any course.
+    pub fn course_of_year(&self, date: NaiveDate) -> Option<(u32, NaiveDate)> {
+        let start = self.course_at(date)?;
+        let nth = self
+            .course_starts()
+            .into_iter()
+            .filter(|s| s.year() == start.year() && *s <= start)
+            .count();
+        Some((u32::try_from(nth).unwrap_or(u32::MAX), start))
     }
 }
 
@@ -106,6 +141,21 @@ pub struct Recipient {
     pub programme: Option<Programme>,
     #[serde(default)]
     pub groups: Vec<GroupId>,
+    /// The recipient's care group (группа ухода, 0–5), where assessed: the seeds set some
+    /// norms and whom a service is for by it (002 l.1511, l.1889, l.3357).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care_group: Option<u8>,
+    /// For a minor, the day they turn 18: norms for minors apply before it (002 l.1197,
+    /// l.1511, l.3169). The roster carries nothing for adults (152-ФЗ: the least it needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adult_on: Option<NaiveDate>,
+}
+
+impl Recipient {
+    /// Whether the recipient is a minor on `date`.
+    pub fn minor_on(&self, date: NaiveDate) -> bool {
+        self.adult_on.is_some_and(|adult| date < adult)
+    }
 }
 
 /// An instructor.

@@ -54,6 +54,8 @@ impl RosterIndex {
                     consent: r.consent,
                     programme: r.programme.clone(),
                     groups: r.groups.clone(),
+                    care_group: r.care_group,
+                    adult_on: r.adult_on,
                 },
             );
         }
@@ -133,6 +135,12 @@ pub struct RecipientEntry {
     pub programme: Option<Programme>,
     #[serde(default)]
     pub groups: Vec<GroupId>,
+    /// Группа ухода, 0–5.
+    #[serde(default)]
+    pub care_group: Option<u8>,
+    /// For a minor: the day they turn 18.
+    #[serde(default)]
+    pub adult_on: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +213,8 @@ impl RosterFile {
                 consent: r.consent,
                 programme: r.programme.clone(),
                 groups: r.groups.clone(),
+                care_group: r.care_group,
+                adult_on: r.adult_on,
                 cards,
             });
         }

@@ -8,10 +8,10 @@
 
 use crate::catalogue::{FrequencyLimit, Period, Service, ServiceCode};
 use crate::decision::{Decision, ProgrammeGap, Rule};
-use crate::people::Recipient;
+use crate::people::{Programme, Recipient};
 use crate::period::SiteTime;
 use crate::session::SessionId;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -81,11 +81,12 @@ pub struct Joining<'a> {
 impl Joining<'_> {
     /// Attendances of this service in `period`'s window, not counting this session.
     fn used(&self, service: &ServiceCode, period: Period) -> u32 {
+        let date = self.site.local_date(self.now);
         let course = self
             .recipient
             .programme
             .as_ref()
-            .and_then(|p| p.course_start);
+            .and_then(|p| p.course_at(date));
         let (from, to) = self.site.window(period, self.now, course);
         let n = self
             .history
@@ -99,6 +100,20 @@ impl Joining<'_> {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
+    /// Where the service is given in courses (`Service::courses`): the course running on
+    /// `date` is one too many this year, or ran past the longest course. Outside any course
+    /// nothing is refused here (the course caps count a rolling window then).
+    fn course_gap(&self, programme: &Programme, date: NaiveDate) -> Option<ProgrammeGap> {
+        let courses = self.service.courses.as_ref()?;
+        let (nth, start) = programme.course_of_year(date)?;
+        if let Some(max) = courses.per_year.filter(|max| nth > *max) {
+            return Some(ProgrammeGap::CourseLimit { max, nth });
+        }
+        let [_, longest] = courses.days?;
+        let day = u32::try_from((date - start).num_days() + 1).unwrap_or(u32::MAX);
+        (day > longest).then_some(ProgrammeGap::CourseOver { days: longest, day })
+    }
+
     /// Every rule this joining breaks, in the order they are told to a person.
     pub fn broken(&self) -> Vec<Decision> {
         let rid = self.recipient.id;
@@ -108,14 +123,29 @@ impl Joining<'_> {
             out.push(Decision::NoConsent { recipient: rid });
         }
         let date = self.site.local_date(self.now);
+        let minor = self.recipient.minor_on(date);
+        if let Some(whom) = &self.service.for_whom {
+            // An adult whose care group is not on file is not refused: the kiosk cannot tell.
+            if whom.includes(self.recipient.care_group, minor) == Some(false) {
+                out.push(Decision::NotEligible {
+                    recipient: rid,
+                    service: code.clone(),
+                    care_group: self.recipient.care_group,
+                    care_groups: whom.care_groups,
+                    minors: whom.minors,
+                });
+            }
+        }
         let gap = match &self.recipient.programme {
             None => Some(ProgrammeGap::NoProgramme),
             Some(p) if !p.in_force(date) => Some(ProgrammeGap::NotInForce),
             Some(p) => match p.item(code) {
                 None => Some(ProgrammeGap::ServiceNotListed),
-                Some(item) => item.count.and_then(|allowed| {
-                    let used = self.used(code, item.period);
-                    (used >= allowed).then_some(ProgrammeGap::CountUsed { allowed, used })
+                Some(item) => self.course_gap(p, date).or_else(|| {
+                    item.count.and_then(|allowed| {
+                        let used = self.used(code, item.period);
+                        (used >= allowed).then_some(ProgrammeGap::CountUsed { allowed, used })
+                    })
                 }),
             },
         };
@@ -128,7 +158,9 @@ impl Joining<'_> {
         }
         // Caps only: a floor (`Service::floors`) is owed to the recipient and never refuses; a
         // group's cap counts the group's sessions, not the recipient's units (`group_caps`).
-        for limit in self.service.limits.iter().filter(|l| !l.per_group) {
+        // A cap for adults does not count for a minor, and one for minors not for an adult.
+        let caps = self.service.limits.iter();
+        for limit in caps.filter(|l| !l.per_group && l.applies.to(minor)) {
             let used = self.used(code, limit.period);
             if used >= limit.max {
                 out.push(Decision::FrequencyLimit {
@@ -139,6 +171,7 @@ impl Joining<'_> {
                         period: limit.period,
                         cite: None,
                         per_group: false,
+                        applies: limit.applies,
                     },
                     used,
                 });
@@ -251,7 +284,7 @@ pub fn counted_from(
     at: DateTime<Utc>,
 ) -> Option<chrono::NaiveDate> {
     let programme = recipient.programme.as_ref();
-    let course = programme.and_then(|p| p.course_start);
+    let course = programme.and_then(|p| p.course_at(site.local_date(at)));
     let counted = programme
         .and_then(|p| p.item(&service.code))
         .filter(|i| i.count.is_some())

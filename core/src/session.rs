@@ -5,7 +5,7 @@
 //! and then [`Session::apply`]s them. So the state after a restart is the fold of the stored events,
 //! and a command whose events were not stored left no trace.
 
-use crate::catalogue::{Service, ServiceCode, UnitKind, UnitRule};
+use crate::catalogue::{Service, ServiceCode, UnitKind, UnitRule, minutes_over};
 use crate::clock::ClockVerdict;
 use crate::decision::{Decision, Rule};
 use crate::event::{Assessment, CheckInMethod, CloseKind, CloseReason, Event, Satisfaction};
@@ -119,6 +119,9 @@ pub struct CheckIn {
     pub undone_at: Option<DateTime<Utc>>,
     pub checked_out_at: Option<DateTime<Utc>>,
     pub satisfaction: Option<Satisfaction>,
+    /// The recipient's own, longer time norm (`Service::time_norm_longer`), where they have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm_minutes: Option<u32>,
 }
 
 impl CheckIn {
@@ -446,8 +449,32 @@ impl Session {
                     method: CheckInMethod::Card,
                     overridden: Vec::new(),
                     override_reason: None,
+                    norm_minutes: self.norm_for(recipient, inputs, now),
                 }),
             },
+        }
+    }
+
+    /// The recipient's own time norm where it is longer than the session's (002 l.1511).
+    fn norm_for(
+        &self,
+        recipient: &Recipient,
+        inputs: &RuleInputs<'_>,
+        now: DateTime<Utc>,
+    ) -> Option<u32> {
+        let minor = recipient.minor_on(inputs.site.local_date(now));
+        let own = inputs
+            .service
+            .time_norm_for(self.event, recipient.care_group, minor)?;
+        (Some(own) != inputs.service.time_norm(self.event)).then_some(own)
+    }
+
+    /// The session's norm: the service's, or the longest of its present recipients' own.
+    fn norm(&self, service: &Service) -> Option<u32> {
+        let own = self.present().filter_map(|c| c.norm_minutes).max();
+        match (service.time_norm(self.event), own) {
+            (Some(base), Some(own)) => Some(base.max(own)),
+            (base, own) => base.or(own),
         }
     }
 
@@ -525,6 +552,7 @@ impl Session {
                 checkin,
                 recipient: recipient.id,
                 at: now,
+                norm_minutes: self.norm_for(recipient, inputs, now),
                 method,
                 override_reason: (!rules.is_empty()).then(|| reason.to_string()),
                 overridden: rules,
@@ -670,7 +698,7 @@ impl Session {
     /// for services without a norm.
     pub fn auto_close_at(&self, service: &Service, policy: &Policy) -> Option<DateTime<Utc>> {
         let opened = self.opened_at.filter(|_| self.is_open())?;
-        let minutes = match service.time_norm(self.event) {
+        let minutes = match self.norm(service) {
             Some(norm) => norm + policy.auto_close_grace_minutes,
             None => policy.auto_close_without_norm_minutes,
         };
@@ -715,7 +743,9 @@ impl Session {
         let started_at = self.opened_at.unwrap_or(now);
         let present: Vec<&CheckIn> = self.present().collect();
         let below_group_min = service.below_group_min(present.len());
-        let over_norm_minutes = service.minutes_over_norm(self.event, started_at, now);
+        // Each recipient's unit by their own norm; the group's unit by the session's.
+        let over = |norm: Option<u32>, end| norm.and_then(|n| minutes_over(n, started_at, end));
+        let session_norm = self.norm(service);
         let date = site.local_date(started_at);
         // "в сутки – 1 услуга" (002 l.1513): the day's unit, whichever session gives it.
         let per_day = |whose: Uuid| {
@@ -723,7 +753,7 @@ impl Session {
                 .unit_per_day
                 .then(|| UnitId::per_day(&self.service, date, whose))
         };
-        let base = |id, recipient, participants, overridden, manual, ended_at| Unit {
+        let base = |id, recipient, participants, overridden, manual, ended_at, norm| Unit {
             id,
             session: self.id,
             service: self.service.clone(),
@@ -738,7 +768,7 @@ impl Session {
             overridden,
             manual,
             below_group_min,
-            over_norm_minutes,
+            over_norm_minutes: over(norm, now),
             clock_synced,
         };
         match self.unit_kind {
@@ -753,6 +783,7 @@ impl Session {
                         c.overridden.clone(),
                         matches!(c.method, CheckInMethod::Manual { .. }),
                         c.checked_out_at.unwrap_or(now),
+                        c.norm_minutes.or(service.time_norm(self.event)),
                     )
                 })
                 .collect(),
@@ -775,6 +806,7 @@ impl Session {
                         .iter()
                         .any(|c| matches!(c.method, CheckInMethod::Manual { .. })),
                     now,
+                    session_norm,
                 )]
             }
         }
@@ -809,6 +841,7 @@ impl Session {
                 method,
                 overridden,
                 override_reason,
+                norm_minutes,
                 ..
             } => {
                 self.require_open()?;
@@ -825,6 +858,7 @@ impl Session {
                     undone_at: None,
                     checked_out_at: None,
                     satisfaction: None,
+                    norm_minutes: *norm_minutes,
                 });
             }
             Event::CheckInUndone { checkin, at, .. } => {

@@ -212,6 +212,12 @@ pub struct RosterRecipient {
     pub programme: Option<Programme>,
     #[serde(default)]
     pub groups: Vec<GroupId>,
+    /// The care group (группа ухода, 0–5), where assessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care_group: Option<u8>,
+    /// For a minor, the day they turn 18; nothing for adults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adult_on: Option<chrono::NaiveDate>,
     /// Keyed hashes (HMAC-SHA256 with the site secret, hex) of the card's lookup forms.
     #[serde(default)]
     pub cards: Vec<RosterCard>,

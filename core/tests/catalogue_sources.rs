@@ -734,6 +734,7 @@ fn checker_reports_a_floor_read_as_a_cap() {
         s.limits.insert(
             0,
             otmetka_core::catalogue::FrequencyLimit {
+                applies: Default::default(),
                 max: floor.min,
                 period: floor.period,
                 cite: floor.cite,

@@ -58,8 +58,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Services the runs use: a small group (computer literacy, 5–8), a per-group one, and 001.
-const SERVICES: &[&str] = &["002-7.4", "001", "002-1.7.1"];
+/// Services the runs use: a small group (computer literacy, 5–8), a per-group one, 001, and
+/// one for care groups 0–3 and minors (002-5.1).
+const SERVICES: &[&str] = &["002-7.4", "001", "002-1.7.1", "002-5.1"];
 
 fn people() -> Vec<Recipient> {
     (0..14u128)
@@ -68,6 +69,8 @@ fn people() -> Vec<Recipient> {
             match i {
                 11 => r.consent.participation = false,
                 12 => r.programme = None,
+                // 002-5.1 is for care groups 0–3 (002 l.3357): NotEligible there.
+                13 => r.care_group = Some(5),
                 _ => {}
             }
             r

@@ -280,6 +280,7 @@ mod tests {
 
     fn programme(items: Vec<ProgrammeItem>) -> Programme {
         Programme {
+            courses: Vec::new(),
             valid_from: d("2026-01-01"),
             valid_to: d("2026-12-31"),
             items,

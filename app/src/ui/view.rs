@@ -147,7 +147,38 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
                     ("allowed", &allowed.to_string()),
                 ],
             ),
+            ProgrammeGap::CourseLimit { max, nth } => texts.format(
+                "decision.not_in_programme.reason.course_limit",
+                &[("nth", &nth.to_string()), ("max", &max.to_string())],
+            ),
+            ProgrammeGap::CourseOver { days, day } => texts.format(
+                "decision.not_in_programme.reason.course_over",
+                &[("day", &day.to_string()), ("days", &days.to_string())],
+            ),
         },
+        Decision::NotEligible {
+            care_group,
+            care_groups: [low, high],
+            minors,
+            ..
+        } => texts.format(
+            "decision.not_eligible.reason",
+            &[
+                ("groups", &format!("{low}–{high}")),
+                (
+                    "minors",
+                    &if *minors {
+                        texts.get("decision.not_eligible.minors")
+                    } else {
+                        String::new()
+                    },
+                ),
+                (
+                    "yours",
+                    &care_group.map(|g| g.to_string()).unwrap_or_default(),
+                ),
+            ],
+        ),
         _ => t.reason.clone(),
     };
     // A name only where the decision is about a known recipient.
@@ -651,6 +682,28 @@ mod tests {
             tap_view(&gap, None, &t).reason,
             "По программе использовано 4 из 4."
         );
+        let course = Decision::NotInProgramme {
+            recipient: rid(),
+            service: "002-2.5".into(),
+            gap: ProgrammeGap::CourseLimit { max: 2, nth: 3 },
+        };
+        assert_eq!(
+            tap_view(&course, None, &t).reason,
+            "Это 3-й курс в году, а по стандарту — до 2."
+        );
+        let care = Decision::NotEligible {
+            recipient: rid(),
+            service: "002-5.1".into(),
+            care_group: Some(4),
+            care_groups: [0, 3],
+            minors: true,
+        };
+        let view = tap_view(&care, None, &t);
+        assert_eq!(view.headline, "Не по группе ухода");
+        assert_eq!(
+            view.reason,
+            "По стандарту — для групп ухода 0–3 и несовершеннолетних. У вас — 4."
+        );
     }
 
     #[test]
@@ -665,7 +718,7 @@ mod tests {
         let mut clips: Vec<&str> = views.iter().map(|v| v.prompt.clip.as_str()).collect();
         clips.sort();
         clips.dedup();
-        assert_eq!(clips.len(), 11);
+        assert_eq!(clips.len(), DecisionKind::ALL.len());
         for v in &views {
             assert_eq!(v.icon, Icon::for_tone(v.tone));
             assert!(!v.headline.starts_with("decision."), "{:?}", v.kind);
@@ -679,6 +732,7 @@ mod tests {
                         | DecisionKind::FrequencyLimit
                         | DecisionKind::NotInProgramme
                         | DecisionKind::NoConsent
+                        | DecisionKind::NotEligible
                 )
             );
         }

@@ -66,6 +66,8 @@ pub fn recipient(n: u128) -> Recipient {
         })
         .collect();
     Recipient {
+        adult_on: None,
+        care_group: None,
         id: RecipientId(id(0xaa00_0000 + n)),
         display_name: format!("Получатель {n}"),
         consent: Consent {
@@ -73,6 +75,7 @@ pub fn recipient(n: u128) -> Recipient {
             photo_video: false,
         },
         programme: Some(Programme {
+            courses: Vec::new(),
             valid_from: "2026-01-01".parse().unwrap(),
             valid_to: "2026-12-31".parse().unwrap(),
             items,

@@ -19,7 +19,7 @@ use otmetka_core::roster::RosterFile;
 use otmetka_core::wire::{Roster, RosterCard, RosterInstructor, RosterRecipient, SCHEMA};
 
 /// The care groups (группа ухода) the standards name, 1 (self-reliant) to 5.
-pub const CARE_GROUPS: std::ops::RangeInclusive<u8> = 1..=5;
+pub const CARE_GROUPS: std::ops::RangeInclusive<u8> = 0..=5;
 
 /// A recipient of services as the journal keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +98,8 @@ impl Person {
     /// entered ahead of its start leaves the one it replaces in force until then).
     pub fn as_recipient(&self, date: NaiveDate) -> otmetka_core::people::Recipient {
         otmetka_core::people::Recipient {
+            adult_on: self.adult_on(date),
+            care_group: self.care_group,
             id: self.id,
             display_name: self.display_name.clone(),
             consent: self.consent,
@@ -108,10 +110,19 @@ impl Person {
 
     /// Whether they are under 18 on `date` (unknown birth date: no).
     pub fn is_minor_on(&self, date: NaiveDate) -> bool {
-        self.birth_date
-            .and_then(|b| b.checked_add_months(chrono::Months::new(18 * 12)))
-            .is_some_and(|adult| date < adult)
+        adult_on(self.birth_date).is_some_and(|adult| date < adult)
     }
+
+    /// What the kiosks are told of their age on `date`: the day they turn 18 while they are a
+    /// minor, nothing once they are not (the roster carries no birth dates).
+    pub fn adult_on(&self, date: NaiveDate) -> Option<NaiveDate> {
+        adult_on(self.birth_date).filter(|adult| date < *adult)
+    }
+}
+
+/// The day someone born on `birth` turns 18 (29 February: 1 March in a common year).
+pub fn adult_on(birth: Option<NaiveDate>) -> Option<NaiveDate> {
+    birth.and_then(|b| b.checked_add_months(chrono::Months::new(18 * 12)))
 }
 
 /// A programme a later one replaced: kept for the acts of the months it was in force.
@@ -337,6 +348,8 @@ impl SitePeople {
         let recipients: Vec<RosterRecipient> = self
             .current()
             .map(|p| RosterRecipient {
+                adult_on: p.adult_on(today),
+                care_group: p.care_group,
                 id: p.id,
                 display_name: p.display_name.clone(),
                 consent: p.consent,

@@ -266,6 +266,29 @@ fn date_field(posted: &Posted, name: &str, what: &str) -> Result<Option<NaiveDat
         .map_err(|_| FormErrors::at(name, &format!("{what}: дата вида 31.12.2026.")))
 }
 
+/// The first days of the programme's rehabilitation courses, as typed: dates separated by
+/// commas, spaces or semicolons (дд.мм.гггг or ISO), in order, once each.
+fn course_starts(text: &str) -> Result<Vec<NaiveDate>, FormErrors> {
+    let mut starts = Vec::new();
+    for word in text
+        .split([',', ';', ' ', '\n', '\r', '\t'])
+        .filter(|w| !w.is_empty())
+    {
+        let date = NaiveDate::parse_from_str(word, "%d.%m.%Y")
+            .or_else(|_| NaiveDate::parse_from_str(word, "%Y-%m-%d"))
+            .map_err(|_| {
+                FormErrors::at(
+                    "courses",
+                    &format!("Начала курсов: «{word}» — не дата; пишите даты вида 01.03.2026 через запятую."),
+                )
+            })?;
+        starts.push(date);
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    Ok(starts)
+}
+
 /// The person a form describes, or the first thing wrong with it.
 fn person_from(
     posted: &Posted,
@@ -310,7 +333,7 @@ fn person_from(
             _ => {
                 return Err(FormErrors::at(
                     "care_group",
-                    "Группа ухода — число от 1 до 5 или «не установлена».",
+                    "Группа ухода — число от 0 до 5 или «не установлена».",
                 ));
             }
         },
@@ -385,13 +408,27 @@ fn person_from(
     }
     let from = date_field(posted, "valid_from", "Программа действует с")?;
     let to = date_field(posted, "valid_to", "Программа действует по")?;
+    let courses = course_starts(posted.get("courses"))?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if let Some(out) = courses.iter().find(|c| **c < from || **c > to) {
+            return Err(FormErrors::at(
+                "courses",
+                &format!(
+                    "Курс с {} начинается вне срока программы.",
+                    out.format("%d.%m.%Y")
+                ),
+            ));
+        }
+    }
     person.programme = match (from, to, items.is_empty()) {
         (None, None, true) => None,
         (Some(from), Some(to), _) if from <= to => Some(Programme {
+            courses,
             valid_from: from,
             valid_to: to,
             items,
-            course_start: person.programme.and_then(|p| p.course_start),
+            // The list is the whole truth now (the form shows `course_start` in it).
+            course_start: None,
         }),
         (Some(_), Some(_), _) => {
             return Err(FormErrors::at(
@@ -497,6 +534,11 @@ fn person_form(
                     div class=[errors.class("valid_to")] {
                         label for="valid_to" { "по" }
                         input #valid_to type="date" name="valid_to" value=(val("valid_to", date(programme.map(|p| p.valid_to)))) disabled[disabled]; (errors.at_field("valid_to"))
+                    }
+                    div class=[errors.class("courses")] {
+                        label for="courses" { "Начала курсов реабилитации (через запятую)" }
+                        @let held = programme.map(|p| p.course_starts().iter().map(|d| d.format("%d.%m.%Y").to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                        input #courses type="text" name="courses" size="34" placeholder="01.03.2026, 01.09.2026" value=(val("courses", held)) disabled[disabled]; (errors.at_field("courses"))
                     }
                 }
                 table {

@@ -128,6 +128,7 @@ fn t0() -> DateTime<Utc> {
 
 fn checkin(session: SessionId, i: u64) -> Event {
     Event::CheckedIn {
+        norm_minutes: None,
         session,
         checkin: CheckInId(Uuid::now_v7()),
         recipient: RecipientId(Uuid::now_v7()),
@@ -765,6 +766,7 @@ mod feed {
         let units: Vec<Unit> = (0..N).map(|i| unit(s, i)).collect();
         for u in &units {
             events.push(Event::CheckedIn {
+                norm_minutes: None,
                 session: s,
                 checkin: CheckInId(Uuid::now_v7()),
                 recipient: u.recipient.unwrap_or(RecipientId(Uuid::nil())),

@@ -114,19 +114,23 @@ fn group_sessions_before(
 /// The recipient as the rules read them: the programme the journal holds (without one, only the
 /// catalogue's caps are judged).
 fn recipient_of(tx: &Transaction<'_>, id: RecipientId) -> Result<Recipient, StoreError> {
-    let programme: Option<String> = tx
+    let (programme, birth, care_group): (Option<String>, Option<String>, Option<u8>) = tx
         .query_row(
-            "SELECT programme FROM recipients WHERE id = ?1",
+            "SELECT programme, birth_date, care_group FROM recipients WHERE id = ?1",
             [id.to_string()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
-        .flatten();
+        .unwrap_or_default();
+    let birth = birth.and_then(|b| chrono::NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok());
     let programme: Option<Programme> = match programme {
         Some(p) => serde_json::from_str(&p).ok(),
         None => None,
     };
     Ok(Recipient {
+        // Every unit is judged by age on its own day: the day they turn 18 is kept whole.
+        adult_on: crate::store::people::adult_on(birth),
+        care_group,
         id,
         display_name: String::new(),
         consent: Consent {
