@@ -409,17 +409,6 @@ fn person_from(
     let from = date_field(posted, "valid_from", "Программа действует с")?;
     let to = date_field(posted, "valid_to", "Программа действует по")?;
     let courses = course_starts(posted.get("courses"))?;
-    if let (Some(from), Some(to)) = (from, to) {
-        if let Some(out) = courses.iter().find(|c| **c < from || **c > to) {
-            return Err(FormErrors::at(
-                "courses",
-                &format!(
-                    "Курс с {} начинается вне срока программы.",
-                    out.format("%d.%m.%Y")
-                ),
-            ));
-        }
-    }
     person.programme = match (from, to, items.is_empty()) {
         (None, None, true) => None,
         (Some(from), Some(to), _) if from <= to => Some(Programme {
@@ -449,6 +438,17 @@ fn person_from(
             ));
         }
     };
+    if let Some(p) = &person.programme {
+        if let Some(out) = p.courses.iter().find(|c| !p.in_force(**c)) {
+            return Err(FormErrors::at(
+                "courses",
+                &format!(
+                    "Курс с {} начинается вне срока программы.",
+                    out.format("%d.%m.%Y")
+                ),
+            ));
+        }
+    }
     Ok(person)
 }
 

@@ -100,6 +100,7 @@ const NEW: &[(&str, &str)] = &[
     ("svc.001.period", "month"),
     ("valid_from", "2026-12-01"),
     ("valid_to", "2027-11-30"),
+    ("courses", "01.06.2027, 2026-12-01"),
 ];
 
 /// `NEW` with `name` set to `value` (or left out, for an empty value).
@@ -137,7 +138,13 @@ fn a_recipient_added_on_the_page_goes_to_the_kiosks_with_their_programme_and_a_w
     for (field, value, message) in [
         ("full_name", "", "Фамилия, имя, отчество: обязательно"),
         ("birth_date", "2030-01-01", "не может быть в будущем"),
-        ("care_group", "7", "Группа ухода — число от 1 до 5"),
+        ("care_group", "7", "Группа ухода — число от 0 до 5"),
+        ("courses", "01.13.2027", "«01.13.2027» — не дата"),
+        (
+            "courses",
+            "01.03.2026",
+            "Курс с 01.03.2026 начинается вне срока программы",
+        ),
         ("svc.001.count", "много", "сколько раз — число от 1 до 999"),
         (
             "valid_from",
@@ -181,7 +188,18 @@ fn a_recipient_added_on_the_page_goes_to_the_kiosks_with_their_programme_and_a_w
     assert_eq!(e["programme"]["items"][0]["service"], "001");
     assert_eq!(e["programme"]["items"][0]["count"], 8);
     assert_eq!(e["cards"].as_array().unwrap().len(), 0);
+    // The rules' norms by care group and age (002 l.1511, l.3169), and the courses (l.1975).
+    assert_eq!(e["care_group"], 3);
+    assert_eq!(e["adult_on"], "2028-05-01", "the day she turns 18");
+    assert_eq!(
+        e["programme"]["courses"],
+        serde_json::json!(["2026-12-01", "2027-06-01"])
+    );
     let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
+    assert!(
+        page.body.contains("value=\"01.12.2026, 01.06.2027\""),
+        "the courses shown in order"
+    );
     assert!(page.body.contains("нет карты") && page.body.contains("Несовершеннолетний"));
     assert!(
         site.audit()
@@ -1046,6 +1064,8 @@ fn a_replaced_programme_is_kept_and_judges_the_acts_of_its_own_months() {
             "valid_to" => *v = "2027-12-31".into(),
             "svc.001.count" => *v = "2".into(),
             "svc.001.period" => *v = "week".into(),
+            // A course must start within its programme.
+            "courses" => *v = "01.06.2027".into(),
             _ => {}
         }
     }

@@ -145,3 +145,88 @@ fn a_groups_second_celebration_of_a_month_is_found_by_the_recheck() {
         page.body
     );
 }
+
+/// The rules issue, point 5: 002 l.3169 «Услуга предоставляется 3 раза в неделю, для
+/// несовершеннолетних до 7 раз в неделю». Five sessions of 002-4.5 in one week, sent late, with an
+/// adult and a minor in each: the re-check finds the adult's units beyond three and none of the
+/// minor's (the journal judges each unit by the recipient's age on its day). The roster tells
+/// the kiosks the minor's care group and the day they turn 18, and nothing of the adult's age.
+#[test]
+fn a_minors_own_weekly_cap_holds_in_the_recheck_and_the_roster_carries_their_age() {
+    use otmetka_tests::institution::{LateSession, late_session_as};
+    let site = Site::new();
+    let (adult, minor) = (site.inst.recipients[5].0, site.inst.recipients[6].0);
+    let people = site.people();
+    let actor = otmetka_journal::store::staff::Actor {
+        user: None,
+        login: "test".into(),
+        name: "test".into(),
+    };
+    for (id, birth) in [(adult, "1950-03-01"), (minor, "2012-01-01")] {
+        let mut p = people.recipient(id).unwrap().clone();
+        p.birth_date = Some(birth.parse().unwrap());
+        p.care_group = Some(2);
+        let actor = actor.clone();
+        site.call(move |s| s.save_recipient(&actor, &p, "2026-12-01T08:00:00Z".parse().unwrap()));
+    }
+    let leisure = LateSession {
+        service: "002-4.5".into(),
+        minutes: 50,
+        ..LateSession::default()
+    };
+    let week: Vec<NaiveDate> = (7..=11)
+        .map(|d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap())
+        .collect();
+    for d in &week {
+        late_session_as(&site.inst, *d, &[adult, minor], &leisure).unwrap();
+    }
+    let found = recheck_december(&site);
+    let in_week = |d: NaiveDate| d.iso_week() == week[0].iso_week();
+    let given = |who| {
+        site.inst
+            .units
+            .iter()
+            .filter(|(r, s, d)| *r == who && s == "002-4.5" && in_week(*d))
+            .count()
+            + week.len()
+    };
+    let over = |who| {
+        found
+            .iter()
+            .filter(|v| {
+                v.recipient == who
+                    && v.service.0 == "002-4.5"
+                    && v.rule == Rule::FrequencyLimit
+                    && in_week(v.date)
+            })
+            .count()
+    };
+    assert_eq!(
+        over(adult),
+        given(adult) - 3,
+        "l.3169: the adult's cap is 3"
+    );
+    assert_eq!(
+        over(minor),
+        given(minor).saturating_sub(7),
+        "l.3169: a minor's cap is 7 ({} given)",
+        given(minor)
+    );
+
+    let body = site
+        .call(|s| {
+            otmetka_journal::documents::roster_body(
+                s,
+                otmetka_tests::institution::SITE,
+                "2026-12-11T08:00:00Z".parse().unwrap(),
+            )
+        })
+        .unwrap();
+    let roster: otmetka_core::wire::Roster = serde_json::from_slice(&body).unwrap();
+    let of = |id| roster.recipients.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        (of(minor).care_group, of(minor).adult_on),
+        (Some(2), Some("2030-01-01".parse().unwrap()))
+    );
+    assert_eq!((of(adult).care_group, of(adult).adult_on), (Some(2), None));
+}
