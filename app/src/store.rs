@@ -545,18 +545,28 @@ impl Store {
 
     /// A recipient's attendance since `since`: check-ins not undone, of sessions not cancelled
     /// (a cancelled session gave no service, so it counts toward no limit).
+    ///
+    /// With `committed` (the seq up to which the journal held this database's messages when it
+    /// built the site's usage, which then carries those units), only the sessions past it: the
+    /// open ones, and the closed ones with a message after it. A session whose messages were
+    /// pruned was delivered long ago.
     pub fn attendance(
         &self,
         recipient: otmetka_core::people::RecipientId,
         since: DateTime<Utc>,
+        committed: Option<u64>,
     ) -> Result<Vec<Attendance>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.session, c.service, c.at FROM checkins c
              WHERE c.recipient = ?1 AND c.at >= ?2 AND c.undone_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = c.session AND s.state = 'cancelled')
+               AND (?3 IS NULL
+                    OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = c.session AND s.state = 'open')
+                    OR (SELECT MAX(o.seq) FROM outbox o WHERE o.session = c.session) > ?3)
              ORDER BY c.at",
         )?;
-        let rows = stmt.query_map(params![recipient.to_string(), ts(since)], |r| {
+        let committed = committed.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
+        let rows = stmt.query_map(params![recipient.to_string(), ts(since), committed], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -84,13 +84,21 @@ fn an_open_session_survives_a_restart() {
     // The undone check-in is not attendance.
     assert!(
         store
-            .attendance(RecipientId(Uuid::from_u128(1)), t("2026-11-01T00:00:00Z"))
+            .attendance(
+                RecipientId(Uuid::from_u128(1)),
+                t("2026-11-01T00:00:00Z"),
+                None
+            )
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         store
-            .attendance(RecipientId(Uuid::from_u128(2)), t("2026-11-01T00:00:00Z"))
+            .attendance(
+                RecipientId(Uuid::from_u128(2)),
+                t("2026-11-01T00:00:00Z"),
+                None
+            )
             .unwrap()
             .len(),
         1
@@ -126,7 +134,11 @@ fn a_cancelled_sessions_check_ins_are_not_attendance() {
         .record(&[cancel], t("2026-11-23T06:10:00Z"), true)
         .unwrap();
     let history = store
-        .attendance(RecipientId(Uuid::from_u128(1)), t("2026-11-01T00:00:00Z"))
+        .attendance(
+            RecipientId(Uuid::from_u128(1)),
+            t("2026-11-01T00:00:00Z"),
+            None,
+        )
         .unwrap();
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(history[0].session, Some(kept));

@@ -299,10 +299,21 @@ pub struct UsageRecipient {
     pub given: Vec<UsageEntry>,
 }
 
+/// How far the journal had committed one installation's messages when it built the usage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageCommitted {
+    pub kiosk: String,
+    /// [`Envelope::installation`]; `None` for kiosks that do not say theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation: Option<Uuid>,
+    pub seq: u64,
+}
+
 /// The units the journal holds for each recipient of the site (`usage`, retained, versioned),
 /// over the windows the caps and programmes look at: so that a limit holds across the site's
-/// kiosks. A kiosk counts its own sessions from its own store (they may not have reached the
-/// journal yet) and takes the other kiosks' and the journal's from here.
+/// kiosks. Every unit the journal counts is here, the kiosk's own included (a unit staff
+/// removed is not); a kiosk adds only its own sessions the journal had not committed when it
+/// built this (`committed`): open ones, and closed ones whose messages lie past its seq.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub schema: u32,
@@ -311,19 +322,36 @@ pub struct Usage {
     /// When the journal built it.
     pub built_at: DateTime<Utc>,
     pub recipients: Vec<UsageRecipient>,
+    /// Each installation's committed seq at the time; `None` from a journal before it (its
+    /// entries of a kiosk are then that kiosk's to count from its own store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<Vec<UsageCommitted>>,
 }
 
 impl Usage {
-    /// A recipient's attendance as the rules count it: every entry not of `kiosk` (whose own
-    /// check-ins its store holds), each unit dated at the start of its local day.
+    /// The seq up to which the journal holds `kiosk`'s messages of `installation` (0 where it
+    /// holds none); `None` from a journal that does not say.
+    pub fn committed_for(&self, kiosk: &str, installation: Uuid) -> Option<u64> {
+        let committed = self.committed.as_ref()?;
+        Some(
+            committed
+                .iter()
+                .find(|c| c.kiosk == kiosk && c.installation == Some(installation))
+                .map_or(0, |c| c.seq),
+        )
+    }
+
+    /// A recipient's attendance as the rules count it, each unit dated at the start of its
+    /// local day: every entry, or — where `skip` names a kiosk (a journal that does not say
+    /// what it committed) — every entry not of that kiosk, whose store holds its own.
     pub fn attendance(
         entries: &[UsageEntry],
-        kiosk: &str,
+        skip: Option<&str>,
         site: &crate::period::SiteTime,
     ) -> Vec<crate::rules::Attendance> {
         entries
             .iter()
-            .filter(|e| e.kiosk.as_deref() != Some(kiosk))
+            .filter(|e| skip.is_none() || e.kiosk.as_deref() != skip)
             .flat_map(|e| {
                 let at = site.start_of(e.date);
                 (0..e.count).map(move |_| crate::rules::Attendance {

@@ -1083,8 +1083,12 @@ fn another_kiosks_units_count_toward_the_cap() {
         },
     ];
     let site = site();
-    // Kiosk A: B's unit from the usage, its own from its store (here: one in history).
-    let mut history = Usage::attendance(&entries, "kiosk-a", &site);
+    // From a journal that says what it committed, every entry counts: the kiosk adds only its
+    // own sessions past that seq (its store's query).
+    assert_eq!(Usage::attendance(&entries, None, &site).len(), 2);
+    // From an older journal: kiosk A takes B's unit from the usage, its own from its store
+    // (here: one in history).
+    let mut history = Usage::attendance(&entries, Some("kiosk-a"), &site);
     assert_eq!(history.len(), 1, "its own entry is left to its store");
     history.push(attended(50, "001", "2026-11-24T06:00:00Z"));
     let s = open_with("001", "2026-11-25T06:00:00Z", 0);

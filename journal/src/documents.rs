@@ -274,8 +274,15 @@ pub fn usage_body(
         }
     }
     let mut recipients: Vec<UsageRecipient> = Vec::new();
-    if let Some(earliest) = from.values().min().copied() {
-        for g in store.given_counts(id, earliest)? {
+    // Nothing counted: no units, but still how far each kiosk's messages are held.
+    let earliest = from
+        .values()
+        .min()
+        .copied()
+        .unwrap_or(chrono::NaiveDate::MAX);
+    let (committed, given) = store.given_counts(id, earliest)?;
+    {
+        for g in given {
             let Some(start) = from.get(&(g.recipient, g.service.clone())) else {
                 continue;
             };
@@ -305,6 +312,7 @@ pub fn usage_body(
         version,
         built_at: now,
         recipients,
+        committed: Some(committed),
     })?))
 }
 

@@ -159,3 +159,91 @@ fn a_weekly_cap_holds_across_kiosks_and_the_journal_finds_what_an_offline_kiosk_
     told_of(&journal, "kiosk-c", ANNA, &b);
     assert_eq!(session(&b, "0A000002"), (DecisionKind::FrequencyLimit, 0));
 }
+
+/// The rules issue, point 1: the usage holds every unit the journal counts, a kiosk's own
+/// included, with how far the journal held each kiosk's messages; a kiosk adds only its own
+/// sessions past that. So a unit staff removed on the journal's pages no longer counts on the
+/// kiosk that gave it, and a kiosk whose database was replaced (a new SD card) still counts
+/// what its old one gave.
+#[test]
+fn a_unit_removed_on_the_pages_stops_counting_and_a_replaced_database_still_counts_the_old_units() {
+    use otmetka_journal::store::staff::{Actor, StaffStore};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
+    let journal =
+        JournalProcess::start(&dir.path().join("journal"), broker.port, &["demo"], None).unwrap();
+    let mut a = KioskProcess::start(
+        &dir.path().join("kiosk-a"),
+        "demo",
+        "kiosk-a",
+        &feed_toml(broker.port),
+    )
+    .unwrap();
+    assert_eq!(session(&a, "0A000001"), (DecisionKind::Accepted, 1));
+    assert_eq!(session(&a, "0A000001"), (DecisionKind::Accepted, 1));
+    told_of(&journal, "kiosk-a", MARIA, &a);
+    assert_eq!(
+        session(&a, "0A000001"),
+        (DecisionKind::FrequencyLimit, 0),
+        "001 l.9: a third of the week"
+    );
+
+    // Staff remove the first unit (a mistaken check-in): the kiosk counts one, and admits her.
+    let before = usage_version(&a);
+    let first = journal.units().unwrap()[0].unit.id;
+    let mut store = otmetka_journal::store::SqliteJournal::open(&journal.database).unwrap();
+    let actor = Actor {
+        user: None,
+        login: "test".into(),
+        name: "test".into(),
+    };
+    // The journal process runs on the real clock: so does the removal.
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    store
+        .remove_unit(first, "ошибочная отметка", &actor, now)
+        .unwrap();
+    wait_for("a usage after the removal", 60, || {
+        (usage_version(&a) > before).then_some(())
+    });
+    assert_eq!(
+        session(&a, "0A000001"),
+        (DecisionKind::Accepted, 1),
+        "the removed unit no longer counts on the kiosk that gave it"
+    );
+    // The journal's usage holds two of hers (the second and this one; not the removed one).
+    let version = wait_for("a usage with two of her units", 60, || {
+        let db = rusqlite::Connection::open(&journal.database).ok()?;
+        let (version, body): (u64, String) = db
+            .query_row(
+                "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        let recipients: Vec<otmetka_core::wire::UsageRecipient> =
+            serde_json::from_str(&body).ok()?;
+        let hers: u32 = recipients
+            .iter()
+            .filter(|r| r.id.to_string() == MARIA)
+            .flat_map(|r| r.given.iter().map(|g| g.count))
+            .sum();
+        (hers == 2).then_some(version)
+    });
+
+    // A new SD card: kiosk A starts on an empty database, a new installation. The journal holds
+    // two of her units from the old one, and the new one counts them.
+    a.kill();
+    for f in ["kiosk.db", "kiosk.db-wal", "kiosk.db-shm"] {
+        let _ = std::fs::remove_file(a.dir.join(f));
+    }
+    a.spawn().unwrap();
+    wait_for("the new database to hold that usage", 60, || {
+        (usage_version(&a) >= version).then_some(())
+    });
+    assert_eq!(
+        session(&a, "0A000001"),
+        (DecisionKind::FrequencyLimit, 0),
+        "the old installation's two units count on the new one"
+    );
+}

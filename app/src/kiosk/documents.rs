@@ -15,14 +15,27 @@ impl PartialEq for PreparedRoster {
 
 impl Eq for PreparedRoster {}
 
-/// The site's usage by recipient, with its version.
-pub(super) fn index_usage(usage: &Usage) -> (u64, HashMap<RecipientId, Vec<UsageEntry>>) {
-    let by = usage
-        .recipients
-        .iter()
-        .map(|r| (r.id, r.given.clone()))
-        .collect();
-    (usage.version, by)
+/// The site's usage as the kiosk counts with it.
+#[derive(Debug, Default)]
+pub(super) struct HeldUsage {
+    pub version: u64,
+    pub by: HashMap<RecipientId, Vec<UsageEntry>>,
+    /// How far the journal held this kiosk's messages (this installation's) when it built the
+    /// usage; `None` from a journal that does not say.
+    pub committed: Option<u64>,
+}
+
+/// The site's usage by recipient, for the kiosk `kiosk` of `installation`.
+pub(super) fn index_usage(usage: &Usage, kiosk: &str, installation: uuid::Uuid) -> HeldUsage {
+    HeldUsage {
+        version: usage.version,
+        by: usage
+            .recipients
+            .iter()
+            .map(|r| (r.id, r.given.clone()))
+            .collect(),
+        committed: usage.committed_for(kiosk, installation),
+    }
 }
 
 /// Indexes a roster, and says in the log which card forms it holds twice.
@@ -77,7 +90,7 @@ impl Kiosk {
         let body = serde_json::to_string(usage).map_err(StoreError::from)?;
         let taken = self.store.put_document("usage", usage.version, &body)?;
         if taken {
-            self.usage = index_usage(usage);
+            self.usage = index_usage(usage, &self.names.1, self.store.installation());
         }
         Ok(taken)
     }
@@ -90,11 +103,17 @@ impl Kiosk {
         recipient: RecipientId,
         now: DateTime<Utc>,
     ) -> Result<Vec<otmetka_core::rules::Attendance>, KioskError> {
+        // Its own sessions the journal did not hold when it built the usage (all of them where
+        // it does not say), and everything the usage holds, its own units included: a unit
+        // staff removed counts no more, and a kiosk whose database was replaced counts what its
+        // old one gave.
+        let committed = self.usage.committed;
         let mut history = self
             .store
-            .attendance(recipient, now - Duration::days(400))?;
-        if let Some(entries) = self.usage.1.get(&recipient) {
-            history.extend(Usage::attendance(entries, &self.names.1, &self.site));
+            .attendance(recipient, now - Duration::days(400), committed)?;
+        if let Some(entries) = self.usage.by.get(&recipient) {
+            let skip = committed.is_none().then_some(self.names.1.as_str());
+            history.extend(Usage::attendance(entries, skip, &self.site));
         }
         Ok(history)
     }

@@ -95,7 +95,7 @@ pub struct Kiosk {
     session: Option<Session>,
     schedule: Option<Schedule>,
     /// The site's units from the journal, by recipient (see [`Kiosk::history`]).
-    usage: (u64, HashMap<RecipientId, Vec<UsageEntry>>),
+    usage: documents::HeldUsage,
     instructor: Option<InstructorId>,
     refusal: Option<Refusal>,
     names: (String, String),
@@ -146,7 +146,7 @@ impl Kiosk {
         };
         let usage = match store.document("usage")? {
             Some((_, body)) => serde_json::from_str::<Usage>(&body)
-                .map(|u| index_usage(&u))
+                .map(|u| index_usage(&u, kiosk_id, store.installation()))
                 .unwrap_or_default(),
             None => Default::default(),
         };

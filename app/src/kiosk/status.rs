@@ -134,7 +134,7 @@ impl Kiosk {
             clock: self.verdict()?,
             roster_version: self.roster.version,
             schedule_version: self.schedule.as_ref().map_or(0, |s| s.version),
-            usage_version: self.usage.0,
+            usage_version: self.usage.version,
             reader_ok: self.reader.0,
             reader_detail: self.reader.1.clone(),
             feed_connected: self.feed.as_ref().map(|f| f.0),

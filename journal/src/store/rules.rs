@@ -70,8 +70,14 @@ pub trait RulesStore {
         now: DateTime<Utc>,
     ) -> Result<Rechecked, StoreError>;
 
-    /// The site's units from `from` on, counted per recipient, service, date and source.
-    fn given_counts(&self, site: &str, from: NaiveDate) -> Result<Vec<GivenCount>, StoreError>;
+    /// The site's units from `from` on, counted per recipient, service, date and source, and
+    /// how far each of its kiosks' installations was committed: read at one moment, so that a
+    /// kiosk can tell which of its own sessions the counts hold (`wire::Usage::committed`).
+    fn given_counts(
+        &self,
+        site: &str,
+        from: NaiveDate,
+    ) -> Result<(Vec<otmetka_core::wire::UsageCommitted>, Vec<GivenCount>), StoreError>;
 
     /// The site's violations of units dated in `[from, to)`, by date.
     fn violations(

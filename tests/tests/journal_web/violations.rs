@@ -230,3 +230,64 @@ fn a_minors_own_weekly_cap_holds_in_the_recheck_and_the_roster_carries_their_age
     );
     assert_eq!((of(adult).care_group, of(adult).adult_on), (Some(2), None));
 }
+
+/// The rules issue, point 1: a unit over two caps of one rule is two violations. With a day's
+/// cap of 1 added to 001's week cap of 2 (a catalogue of the test's own), the third session of
+/// one Monday breaks both, and the re-check keeps both (it kept one row per unit and rule).
+#[test]
+fn a_unit_over_a_days_cap_and_a_weeks_is_two_violations() {
+    let site = Site::new();
+    let who = site.inst.recipients[4].0;
+    let text =
+        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
+            .unwrap();
+    let week_cap = "[[services.limits]]\nmax = 2\nperiod = \"week\"\ncite = { line = 9,";
+    assert!(text.contains(week_cap));
+    let text = text.replacen(
+        week_cap,
+        &format!("[[services.limits]]\nmax = 1\nperiod = \"day\"\n\n{week_cap}"),
+        1,
+    );
+    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
+    let monday = NaiveDate::from_ymd_opt(2026, 12, 14).unwrap();
+    let mut last = None;
+    // Each under a group of its own: three sessions of one day (one installation each).
+    for i in 0..3u128 {
+        let how = otmetka_tests::institution::LateSession {
+            group: Some(otmetka_core::people::GroupId(uuid::Uuid::from_u128(
+                0x7a00 + i,
+            ))),
+            ..Default::default()
+        };
+        last = Some(
+            otmetka_tests::institution::late_session_as(&site.inst, monday, &[who], &how).unwrap(),
+        );
+    }
+    let third: Vec<_> = site
+        .units_of(&last.unwrap().to_string())
+        .into_iter()
+        .map(|u| u.unit.id)
+        .collect();
+    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
+    let now = "2026-12-15T14:00:00Z".parse().unwrap();
+    let found = site
+        .rt
+        .block_on(site.store.call(move |s| {
+            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
+            s.violations(
+                otmetka_tests::institution::SITE,
+                monday,
+                monday.succ_opt().unwrap(),
+            )
+        }))
+        .unwrap();
+    let of_third: Vec<_> = found
+        .iter()
+        .filter(|v| v.recipient == who && third.contains(&v.unit) && v.rule == Rule::FrequencyLimit)
+        .collect();
+    assert_eq!(
+        of_third.len(),
+        2,
+        "the day's cap and the week's: {of_third:?}"
+    );
+}

@@ -43,6 +43,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0013_timetable_approved.sql"),
     include_str!("migrations/0014_programme_history.sql"),
     include_str!("migrations/0015_violations_pair.sql"),
+    include_str!("migrations/0016_violations_per_limit.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).

@@ -14,6 +14,7 @@ use otmetka_core::rules::{Given, group_caps, recheck};
 use otmetka_core::session::SessionId;
 use otmetka_core::timestamp::{from_text, to_text as ts};
 use otmetka_core::unit::{Unit, UnitId};
+use otmetka_core::wire::UsageCommitted;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 /// The units `ids` were recorded, removed or restored: their recipients' units of their service
@@ -142,6 +143,19 @@ fn recipient_of(tx: &Transaction<'_>, id: RecipientId) -> Result<Recipient, Stor
     })
 }
 
+/// Which of a rule's verdicts a violation is (the key beside unit, recipient and rule): a cap
+/// by its period and whose it is, so that a unit over a day's cap and a week's is two rows.
+fn limit_key(d: &Decision) -> String {
+    match d {
+        Decision::FrequencyLimit { limit, .. } => format!(
+            "{:?}{}",
+            limit.period,
+            if limit.per_group { " group" } else { "" }
+        ),
+        _ => String::new(),
+    }
+}
+
 impl RulesStore for SqliteJournal {
     fn recheck(
         &mut self,
@@ -189,8 +203,8 @@ impl RulesStore for SqliteJournal {
             let verdicts = recheck(svc, &who, &site_time(site), &given);
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO violations (unit, recipient, site, service, date, rule,
-                     decision, overridden, found_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     decision, overridden, found_at, limit_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             // A group's cap (002 l.1251 «для группы получателей»): each unit of a session of
             // the recipient's group, against the group's sessions of the service before it.
@@ -223,6 +237,7 @@ impl RulesStore for SqliteJournal {
                         serde_json::to_string(&d)?,
                         h.overridden.contains(&rule),
                         ts(now),
+                        limit_key(&d),
                     ])?;
                     done.violations += 1;
                 }
@@ -232,8 +247,28 @@ impl RulesStore for SqliteJournal {
         Ok(done)
     }
 
-    fn given_counts(&self, site: &str, from: NaiveDate) -> Result<Vec<GivenCount>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+    fn given_counts(
+        &self,
+        site: &str,
+        from: NaiveDate,
+    ) -> Result<(Vec<UsageCommitted>, Vec<GivenCount>), StoreError> {
+        // One read transaction: the counts and the seqs are of the same moment.
+        let tx = self.conn.unchecked_transaction()?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT kiosk, installation, committed_seq FROM progress WHERE site = ?1
+             ORDER BY kiosk, installation",
+        )?;
+        let committed = stmt
+            .query_map([site], |r| {
+                Ok(UsageCommitted {
+                    kiosk: r.get(0)?,
+                    installation: r.get::<_, String>(1)?.parse().ok(),
+                    seq: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(stmt);
+        let mut stmt = tx.prepare_cached(
             "SELECT recipient, service, date, CASE WHEN added_by IS NULL THEN kiosk END, COUNT(*)
              FROM given WHERE site = ?1 AND date >= ?2 AND removed_at IS NULL
              GROUP BY recipient, service, date, 4 ORDER BY recipient, service, date",
@@ -260,7 +295,9 @@ impl RulesStore for SqliteJournal {
                 });
             }
         }
-        Ok(out)
+        drop(stmt);
+        tx.finish()?;
+        Ok((committed, out))
     }
 
     fn violations(
