@@ -165,6 +165,24 @@ fn ongoing_in(
     (span.contains(today)).then_some(span)
 }
 
+/// The periods of `period` that end in `month` for `programme`: for a course, each of the
+/// programme's courses that ends in it (002 l.1975: up to two a year).
+fn spans_ending_in(period: Period, month: Span, programme: &Programme) -> Vec<Span> {
+    match period {
+        Period::Course { .. } => programme
+            .course_starts()
+            .into_iter()
+            .flat_map(|start| periods_ending_in(period, month, Some(start)))
+            .collect(),
+        _ => periods_ending_in(period, month, None),
+    }
+}
+
+/// The period running on `today` in `month`: for a course, the course running that day.
+fn running(period: Period, month: Span, today: NaiveDate, programme: &Programme) -> Option<Span> {
+    ongoing_in(period, month, today, programme.course_at(today))
+}
+
 /// The first date whose units plan vs fact needs for `programme` in `month` as of `today`: the
 /// periods that end in the month, and the one running today (a quarter begun in October, for
 /// November's "so far").
@@ -174,9 +192,9 @@ pub fn needed_from(programme: &Programme, month: NaiveDate, today: NaiveDate) ->
         .items
         .iter()
         .flat_map(|i| {
-            periods_ending_in(i.period, month, programme.course_start)
+            spans_ending_in(i.period, month, programme)
                 .into_iter()
-                .chain(ongoing_in(i.period, month, today, programme.course_start))
+                .chain(running(i.period, month, today, programme))
                 .map(|s| s.first)
         })
         .chain([month.first])
@@ -211,7 +229,7 @@ pub fn judge(
     let Some(count) = item.count else {
         return judged;
     };
-    for span in periods_ending_in(item.period, month, programme.course_start) {
+    for span in spans_ending_in(item.period, month, programme) {
         let whole = valid.contains(span.first) && valid.contains(span.last);
         let ended = span.last < today;
         let day_away = item.period == Period::Day && !came.contains(&span.first);
@@ -225,7 +243,7 @@ pub fn judge(
         }
     }
     // Running, and the programme in force today (not for someone who has left since).
-    judged.ongoing = ongoing_in(item.period, month, today, programme.course_start)
+    judged.ongoing = running(item.period, month, today, programme)
         .filter(|s| valid.contains(s.first) && valid.contains(today))
         .map(|s| (s, in_span(s)));
     judged
@@ -447,6 +465,28 @@ mod tests {
                 given: 1
             }]
         );
+    }
+
+    /// 002 l.1975: up to two courses a year, each judged as its own period: a course of 14 days
+    /// from 2 November ends in November; one from 23 November runs on into December.
+    #[test]
+    fn each_course_of_the_programme_is_its_own_period() {
+        let mut p = programme(vec![item("002-2.5", 3, Period::Course { days: 14 })]);
+        p.course_start = None;
+        p.courses = vec![d("2026-11-02"), d("2026-11-23")];
+        let g = given(&[("002-2.5", "2026-11-03"), ("002-2.5", "2026-11-24")]);
+        let nov = judge(&p, &p.items[0], &g, d("2026-11-01"), d("2026-11-30"));
+        assert_eq!(nov.judged, 1, "the first course ended in November");
+        assert_eq!(nov.short[0].span.first, d("2026-11-02"));
+        assert_eq!(nov.short[0].given, 1);
+        assert_eq!(
+            nov.ongoing.map(|(s, n)| (s.first, n)),
+            Some((d("2026-11-23"), 1)),
+            "the second runs"
+        );
+        let dec = judge(&p, &p.items[0], &g, d("2026-12-01"), d("2026-12-31"));
+        assert_eq!(dec.judged, 1, "the second course ends in December");
+        assert_eq!(dec.short[0].span.first, d("2026-11-23"));
     }
 
     #[test]

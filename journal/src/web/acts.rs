@@ -13,7 +13,7 @@ use crate::store::staff::Actor;
 use axum::extract::{Path, Query, State};
 use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
-use otmetka_core::catalogue::Period;
+use otmetka_core::catalogue::{Catalogue, Period};
 use otmetka_core::people::{ProgrammeItem, RecipientId};
 use std::collections::BTreeMap;
 
@@ -25,6 +25,9 @@ pub struct ActLine {
     pub count: usize,
     /// What the programme plans for the service, judged over the month; `None`: not in it.
     pub plan: Option<Judged>,
+    /// The standard's minimum frequency for the recipient (a floor: 002 l.1197 «от 1 раза в
+    /// день»), judged the same way, where the service is in the programme and has one.
+    pub floor: Option<(u32, Judged)>,
 }
 
 impl ActLine {
@@ -50,6 +53,7 @@ impl ActLine {
 pub fn act_lines(
     given: &Given,
     recipient: &Person,
+    catalogue: &Catalogue,
     month: NaiveDate,
     today: NaiveDate,
 ) -> Vec<ActLine> {
@@ -91,11 +95,27 @@ pub fn act_lines(
             let plan = item
                 .zip(programme.as_ref())
                 .map(|(item, p)| plan::judge(p, item, given, month, today));
+            // A floor is owed to whom it applies on the month's last day judged.
+            let minor = recipient.is_minor_on(span.last.min(today));
+            let floor = item.zip(programme.as_ref()).and_then(|(item, p)| {
+                let f = catalogue
+                    .get(&item.service)?
+                    .floors
+                    .iter()
+                    .find(|f| f.applies.to(minor))?;
+                let owed = ProgrammeItem {
+                    service: item.service.clone(),
+                    count: Some(f.min),
+                    period: f.period,
+                };
+                Some((f.min, plan::judge(p, &owed, given, month, today)))
+            });
             ActLine {
                 service: service.to_string(),
                 dates,
                 count,
                 plan,
+                floor,
             }
         })
         .collect()
@@ -159,6 +179,17 @@ fn plan_cell(line: &ActLine) -> Markup {
                 span.muted { "идёт " (span_words(&s)) ": " (n) " из " (count) }
             }
         }
+        @if let Some((min, f)) = line.floor.as_ref().filter(|(_, f)| f.is_short()) {
+            br;
+            span.short {
+                "по стандарту от " (plan::count_words(Some(*min), f.period)) ": "
+                @if f.period == Period::Day {
+                    "без занятия " (f.short.len()) " " (plural(f.short.len(), "день", "дня", "дней")) " из " (f.judged)
+                } @else {
+                    "меньше нормы в " (f.short.len()) " из " (f.judged)
+                }
+            }
+        }
     }
 }
 
@@ -201,7 +232,13 @@ pub async fn list(
         .current()
         .filter(|r| !r.has_left(month))
         .map(|r| {
-            let lines = act_lines(given.get(&r.id).unwrap_or(&none), r, month, today);
+            let lines = act_lines(
+                given.get(&r.id).unwrap_or(&none),
+                r,
+                &app.docs.catalogue,
+                month,
+                today,
+            );
             (r, lines)
         })
         .collect();
@@ -286,6 +323,7 @@ pub async fn act(
     let lines = act_lines(
         given.get(&person.id).unwrap_or(&none),
         &person,
+        &app.docs.catalogue,
         month,
         today,
     );

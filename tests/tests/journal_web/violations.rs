@@ -291,3 +291,65 @@ fn a_unit_over_a_days_cap_and_a_weeks_is_two_violations() {
         "the day's cap and the week's: {of_third:?}"
     );
 }
+
+/// The rules issue, point 3: a floor feeds plan vs fact. 002 l.1197 «от 1 раза в день» is owed to
+/// an adult whose programme lists 002-1.7.1: the act counts the November days they came (got any
+/// unit) without one, and never refuses a tap for it.
+#[test]
+fn a_floor_shows_in_the_act_as_the_days_without_a_session() {
+    use otmetka_core::people::ProgrammeItem;
+    use otmetka_tests::institution::{LateSession, late_session_as};
+    let site = Site::new();
+    let (who, name) = site.inst.recipients[2].clone();
+    let mut p = site.people().recipient(who).unwrap().clone();
+    let programme = p.programme.as_mut().unwrap();
+    programme.items.push(ProgrammeItem {
+        service: "002-1.7.1".into(),
+        count: None,
+        period: otmetka_core::catalogue::Period::Month,
+    });
+    let actor = otmetka_journal::store::staff::Actor {
+        user: None,
+        login: "test".into(),
+        name: "test".into(),
+    };
+    site.call(move |s| s.save_recipient(&actor, &p, "2026-11-01T08:00:00Z".parse().unwrap()));
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let club = LateSession {
+        service: "002-1.7.1".into(),
+        ..LateSession::default()
+    };
+    for d in [day(3), day(4)] {
+        late_session_as(&site.inst, d, &[who], &club).unwrap();
+    }
+    // The days of November they came, and those with none of 002-1.7.1.
+    let mut came: std::collections::BTreeSet<NaiveDate> = site
+        .inst
+        .units
+        .iter()
+        .filter(|(r, _, d)| *r == who && d.month() == 11)
+        .map(|(_, _, d)| *d)
+        .collect();
+    came.extend([day(3), day(4)]);
+    let without = came.len() - 2;
+    let (cookie, _) = site.sign_in("head");
+    let act = site.send(
+        Method::GET,
+        &format!("/acts/{who}?month=2026-11"),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(act.status, StatusCode::OK);
+    let days = match (without % 10, without % 100) {
+        (1, 11) => "дней",
+        (1, _) => "день",
+        (2..=4, 12..=14) => "дней",
+        (2..=4, _) => "дня",
+        _ => "дней",
+    };
+    let words = format!(
+        "по стандарту от 1 в день: без занятия {without} {days} из {}",
+        came.len()
+    );
+    assert!(act.body.contains(&words), "{name}: {words}\n{}", act.body);
+}
