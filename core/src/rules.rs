@@ -230,9 +230,14 @@ pub struct Given {
 ///
 /// Only the rules that count are re-checked: frequency caps and the programme's count. The
 /// group maximum, consent and the programme's presence were the kiosk's to see at the time.
+///
+/// Each unit is judged by the programme in force on its day: the recipient's, or one of
+/// `replaced` (the programmes it replaced) whose validity holds the day; the recipient's where
+/// none does.
 pub fn recheck(
     service: &Service,
     recipient: &Recipient,
+    replaced: &[Programme],
     site: &SiteTime,
     given: &[Given],
 ) -> Vec<Vec<Decision>> {
@@ -242,6 +247,23 @@ pub fn recheck(
     let mut before: Vec<Attendance> = Vec::with_capacity(given.len());
     for i in order {
         let g = &given[i];
+        let date = site.local_date(g.at);
+        let in_force = |p: &&Programme| p.in_force(date);
+        let other = match &recipient.programme {
+            Some(p) if p.in_force(date) => None,
+            _ => replaced.iter().find(in_force),
+        };
+        let then;
+        let recipient = match other {
+            Some(p) => {
+                then = Recipient {
+                    programme: Some(p.clone()),
+                    ..recipient.clone()
+                };
+                &then
+            }
+            None => recipient,
+        };
         let joining = Joining {
             service,
             recipient,

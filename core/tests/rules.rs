@@ -1048,7 +1048,7 @@ fn the_journal_recheck_finds_the_third_unit_of_a_week_in_any_order() {
         vec![mon.clone(), tue.clone(), wed.clone(), next_mon.clone()],
         vec![wed.clone(), next_mon.clone(), mon.clone(), tue.clone()],
     ] {
-        let verdicts = recheck(&svc, &r, &site(), &given);
+        let verdicts = recheck(&svc, &r, &[], &site(), &given);
         for (g, v) in given.iter().zip(&verdicts) {
             if g.session == wed.session {
                 assert!(

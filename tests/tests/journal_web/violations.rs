@@ -353,3 +353,76 @@ fn a_floor_shows_in_the_act_as_the_days_without_a_session() {
     );
     assert!(act.body.contains(&words), "{name}: {words}\n{}", act.body);
 }
+
+/// The staff journal's re-check reads the programme in force on each unit's day: November's
+/// units of 001 are judged by November's programme (once a month), which December's (8 a month)
+/// replaced, so every November unit past the first is over the programme's count.
+#[test]
+fn the_recheck_judges_a_units_day_by_the_programme_then_in_force() {
+    use otmetka_core::decision::Decision;
+    use otmetka_core::people::{Programme, ProgrammeItem};
+    let site = Site::new();
+    let (who, _) = site.inst.recipients[7].clone();
+    let actor = otmetka_journal::store::staff::Actor {
+        user: None,
+        login: "test".into(),
+        name: "test".into(),
+    };
+    let programme = |from: &str, to: &str, count| Programme {
+        valid_from: from.parse().unwrap(),
+        valid_to: to.parse().unwrap(),
+        items: vec![ProgrammeItem {
+            service: "001".into(),
+            count: Some(count),
+            period: otmetka_core::catalogue::Period::Month,
+        }],
+        course_start: None,
+        courses: Vec::new(),
+    };
+    for (p, at) in [
+        (
+            programme("2026-01-01", "2026-11-30", 1),
+            "2026-10-01T08:00:00Z",
+        ),
+        (
+            programme("2026-12-01", "2027-11-30", 8),
+            "2026-11-20T08:00:00Z",
+        ),
+    ] {
+        let mut person = site.people().recipient(who).unwrap().clone();
+        person.programme = Some(p);
+        let actor = actor.clone();
+        site.call(move |s| s.save_recipient(&actor, &person, at.parse().unwrap()));
+    }
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for d in [day(16), day(17)] {
+        otmetka_tests::institution::late_session(&site.inst, d, &[who]).unwrap();
+    }
+    let text =
+        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
+            .unwrap();
+    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
+    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
+    let now = "2026-12-11T14:00:00Z".parse().unwrap();
+    let found = site
+        .rt
+        .block_on(site.store.call(move |s| {
+            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
+            s.violations(
+                otmetka_tests::institution::SITE,
+                day(1),
+                day(30).succ_opt().unwrap(),
+            )
+        }))
+        .unwrap();
+    let given = site.inst.given(who, "001", day(1)) + 2;
+    let over: Vec<_> = found
+        .iter()
+        .filter(|v| {
+            v.recipient == who
+                && v.rule == Rule::NotInProgramme
+                && matches!(v.decision, Decision::NotInProgramme { .. })
+        })
+        .collect();
+    assert_eq!(over.len(), given - 1, "{given} given in November: {over:?}");
+}

@@ -113,8 +113,11 @@ fn group_sessions_before(
 }
 
 /// The recipient as the rules read them: the programme the journal holds (without one, only the
-/// catalogue's caps are judged).
-fn recipient_of(tx: &Transaction<'_>, id: RecipientId) -> Result<Recipient, StoreError> {
+/// catalogue's caps are judged), and the programmes it replaced, for the units of their days.
+fn recipient_of(
+    tx: &Transaction<'_>,
+    id: RecipientId,
+) -> Result<(Recipient, Vec<Programme>), StoreError> {
     let (programme, birth, care_group): (Option<String>, Option<String>, Option<u8>) = tx
         .query_row(
             "SELECT programme, birth_date, care_group FROM recipients WHERE id = ?1",
@@ -128,7 +131,16 @@ fn recipient_of(tx: &Transaction<'_>, id: RecipientId) -> Result<Recipient, Stor
         Some(p) => serde_json::from_str(&p).ok(),
         None => None,
     };
-    Ok(Recipient {
+    // The programmes it replaced, the latest replaced first (as `Person::programme_for`).
+    let mut stmt = tx.prepare_cached(
+        "SELECT programme FROM programme_history WHERE recipient = ?1
+         ORDER BY replaced_at DESC, id DESC",
+    )?;
+    let replaced = stmt
+        .query_map([id.to_string()], |r| r.get::<_, String>(0))?
+        .filter_map(|p| p.ok().and_then(|p| serde_json::from_str(&p).ok()))
+        .collect();
+    let recipient = Recipient {
         // Every unit is judged by age on its own day: the day they turn 18 is kept whole.
         adult_on: crate::store::people::adult_on(birth),
         care_group,
@@ -140,7 +152,8 @@ fn recipient_of(tx: &Transaction<'_>, id: RecipientId) -> Result<Recipient, Stor
         },
         programme,
         groups: Vec::new(),
-    })
+    };
+    Ok((recipient, replaced))
 }
 
 /// Which of a rule's verdicts a violation is (the key beside unit, recipient and rule): a cap
@@ -199,8 +212,8 @@ impl RulesStore for SqliteJournal {
                     at: h.at,
                 })
                 .collect();
-            let who = recipient_of(&tx, rid)?;
-            let verdicts = recheck(svc, &who, &site_time(site), &given);
+            let (who, replaced) = recipient_of(&tx, rid)?;
+            let verdicts = recheck(svc, &who, &replaced, &site_time(site), &given);
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO violations (unit, recipient, site, service, date, rule,
                      decision, overridden, found_at, limit_key)
