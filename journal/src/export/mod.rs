@@ -11,8 +11,11 @@
 //!   period from the store into a file, with progress) and [`ExportError`].
 //! - [`csv`]: `;`-separated UTF-8 with a BOM (what Excel opens in a Russian locale).
 //! - [`xlsx`]: an Excel workbook, a sheet per month, written in constant memory.
+//! - [`jobs`]: exports started from the pages: background tasks, their progress, the directory
+//!   the files are kept in for a day and its cleanup.
 
 pub mod csv;
+pub mod jobs;
 pub mod xlsx;
 
 use crate::config::JournalConfig;
