@@ -13,9 +13,7 @@
 //! day.
 
 use super::auth::Staff;
-use super::layout::{
-    FormErrors, PageError, Section, csrf_field, date_label, month_label, page_refreshed,
-};
+use super::layout::{FormErrors, PageError, Section, csrf_field, date_label, page_refreshed};
 use super::{AppState, SiteView};
 use crate::export::jobs::{Job, Refused, Status};
 use crate::export::{Format, Request};
@@ -259,7 +257,11 @@ async fn exports_page(
                 tbody {
                     @for j in &mine {
                         tr {
-                            td { a href={ "/exports/" (j.id) } { (date_label(j.asked_at.date_naive())) " " (j.asked_at.format("%H:%M")) " UTC" } }
+                            @let at = app.site(j.request.site.as_deref()).map_or_else(
+                                || format!("{} {} UTC", date_label(j.asked_at.date_naive()), j.asked_at.format("%H:%M")),
+                                |s| format!("{} {}", date_label(s.date(j.asked_at)), s.hm(j.asked_at)),
+                            );
+                            td { a href={ "/exports/" (j.id) } { (at) } }
                             td { (period(&j.request)) }
                             td { (site(&j.request)) }
                             td { (j.request.format.extension().to_uppercase()) }
@@ -354,10 +356,9 @@ pub async fn start(
     let actor = Actor::of(&staff.0.user);
     let subject = format!("site {}", req.site.as_deref().unwrap_or("all"));
     let detail = format!(
-        "units {}..{} ({}), {}, export {}",
+        "units {}..{}, {}, export {}",
         req.from,
         req.to,
-        month_label(month_of(req.from)),
         req.format.extension(),
         job.id
     );
