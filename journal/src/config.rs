@@ -248,6 +248,21 @@ impl JournalConfig {
         Database::parse(&self.database, &self.base)
     }
 
+    /// Where the exports asked for on the pages are kept for a day (`export::jobs`):
+    /// `exports/` beside the database file, or beside this file for a database that is not one.
+    pub fn export_dir(&self) -> PathBuf {
+        let dir = self
+            .database()
+            .ok()
+            .and_then(|db| {
+                db.sqlite_path()
+                    .and_then(Path::parent)
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| self.base.clone());
+        dir.join("exports")
+    }
+
     /// Where the fleet page writes the bundles of the kiosks it provisions (relative to this
     /// file); `None` without a `[provisioning]` section.
     pub fn bundle_dir(&self) -> Option<PathBuf> {

@@ -11,7 +11,8 @@
 //! - [`store`]: the journal store: the trait, its error, one module per engine (SQLite), and
 //!   numbered migrations; the engine is picked from the configured database.
 //! - [`web`]: the web server: router and one file per page.
-//! - [`export`]: exports of the units (CSV).
+//! - [`export`]: exports of the units (CSV and XLSX, streamed from the store; the pages' exports
+//!   in the background, kept a day).
 //! - [`plan`]: plan vs fact, sans I/O: a programme item judged over the periods it counts in.
 //! - [`documents`]: what the journal publishes to kiosks: catalogue, rosters, schedules.
 //! - [`schedule`]: the site's weekly timetable, expanded to the dated schedule kiosks receive.

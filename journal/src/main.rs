@@ -2,7 +2,8 @@
 //!
 //! - `otmetka-journal serve --config FILE` (the feed and the web pages, `[web] listen`)
 //! - `otmetka-journal units --config FILE --from DATE --to DATE` (JSON lines)
-//! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv --out FILE`
+//! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv|xlsx --out FILE
+//!   [--site SITE]` (a progress bar on a terminal)
 //! - `otmetka-journal provision-kiosk --config FILE SITE KIOSK --out DIR`
 //! - `otmetka-journal revoke-kiosk --config FILE SITE KIOSK`
 //! - `otmetka-journal enrol-card --config FILE SITE KIOSK RECIPIENT [--minutes N] [--wait]`
@@ -43,7 +44,8 @@ enum Cmd {
         #[arg(long)]
         to: NaiveDate,
     },
-    /// Export the units of a period.
+    /// Export the units of a period (both days included), one row per unit: CSV for Excel
+    /// (UTF-8 with a BOM, `;`) or an XLSX workbook with a sheet per month.
     Export {
         #[arg(long)]
         config: PathBuf,
@@ -51,10 +53,14 @@ enum Cmd {
         from: NaiveDate,
         #[arg(long)]
         to: NaiveDate,
+        /// csv or xlsx.
         #[arg(long, default_value = "csv")]
         format: String,
         #[arg(long)]
         out: PathBuf,
+        /// Only this site's units (default: every site).
+        #[arg(long)]
+        site: Option<String>,
     },
     /// Issue a kiosk's broker credential and write its bundle (config, credential, CA
     /// certificate, site secret, catalogue) for `otmetka-kiosk enroll`.
@@ -331,18 +337,80 @@ fn run(cli: Cli) -> Result<()> {
             to,
             format,
             out,
+            site,
         } => {
             let format: export::Format = format.parse().map_err(anyhow::Error::msg)?;
+            if from > to {
+                bail!("--from {from} is after --to {to}");
+            }
             let cfg = JournalConfig::load(&config)?;
+            if let Some(site) = &site {
+                if !cfg.sites.iter().any(|s| &s.id == site) {
+                    bail!("no site {site:?} in {}", config.display());
+                }
+            }
             let catalogue = load_catalogue(&cfg)?;
-            let store = store::open(&cfg.database()?)?;
-            let units = store.units(from, to)?;
-            let text = match format {
-                export::Format::Csv => export::csv::units(&units, &catalogue),
+            let mut store = store::open(&cfg.database()?)?;
+            let ctx = export::Context::load(store.as_ref(), &cfg, &catalogue)?;
+            let total = store.count_units(from, to, site.as_deref())?;
+            let bar = progress_bar(total);
+            let req = export::Request {
+                from,
+                to,
+                site: site.clone(),
+                format,
             };
-            std::fs::write(&out, text)
-                .with_context(|| format!("cannot write {}", out.display()))?;
+            let summary = export::export(store.as_ref(), &ctx, &req, &out, &mut |done| {
+                bar.set_position(done)
+            })
+            .with_context(|| format!("cannot export to {}", out.display()))?;
+            bar.finish_and_clear();
+            let actor = Actor {
+                user: None,
+                login: "otmetka-journal export".into(),
+                name: "otmetka-journal export".into(),
+            };
+            store.audit(
+                &actor,
+                "export_units",
+                &site
+                    .as_ref()
+                    .map_or("all sites".into(), |s| format!("site {s}")),
+                &format!(
+                    "units {from}..{to}, {}, {} rows, to {}",
+                    format.extension(),
+                    summary.rows,
+                    out.display()
+                ),
+                now(),
+            )?;
+            println!(
+                "exported {} units of {from}..{to} to {}{}",
+                summary.rows,
+                out.display(),
+                if summary.sheets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (sheets {})", summary.sheets.join(", "))
+                }
+            );
             Ok(())
         }
     }
+}
+
+/// The export's progress bar: on standard error, and only when that is a terminal (a log or a
+/// pipe gets no control codes).
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{wide_bar} {pos}/{len} units ({per_sec}, {eta} left)")
+    {
+        bar.set_style(style);
+    }
+    bar
 }

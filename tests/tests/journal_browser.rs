@@ -8,8 +8,8 @@
 //! reader types it, and plans today's session on the timetable; the kiosk gets the roster with
 //! them, and a session is recorded
 //! (taps through its control socket); the specialist finds it in the month with names, adds a
-//! forgotten check-in with a reason; the head signs the month off (the correction form is gone)
-//! and prints the act.
+//! forgotten check-in with a reason; the head signs the month off (the correction form is gone),
+//! prints the act and exports the month to Excel from its journal.
 //!
 //! Screenshots at 1366×768 go to the test's run directory, and to `docs/screens/journal-*.png`
 //! with `OTMETKA_UPDATE_SCREENS=1` (look at them before committing).
@@ -832,5 +832,30 @@ async fn walk(
     c.goto(&format!("{url}violations?month={month}")).await?;
     assert!(text(c).await?.contains("Нарушения"));
     shots.take(c, "violations").await?;
+    // The head exports the month from its journal: the form filled in from the link, the
+    // export in the background, its page reloading itself until the download is there.
+    c.goto(&format!("{url}journal?month={month}")).await?;
+    c.find(Locator::LinkText("Выгрузить месяц в Excel или CSV"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(c, "/exports").await?;
+    c.find(Locator::XPath("//button[text()='Выгрузить']"))
+        .await?
+        .click()
+        .await?;
+    let mut page = String::new();
+    for _ in 0..300 {
+        page = text(c).await?;
+        if page.contains("Выгрузка готова") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        page.contains("Выгрузка готова") && page.contains("Скачать «Услуги"),
+        "{page}"
+    );
+    shots.take(c, "export").await?;
     Ok(())
 }

@@ -189,6 +189,24 @@ pub trait JournalStore:
     fn check(&self) -> Result<(), StoreError>;
     /// Every unit with a date in `[from, to]`.
     fn units(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<JournalUnit>, StoreError>;
+    /// How many units [`JournalStore::each_unit`] gives for the same period and site (the
+    /// exports' progress).
+    fn count_units(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        site: Option<&str>,
+    ) -> Result<u64, StoreError>;
+    /// The units of `[from, to]` (of one site, or of all), in date, service and id order, one at
+    /// a time from the database's cursor: an export of a million units never holds them all.
+    /// `f` says whether to go on; the read is one snapshot (one statement).
+    fn each_unit(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        site: Option<&str>,
+        f: &mut dyn FnMut(JournalUnit) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError>;
     /// Every stored rejection.
     fn rejections(&self) -> Result<Vec<StoredRejection>, StoreError>;
     /// Every refusal counted, per site, kiosk and reason kind.

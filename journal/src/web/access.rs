@@ -13,6 +13,11 @@ pub const EDIT: &[Role] = &[Role::Admin, Role::Head, Role::Specialist];
 pub const HEAD: &[Role] = &[Role::Head];
 /// The head of unit and administrators: the instructors and their PINs.
 pub const MANAGE: &[Role] = &[Role::Admin, Role::Head];
+/// Who may export the units of a period (every recipient's attendance, with names, in one
+/// file that leaves the journal): the specialists who report the services and the head who
+/// signs them. Not the auditor, who reads on the pages, each view audited, and takes nothing
+/// away; not the administrator, who keeps accounts and kiosks and needs no one's attendance.
+pub const EXPORT: &[Role] = &[Role::Head, Role::Specialist];
 /// Administrators alone: users and the audit log.
 pub const ADMIN: &[Role] = &[Role::Admin];
 
@@ -72,6 +77,10 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/visits", Roles(READ)),
     ("GET", "/violations", Roles(READ)),
     ("POST", "/visits", Roles(EDIT)),
+    ("GET", "/exports", Roles(EXPORT)),
+    ("POST", "/exports", Roles(EXPORT)),
+    ("GET", "/exports/{id}", Roles(EXPORT)),
+    ("GET", "/exports/{id}/file", Roles(EXPORT)),
     ("GET", "/fleet", Roles(READ)),
     ("POST", "/fleet/provision", Roles(ADMIN)),
     ("POST", "/fleet/{site}/{kiosk}/revoke", Roles(ADMIN)),

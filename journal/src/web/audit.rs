@@ -46,6 +46,8 @@ pub fn action_label(action: &str) -> &str {
         "record_visit" => "записан патронаж",
         "revoke_kiosk" => "киоск отозван",
         "change_password" => "пароль изменён",
+        "export_units" => "выгрузка услуг",
+        "download_export" => "выгрузка скачана",
         other => other,
     }
 }

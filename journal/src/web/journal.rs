@@ -482,6 +482,11 @@ pub async fn month(
             }
             div { button type="submit" { "Показать" } }
             @if filter.is_set() { div.noprint { a href={ "/journal?month=" (month_param(month)) "&site=" (site.id) } { "Сбросить отбор" } } }
+            @if super::access::may_open(staff.role(), "/exports") {
+                div.noprint {
+                    a href={ "/exports?site=" (site.id) "&from=" (month.format("%Y-%m-%d")) "&to=" (next_month(month).pred_opt().unwrap_or(month).format("%Y-%m-%d")) } { "Выгрузить месяц в Excel или CSV" }
+                }
+            }
             div.noprint {
                 a href={ "/journal?month=" (month_param(prev)) "&site=" (site.id) } { "← " (month_label(prev)) }
                 " · "

@@ -96,6 +96,7 @@ pub enum Section {
     People,
     Visits,
     Violations,
+    Exports,
     Fleet,
     Users,
     Audit,
@@ -104,6 +105,18 @@ pub enum Section {
 
 /// A whole page: the top bar (what the role may open, who is signed in, sign-out) and `body`.
 pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Markup) -> Markup {
+    page_refreshed(title, section, staff, body, None)
+}
+
+/// A page that the browser loads again every `refresh` seconds (an export in progress): a
+/// `<meta http-equiv="refresh">`, no script.
+pub fn page_refreshed(
+    title: &str,
+    section: Section,
+    staff: Option<&WebSession>,
+    body: Markup,
+    refresh: Option<u32>,
+) -> Markup {
     let nav: &[(Section, &str, &str)] = &[
         (Section::Journal, "/journal", "Журнал"),
         (Section::Timetable, "/timetable", "Расписание"),
@@ -112,6 +125,7 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
         (Section::People, "/people", "Получатели"),
         (Section::Visits, "/visits", "Патронаж"),
         (Section::Violations, "/violations", "Нарушения"),
+        (Section::Exports, "/exports", "Выгрузка"),
         (Section::Fleet, "/fleet", "Киоски"),
         (Section::Users, "/users", "Пользователи"),
         (Section::Audit, "/audit", "Журнал доступа"),
@@ -122,6 +136,9 @@ pub fn page(title: &str, section: Section, staff: Option<&WebSession>, body: Mar
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " — Отметка" }
                 link rel="stylesheet" href="/style.css";
             }

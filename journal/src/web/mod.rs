@@ -12,13 +12,16 @@
 //! - [`layout`]: the page shell, the style sheet, the shared bits of pages.
 //! - one file per page: [`signin`], [`journal`] (the month, a session, corrections, sign-off),
 //!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`quality`] (satisfaction), [`timetable`] (the week, printable, and its planning), [`people`] (recipients, their
-//!   programmes and cards), [`instructors`], [`fleet`], [`users`], [`audit`], [`health`].
+//!   programmes and cards), [`instructors`], [`fleet`], [`users`], [`audit`], [`health`],
+//!   [`exports`] (a period's units as CSV or XLSX, made in the background, downloaded by whoever
+//!   asked).
 
 pub mod access;
 pub mod account;
 pub mod acts;
 pub mod audit;
 pub mod auth;
+pub mod exports;
 pub mod fleet;
 pub mod health;
 pub mod instructors;
@@ -65,6 +68,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The journal's configuration (the fleet's thresholds, provisioning for revoking a kiosk).
     pub config: Arc<crate::config::JournalConfig>,
+    /// The exports asked for on the pages (`/exports`), with their files' directory.
+    pub exports: Arc<crate::export::jobs::Jobs>,
     /// Each site's people as last read, with the revision they were read at.
     people: Arc<Mutex<HashMap<String, Arc<SitePeople>>>>,
 }
@@ -87,6 +92,7 @@ impl AppState {
             sites: Arc::new(sites(cfg)),
             secure_cookies: false,
             config: Arc::new(cfg.clone()),
+            exports: Arc::new(crate::export::jobs::Jobs::new(cfg.export_dir())),
             people: Arc::default(),
         }
     }

@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, account, acts, audit, fleet, health, instructors, journal, layout, people, quality,
-    signin, taps, timetable, users, violations, visits,
+    AppState, account, acts, audit, exports, fleet, health, instructors, journal, layout, people,
+    quality, signin, taps, timetable, users, violations, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -127,6 +127,10 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/visits", get(visits::list)),
         route(g.clone(), "/violations", get(violations::list)),
         route(p.clone(), "/visits", post(visits::record)),
+        route(g.clone(), "/exports", get(exports::list)),
+        route(p.clone(), "/exports", post(exports::start)),
+        route(g.clone(), "/exports/{id}", get(exports::show)),
+        route(g.clone(), "/exports/{id}/file", get(exports::download)),
         route(g.clone(), "/fleet", get(fleet::show)),
         route(p.clone(), "/fleet/provision", post(fleet::provision)),
         route(

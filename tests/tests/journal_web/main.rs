@@ -23,6 +23,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod account;
+mod export;
 mod feedback;
 mod fleet;
 mod people;
@@ -261,6 +262,10 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/visits", "admin head specialist auditor"),
     ("GET", "/violations", "admin head specialist auditor"),
     ("POST", "/visits", "admin head specialist"),
+    ("GET", "/exports", "head specialist"),
+    ("POST", "/exports", "head specialist"),
+    ("GET", "/exports/{id}", "head specialist"),
+    ("GET", "/exports/{id}/file", "head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),
     ("POST", "/fleet/provision", "admin"),
     ("POST", "/fleet/{site}/{kiosk}/revoke", "admin"),

@@ -646,6 +646,47 @@ impl JournalStore for SqliteJournal {
         Ok(out)
     }
 
+    fn count_units(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        site: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM units WHERE date >= ?1 AND date <= ?2 AND removed_at IS NULL
+             AND (?3 IS NULL OR site = ?3)",
+            params![from.to_string(), to.to_string(), site],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn each_unit(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        site: Option<&str>,
+        f: &mut dyn FnMut(JournalUnit) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 AND removed_at IS NULL
+             AND (?3 IS NULL OR site = ?3)
+             ORDER BY date, service, id",
+        )?;
+        let mut rows = stmt.query(params![from.to_string(), to.to_string(), site])?;
+        while let Some(r) = rows.next()? {
+            let body: String = r.get(2)?;
+            let unit = JournalUnit {
+                site: r.get(0)?,
+                kiosk: r.get(1)?,
+                unit: serde_json::from_str(&body)?,
+            };
+            if f(unit).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn rejection_counts(&self) -> Result<Vec<RejectionCount>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, kind, count, last_at FROM rejected_counts
