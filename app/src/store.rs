@@ -546,36 +546,42 @@ impl Store {
     /// A recipient's attendance since `since`: check-ins not undone, of sessions not cancelled
     /// (a cancelled session gave no service, so it counts toward no limit).
     ///
-    /// With `committed` (the seq up to which the journal held this database's messages when it
-    /// built the site's usage, which then carries those units), only the sessions past it: the
-    /// open ones, and the closed ones with a message after it. A session whose messages were
-    /// pruned was delivered long ago.
+    /// With `held` (what the journal held of this database's messages when it built the site's
+    /// usage, which then carries those units), only the sessions it did not hold: the open
+    /// ones, and the closed ones whose last message (their units) it did not hold. A session
+    /// whose messages were pruned was delivered long ago.
     pub fn attendance(
         &self,
         recipient: otmetka_core::people::RecipientId,
         since: DateTime<Utc>,
-        committed: Option<u64>,
+        held: Option<&otmetka_core::wire::UsageCommitted>,
     ) -> Result<Vec<Attendance>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT c.session, c.service, c.at FROM checkins c
+            "SELECT c.session, c.service, c.at, s.state = 'open',
+                    (SELECT MAX(o.seq) FROM outbox o WHERE o.session = c.session)
+             FROM checkins c LEFT JOIN sessions s ON s.id = c.session
              WHERE c.recipient = ?1 AND c.at >= ?2 AND c.undone_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = c.session AND s.state = 'cancelled')
-               AND (?3 IS NULL
-                    OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = c.session AND s.state = 'open')
-                    OR (SELECT MAX(o.seq) FROM outbox o WHERE o.session = c.session) > ?3)
+               AND s.state IS NOT 'cancelled'
              ORDER BY c.at",
         )?;
-        let committed = committed.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
-        let rows = stmt.query_map(params![recipient.to_string(), ts(since), committed], |r| {
+        let rows = stmt.query_map(params![recipient.to_string(), ts(since)], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                r.get::<_, Option<i64>>(4)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (session, service, at) = row?;
+            let (session, service, at, open, last) = row?;
+            let journal_has = |last: Option<i64>| {
+                held.is_some_and(|h| last.is_none_or(|s| h.holds(u64::try_from(s).unwrap_or(0))))
+            };
+            if !open && journal_has(last) {
+                continue;
+            }
             if let (Ok(session), Some(at)) = (Uuid::parse_str(&session), parse_ts(&at)) {
                 out.push(Attendance {
                     session: Some(SessionId(session)),

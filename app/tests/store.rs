@@ -459,3 +459,65 @@ fn the_database_is_the_kiosk_users_alone() {
         assert_eq!(mode & 0o777, 0o600, "{f}");
     }
 }
+
+/// The rules issue, point 1: with what the journal held of this database's messages, the
+/// kiosk's own attendance is only what the site's usage does not carry: an open session, a
+/// closed one whose last message (its units) the journal did not hold; not one it held, below
+/// its committed seq or in a range past a hole.
+#[test]
+fn own_attendance_leaves_out_what_the_journal_held() {
+    use otmetka_core::event::CloseKind;
+    use otmetka_core::wire::UsageCommitted;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("kiosk.db"), identity()).unwrap();
+    let who = RecipientId(Uuid::from_u128(1));
+    let at = t("2026-11-23T06:01:00Z");
+    // Three closed sessions (seqs 1–3, 4–6, 7–9), then an open one (10–11).
+    for n in 0..4u128 {
+        let session = SessionId(Uuid::from_u128(70 + n));
+        let mut check_in = checked_in(session, 1);
+        if let Event::CheckedIn { checkin, .. } = &mut check_in {
+            *checkin = CheckInId(Uuid::from_u128(900 + n));
+        }
+        let mut events = vec![opened(session), check_in];
+        if n < 3 {
+            events.push(Event::SessionClosed {
+                session,
+                at: t("2026-11-23T06:30:00Z"),
+                how: CloseKind::Instructor,
+                head_count: None,
+                reason: None,
+            });
+        }
+        store.record(&events, at, true).unwrap();
+    }
+    let since = t("2026-11-01T00:00:00Z");
+    let count = |held: Option<&UsageCommitted>| store.attendance(who, since, held).unwrap().len();
+    let held = |seq, ranges: Vec<[u64; 2]>| UsageCommitted {
+        kiosk: "kiosk-1".into(),
+        installation: Some(store.installation()),
+        seq,
+        held: ranges,
+    };
+    assert_eq!(
+        count(None),
+        4,
+        "a journal that does not say: all of its own"
+    );
+    assert_eq!(count(Some(&held(0, vec![]))), 4, "the journal holds none");
+    assert_eq!(
+        count(Some(&held(6, vec![]))),
+        2,
+        "the first two are in the usage"
+    );
+    assert_eq!(
+        count(Some(&held(3, vec![[7, 11]]))),
+        2,
+        "past a hole at 4–6: the third is held, the second is not, the open one counts"
+    );
+    assert_eq!(
+        count(Some(&held(99, vec![]))),
+        1,
+        "an open session always counts"
+    );
+}

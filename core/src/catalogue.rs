@@ -880,20 +880,14 @@ impl Ctx<'_> {
             "[low, high]: care groups 0-5",
         )?;
         let [low, high] = self.pair(groups, &groups_key, true)?;
-        let (Ok(low), Ok(high)) = (u8::try_from(low), u8::try_from(high)) else {
+        let care_group = |g: u32| u8::try_from(g).ok().filter(|g| *g <= 5);
+        let (Some(low), Some(high)) = (care_group(low), care_group(high)) else {
             return Err(self.at(
                 &groups.span(),
                 &groups_key,
                 expected("care groups 0-5", groups.get_ref()),
             ));
         };
-        if high > 5 {
-            return Err(self.at(
-                &groups.span(),
-                &groups_key,
-                expected("care groups 0-5", groups.get_ref()),
-            ));
-        }
         let cite_key = format!("{key}.cite");
         let cite = self.cite(&w.cite, &cite_key)?.ok_or_else(|| {
             self.at(

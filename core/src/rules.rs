@@ -141,12 +141,14 @@ impl Joining<'_> {
             Some(p) if !p.in_force(date) => Some(ProgrammeGap::NotInForce),
             Some(p) => match p.item(code) {
                 None => Some(ProgrammeGap::ServiceNotListed),
-                Some(item) => self.course_gap(p, date).or_else(|| {
-                    item.count.and_then(|allowed| {
+                // The count first: the journal's re-check judges it (not the courses).
+                Some(item) => item
+                    .count
+                    .and_then(|allowed| {
                         let used = self.used(code, item.period);
                         (used >= allowed).then_some(ProgrammeGap::CountUsed { allowed, used })
                     })
-                }),
+                    .or_else(|| self.course_gap(p, date)),
             },
         };
         if let Some(gap) = gap {

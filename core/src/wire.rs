@@ -307,6 +307,17 @@ pub struct UsageCommitted {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installation: Option<Uuid>,
     pub seq: u64,
+    /// Messages past `seq` the journal holds all the same (applied after a hole), as ranges
+    /// `[first, last]`: their units are in the counts too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<[u64; 2]>,
+}
+
+impl UsageCommitted {
+    /// Whether the journal holds message `seq` of this installation.
+    pub fn holds(&self, seq: u64) -> bool {
+        seq <= self.seq || self.held.iter().any(|[a, b]| *a <= seq && seq <= *b)
+    }
 }
 
 /// The units the journal holds for each recipient of the site (`usage`, retained, versioned),
@@ -329,15 +340,21 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// The seq up to which the journal holds `kiosk`'s messages of `installation` (0 where it
-    /// holds none); `None` from a journal that does not say.
-    pub fn committed_for(&self, kiosk: &str, installation: Uuid) -> Option<u64> {
+    /// What the journal holds of `kiosk`'s messages of `installation` (nothing where it holds
+    /// none); `None` from a journal that does not say.
+    pub fn committed_for(&self, kiosk: &str, installation: Uuid) -> Option<UsageCommitted> {
         let committed = self.committed.as_ref()?;
         Some(
             committed
                 .iter()
                 .find(|c| c.kiosk == kiosk && c.installation == Some(installation))
-                .map_or(0, |c| c.seq),
+                .cloned()
+                .unwrap_or(UsageCommitted {
+                    kiosk: kiosk.to_string(),
+                    installation: Some(installation),
+                    seq: 0,
+                    held: Vec::new(),
+                }),
         )
     }
 

@@ -275,12 +275,7 @@ pub fn usage_body(
     }
     let mut recipients: Vec<UsageRecipient> = Vec::new();
     // Nothing counted: no units, but still how far each kiosk's messages are held.
-    let earliest = from
-        .values()
-        .min()
-        .copied()
-        .unwrap_or(chrono::NaiveDate::MAX);
-    let (committed, given) = store.given_counts(id, earliest)?;
+    let (committed, given) = store.given_counts(id, from.values().min().copied())?;
     {
         for g in given {
             let Some(start) = from.get(&(g.recipient, g.service.clone())) else {

@@ -22,7 +22,7 @@ pub(super) struct HeldUsage {
     pub by: HashMap<RecipientId, Vec<UsageEntry>>,
     /// How far the journal held this kiosk's messages (this installation's) when it built the
     /// usage; `None` from a journal that does not say.
-    pub committed: Option<u64>,
+    pub committed: Option<otmetka_core::wire::UsageCommitted>,
 }
 
 /// The site's usage by recipient, for the kiosk `kiosk` of `installation`.
@@ -107,7 +107,7 @@ impl Kiosk {
         // it does not say), and everything the usage holds, its own units included: a unit
         // staff removed counts no more, and a kiosk whose database was replaced counts what its
         // old one gave.
-        let committed = self.usage.committed;
+        let committed = self.usage.committed.as_ref();
         let mut history = self
             .store
             .attendance(recipient, now - Duration::days(400), committed)?;

@@ -18,7 +18,7 @@ use otmetka_core::people::{
 use otmetka_core::roster::RosterFile;
 use otmetka_core::wire::{Roster, RosterCard, RosterInstructor, RosterRecipient, SCHEMA};
 
-/// The care groups (группа ухода) the standards name, 1 (self-reliant) to 5.
+/// The care groups (группа ухода) the standards name, 0 (self-reliant) to 5.
 pub const CARE_GROUPS: std::ops::RangeInclusive<u8> = 0..=5;
 
 /// A recipient of services as the journal keeps them.
@@ -32,7 +32,7 @@ pub struct Person {
     pub full_name: String,
     /// For the norms of minors.
     pub birth_date: Option<NaiveDate>,
-    /// Группа ухода, 1–5, where assessed.
+    /// Группа ухода, 0–5, where assessed.
     pub care_group: Option<u8>,
     /// The legal representative, who signs the act for them.
     pub representative: String,
@@ -120,7 +120,8 @@ impl Person {
     }
 }
 
-/// The day someone born on `birth` turns 18 (29 February: 1 March in a common year).
+/// The day someone born on `birth` turns 18 (born on 29 February: 28 February in a common
+/// year, the month's last day, as ГК РФ ст. 192 п. 3 counts a term in years).
 pub fn adult_on(birth: Option<NaiveDate>) -> Option<NaiveDate> {
     birth.and_then(|b| b.checked_add_months(chrono::Months::new(18 * 12)))
 }

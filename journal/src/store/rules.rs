@@ -76,7 +76,7 @@ pub trait RulesStore {
     fn given_counts(
         &self,
         site: &str,
-        from: NaiveDate,
+        from: Option<NaiveDate>,
     ) -> Result<(Vec<otmetka_core::wire::UsageCommitted>, Vec<GivenCount>), StoreError>;
 
     /// The site's violations of units dated in `[from, to)`, by date.

@@ -263,7 +263,7 @@ impl RulesStore for SqliteJournal {
     fn given_counts(
         &self,
         site: &str,
-        from: NaiveDate,
+        from: Option<NaiveDate>,
     ) -> Result<(Vec<UsageCommitted>, Vec<GivenCount>), StoreError> {
         // One read transaction: the counts and the seqs are of the same moment.
         let tx = self.conn.unchecked_transaction()?;
@@ -271,16 +271,47 @@ impl RulesStore for SqliteJournal {
             "SELECT kiosk, installation, committed_seq FROM progress WHERE site = ?1
              ORDER BY kiosk, installation",
         )?;
-        let committed = stmt
+        let progress = stmt
             .query_map([site], |r| {
-                Ok(UsageCommitted {
-                    kiosk: r.get(0)?,
-                    installation: r.get::<_, String>(1)?.parse().ok(),
-                    seq: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         drop(stmt);
+        // The messages held past a hole (applied, so their units are in the counts): as ranges,
+        // which a kiosk must not count again from its own store.
+        let mut above = tx.prepare_cached(
+            "SELECT seq FROM messages WHERE site = ?1 AND kiosk = ?2 AND installation = ?3
+             AND seq > ?4 ORDER BY seq",
+        )?;
+        let mut committed = Vec::with_capacity(progress.len());
+        for (kiosk, installation, seq) in progress {
+            let mut held: Vec<[u64; 2]> = Vec::new();
+            let seqs = above.query_map(params![site, kiosk, installation, seq], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            for s in seqs {
+                let s = u64::try_from(s?).unwrap_or(0);
+                match held.last_mut() {
+                    Some(range) if range[1] + 1 == s => range[1] = s,
+                    _ => held.push([s, s]),
+                }
+            }
+            committed.push(UsageCommitted {
+                kiosk,
+                installation: installation.parse().ok(),
+                seq: u64::try_from(seq).unwrap_or(0),
+                held,
+            });
+        }
+        drop(above);
+        let Some(from) = from else {
+            tx.finish()?;
+            return Ok((committed, Vec::new()));
+        };
         let mut stmt = tx.prepare_cached(
             "SELECT recipient, service, date, CASE WHEN added_by IS NULL THEN kiosk END, COUNT(*)
              FROM given WHERE site = ?1 AND date >= ?2 AND removed_at IS NULL
