@@ -56,6 +56,8 @@ pub enum ProgrammeGap {
     /// Today is day `day` of the course; the seed's course lasts at most `days` (002 l.3999
     /// «курс – от 15 до 30 дней»).
     CourseOver { days: u32, day: u32 },
+    /// The programme's first course of the service begins on `first`, after today.
+    NoCourse { first: chrono::NaiveDate },
 }
 
 /// What a tap (or a manual check-in) came to.

@@ -56,6 +56,11 @@ pub struct ProgrammeItem {
     pub count: Option<u32>,
     #[serde(flatten)]
     pub period: Period,
+    /// The first days of this service's courses, earlier ones included, where the service is
+    /// given in courses (002 l.1975 «до двух курсов реабилитации в год», l.3999 «курс – от 15
+    /// до 30 дней»). Empty: the programme's `course_start`, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub courses: Vec<NaiveDate>,
 }
 
 /// The recipient's individual programme of social services (ИППСУ).
@@ -68,11 +73,6 @@ pub struct Programme {
     /// (000: "a 14-calendar-day rehabilitation course"; 002 §2.5: an 18-day course).
     #[serde(default)]
     pub course_start: Option<NaiveDate>,
-    /// Every course's first day the programme names, earlier ones included: what «до двух
-    /// курсов реабилитации в год» (002 l.1975) counts. `course_start` is one of them where set
-    /// (an older roster names only the current one).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub courses: Vec<NaiveDate>,
 }
 
 impl Programme {
@@ -86,30 +86,35 @@ impl Programme {
         self.items.iter().find(|i| &i.service == service)
     }
 
-    /// Every course start, in order, once each (`courses` and `course_start`).
-    pub fn course_starts(&self) -> Vec<NaiveDate> {
-        let mut starts: Vec<NaiveDate> = self
-            .courses
-            .iter()
-            .copied()
-            .chain(self.course_start)
-            .collect();
+    /// The first days of `service`'s courses, in order, once each: its item's, or else the
+    /// programme's `course_start` (older rosters, one course for every service).
+    pub fn course_starts(&self, service: &ServiceCode) -> Vec<NaiveDate> {
+        let mut starts: Vec<NaiveDate> = match self.item(service) {
+            Some(i) if !i.courses.is_empty() => i.courses.clone(),
+            _ => self.course_start.into_iter().collect(),
+        };
         starts.sort_unstable();
         starts.dedup();
         starts
     }
 
-    /// The course running on `date`: the latest course start on or before it.
-    pub fn course_at(&self, date: NaiveDate) -> Option<NaiveDate> {
-        self.course_starts().into_iter().rfind(|s| *s <= date)
+    /// The latest of `service`'s courses begun on or before `date`.
+    pub fn course_at(&self, service: &ServiceCode, date: NaiveDate) -> Option<NaiveDate> {
+        self.course_starts(service)
+            .into_iter()
+            .rfind(|s| *s <= date)
     }
 
-    /// Which course of its calendar year the course running on `date` is (1 for the first),
-    /// and its start; `None` outside any course.
-    pub fn course_of_year(&self, date: NaiveDate) -> Option<(u32, NaiveDate)> {
-        let start = self.course_at(date)?;
+    /// Which of its calendar year's courses of `service` the one begun by `date` is (1 for the
+    /// first), and its start; `None` before the first.
+    pub fn course_of_year(
+        &self,
+        service: &ServiceCode,
+        date: NaiveDate,
+    ) -> Option<(u32, NaiveDate)> {
+        let start = self.course_at(service, date)?;
         let nth = self
-            .course_starts()
+            .course_starts(service)
             .into_iter()
             .filter(|s| s.year() == start.year() && *s <= start)
             .count();

@@ -86,7 +86,7 @@ impl Joining<'_> {
             .recipient
             .programme
             .as_ref()
-            .and_then(|p| p.course_at(date));
+            .and_then(|p| p.course_at(service, date));
         let (from, to) = self.site.window(period, self.now, course);
         let n = self
             .history
@@ -100,18 +100,25 @@ impl Joining<'_> {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// Where the service is given in courses (`Service::courses`): the course running on
-    /// `date` is one too many this year, or ran past the longest course. Outside any course
-    /// nothing is refused here (the course caps count a rolling window then).
+    /// Where the service is given in courses (`Service::courses`) and the programme names
+    /// them: `date` is before the first course, or after the longest course's last day (no
+    /// course runs), or in a course one too many for its year. A programme that names no course
+    /// of the service is not refused here (its course caps count a rolling window then).
     fn course_gap(&self, programme: &Programme, date: NaiveDate) -> Option<ProgrammeGap> {
         let courses = self.service.courses.as_ref()?;
-        let (nth, start) = programme.course_of_year(date)?;
-        if let Some(max) = courses.per_year.filter(|max| nth > *max) {
-            return Some(ProgrammeGap::CourseLimit { max, nth });
+        let code = &self.service.code;
+        let first = programme.course_starts(code).first().copied()?;
+        let Some((nth, start)) = programme.course_of_year(code, date) else {
+            return Some(ProgrammeGap::NoCourse { first });
+        };
+        if let Some([_, longest]) = courses.days {
+            let day = u32::try_from((date - start).num_days() + 1).unwrap_or(u32::MAX);
+            if day > longest {
+                return Some(ProgrammeGap::CourseOver { days: longest, day });
+            }
         }
-        let [_, longest] = courses.days?;
-        let day = u32::try_from((date - start).num_days() + 1).unwrap_or(u32::MAX);
-        (day > longest).then_some(ProgrammeGap::CourseOver { days: longest, day })
+        let max = courses.per_year.filter(|max| nth > *max)?;
+        Some(ProgrammeGap::CourseLimit { max, nth })
     }
 
     /// Every rule this joining breaks, in the order they are told to a person.
@@ -308,7 +315,7 @@ pub fn counted_from(
     at: DateTime<Utc>,
 ) -> Option<chrono::NaiveDate> {
     let programme = recipient.programme.as_ref();
-    let course = programme.and_then(|p| p.course_at(site.local_date(at)));
+    let course = programme.and_then(|p| p.course_at(&service.code, site.local_date(at)));
     let counted = programme
         .and_then(|p| p.item(&service.code))
         .filter(|i| i.count.is_some())

@@ -339,66 +339,93 @@ fn a_walk_with_care_group_4_runs_to_150_minutes() {
 /// 30 дней»: a session after a course's 30th day is refused.
 #[test]
 fn courses_per_year_and_their_length() {
-    let with_courses = |starts: &[&str]| {
+    let with_courses = |code: &str, starts: &[&str]| {
         let mut r = person(1, ADULT(2));
         let p = r.programme.as_mut().unwrap();
         p.valid_from = "2025-01-01".parse().unwrap();
-        p.courses = starts.iter().map(|d| d.parse().unwrap()).collect();
+        p.valid_to = "2027-12-31".parse().unwrap();
+        let item = p.items.iter_mut().find(|i| i.service.0 == code).unwrap();
+        item.courses = starts.iter().map(|d| d.parse().unwrap()).collect();
         r
     };
-    let cases: [(&str, &[&str], &str, Option<ProgrammeGap>); 7] = [
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let three = &["2026-02-01", "2026-06-01", "2026-10-01"][..];
+    let cases: [(&str, &str, &[&str], &str, Option<ProgrammeGap>); 9] = [
         (
             "l.1975: a session in the second course of 2026",
-            &["2026-02-01", "2026-06-01", "2026-10-01"],
+            "002-2.5",
+            three,
             "2026-06-05T06:00:00Z",
             None,
         ),
         (
             "l.1975: a session in the third course of 2026 is refused",
-            &["2026-02-01", "2026-06-01", "2026-10-01"],
+            "002-2.5",
+            three,
             "2026-10-05T06:00:00Z",
             Some(ProgrammeGap::CourseLimit { max: 2, nth: 3 }),
         ),
         (
+            "l.1975: after the third course's 18 days no course runs (not «a third course» in 2027)",
+            "002-2.5",
+            three,
+            "2027-01-15T06:00:00Z",
+            Some(ProgrammeGap::CourseOver { days: 18, day: 107 }),
+        ),
+        (
+            "l.1975: before the first course none runs",
+            "002-2.5",
+            &["2026-10-01"],
+            "2026-09-05T06:00:00Z",
+            Some(ProgrammeGap::NoCourse {
+                first: d("2026-10-01"),
+            }),
+        ),
+        (
             "l.1975: a course begun in 2025 does not count in 2026",
+            "002-2.5",
             &["2025-10-01", "2026-02-01", "2026-06-01"],
             "2026-06-05T06:00:00Z",
             None,
         ),
         (
             "l.1975: the same course entered twice is one course",
+            "002-2.5",
             &["2026-02-01", "2026-02-01", "2026-06-01"],
             "2026-06-05T06:00:00Z",
             None,
         ),
         (
             "l.1975: no course in the programme: nothing to count",
+            "002-2.5",
             &[],
             "2026-06-05T06:00:00Z",
             None,
         ),
         (
             "l.3999: day 30 of a computer course is within «до 30 дней»",
+            "002-7.4",
             &["2026-11-01"],
             "2026-11-30T06:00:00Z",
             None,
         ),
         (
             "l.3999: day 31 is after the course",
+            "002-7.4",
             &["2026-11-01"],
             "2026-12-01T06:00:00Z",
             Some(ProgrammeGap::CourseOver { days: 30, day: 31 }),
         ),
     ];
-    for (i, (what, starts, at, gap)) in cases.into_iter().enumerate() {
-        let code = if i < 5 { "002-2.5" } else { "002-7.4" };
-        let d = tap(code, at, &with_courses(starts), &[]);
+    for (what, code, starts, at, gap) in cases {
+        let r = with_courses(code, starts);
+        let d = tap(code, at, &r, &[]);
         match gap {
             None => assert_eq!(d.kind(), DecisionKind::Accepted, "{what}: {d:?}"),
             Some(gap) => assert_eq!(
                 d,
                 Decision::NotInProgramme {
-                    recipient: with_courses(starts).id,
+                    recipient: r.id,
                     service: code.into(),
                     gap,
                 },
@@ -406,4 +433,9 @@ fn courses_per_year_and_their_length() {
             ),
         }
     }
+    // One service's courses are not another's: a rehabilitation course does not bound the
+    // computer course (002-7.4 has none in the programme here).
+    let r = with_courses("002-2.5", &["2026-02-01"]);
+    let d = tap("002-7.4", "2026-11-05T06:00:00Z", &r, &[]);
+    assert_eq!(d.kind(), DecisionKind::Accepted, "{d:?}");
 }

@@ -165,22 +165,28 @@ fn ongoing_in(
     (span.contains(today)).then_some(span)
 }
 
-/// The periods of `period` that end in `month` for `programme`: for a course, each of the
-/// programme's courses that ends in it (002 l.1975: up to two a year).
-fn spans_ending_in(period: Period, month: Span, programme: &Programme) -> Vec<Span> {
-    match period {
+/// The periods of `item` that end in `month`: for a course, each of the item's courses that
+/// ends in it (002 l.1975: up to two a year).
+fn spans_ending_in(item: &ProgrammeItem, month: Span, programme: &Programme) -> Vec<Span> {
+    match item.period {
         Period::Course { .. } => programme
-            .course_starts()
+            .course_starts(&item.service)
             .into_iter()
-            .flat_map(|start| periods_ending_in(period, month, Some(start)))
+            .flat_map(|start| periods_ending_in(item.period, month, Some(start)))
             .collect(),
-        _ => periods_ending_in(period, month, None),
+        _ => periods_ending_in(item.period, month, None),
     }
 }
 
-/// The period running on `today` in `month`: for a course, the course running that day.
-fn running(period: Period, month: Span, today: NaiveDate, programme: &Programme) -> Option<Span> {
-    ongoing_in(period, month, today, programme.course_at(today))
+/// The period of `item` running on `today` in `month`: for a course, the one begun by then.
+fn running(
+    item: &ProgrammeItem,
+    month: Span,
+    today: NaiveDate,
+    programme: &Programme,
+) -> Option<Span> {
+    let course = programme.course_at(&item.service, today);
+    ongoing_in(item.period, month, today, course)
 }
 
 /// The first date whose units plan vs fact needs for `programme` in `month` as of `today`: the
@@ -192,9 +198,9 @@ pub fn needed_from(programme: &Programme, month: NaiveDate, today: NaiveDate) ->
         .items
         .iter()
         .flat_map(|i| {
-            spans_ending_in(i.period, month, programme)
+            spans_ending_in(i, month, programme)
                 .into_iter()
-                .chain(running(i.period, month, today, programme))
+                .chain(running(i, month, today, programme))
                 .map(|s| s.first)
         })
         .chain([month.first])
@@ -229,7 +235,7 @@ pub fn judge(
     let Some(count) = item.count else {
         return judged;
     };
-    for span in spans_ending_in(item.period, month, programme) {
+    for span in spans_ending_in(item, month, programme) {
         let whole = valid.contains(span.first) && valid.contains(span.last);
         let ended = span.last < today;
         let day_away = item.period == Period::Day && !came.contains(&span.first);
@@ -243,7 +249,7 @@ pub fn judge(
         }
     }
     // Running, and the programme in force today (not for someone who has left since).
-    judged.ongoing = running(item.period, month, today, programme)
+    judged.ongoing = running(item, month, today, programme)
         .filter(|s| valid.contains(s.first) && valid.contains(today))
         .map(|s| (s, in_span(s)));
     judged
@@ -287,6 +293,24 @@ pub fn count_words(count: Option<u32>, period: Period) -> String {
     }
 }
 
+/// "не реже 1 раза в день", "не реже 2 раз в неделю": a floor of the standard in words.
+pub fn floor_words(min: u32, period: Period) -> String {
+    let times = if min % 10 == 1 && min % 100 != 11 {
+        "раза"
+    } else {
+        "раз"
+    };
+    let per = match period {
+        Period::Day => "в день".to_string(),
+        Period::Week => "в неделю".to_string(),
+        Period::Month => "в месяц".to_string(),
+        Period::Quarter => "в квартал".to_string(),
+        Period::Year => "в год".to_string(),
+        Period::Course { days } => format!("за курс ({days} дн.)"),
+    };
+    format!("не реже {min} {times} {per}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +322,6 @@ mod tests {
 
     fn programme(items: Vec<ProgrammeItem>) -> Programme {
         Programme {
-            courses: Vec::new(),
             valid_from: d("2026-01-01"),
             valid_to: d("2026-12-31"),
             items,
@@ -308,6 +331,7 @@ mod tests {
 
     fn item(service: &str, count: u32, period: Period) -> ProgrammeItem {
         ProgrammeItem {
+            courses: Vec::new(),
             service: ServiceCode(service.into()),
             count: Some(count),
             period,
@@ -473,7 +497,7 @@ mod tests {
     fn each_course_of_the_programme_is_its_own_period() {
         let mut p = programme(vec![item("002-2.5", 3, Period::Course { days: 14 })]);
         p.course_start = None;
-        p.courses = vec![d("2026-11-02"), d("2026-11-23")];
+        p.items[0].courses = vec![d("2026-11-02"), d("2026-11-23")];
         let g = given(&[("002-2.5", "2026-11-03"), ("002-2.5", "2026-11-24")]);
         let nov = judge(&p, &p.items[0], &g, d("2026-11-01"), d("2026-11-30"));
         assert_eq!(nov.judged, 1, "the first course ended in November");
@@ -492,6 +516,7 @@ mod tests {
     #[test]
     fn as_needed_is_never_short_and_group_units_count_for_each_participant() {
         let p = programme(vec![ProgrammeItem {
+            courses: Vec::new(),
             service: ServiceCode("001".into()),
             count: None,
             period: Period::Month,

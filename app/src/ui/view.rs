@@ -151,6 +151,10 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
                 "decision.not_in_programme.reason.course_limit",
                 &[("nth", &nth.to_string()), ("max", &max.to_string())],
             ),
+            ProgrammeGap::NoCourse { first } => texts.format(
+                "decision.not_in_programme.reason.no_course",
+                &[("first", &first.format("%d.%m.%Y").to_string())],
+            ),
             ProgrammeGap::CourseOver { days, day } => texts.format(
                 "decision.not_in_programme.reason.course_over",
                 &[("day", &day.to_string()), ("days", &days.to_string())],
@@ -162,17 +166,13 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
             minors,
             ..
         } => texts.format(
-            "decision.not_eligible.reason",
+            if *minors {
+                "decision.not_eligible.reason"
+            } else {
+                "decision.not_eligible.reason.adults"
+            },
             &[
                 ("groups", &format!("{low}–{high}")),
-                (
-                    "minors",
-                    &if *minors {
-                        texts.get("decision.not_eligible.minors")
-                    } else {
-                        String::new()
-                    },
-                ),
                 (
                     "yours",
                     &care_group.map(|g| g.to_string()).unwrap_or_default(),
@@ -689,7 +689,7 @@ mod tests {
         };
         assert_eq!(
             tap_view(&course, None, &t).reason,
-            "Это 3-й курс в году, а по стандарту — до 2."
+            "Это 3-й курс в году, а по стандарту — не больше 2."
         );
         let care = Decision::NotEligible {
             recipient: rid(),
@@ -702,7 +702,7 @@ mod tests {
         assert_eq!(view.headline, "Не по группе ухода");
         assert_eq!(
             view.reason,
-            "По стандарту — для групп ухода 0–3 и несовершеннолетних. У вас — 4."
+            "Ваша группа — 4, а услуга — для групп 0–3 и несовершеннолетних."
         );
     }
 

@@ -60,6 +60,7 @@ pub fn recipient(n: u128) -> Recipient {
         .services
         .iter()
         .map(|s| ProgrammeItem {
+            courses: Vec::new(),
             service: s.code.clone(),
             count: None,
             period: Period::Month,
@@ -75,7 +76,6 @@ pub fn recipient(n: u128) -> Recipient {
             photo_video: false,
         },
         programme: Some(Programme {
-            courses: Vec::new(),
             valid_from: "2026-01-01".parse().unwrap(),
             valid_to: "2026-12-31".parse().unwrap(),
             items,

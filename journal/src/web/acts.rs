@@ -95,15 +95,25 @@ pub fn act_lines(
             let plan = item
                 .zip(programme.as_ref())
                 .map(|(item, p)| plan::judge(p, item, given, month, today));
-            // A floor is owed to whom it applies on the month's last day judged.
+            // A floor is owed to whom it applies on the month's last day judged, and only where
+            // the recipient's own caps allow it: 002 l.1197 «от 1 раза в день, не более 2-х в
+            // неделю» cannot mean a session a day for each recipient (7 a week over a cap of
+            // 2), so it is read as the service's schedule, not what each one is owed.
             let minor = recipient.is_minor_on(span.last.min(today));
             let floor = item.zip(programme.as_ref()).and_then(|(item, p)| {
-                let f = catalogue
-                    .get(&item.service)?
-                    .floors
-                    .iter()
-                    .find(|f| f.applies.to(minor))?;
+                let svc = catalogue.get(&item.service)?;
+                let f = svc.floors.iter().find(|f| f.applies.to(minor))?;
+                let capped = svc.limits.iter().any(|l| {
+                    !l.per_group
+                        && l.applies.to(minor)
+                        && u64::from(f.min) * days_in(l.period)
+                            > u64::from(l.max) * days_in(f.period)
+                });
+                if capped {
+                    return None;
+                }
                 let owed = ProgrammeItem {
+                    courses: Vec::new(),
                     service: item.service.clone(),
                     count: Some(f.min),
                     period: f.period,
@@ -119,6 +129,18 @@ pub fn act_lines(
             }
         })
         .collect()
+}
+
+/// The most days a period can hold (a month 31, a quarter 92): for comparing a floor and a cap.
+fn days_in(period: Period) -> u64 {
+    match period {
+        Period::Day => 1,
+        Period::Week => 7,
+        Period::Month => 31,
+        Period::Quarter => 92,
+        Period::Year => 366,
+        Period::Course { days } => u64::from(days),
+    }
 }
 
 /// The site's counted units from `from` to the end of `month`, by recipient.
@@ -182,7 +204,7 @@ fn plan_cell(line: &ActLine) -> Markup {
         @if let Some((min, f)) = line.floor.as_ref().filter(|(_, f)| f.is_short()) {
             br;
             span.short {
-                "по стандарту от " (plan::count_words(Some(*min), f.period)) ": "
+                "по стандарту " (plan::floor_words(*min, f.period)) ": "
                 @if f.period == Period::Day {
                     "без занятия " (f.short.len()) " " (plural(f.short.len(), "день", "дня", "дней")) " из " (f.judged)
                 } @else {

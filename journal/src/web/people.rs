@@ -28,7 +28,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
 use otmetka_core::catalogue::Period;
 use otmetka_core::people::{Consent, GroupId, Programme, ProgrammeItem, RecipientId};
@@ -266,9 +266,9 @@ fn date_field(posted: &Posted, name: &str, what: &str) -> Result<Option<NaiveDat
         .map_err(|_| FormErrors::at(name, &format!("{what}: дата вида 31.12.2026.")))
 }
 
-/// The first days of the programme's rehabilitation courses, as typed: dates separated by
-/// commas, spaces or semicolons (дд.мм.гггг or ISO), in order, once each.
-fn course_starts(text: &str) -> Result<Vec<NaiveDate>, FormErrors> {
+/// The first days of a service's courses, as typed in `field`: dates separated by commas,
+/// spaces or semicolons (дд.мм.гггг or ISO), in order, once each.
+fn course_starts(text: &str, field: &str) -> Result<Vec<NaiveDate>, FormErrors> {
     let mut starts = Vec::new();
     for word in text
         .split([',', ';', ' ', '\n', '\r', '\t'])
@@ -278,8 +278,8 @@ fn course_starts(text: &str) -> Result<Vec<NaiveDate>, FormErrors> {
             .or_else(|_| NaiveDate::parse_from_str(word, "%Y-%m-%d"))
             .map_err(|_| {
                 FormErrors::at(
-                    "courses",
-                    &format!("Начала курсов: «{word}» — не дата; пишите даты вида 01.03.2026 через запятую."),
+                    field,
+                    &format!("Даты начала курсов: «{word}» — не дата; пишите даты вида 01.03.2026 через запятую."),
                 )
             })?;
         starts.push(date);
@@ -400,7 +400,14 @@ fn person_from(
         let period_field = format!("svc.{code}.period");
         let period = period_of(posted.get(&period_field))
             .ok_or_else(|| FormErrors::at(&period_field, "Выберите период."))?;
+        // The first days of its courses, where the service is given in courses.
+        let courses_field = format!("svc.{code}.courses");
+        let courses = match &s.courses {
+            Some(_) => course_starts(posted.get(&courses_field), &courses_field)?,
+            None => Vec::new(),
+        };
         items.push(ProgrammeItem {
+            courses,
             service: s.code.clone(),
             count,
             period,
@@ -408,16 +415,16 @@ fn person_from(
     }
     let from = date_field(posted, "valid_from", "Программа действует с")?;
     let to = date_field(posted, "valid_to", "Программа действует по")?;
-    let courses = course_starts(posted.get("courses"))?;
+    // The programme-wide course start of older records stays for older kiosks; the form
+    // edits each service's own courses.
+    let course_start = person.programme.as_ref().and_then(|p| p.course_start);
     person.programme = match (from, to, items.is_empty()) {
         (None, None, true) => None,
         (Some(from), Some(to), _) if from <= to => Some(Programme {
-            courses,
             valid_from: from,
             valid_to: to,
             items,
-            // The list is the whole truth now (the form shows `course_start` in it).
-            course_start: None,
+            course_start,
         }),
         (Some(_), Some(_), _) => {
             return Err(FormErrors::at(
@@ -438,12 +445,21 @@ fn person_from(
             ));
         }
     };
+    // A course may have begun under the programme this one renewed, in the same year (the
+    // year's courses count toward «до двух курсов в год»), not after this one ends.
     if let Some(p) = &person.programme {
-        if let Some(out) = p.courses.iter().find(|c| !p.in_force(**c)) {
+        let year_start = NaiveDate::from_ymd_opt(p.valid_from.year(), 1, 1).unwrap_or(p.valid_from);
+        let outside = p.items.iter().find_map(|i| {
+            i.courses
+                .iter()
+                .find(|c| **c < year_start || **c > p.valid_to)
+                .map(|c| (i, *c))
+        });
+        if let Some((item, out)) = outside {
             return Err(FormErrors::at(
-                "courses",
+                &format!("svc.{}.courses", item.service.0),
                 &format!(
-                    "Курс с {} начинается вне срока программы.",
+                    "Курс с {} — вне года начала программы и её срока.",
                     out.format("%d.%m.%Y")
                 ),
             ));
@@ -535,14 +551,9 @@ fn person_form(
                         label for="valid_to" { "по" }
                         input #valid_to type="date" name="valid_to" value=(val("valid_to", date(programme.map(|p| p.valid_to)))) disabled[disabled]; (errors.at_field("valid_to"))
                     }
-                    div class=[errors.class("courses")] {
-                        label for="courses" { "Начала курсов реабилитации (через запятую)" }
-                        @let held = programme.map(|p| p.course_starts().iter().map(|d| d.format("%d.%m.%Y").to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-                        input #courses type="text" name="courses" size="34" placeholder="01.03.2026, 01.09.2026" value=(val("courses", held)) disabled[disabled]; (errors.at_field("courses"))
-                    }
                 }
                 table {
-                    thead { tr { th { "В программе" } th { "Услуга" } th { "Сколько раз (пусто — по мере необходимости)" } th { "За период" } } }
+                    thead { tr { th { "В программе" } th { "Услуга" } th { "Сколько раз (пусто — по мере необходимости)" } th { "За период" } th { "Даты начала курсов (для услуг курсами)" } } }
                     tbody {
                         @for s in &app.docs.catalogue.services {
                             @let code = &s.code.0;
@@ -561,6 +572,14 @@ fn person_form(
                                         @if period.starts_with("course-") { option value=(period) selected { "за курс, дней: " (period.trim_start_matches("course-")) } }
                                     }
                                     (errors.at_field(&period_name))
+                                }
+                                @let courses_name = format!("svc.{code}.courses");
+                                td class=[errors.class(&courses_name)] {
+                                    @if s.courses.is_some() {
+                                        @let held = programme.map(|p| p.course_starts(&s.code).iter().map(|d| d.format("%d.%m.%Y").to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                                        input id=(courses_name) name=(courses_name) size="24" placeholder="01.03.2026, 01.09.2026" aria-label={ "Даты начала курсов: " (s.title_ru) } value=(val(&courses_name, held)) disabled[disabled];
+                                        (errors.at_field(&courses_name))
+                                    }
                                 }
                             }
                         }

@@ -100,7 +100,9 @@ const NEW: &[(&str, &str)] = &[
     ("svc.001.period", "month"),
     ("valid_from", "2026-12-01"),
     ("valid_to", "2027-11-30"),
-    ("courses", "01.06.2027, 2026-12-01"),
+    ("svc.002-2.5.on", "1"),
+    ("svc.002-2.5.period", "month"),
+    ("svc.002-2.5.courses", "01.06.2027, 2026-12-01"),
 ];
 
 /// `NEW` with `name` set to `value` (or left out, for an empty value).
@@ -139,11 +141,15 @@ fn a_recipient_added_on_the_page_goes_to_the_kiosks_with_their_programme_and_a_w
         ("full_name", "", "Фамилия, имя, отчество: обязательно"),
         ("birth_date", "2030-01-01", "не может быть в будущем"),
         ("care_group", "7", "Группа ухода — число от 0 до 5"),
-        ("courses", "01.13.2027", "«01.13.2027» — не дата"),
         (
-            "courses",
-            "01.03.2026",
-            "Курс с 01.03.2026 начинается вне срока программы",
+            "svc.002-2.5.courses",
+            "01.13.2027",
+            "«01.13.2027» — не дата",
+        ),
+        (
+            "svc.002-2.5.courses",
+            "01.03.2025",
+            "Курс с 01.03.2025 — вне года начала программы и её срока",
         ),
         ("svc.001.count", "много", "сколько раз — число от 1 до 999"),
         (
@@ -191,8 +197,9 @@ fn a_recipient_added_on_the_page_goes_to_the_kiosks_with_their_programme_and_a_w
     // The rules' norms by care group and age (002 l.1511, l.3169), and the courses (l.1975).
     assert_eq!(e["care_group"], 3);
     assert_eq!(e["adult_on"], "2028-05-01", "the day she turns 18");
+    assert_eq!(e["programme"]["items"][1]["service"], "002-2.5");
     assert_eq!(
-        e["programme"]["courses"],
+        e["programme"]["items"][1]["courses"],
         serde_json::json!(["2026-12-01", "2027-06-01"])
     );
     let page = site.send(Method::GET, &format!("/people/{id}"), Some(&cookie), None);
@@ -1065,7 +1072,7 @@ fn a_replaced_programme_is_kept_and_judges_the_acts_of_its_own_months() {
             "svc.001.count" => *v = "2".into(),
             "svc.001.period" => *v = "week".into(),
             // A course must start within its programme.
-            "courses" => *v = "01.06.2027".into(),
+            "svc.002-2.5.courses" => *v = "01.06.2027".into(),
             _ => {}
         }
     }

@@ -292,18 +292,50 @@ fn a_unit_over_a_days_cap_and_a_weeks_is_two_violations() {
     );
 }
 
-/// The rules issue, point 3: a floor feeds plan vs fact. 002 l.1197 «от 1 раза в день» is owed to
-/// an adult whose programme lists 002-1.7.1: the act counts the November days they came (got any
-/// unit) without one, and never refuses a tap for it.
+/// The rules issue, point 3: a floor feeds plan vs fact. With the shipped catalogue, 002 l.1197
+/// «от 1 раза в день, не более 2-х в неделю» is no floor a recipient is owed (a session a day
+/// would break the week's cap): the act shows none. In a catalogue without that cap, the floor
+/// is owed to an adult whose programme lists 002-1.7.1: the act counts the November days they
+/// came (got any unit) without one. It never refuses a tap.
 #[test]
 fn a_floor_shows_in_the_act_as_the_days_without_a_session() {
+    let shipped = Site::new();
+    let act = floor_act(&shipped, false);
+    assert!(!act.contains("по стандарту"), "{act}");
+    let uncapped = Site::with_config(|dir| {
+        let text =
+            std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
+                .unwrap();
+        let cap = "[[services.limits]]\nmax = 2\nperiod = \"week\"\napplies_to = \"adults\"\ncite = { line = 1197, text = \"не более 2-х в неделю\" }\n";
+        assert!(text.contains(cap));
+        let own = dir.join("services-uncapped.toml");
+        std::fs::write(&own, text.replacen(cap, "", 1)).unwrap();
+        let config = dir.join("journal.toml");
+        let journal = std::fs::read_to_string(&config).unwrap();
+        let line = journal
+            .lines()
+            .find(|l| l.starts_with("catalogue = "))
+            .unwrap();
+        std::fs::write(
+            &config,
+            journal.replacen(line, &format!("catalogue = {:?}", own.to_str().unwrap()), 1),
+        )
+        .unwrap();
+        String::new()
+    });
+    floor_act(&uncapped, true);
+}
+
+/// Adds 002-1.7.1 to a recipient's programme, gives two sessions in November, and returns their
+/// November act; where the catalogue's floor is owed, checks its words against the generator.
+fn floor_act(site: &Site, owed: bool) -> String {
     use otmetka_core::people::ProgrammeItem;
     use otmetka_tests::institution::{LateSession, late_session_as};
-    let site = Site::new();
     let (who, name) = site.inst.recipients[2].clone();
     let mut p = site.people().recipient(who).unwrap().clone();
     let programme = p.programme.as_mut().unwrap();
     programme.items.push(ProgrammeItem {
+        courses: Vec::new(),
         service: "002-1.7.1".into(),
         count: None,
         period: otmetka_core::catalogue::Period::Month,
@@ -348,10 +380,13 @@ fn a_floor_shows_in_the_act_as_the_days_without_a_session() {
         _ => "дней",
     };
     let words = format!(
-        "по стандарту от 1 в день: без занятия {without} {days} из {}",
+        "по стандарту не реже 1 раза в день: без занятия {without} {days} из {}",
         came.len()
     );
-    assert!(act.body.contains(&words), "{name}: {words}\n{}", act.body);
+    if owed {
+        assert!(act.body.contains(&words), "{name}: {words}\n{}", act.body);
+    }
+    act.body
 }
 
 /// The staff journal's re-check reads the programme in force on each unit's day: November's
@@ -372,12 +407,12 @@ fn the_recheck_judges_a_units_day_by_the_programme_then_in_force() {
         valid_from: from.parse().unwrap(),
         valid_to: to.parse().unwrap(),
         items: vec![ProgrammeItem {
+            courses: Vec::new(),
             service: "001".into(),
             count: Some(count),
             period: otmetka_core::catalogue::Period::Month,
         }],
         course_start: None,
-        courses: Vec::new(),
     };
     for (p, at) in [
         (
