@@ -350,7 +350,15 @@ fn courses_per_year_and_their_length() {
     };
     let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
     let three = &["2026-02-01", "2026-06-01", "2026-10-01"][..];
-    let cases: [(&str, &str, &[&str], &str, Option<ProgrammeGap>); 9] = [
+    // (what, service, course starts, the tap, the gap expected or none).
+    type CourseCase<'a> = (
+        &'a str,
+        &'a str,
+        &'a [&'a str],
+        &'a str,
+        Option<ProgrammeGap>,
+    );
+    let cases: [CourseCase; 9] = [
         (
             "l.1975: a session in the second course of 2026",
             "002-2.5",
