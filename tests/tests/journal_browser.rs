@@ -846,9 +846,13 @@ async fn walk(
         .await?;
     let mut page = String::new();
     for _ in 0..300 {
-        page = text(c).await?;
-        if page.contains("Выгрузка готова") {
-            break;
+        // The page reloads itself while the export runs: a read that meets the reload (its
+        // node gone from the document) is tried again.
+        if let Ok(t) = text(c).await {
+            page = t;
+            if page.contains("Выгрузка готова") {
+                break;
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -461,3 +461,48 @@ fn the_recheck_judges_a_units_day_by_the_programme_then_in_force() {
         .collect();
     assert_eq!(over.len(), given - 1, "{given} given in November: {over:?}");
 }
+
+/// The rules issue, points 1 and 4: a group's earlier session that arrives late (an offline
+/// kiosk) makes the group's later session the second of the month, for recipients who were not
+/// in the late one: the re-check queues them too.
+#[test]
+fn a_late_earlier_session_of_a_group_rejudges_the_groups_later_one() {
+    use otmetka_core::people::GroupId;
+    use otmetka_tests::institution::{LateSession, late_session_as};
+    let site = Site::new();
+    let (x, y) = (site.inst.recipients[10].0, site.inst.recipients[11].0);
+    let group = GroupId(uuid::Uuid::from_u128(0x6b01));
+    let celebration = LateSession {
+        service: "002-1.7.2".into(),
+        minutes: 90,
+        group: Some(group),
+        ..LateSession::default()
+    };
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let later = late_session_as(&site.inst, day(10), &[x], &celebration).unwrap();
+    let capped = |found: &[otmetka_journal::store::rules::Violation]| {
+        found
+            .iter()
+            .filter(|v| v.service.0 == "002-1.7.2" && v.rule == Rule::FrequencyLimit)
+            .count()
+    };
+    assert_eq!(
+        capped(&recheck_december(&site)),
+        0,
+        "the group's first so far"
+    );
+    late_session_as(&site.inst, day(3), &[y], &celebration).unwrap();
+    let found = recheck_december(&site);
+    let later: Vec<_> = site
+        .units_of(&later.to_string())
+        .into_iter()
+        .map(|u| u.unit.id)
+        .collect();
+    assert_eq!(capped(&found), 1, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|v| v.recipient == x && later.contains(&v.unit)),
+        "the 10th is the group's second of December: {found:?}"
+    );
+}

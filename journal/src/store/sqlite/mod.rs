@@ -44,6 +44,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0014_programme_history.sql"),
     include_str!("migrations/0015_violations_pair.sql"),
     include_str!("migrations/0016_violations_per_limit.sql"),
+    include_str!("migrations/0017_recheck_cascade.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).

@@ -178,15 +178,18 @@ impl RulesStore for SqliteJournal {
         now: DateTime<Utc>,
     ) -> Result<Rechecked, StoreError> {
         let tx = self.write()?;
-        let queued: Vec<(String, String, String)> = {
+        let queued: Vec<(String, String, String, bool)> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT site, recipient, service FROM recheck_queue ORDER BY site, recipient LIMIT ?1",
+                "SELECT site, recipient, service, cascade FROM recheck_queue
+                 ORDER BY site, recipient LIMIT ?1",
             )?;
-            stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?
+            stmt.query_map([limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?
         };
         let mut done = Rechecked::default();
-        for (site, recipient, service) in &queued {
+        for (site, recipient, service, cascaded) in &queued {
             tx.execute(
                 "DELETE FROM recheck_queue WHERE site = ?1 AND recipient = ?2 AND service = ?3",
                 params![site, recipient, service],
@@ -222,6 +225,21 @@ impl RulesStore for SqliteJournal {
             // A group's cap (002 l.1251 «для группы получателей»): each unit of a session of
             // the recipient's group, against the group's sessions of the service before it.
             let per_group = svc.limits.iter().any(|l| l.per_group);
+            if per_group && !cascaded {
+                // The group's other recipients of the service: their sessions' verdicts count
+                // this one's sessions (one step: a pair queued so queues none).
+                let mut mates = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO recheck_queue (site, recipient, service, cascade)
+                     SELECT DISTINCT site, recipient, service, 1 FROM given
+                     WHERE site = ?1 AND service = ?2 AND recipient != ?3
+                       AND json_extract(body, '$.group') = ?4 AND removed_at IS NULL",
+                )?;
+                let groups: std::collections::BTreeSet<GroupId> =
+                    held.iter().filter_map(|h| h.group).collect();
+                for group in groups {
+                    mates.execute(params![site, service, recipient, group.0.to_string()])?;
+                }
+            }
             let mut verdicts = verdicts;
             for (h, broken) in held.iter().zip(verdicts.iter_mut()) {
                 let Some(group) = h.group.filter(|_| per_group) else {
