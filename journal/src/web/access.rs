@@ -47,6 +47,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/journal/sessions/{id}/checkins", Roles(EDIT)),
     ("POST", "/journal/units/{id}/remove", Roles(EDIT)),
     ("POST", "/journal/units/{id}/correct", Roles(EDIT)),
+    ("POST", "/journal/sessions/{id}/correct", Roles(EDIT)),
     ("POST", "/journal/sign-off", Roles(HEAD)),
     ("POST", "/journal/reopen", Roles(HEAD)),
     ("GET", "/journal/taps", Roles(READ)),

@@ -649,23 +649,6 @@ async fn session_page(
                                             " " button.danger type="submit" { "Убрать отметку" }
                                         }
                                     }
-                                    @if u.unit.recipient.is_some() && !addable.is_empty() {
-                                        @let field = format!("correct-{}", u.unit.id.0);
-                                        details open[errors.field.as_deref() == Some(field.as_str())] {
-                                            summary { "Отмечен не тот человек…" }
-                                            form method="post" action={ "/journal/units/" (u.unit.id.0) "/correct" } class=[errors.class(&field)] {
-                                                (csrf_field(&staff.0))
-                                                label for={ "to-" (u.unit.id.0) } { "На самом деле был(а)" }
-                                                select id={ "to-" (u.unit.id.0) } name="recipient" required {
-                                                    option value="" { "— выберите —" }
-                                                    @for r in &addable { option value=(r.id) { (r.display_name) } }
-                                                }
-                                                label for={ "why-" (u.unit.id.0) } { "Причина" }
-                                                input id={ "why-" (u.unit.id.0) } name="reason" required;
-                                                " " button type="submit" { "Исправить" }
-                                            }
-                                        }
-                                    }
                                 }
                             }
                         }
@@ -674,6 +657,39 @@ async fn session_page(
             }
         }
         @if j.units.is_empty() { p { "Услуг по этому занятию нет." @if s.closed_at.is_none() { " Занятие ещё идёт на киоске." } } }
+        // One form for the page (a select of every recipient per unit made the page of a
+        // 25-person session a quarter of a megabyte).
+        @let correctable: Vec<_> = units.iter().filter(|u| u.counts() && u.unit.recipient.is_some()).collect();
+        @if editable && !correctable.is_empty() && !addable.is_empty() {
+            h2 { "Отмечен не тот человек" }
+            form method="post" action={ "/journal/sessions/" (s.id) "/correct" } class=[errors.class("correct")] {
+                (csrf_field(&staff.0))
+                div.filters {
+                    div {
+                        label for="correct-unit" { "Чья отметка неверна" }
+                        select #correct-unit name="unit" required {
+                            option value="" { "— выберите —" }
+                            @for u in &correctable {
+                                option value=(u.unit.id.0) { (u.unit.recipient.map(|r| people.recipient_name(r)).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                    div {
+                        label for="correct-to" { "На самом деле был(а)" }
+                        select #correct-to name="recipient" required {
+                            option value="" { "— выберите —" }
+                            @for r in &addable { option value=(r.id) { (r.display_name) } }
+                        }
+                    }
+                    div {
+                        label for="correct-why" { "Причина (обязательно)" }
+                        input #correct-why name="reason" size="40" required;
+                    }
+                }
+                (errors.at_field("correct"))
+                p { button type="submit" { "Исправить отметку" } }
+            }
+        }
         @if editable && !per_group && s.closed_at.is_some() {
             h2 { "Добавить забытую отметку" }
             form method="post" action={ "/journal/sessions/" (s.id) "/checkins" } {
@@ -917,6 +933,9 @@ pub async fn remove_unit(
 
 #[derive(Debug, Deserialize)]
 pub struct CorrectForm {
+    /// The unit, where the form is the session page's (`POST /journal/sessions/{id}/correct`).
+    #[serde(default)]
+    unit: String,
     #[serde(default)]
     recipient: String,
     #[serde(default)]
@@ -931,12 +950,42 @@ pub async fn correct_unit(
     Path(id): Path<String>,
     Form(f): Form<CorrectForm>,
 ) -> Response {
-    let held = match held_unit(&app, &id).await {
-        Ok(u) => u,
+    correct(app, staff, &id, None, f).await
+}
+
+/// `POST /journal/sessions/{id}/correct`: the session page's one correction form, naming the
+/// unit (of that session) in its fields.
+pub async fn correct_in_session(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(session): Path<String>,
+    Form(f): Form<CorrectForm>,
+) -> Response {
+    let unit = f.unit.clone();
+    correct(app, staff, &unit, Some(&session), f).await
+}
+
+/// A correction of unit `id`; `session`, where the form is the session page's, must be its.
+async fn correct(
+    app: AppState,
+    staff: Staff,
+    id: &str,
+    in_session: Option<&str>,
+    f: CorrectForm,
+) -> Response {
+    let held = match held_unit(&app, id).await {
+        Ok(u) if in_session.is_none_or(|s| s == u.unit.session.to_string()) => u,
+        Ok(_) => {
+            return PageError::not_found("Такой отметки в этом занятии нет.").into_response();
+        }
         Err(e) => return e.into_response(),
     };
     let (unit, session) = (held.unit.id, held.unit.session);
-    let field = format!("correct-{}", unit.0);
+    let field = if in_session.is_some() {
+        "correct".to_string()
+    } else {
+        format!("correct-{}", unit.0)
+    };
     let people = match app.people(&held.site).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),

@@ -65,6 +65,11 @@ pub fn table() -> Vec<Route> {
             "/journal/units/{id}/correct",
             post(journal::correct_unit),
         ),
+        route(
+            p.clone(),
+            "/journal/sessions/{id}/correct",
+            post(journal::correct_in_session),
+        ),
         route(p.clone(), "/journal/sign-off", post(journal::sign_off)),
         route(p.clone(), "/journal/reopen", post(journal::reopen)),
         route(g.clone(), "/journal/taps", get(taps::list)),

@@ -216,6 +216,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
         "/journal/units/{id}/correct",
         "admin head specialist",
     ),
+    (
+        "POST",
+        "/journal/sessions/{id}/correct",
+        "admin head specialist",
+    ),
     ("POST", "/journal/sign-off", "head"),
     ("POST", "/journal/reopen", "head"),
     ("GET", "/journal/taps", "admin head specialist auditor"),
@@ -1229,6 +1234,12 @@ fn a_check_in_of_the_wrong_person_is_corrected_in_one_step_and_both_sides_are_ke
         None,
     );
     assert!(page.body.contains("Отмечен не тот человек"));
+    // One correction form for the page, not a list of everyone per unit.
+    assert!(
+        page.body.matches("name=\"recipient\"").count() <= 2,
+        "{} bytes",
+        page.body.len()
+    );
     let reason = enc("Карту Ивановой приложила её соседка");
     // Someone who is not on the list, someone already in the session, no reason: refused, and
     // nothing changes.
@@ -1258,11 +1269,32 @@ fn a_check_in_of_the_wrong_person_is_corrected_in_one_step_and_both_sides_are_ke
             "nothing changed"
         );
     }
+    // The page's form names the unit; one of another session is not taken.
+    let form = format!("/journal/sessions/{session}/correct");
+    let other = site
+        .inst
+        .sessions
+        .iter()
+        .map(|(s, _)| *s)
+        .find(|s| *s != session && !site.units_of(&s.to_string()).is_empty())
+        .unwrap();
+    let foreign = site.units_of(&other.to_string())[0].unit.id.0;
     let a = site.send(
         Method::POST,
-        &path,
+        &form,
         Some(&spec),
-        Some(&format!("csrf={csrf}&recipient={right}&reason={reason}")),
+        Some(&format!(
+            "csrf={csrf}&unit={foreign}&recipient={right}&reason={reason}"
+        )),
+    );
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    let a = site.send(
+        Method::POST,
+        &form,
+        Some(&spec),
+        Some(&format!(
+            "csrf={csrf}&unit={unit}&recipient={right}&reason={reason}"
+        )),
     );
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     let after = site.units_of(&session.to_string());
