@@ -50,20 +50,26 @@ fn usage_version(k: &KioskProcess) -> u64 {
     }
 }
 
+/// The site's usage as the journal last published it: its version and its recipients.
+fn published_usage(
+    journal: &JournalProcess,
+) -> Option<(u64, Vec<otmetka_core::wire::UsageRecipient>)> {
+    let db = rusqlite::Connection::open(&journal.database).ok()?;
+    let (version, body): (u64, String) = db
+        .query_row(
+            "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()?;
+    Some((version, serde_json::from_str(&body).ok()?))
+}
+
 /// Waits until the journal has published a usage that holds a unit of `kiosk` for `recipient`,
 /// and then until `k` holds that usage (or a newer one).
 fn told_of(journal: &JournalProcess, kiosk: &str, recipient: &str, k: &KioskProcess) {
     let version = wait_for(&format!("a usage with {kiosk}'s unit"), 60, || {
-        let db = rusqlite::Connection::open(&journal.database).ok()?;
-        let (version, body): (u64, String) = db
-            .query_row(
-                "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()?;
-        let recipients: Vec<otmetka_core::wire::UsageRecipient> =
-            serde_json::from_str(&body).ok()?;
+        let (version, recipients) = published_usage(journal)?;
         recipients
             .iter()
             .any(|r| {
@@ -213,16 +219,7 @@ fn a_unit_removed_on_the_pages_stops_counting_and_a_replaced_database_still_coun
     );
     // The journal's usage holds two of hers (the second and this one; not the removed one).
     let version = wait_for("a usage with two of her units", 60, || {
-        let db = rusqlite::Connection::open(&journal.database).ok()?;
-        let (version, body): (u64, String) = db
-            .query_row(
-                "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()?;
-        let recipients: Vec<otmetka_core::wire::UsageRecipient> =
-            serde_json::from_str(&body).ok()?;
+        let (version, recipients) = published_usage(&journal)?;
         let hers: u32 = recipients
             .iter()
             .filter(|r| r.id.to_string() == MARIA)

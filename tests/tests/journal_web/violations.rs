@@ -8,24 +8,62 @@ use chrono::{Datelike, NaiveDate};
 use otmetka_core::catalogue::Catalogue;
 use otmetka_core::decision::Rule;
 
-/// Drains the journal's re-check queue as the feed would, and reads December's violations.
-fn recheck_december(site: &Site) -> Vec<otmetka_journal::store::rules::Violation> {
-    let text =
-        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
-            .unwrap();
-    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
+use otmetka_journal::store::rules::Violation;
+
+/// The text of the shipped catalogue.
+fn shipped_catalogue() -> String {
+    std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml")).unwrap()
+}
+
+/// Drains the journal's re-check queue as the feed would (by `catalogue`, at `now`), and reads
+/// the violations of units dated in `[from, to)`.
+fn recheck(
+    site: &Site,
+    catalogue: Catalogue,
+    now: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<Violation> {
     let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
-    let now = "2026-12-11T14:00:00Z".parse().unwrap();
+    let now = now.parse().unwrap();
     site.rt
         .block_on(site.store.call(move |s| {
             while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
-            s.violations(
-                otmetka_tests::institution::SITE,
-                NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-                NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
-            )
+            s.violations(otmetka_tests::institution::SITE, from, to)
         }))
         .unwrap()
+}
+
+/// [`recheck`] by the shipped catalogue, for December's units.
+fn recheck_december(site: &Site) -> Vec<Violation> {
+    let catalogue = Catalogue::from_toml("services.toml", &shipped_catalogue()).unwrap();
+    recheck(
+        site,
+        catalogue,
+        "2026-12-11T14:00:00Z",
+        NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+    )
+}
+
+/// Who the tests' own store writes are recorded as.
+fn test_actor() -> otmetka_journal::store::staff::Actor {
+    otmetka_journal::store::staff::Actor {
+        user: None,
+        login: "test".into(),
+        name: "test".into(),
+    }
+}
+
+/// The ids of a session's units.
+fn unit_ids(
+    site: &Site,
+    session: otmetka_core::session::SessionId,
+) -> Vec<otmetka_core::unit::UnitId> {
+    site.units_of(&session.to_string())
+        .into_iter()
+        .map(|u| u.unit.id)
+        .collect()
 }
 
 #[test]
@@ -108,13 +146,11 @@ fn a_groups_second_celebration_of_a_month_is_found_by_the_recheck() {
         .iter()
         .filter(|v| v.service.0 == "002-1.7.2" && v.rule == Rule::FrequencyLimit)
         .collect();
-    let units_of = |s: otmetka_core::session::SessionId| {
-        site.units_of(&s.to_string())
-            .into_iter()
-            .map(|u| u.unit.id)
-            .collect::<Vec<_>>()
-    };
-    let (first, second, other) = (units_of(first), units_of(second), units_of(other));
+    let (first, second, other) = (
+        unit_ids(&site, first),
+        unit_ids(&site, second),
+        unit_ids(&site, other),
+    );
     assert_eq!(
         capped.len(),
         2,
@@ -157,11 +193,7 @@ fn a_minors_own_weekly_cap_holds_in_the_recheck_and_the_roster_carries_their_age
     let site = Site::new();
     let (adult, minor) = (site.inst.recipients[5].0, site.inst.recipients[6].0);
     let people = site.people();
-    let actor = otmetka_journal::store::staff::Actor {
-        user: None,
-        login: "test".into(),
-        name: "test".into(),
-    };
+    let actor = test_actor();
     for (id, birth) in [(adult, "1950-03-01"), (minor, "2012-01-01")] {
         let mut p = people.recipient(id).unwrap().clone();
         p.birth_date = Some(birth.parse().unwrap());
@@ -238,9 +270,7 @@ fn a_minors_own_weekly_cap_holds_in_the_recheck_and_the_roster_carries_their_age
 fn a_unit_over_a_days_cap_and_a_weeks_is_two_violations() {
     let site = Site::new();
     let who = site.inst.recipients[4].0;
-    let text =
-        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
-            .unwrap();
+    let text = shipped_catalogue();
     let week_cap = "[[services.limits]]\nmax = 2\nperiod = \"week\"\ncite = { line = 9,";
     assert!(text.contains(week_cap));
     let text = text.replacen(
@@ -263,24 +293,14 @@ fn a_unit_over_a_days_cap_and_a_weeks_is_two_violations() {
             otmetka_tests::institution::late_session_as(&site.inst, monday, &[who], &how).unwrap(),
         );
     }
-    let third: Vec<_> = site
-        .units_of(&last.unwrap().to_string())
-        .into_iter()
-        .map(|u| u.unit.id)
-        .collect();
-    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
-    let now = "2026-12-15T14:00:00Z".parse().unwrap();
-    let found = site
-        .rt
-        .block_on(site.store.call(move |s| {
-            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
-            s.violations(
-                otmetka_tests::institution::SITE,
-                monday,
-                monday.succ_opt().unwrap(),
-            )
-        }))
-        .unwrap();
+    let third = unit_ids(&site, last.unwrap());
+    let found = recheck(
+        &site,
+        catalogue,
+        "2026-12-15T14:00:00Z",
+        monday,
+        monday.succ_opt().unwrap(),
+    );
     let of_third: Vec<_> = found
         .iter()
         .filter(|v| v.recipient == who && third.contains(&v.unit) && v.rule == Rule::FrequencyLimit)
@@ -303,9 +323,7 @@ fn a_floor_shows_in_the_act_as_the_days_without_a_session() {
     let act = floor_act(&shipped, false);
     assert!(!act.contains("по стандарту"), "{act}");
     let uncapped = Site::with_config(|dir| {
-        let text =
-            std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
-                .unwrap();
+        let text = shipped_catalogue();
         let cap = "[[services.limits]]\nmax = 2\nperiod = \"week\"\napplies_to = \"adults\"\ncite = { line = 1197, text = \"не более 2-х в неделю\" }\n";
         assert!(text.contains(cap));
         let own = dir.join("services-uncapped.toml");
@@ -340,11 +358,7 @@ fn floor_act(site: &Site, owed: bool) -> String {
         count: None,
         period: otmetka_core::catalogue::Period::Month,
     });
-    let actor = otmetka_journal::store::staff::Actor {
-        user: None,
-        login: "test".into(),
-        name: "test".into(),
-    };
+    let actor = test_actor();
     site.call(move |s| s.save_recipient(&actor, &p, "2026-11-01T08:00:00Z".parse().unwrap()));
     let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
     let club = LateSession {
@@ -398,11 +412,7 @@ fn the_recheck_judges_a_units_day_by_the_programme_then_in_force() {
     use otmetka_core::people::{Programme, ProgrammeItem};
     let site = Site::new();
     let (who, _) = site.inst.recipients[7].clone();
-    let actor = otmetka_journal::store::staff::Actor {
-        user: None,
-        login: "test".into(),
-        name: "test".into(),
-    };
+    let actor = test_actor();
     let programme = |from: &str, to: &str, count| Programme {
         valid_from: from.parse().unwrap(),
         valid_to: to.parse().unwrap(),
@@ -433,23 +443,14 @@ fn the_recheck_judges_a_units_day_by_the_programme_then_in_force() {
     for d in [day(16), day(17)] {
         otmetka_tests::institution::late_session(&site.inst, d, &[who]).unwrap();
     }
-    let text =
-        std::fs::read_to_string(otmetka_tests::site::repo_root().join("config/services.toml"))
-            .unwrap();
-    let catalogue = Catalogue::from_toml("services.toml", &text).unwrap();
-    let time = otmetka_core::period::SiteTime::new(300, Default::default()).unwrap();
-    let now = "2026-12-11T14:00:00Z".parse().unwrap();
-    let found = site
-        .rt
-        .block_on(site.store.call(move |s| {
-            while s.recheck(&catalogue, &|_| time, 500, now)?.pairs > 0 {}
-            s.violations(
-                otmetka_tests::institution::SITE,
-                day(1),
-                day(30).succ_opt().unwrap(),
-            )
-        }))
-        .unwrap();
+    let catalogue = Catalogue::from_toml("services.toml", &shipped_catalogue()).unwrap();
+    let found = recheck(
+        &site,
+        catalogue,
+        "2026-12-11T14:00:00Z",
+        day(1),
+        day(30).succ_opt().unwrap(),
+    );
     let given = site.inst.given(who, "001", day(1)) + 2;
     let over: Vec<_> = found
         .iter()
@@ -493,11 +494,7 @@ fn a_late_earlier_session_of_a_group_rejudges_the_groups_later_one() {
     );
     late_session_as(&site.inst, day(3), &[y], &celebration).unwrap();
     let found = recheck_december(&site);
-    let later: Vec<_> = site
-        .units_of(&later.to_string())
-        .into_iter()
-        .map(|u| u.unit.id)
-        .collect();
+    let later = unit_ids(&site, later);
     assert_eq!(capped(&found), 1, "{found:?}");
     assert!(
         found
