@@ -790,6 +790,24 @@ impl Ctx<'_> {
         }
     }
 
+    /// A citation that must be there (`whole`: the table it belongs in, for the message).
+    fn required_cite(
+        &self,
+        raw: &Option<Spanned<RawCite>>,
+        whole: &Range<usize>,
+        key: &str,
+    ) -> Result<Citation, CatalogueError> {
+        self.cite(raw, key)?.ok_or_else(|| {
+            self.at(
+                whole,
+                key,
+                CatalogueProblem::Missing {
+                    expected: "a table { line, text }",
+                },
+            )
+        })
+    }
+
     fn cite(
         &self,
         raw: &Option<Spanned<RawCite>>,
@@ -888,16 +906,7 @@ impl Ctx<'_> {
                 expected("care groups 0-5", groups.get_ref()),
             ));
         };
-        let cite_key = format!("{key}.cite");
-        let cite = self.cite(&w.cite, &cite_key)?.ok_or_else(|| {
-            self.at(
-                &whole,
-                &cite_key,
-                CatalogueProblem::Missing {
-                    expected: "a table { line, text }",
-                },
-            )
-        })?;
+        let cite = self.required_cite(&w.cite, &whole, &format!("{key}.cite"))?;
         let minutes_key = format!("{key}.minutes");
         let minutes = match (&w.minutes, key) {
             (Some(m), "time_norm_longer") => Some(self.positive(m, &minutes_key)?),
@@ -944,15 +953,7 @@ impl Ctx<'_> {
                 },
             ));
         }
-        let cite = self.cite(&c.cite, "courses.cite")?.ok_or_else(|| {
-            self.at(
-                &whole,
-                "courses.cite",
-                CatalogueProblem::Missing {
-                    expected: "a table { line, text }",
-                },
-            )
-        })?;
+        let cite = self.required_cite(&c.cite, &whole, "courses.cite")?;
         Ok(Courses {
             per_year,
             days,
@@ -1252,17 +1253,7 @@ impl Ctx<'_> {
             "event.time_norm_minutes",
             POSITIVE,
         )?;
-        let cite = self
-            .cite(&e.time_norm_cite, "event.time_norm_cite")?
-            .ok_or_else(|| {
-                self.at(
-                    &whole,
-                    "event.time_norm_cite",
-                    CatalogueProblem::Missing {
-                        expected: "a table { line, text }",
-                    },
-                )
-            })?;
+        let cite = self.required_cite(&e.time_norm_cite, &whole, "event.time_norm_cite")?;
         Ok(EventForm {
             title_ru: text(&e.title_ru, "event.title_ru")?,
             title_en: text(&e.title_en, "event.title_en")?,
