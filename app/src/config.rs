@@ -530,18 +530,33 @@ pub mod bundle {
         })
     }
 
+    /// The group of the packaged kiosk's system user: the service reads the installed secrets
+    /// through it (`/etc/otmetka` is root's, the kiosk runs as `otmetka-kiosk`).
+    pub const SERVICE_GROUP: &str = "otmetka-kiosk";
+
     impl Bundle {
         /// Copies the bundle's files into `into` (created 0750 when missing), each written to a
-        /// temp file and renamed, secrets 0600. Returns the installed files.
-        pub fn install(&self, into: &Path) -> std::io::Result<Vec<PathBuf>> {
+        /// temp file and renamed, secrets 0600. With `group` (the packaged service's, when this
+        /// runs as root), the directory and the files belong to that group and the secrets are
+        /// 0640: readable by the service, by no one else. Returns the installed files.
+        pub fn install(&self, into: &Path, group: Option<u32>) -> std::io::Result<Vec<PathBuf>> {
             use std::io::Write;
             use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o750)
                 .create(into)?;
+            if let Some(gid) = group {
+                std::os::unix::fs::chown(into, None, Some(gid))?;
+                std::fs::set_permissions(into, std::fs::Permissions::from_mode(0o750))?;
+            }
             let mut done = Vec::new();
             for (name, mode) in &self.files {
+                let mode = &if group.is_some() && *mode == 0o600 {
+                    0o640
+                } else {
+                    *mode
+                };
                 let bytes = std::fs::read(self.dir.join(name))?;
                 let target = into.join(name);
                 let tmp = into.join(format!(".{name}.enroll-tmp"));
@@ -551,6 +566,9 @@ pub mod bundle {
                     .truncate(true)
                     .mode(*mode)
                     .open(&tmp)?;
+                if let Some(gid) = group {
+                    std::os::unix::fs::chown(&tmp, None, Some(gid))?;
+                }
                 // The mode of an existing temp file is not changed by open(): set it.
                 f.set_permissions(std::fs::Permissions::from_mode(*mode))?;
                 f.write_all(&bytes)?;

@@ -25,7 +25,7 @@ use otmetka_core::roster::RosterFile;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "otmetka-kiosk", about = "Otmetka attendance kiosk")]
+#[command(name = "otmetka-kiosk", version, about = "Otmetka attendance kiosk")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -308,7 +308,9 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     control::serve(&cfg.socket, handle, Some(extra))
         .with_context(|| format!("cannot listen on {}", cfg.socket.display()))?;
     tracing::info!(socket = %cfg.socket.display(), "kiosk {} of site {} ready", cfg.kiosk, cfg.site);
+    otmetka_link::systemd::ready(&format!("kiosk {} of site {}", cfg.kiosk, cfg.site));
     ui.run()?;
+    otmetka_link::systemd::stopping();
     Ok(())
 }
 
@@ -393,8 +395,17 @@ fn enroll(bundle_dir: &Path, into: &Path) -> Result<()> {
     use otmetka_app::config::bundle;
     let b = bundle::check(bundle_dir)
         .with_context(|| format!("the bundle {} is not usable", bundle_dir.display()))?;
+    // Installed by the package (as root): the files are given to the service's group.
+    let group = if rustix::process::geteuid().is_root() {
+        nix::unistd::Group::from_name(bundle::SERVICE_GROUP)
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw())
+    } else {
+        None
+    };
     let installed = b
-        .install(into)
+        .install(into, group)
         .with_context(|| format!("cannot install into {}", into.display()))?;
     let feed = b
         .config
@@ -416,10 +427,24 @@ fn enroll(bundle_dir: &Path, into: &Path) -> Result<()> {
     }
     let config = into.join(bundle::CONFIG);
     println!("broker: {feed}; store: {}", b.config.database.display());
+    // On a kiosk installed from the package, the service starts (again) with the new config.
+    let restarted = group.is_some()
+        && Path::new("/run/systemd/system").is_dir()
+        && std::process::Command::new("systemctl")
+            .args(["restart", "otmetka-kiosk.service"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if restarted {
+        println!("Служба otmetka-kiosk перезапущена / the otmetka-kiosk service was restarted");
+    } else {
+        println!(
+            "next: `systemctl restart otmetka-kiosk` (or `otmetka-kiosk run --config {}`)",
+            config.display()
+        );
+    }
     println!(
-        "next: `systemctl restart otmetka-kiosk` (or `otmetka-kiosk run --config {}`); \
-         then delete the bundle {} (it holds a password)",
-        config.display(),
+        "Удалите пакет {} (в нём пароль) / delete the bundle {} (it holds a password)",
+        bundle_dir.display(),
         bundle_dir.display()
     );
     Ok(())

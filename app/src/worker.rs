@@ -61,8 +61,15 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
             // ticked only after `tick` without a command.
             let mut next_tick = Instant::now() + tick;
             let mut last_command = Instant::now();
+            // systemd's watchdog is pinged from here, the loop that records the taps, and from
+            // nowhere else: a worker stuck in a handler stops the pings and systemd restarts
+            // the kiosk.
+            let mut watchdog = otmetka_link::systemd::Watchdog::from_env();
+            let stall = crate::crash::injected("stall-worker");
             loop {
-                let wait = next_tick.saturating_duration_since(Instant::now());
+                watchdog.pet();
+                let wake = watchdog.due().map_or(next_tick, |due| due.min(next_tick));
+                let wait = wake.saturating_duration_since(Instant::now());
                 match rx.recv_timeout(wait) {
                     Ok((cmd, reply_to, sent)) => {
                         last_command = Instant::now();
@@ -89,6 +96,12 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
                     continue;
                 }
                 next_tick = Instant::now() + tick;
+                if stall {
+                    tracing::error!("fault injected (stall-worker): the worker is stuck");
+                    loop {
+                        std::thread::park();
+                    }
+                }
                 // Checkpoints only when no one is tapping.
                 if last_command.elapsed() >= tick {
                     kiosk.idle();

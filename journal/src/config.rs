@@ -322,4 +322,15 @@ mod tests {
         std::fs::write(&path, text("Asia/Yekaterinburg")).unwrap();
         JournalConfig::load(&path).unwrap();
     }
+
+    #[test]
+    fn the_packaged_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/journal/journal.toml");
+        let cfg = JournalConfig::load(&path).unwrap();
+        assert_eq!(
+            cfg.database().unwrap().sqlite_path(),
+            Some(Path::new("/var/lib/otmetka/journal/journal.db"))
+        );
+        assert_eq!(cfg.sites.len(), 1);
+    }
 }

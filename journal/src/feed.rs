@@ -160,11 +160,16 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
         published: std::collections::HashMap::new(),
         usage_at: std::collections::HashMap::new(),
     };
+    // systemd's watchdog is pinged from this loop, the ingest, and from nowhere else: an ingest
+    // stuck on the store stops the pings and systemd restarts the journal.
+    let mut watchdog = otmetka_link::systemd::Watchdog::from_env();
     loop {
+        watchdog.pet();
         let deadline = r
             .batcher
             .next_deadline()
             .map(tokio::time::Instant::from_std);
+        let ping = watchdog.due().map(tokio::time::Instant::from_std);
         tokio::select! {
             biased;
             _ = shutdown.fired() => {
@@ -182,6 +187,8 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
             },
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
                 if deadline.is_some() => {}
+            _ = tokio::time::sleep_until(ping.unwrap_or_else(tokio::time::Instant::now)),
+                if ping.is_some() => {}
             _ = schedule_tick.tick(), if r.connected => {
                 r.publish_schedules().await?;
                 // A temporary card's last day passes without any change to the site's people.

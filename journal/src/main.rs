@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "otmetka-journal", about = "Otmetka journal server")]
+#[command(name = "otmetka-journal", version, about = "Otmetka journal server")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

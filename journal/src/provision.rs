@@ -116,7 +116,7 @@ pub fn kiosk_toml(site: &Id, kiosk: &Id, time_zone: &str, broker: &str, issued: 
          site = {site:?}\n\
          kiosk = {kiosk:?}\n\
          time_zone = {time_zone:?}\n\
-         database = \"/var/lib/otmetka/kiosk.db\"\n\
+         database = \"/var/lib/otmetka/kiosk/kiosk.db\"\n\
          catalogue = {catalogue:?}\n\
          site_secret_file = {secret:?}\n\
          socket = \"/run/otmetka/kiosk.sock\"\n\
@@ -128,7 +128,11 @@ pub fn kiosk_toml(site: &Id, kiosk: &Id, time_zone: &str, broker: &str, issued: 
          broker = {broker:?}\n\
          username = {username:?}\n\
          password_file = {password:?}\n\
-         ca_file = {ca:?}\n",
+         ca_file = {ca:?}\n\
+         \n\
+         [sound]\n\
+         # The clips the otmetka-kiosk package installs.\n\
+         sounds_dir = \"/usr/share/otmetka/sounds\"\n",
         site = site.as_str(),
         kiosk = kiosk.as_str(),
         catalogue = bundle::CATALOGUE,

@@ -60,6 +60,11 @@ pub async fn run(
         shutdown.clone(),
         tls,
     ));
+    otmetka_link::systemd::ready(&format!(
+        "journal of {} site(s), pages on {}",
+        cfg.sites.len(),
+        cfg.web.listen
+    ));
     let mut stop = std::pin::pin!(stop);
     let mut feed_done = None;
     let mut web_done = None;
@@ -68,6 +73,7 @@ pub async fn run(
         r = &mut feed_task => feed_done = Some(r),
         r = &mut web_task => web_done = Some(r),
     }
+    otmetka_link::systemd::stopping();
     trigger.fire();
     let feed_result = match feed_done {
         Some(r) => r,

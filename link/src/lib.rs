@@ -12,6 +12,8 @@
 //! - [`client`]: the thin tokio task (socket, framing, timers, reconnect) and the public
 //!   [`ClientHandle`] / [`EventStream`] API.
 //! - [`error`]: [`LinkError`], the crate's one error enum.
+//! - [`systemd`]: READY=1 and the watchdog pings (`sd_notify`) of the two services that hold a
+//!   link, the kiosk and the journal.
 //! - `testing` (feature `testing`): for this crate's tests and the system tests: `Broker`, a real
 //!   Mosquitto on a free loopback port (stop, kill, restart); `Proxy`, a TCP forwarder that can
 //!   cut or silently black-hole connections; `TestPki`, rcgen certificates.
@@ -36,6 +38,7 @@ pub mod client;
 pub mod error;
 pub mod packet;
 pub mod session;
+pub mod systemd;
 pub mod tls;
 pub mod topics;
 

@@ -154,8 +154,7 @@ impl KioskProcess {
         if std::env::var_os("OTMETKA_KIOSK_WINDOW").is_none() {
             run.push("--headless");
         }
-        let child = std::process::Command::new(sibling_binary("otmetka-kiosk")?)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        let child = service_command(&sibling_binary("otmetka-kiosk")?, &self.env)
             .args(run)
             .arg("--config")
             .arg(&self.config)
@@ -292,6 +291,9 @@ pub struct JournalProcess {
     pub database: PathBuf,
     /// The port of its web pages on 127.0.0.1.
     pub web_port: u16,
+    /// Environment for the process (systemd's `NOTIFY_SOCKET` in the systemd tests), kept for
+    /// restarts.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -349,6 +351,7 @@ impl JournalProcess {
             database: dir.join("journal.db"),
             config,
             web_port,
+            env: Vec::new(),
             child: None,
         };
         j.spawn()?;
@@ -378,7 +381,7 @@ impl JournalProcess {
             .create(true)
             .append(true)
             .open(self.dir.join("journal.log"))?;
-        let child = std::process::Command::new(sibling_binary("otmetka-journal")?)
+        let child = service_command(&sibling_binary("otmetka-journal")?, &self.env)
             .args(["serve", "--config"])
             .arg(&self.config)
             .stdout(Stdio::null())
@@ -411,6 +414,23 @@ impl Drop for JournalProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The command that starts `binary` with `env` added. Where `env` turns systemd's watchdog on
+/// (`WATCHDOG_USEC`), `WATCHDOG_PID` is the process's own pid, as systemd sets it: a shell
+/// exports its pid and execs the binary in its place.
+fn service_command(binary: &Path, env: &[(String, String)]) -> std::process::Command {
+    let mut cmd = if env.iter().any(|(k, _)| k == "WATCHDOG_USEC") {
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg("WATCHDOG_PID=$$ exec \"$0\" \"$@\"")
+            .arg(binary);
+        sh
+    } else {
+        std::process::Command::new(binary)
+    };
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd
 }
 
 /// The `[feed]` section of a kiosk config for a broker on this machine.
@@ -554,7 +574,7 @@ pub fn secure_journal_toml(
 /// provisioning wrote it).
 pub fn localize_kiosk_config(text: &str, dir: &Path) -> String {
     text.replace(
-        "database = \"/var/lib/otmetka/kiosk.db\"",
+        "database = \"/var/lib/otmetka/kiosk/kiosk.db\"",
         &format!("database = {:?}", dir.join("kiosk.db")),
     )
     .replace(
