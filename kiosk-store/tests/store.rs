@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Utc};
-use otmetka_app::store::{KioskIdentity, Store, StoreError};
+use otmetka_kiosk_store::{KioskIdentity, Store, StoreError};
 use otmetka_core::catalogue::{ServiceCode, UnitKind};
 use otmetka_core::event::{CheckInMethod, Event};
 use otmetka_core::people::{InstructorId, RecipientId};
@@ -425,8 +425,8 @@ fn each_database_is_its_own_installation_and_says_so_in_every_envelope() {
 fn one_kiosk_per_database_a_second_is_told_who_holds_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kiosk.db");
-    let first = otmetka_app::store::InstanceLock::take(&db).unwrap();
-    let err = otmetka_app::store::InstanceLock::take(&db)
+    let first = otmetka_kiosk_store::InstanceLock::take(&db).unwrap();
+    let err = otmetka_kiosk_store::InstanceLock::take(&db)
         .unwrap_err()
         .to_string();
     assert!(err.contains("already runs"), "{err}");
@@ -435,7 +435,7 @@ fn one_kiosk_per_database_a_second_is_told_who_holds_it() {
         "{err}"
     );
     drop(first);
-    otmetka_app::store::InstanceLock::take(&db).expect("free once the first is gone");
+    otmetka_kiosk_store::InstanceLock::take(&db).expect("free once the first is gone");
 }
 
 #[test]

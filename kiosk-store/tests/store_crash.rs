@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use otmetka_app::store::{Durability, KioskIdentity, Store};
+use otmetka_kiosk_store::{Durability, KioskIdentity, Store};
 use otmetka_core::catalogue::{ServiceCode, UnitKind};
 use otmetka_core::event::{CheckInMethod, Event};
 use otmetka_core::people::{InstructorId, RecipientId};
@@ -102,7 +102,13 @@ fn crash_child() {
 }
 
 fn spawn_child(db: &Path, sync: &str, max: Option<u64>, strace_to: Option<&Path>) -> Child {
-    let exe = std::env::current_exe().unwrap();
+    // This test binary again: itself, or under the emulator that runs it (`./run test` runs the
+    // aarch64 build under qemu-user and names it in OTMETKA_TEST_EMULATOR; an aarch64 binary
+    // cannot be exec'd here directly). strace then traces qemu, whose fsync is the guest's.
+    let mut argv: Vec<std::ffi::OsString> = std::env::var("OTMETKA_TEST_EMULATOR")
+        .map(|e| e.split_whitespace().map(Into::into).collect())
+        .unwrap_or_default();
+    argv.push(std::env::current_exe().unwrap().into());
     let mut cmd = match strace_to {
         Some(trace) => {
             let mut c = Command::new("strace");
@@ -114,10 +120,14 @@ fn spawn_child(db: &Path, sync: &str, max: Option<u64>, strace_to: Option<&Path>
                 "-o",
             ])
             .arg(trace)
-            .arg(&exe);
+            .args(&argv);
             c
         }
-        None => Command::new(&exe),
+        None => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
     };
     cmd.args([
         "--exact",
@@ -155,8 +165,16 @@ fn every_reported_checkin_survives_sigkill_100_times() {
                 .filter_map(|l| l.strip_prefix("committed ").map(str::to_string))
                 .collect::<Vec<_>>()
         });
-        // Kill at a random moment: sometimes before the store is even open.
-        std::thread::sleep(std::time::Duration::from_millis(rng.gen_range(5..120)));
+        // Kill at a random moment: sometimes before the store is even open. An emulated child
+        // (qemu-user) starts and commits about ten times slower: the window is as much longer.
+        let slower = if std::env::var_os("OTMETKA_TEST_EMULATOR").is_some() {
+            8
+        } else {
+            1
+        };
+        std::thread::sleep(std::time::Duration::from_millis(
+            rng.gen_range(5 * slower..120 * slower),
+        ));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let got = reader.join().unwrap();
