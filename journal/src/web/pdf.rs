@@ -156,7 +156,15 @@ pub fn journal_document(
                     .map(|r| full_name(people, *r))
                     .collect::<Vec<_>>()
                     .join(", "),
-                members_present: who.iter().filter(|r| group.members.contains(r)).count(),
+                members_present: who
+                    .iter()
+                    .filter(|r| {
+                        people
+                            .recipient(**r)
+                            .is_some_and(|p| p.groups.contains(&group.id))
+                            || group.members.contains(r)
+                    })
+                    .count(),
                 head_count: s.head_count,
                 units: j.units.iter().filter(|u| u.counts()).count(),
                 marks: marks
@@ -167,8 +175,17 @@ pub fn journal_document(
             }
         })
         .collect();
-    let mut members: Vec<JournalDocumentMember> = group
-        .members
+    // The members as the people's records say (the roster's `groups`), and any the group
+    // itself lists.
+    let mut ids: Vec<RecipientId> = people
+        .current()
+        .filter(|p| p.groups.contains(&group.id))
+        .map(|p| p.id)
+        .chain(group.members.iter().copied())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut members: Vec<JournalDocumentMember> = ids
         .iter()
         .map(|m| {
             let theirs: Vec<&SessionJournal> = rows

@@ -77,6 +77,24 @@ fn download(site: &Site, path: &str, cookie: &str, name: &str) -> (PathBuf, Stri
     (file, d.disposition)
 }
 
+/// With `OTMETKA_UPDATE_SCREENS=1`, page `page` of `pdf` as `docs/screens/NAME.png` (80 dpi,
+/// `pdftoppm`), to look at.
+fn update_screen(pdf: &Path, page: u32, name: &str) {
+    if std::env::var("OTMETKA_UPDATE_SCREENS").as_deref() != Ok("1") {
+        return;
+    }
+    let to = otmetka_tests::site::repo_root().join("docs/screens").join(name);
+    let p = page.to_string();
+    let ok = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "80", "-singlefile", "-f", &p, "-l", &p])
+        .arg(pdf)
+        .arg(&to)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "pdftoppm {}", to.display());
+}
+
 /// Squeezes runs of spaces: a line of `pdftotext -layout` as words.
 fn words(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -150,18 +168,24 @@ fn the_act_as_pdf_has_the_pages_figures_words_and_signature_lines_on_a4_with_dej
             .nth(1)
             .and_then(|r| r.split('<').next())
             .unwrap();
-        for words_expected in [
+        let all = words(&t);
+        for expected in [
             "АКТ",
             "о предоставлении социальных услуг",
             "за период с 01.11.2026 по 30.11.2026 (ноябрь 2026)",
             "Поставщик социальных услуг: отделение demo",
             &format!("Получатель социальных услуг: {full_name}"),
-            "Наименование социальной услуги",
             "Составлено 11.12.2026",
         ] {
+            assert!(all.contains(expected), "{expected:?} in the act:\n{t}");
+        }
+        // The header's words (its cells wrap in their columns).
+        for expected in ["№", "Код", "Наименование", "Даты", "Оказано", "По программе"] {
             assert!(
-                t.lines().any(|l| words(l).contains(words_expected)),
-                "{words_expected:?} in the act:\n{t}"
+                t.lines()
+                    .find(|l| l.contains("Наименование"))
+                    .is_some_and(|l| l.contains(expected)),
+                "{expected:?} in the header:\n{t}"
             );
         }
         // Each service's count as the generator gave it, and as the page shows it.
@@ -220,6 +244,9 @@ fn the_act_as_pdf_has_the_pages_figures_words_and_signature_lines_on_a4_with_dej
             "page numbers:\n{t}"
         );
         fonts_embedded(&pdf);
+        if *who == site.inst.recipients[1].0 {
+            update_screen(&pdf, 1, "act_pdf");
+        }
     }
     // Each download is in the audit log with whose act it was.
     let log = site
@@ -355,6 +382,7 @@ fn a_groups_month_in_pdf_has_the_pages_sessions_over_several_pages_with_the_head
     }
     assert!(last.contains("Заведующий отделением"), "{last}");
     fonts_embedded(&pdf);
+    update_screen(&pdf, 2, "journal_pdf");
     let log = site
         .rt
         .block_on(site.store.call(|s| s.audit_log(100)))
@@ -526,9 +554,9 @@ fn without_the_font_the_pdf_is_a_russian_error_and_an_institutions_template_is_u
     let t = text(&pdf, None);
     assert!(t.contains("АКТ ЦЕНТРА «ЗАБОТА»"), "{t}");
     assert!(
-        t.lines().any(|l| words(l).contains(
+        words(&t).contains(
             "Поставщик социальных услуг: ГБУ «Центр социального обслуживания «Забота»», отделение demo"
-        )),
+        ),
         "{t}"
     );
     let page = site.send(
