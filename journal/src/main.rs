@@ -436,7 +436,9 @@ fn run(cli: Cli) -> Result<()> {
             let mut found = Vec::new();
             for (s, people) in sites_to_search(&cfg, store.as_ref(), site.as_deref())? {
                 for g in &people.groups {
-                    if g.id.0.to_string() == q || (!q.is_empty() && g.name.to_lowercase().contains(&q)) {
+                    if g.id.0.to_string() == q
+                        || (!q.is_empty() && g.name.to_lowercase().contains(&q))
+                    {
                         found.push((s.clone(), Arc::clone(&people), g.clone()));
                     }
                 }

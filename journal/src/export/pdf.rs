@@ -140,9 +140,9 @@ impl Typesetter {
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.extension()
-                    .and_then(|x| x.to_str())
-                    .is_some_and(|x| ["ttf", "otf", "ttc"].contains(&x.to_ascii_lowercase().as_str()))
+                p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                    ["ttf", "otf", "ttc"].contains(&x.to_ascii_lowercase().as_str())
+                })
             })
             .collect();
         paths.sort();
@@ -206,7 +206,13 @@ impl Typesetter {
         output: typst::diag::SourceResult<PagedDocument>,
         warnings: &[SourceDiagnostic],
     ) -> Result<Vec<u8>, PdfError> {
-        let template = world.main.id().vpath().as_rootless_path().display().to_string();
+        let template = world
+            .main
+            .id()
+            .vpath()
+            .as_rootless_path()
+            .display()
+            .to_string();
         for w in warnings {
             // A missing font family would give a PDF of empty boxes: refuse it, clearly.
             if let Some(family) = w.message.strip_prefix("unknown font family: ") {
@@ -269,7 +275,11 @@ impl DocumentWorld<'_> {
         if id.package().is_some() {
             return Err(not_found());
         }
-        let dir = self.typesetter.templates_dir.as_ref().ok_or_else(not_found)?;
+        let dir = self
+            .typesetter
+            .templates_dir
+            .as_ref()
+            .ok_or_else(not_found)?;
         let path = id.vpath().resolve(dir).ok_or(FileError::AccessDenied)?;
         std::fs::read(&path).map_err(|e| FileError::from_io(e, &path))
     }
@@ -439,7 +449,9 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let t = Typesetter::new(&fonts(), Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
         let day = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default();
-        let e = t.render(Template::Act, &serde_json::json!({"a": 1}), day).err();
+        let e = t
+            .render(Template::Act, &serde_json::json!({"a": 1}), day)
+            .err();
         let text = e.map(|e| e.to_string()).unwrap_or_default();
         assert!(text.starts_with("template act.typ: line 3:"), "{text}");
         // A template that names a font the directory lacks is refused, not drawn in boxes.

@@ -285,7 +285,10 @@ pub fn plan_words(line: &ActLine) -> PlanWords {
             } else {
                 format!("меньше нормы в {} из {}", f.short.len(), f.judged)
             };
-            format!("по стандарту {}: {missed}", plan::floor_words(*min, f.period))
+            format!(
+                "по стандарту {}: {missed}",
+                plan::floor_words(*min, f.period)
+            )
         });
     PlanWords {
         plan: Some(plan::count_words(j.count, j.period)),

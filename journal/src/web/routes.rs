@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, account, acts, audit, exports, fleet, health, instructors, journal, layout, pdf, people,
-    quality, signin, taps, timetable, users, violations, visits,
+    AppState, account, acts, audit, exports, fleet, health, instructors, journal, layout, pdf,
+    people, quality, signin, taps, timetable, users, violations, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};

@@ -57,7 +57,9 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pdf, pin"),
+        Some(other) => {
+            bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pdf, pin")
+        }
     }
 }
 

@@ -15,7 +15,11 @@ fn poppler(tool: &str, args: &[&str], pdf: &Path) -> String {
     let out = std::process::Command::new(tool)
         .args(args)
         .arg(pdf)
-        .args(if tool == "pdftotext" { &["-"][..] } else { &[][..] })
+        .args(if tool == "pdftotext" {
+            &["-"][..]
+        } else {
+            &[][..]
+        })
         .output()
         .unwrap_or_else(|e| panic!("{tool} (apt-get install poppler-utils): {e}"));
     assert!(
@@ -83,7 +87,9 @@ fn update_screen(pdf: &Path, page: u32, name: &str) {
     if std::env::var("OTMETKA_UPDATE_SCREENS").as_deref() != Ok("1") {
         return;
     }
-    let to = otmetka_tests::site::repo_root().join("docs/screens").join(name);
+    let to = otmetka_tests::site::repo_root()
+        .join("docs/screens")
+        .join(name);
     let p = page.to_string();
     let ok = std::process::Command::new("pdftoppm")
         .args(["-png", "-r", "80", "-singlefile", "-f", &p, "-l", &p])
@@ -180,7 +186,14 @@ fn the_act_as_pdf_has_the_pages_figures_words_and_signature_lines_on_a4_with_dej
             assert!(all.contains(expected), "{expected:?} in the act:\n{t}");
         }
         // The header's words (its cells wrap in their columns).
-        for expected in ["№", "Код", "Наименование", "Даты", "Оказано", "По программе"] {
+        for expected in [
+            "№",
+            "Код",
+            "Наименование",
+            "Даты",
+            "Оказано",
+            "По программе",
+        ] {
             assert!(
                 t.lines()
                     .find(|l| l.contains("Наименование"))
@@ -192,7 +205,7 @@ fn the_act_as_pdf_has_the_pages_figures_words_and_signature_lines_on_a4_with_dej
         let rows = act_rows(&t);
         let planned = &site.inst.planned[who];
         let mut total = 0;
-        for (service, _) in planned {
+        for service in planned.keys() {
             let given = site.inst.given(*who, service, month);
             total += given;
             let row = rows
@@ -212,8 +225,8 @@ fn the_act_as_pdf_has_the_pages_figures_words_and_signature_lines_on_a4_with_dej
             "rows numbered in order"
         );
         assert!(
-            t.lines().any(|l| words(l)
-                == format!("Итого оказано единиц социальных услуг {total}")),
+            t.lines()
+                .any(|l| words(l) == format!("Итого оказано единиц социальных услуг {total}")),
             "total {total}:\n{t}"
         );
         assert!(
@@ -260,7 +273,9 @@ fn the_act_as_pdf_has_the_pages_figures_words_and_signature_lines_on_a4_with_dej
     assert_eq!(entry.login, "specialist");
     assert!(entry.detail.contains("ноябрь 2026"), "{}", entry.detail);
     assert_eq!(
-        log.iter().filter(|e| e.action == "download_act_pdf").count(),
+        log.iter()
+            .filter(|e| e.action == "download_act_pdf")
+            .count(),
         4
     );
 }
@@ -283,7 +298,10 @@ fn a_groups_month_in_pdf_has_the_pages_sessions_over_several_pages_with_the_head
         None,
     );
     let sessions = page.body.matches("<tr id=\"s-").count();
-    assert!(sessions > 30, "a month long enough to span pages: {sessions}");
+    assert!(
+        sessions > 30,
+        "a month long enough to span pages: {sessions}"
+    );
     let units: usize = page
         .body
         .split("<tr id=\"s-")
@@ -478,7 +496,10 @@ fn the_commands_write_the_same_act_and_group_month_as_the_pages() {
             out.to_str().unwrap(),
         ],
     );
-    assert!(said.contains("wrote the journal of Клуб «Рукодельница»"), "{said}");
+    assert!(
+        said.contains("wrote the journal of Клуб «Рукодельница»"),
+        "{said}"
+    );
     let (page_pdf, _) = download(
         &site,
         &format!("/journal/pdf?month=2026-11&group={}", institution::CLUB),
@@ -518,7 +539,11 @@ fn without_the_font_the_pdf_is_a_russian_error_and_an_institutions_template_is_u
         None,
     );
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(a.body.contains("нет шрифта") && a.body.contains("fonts-dejavu-core"), "{}", a.body);
+    assert!(
+        a.body.contains("нет шрифта") && a.body.contains("fonts-dejavu-core"),
+        "{}",
+        a.body
+    );
     let page = site.send(
         Method::GET,
         &format!("/acts/{who}?month=2026-11"),
@@ -539,10 +564,9 @@ fn without_the_font_the_pdf_is_a_russian_error_and_an_institutions_template_is_u
             )
             .unwrap();
         }
-        format!(
-            "[documents]\ninstitution = \"ГБУ «Центр социального обслуживания «Забота»»\"\n\
-             templates_dir = \"templates\"\n"
-        )
+        "[documents]\ninstitution = \"ГБУ «Центр социального обслуживания «Забота»»\"\n\
+         templates_dir = \"templates\"\n"
+            .to_string()
     });
     let (cookie, _) = site.sign_in("head");
     let (pdf, _) = download(
@@ -566,7 +590,8 @@ fn without_the_font_the_pdf_is_a_russian_error_and_an_institutions_template_is_u
         None,
     );
     assert!(
-        page.body.contains("ГБУ «Центр социального обслуживания «Забота»», отделение demo"),
+        page.body
+            .contains("ГБУ «Центр социального обслуживания «Забота»», отделение demo"),
         "the page names the provider as the PDF does"
     );
 }

@@ -78,14 +78,7 @@ pub fn run() -> Result<()> {
         .cloned()
         .context("the first recipient")?;
     let (act_p50, act_max, act) = time(rounds, || {
-        let act = acts::act_of(
-            store.as_ref(),
-            &person,
-            &catalogue,
-            &site.id,
-            month,
-            today,
-        )?;
+        let act = acts::act_of(store.as_ref(), &person, &catalogue, &site.id, month, today)?;
         let doc = pdf::act_document(&act, &cfg, &catalogue, &site.id, today);
         Ok(typesetter.render(Template::Act, &doc, today)?)
     })?;
