@@ -4,7 +4,9 @@
 //! working day in November 2026; the club has every third recipient). Each document is made
 //! `OTMETKA_BENCH_ROUNDS` times (default 10) after one warm-up, from the store read to the
 //! PDF's bytes; prints p50 and max in ms, the pages and the size. Loading the fonts (once per
-//! process) is timed apart.
+//! process) is timed apart. With `OTMETKA_BENCH_PDF_DIR=DIR` the institution is generated in
+//! DIR and kept, with the two PDFs, so the release `otmetka-journal act` / `journal-pdf`
+//! commands can be timed on it too.
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -49,10 +51,13 @@ pub fn run() -> Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let dir = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    let keep = std::env::var_os("OTMETKA_BENCH_PDF_DIR").map(std::path::PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
     let month = NaiveDate::from_ymd_opt(2026, 11, 1).context("date")?;
     let last = NaiveDate::from_ymd_opt(2026, 11, 30).context("date")?;
-    let inst = institution::generate(dir.path(), 30, month, last, 17, 20261203)?;
+    let inst = institution::generate(&dir, 30, month, last, 17, 20261203)?;
     let cfg = JournalConfig::load(&inst.config)?;
     let catalogue = load_catalogue(&cfg)?;
     let mut store = otmetka_journal::store::open(&cfg.database()?)?;
@@ -103,6 +108,11 @@ pub fn run() -> Result<()> {
         rows = doc.total_sessions;
         Ok(typesetter.render(Template::GroupJournal, &doc, today)?)
     })?;
+    if let Some(keep) = &keep {
+        std::fs::write(keep.join("act.pdf"), &act)?;
+        std::fs::write(keep.join("journal.pdf"), &journal)?;
+        println!("pdf: kept {} (journal.toml, act.pdf, journal.pdf)", keep.display());
+    }
     println!("pdf: {}", super::machine());
     println!("pdf: fonts loaded once: {fonts:.1} ms");
     println!(
