@@ -111,7 +111,10 @@ pub fn run() -> Result<()> {
     if let Some(keep) = &keep {
         std::fs::write(keep.join("act.pdf"), &act)?;
         std::fs::write(keep.join("journal.pdf"), &journal)?;
-        println!("pdf: kept {} (journal.toml, act.pdf, journal.pdf)", keep.display());
+        println!(
+            "pdf: kept {} (journal.toml, act.pdf, journal.pdf)",
+            keep.display()
+        );
     }
     println!("pdf: {}", super::machine());
     println!("pdf: fonts loaded once: {fonts:.1} ms");
