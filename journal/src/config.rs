@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 pub struct SiteConfig {
     pub id: String,
+    /// The site's name as documents print it («Отделение дневного пребывания»); the id where
+    /// none is given.
+    #[serde(default)]
+    pub name: Option<String>,
     /// A roster file with raw card numbers; hashed with the site secret and published retained.
     #[serde(default)]
     pub roster_file: Option<PathBuf>,
@@ -119,6 +123,38 @@ fn default_listen() -> String {
     "127.0.0.1:8080".into()
 }
 
+/// The PDF documents (`[documents]`): the monthly act and a group's month of the journal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// The provider's name as the acts print it («ГБУ «Комплексный центр социального
+    /// обслуживания населения»»); empty: the site's name alone.
+    #[serde(default)]
+    pub institution: String,
+    /// A directory with the institution's own `act.typ` and `journal.typ` (copies of
+    /// `config/templates/`, relative to this file); without it the shipped templates are used.
+    #[serde(default)]
+    pub templates_dir: Option<PathBuf>,
+    /// The fonts the templates use (TTF/OTF), embedded in every PDF: Debian's DejaVu
+    /// (`fonts-dejavu-core`) by default.
+    #[serde(default = "default_fonts_dir")]
+    pub fonts_dir: PathBuf,
+}
+
+fn default_fonts_dir() -> PathBuf {
+    PathBuf::from(crate::export::pdf::DEFAULT_FONTS_DIR)
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> DocumentsConfig {
+        DocumentsConfig {
+            institution: String::new(),
+            templates_dir: None,
+            fonts_dir: default_fonts_dir(),
+        }
+    }
+}
+
 /// The journal's configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +188,8 @@ pub struct JournalConfig {
     pub provisioning: Option<ProvisioningConfig>,
     #[serde(default)]
     pub web: WebConfig,
+    #[serde(default)]
+    pub documents: DocumentsConfig,
 }
 
 fn default_client_id() -> String {
@@ -201,9 +239,14 @@ impl JournalConfig {
                 }
             }
         }
-        for p in [cfg.web.cert_file.as_mut(), cfg.web.key_file.as_mut()]
-            .into_iter()
-            .flatten()
+        for p in [
+            cfg.web.cert_file.as_mut(),
+            cfg.web.key_file.as_mut(),
+            cfg.documents.templates_dir.as_mut(),
+            Some(&mut cfg.documents.fonts_dir),
+        ]
+        .into_iter()
+        .flatten()
         {
             fix(p);
         }
@@ -261,6 +304,26 @@ impl JournalConfig {
             })
             .unwrap_or_else(|| self.base.clone());
         dir.join("exports")
+    }
+
+    /// The provider as a document of `site` names it: «institution, site name», or the site
+    /// alone («отделение demo») where no institution is configured.
+    pub fn provider(&self, site: &str) -> String {
+        let unit = self.site_name(site);
+        match self.documents.institution.trim() {
+            "" => unit,
+            inst => format!("{inst}, {unit}"),
+        }
+    }
+
+    /// A site's name as documents print it: its `name`, or «отделение ID».
+    pub fn site_name(&self, site: &str) -> String {
+        self.sites
+            .iter()
+            .find(|s| s.id == site)
+            .and_then(|s| s.name.clone())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("отделение {site}"))
     }
 
     /// Where the fleet page writes the bundles of the kiosks it provisions (relative to this

@@ -4,6 +4,10 @@
 //! - `otmetka-journal units --config FILE --from DATE --to DATE` (JSON lines)
 //! - `otmetka-journal export --config FILE --from DATE --to DATE --format csv|xlsx --out FILE
 //!   [--site SITE]` (a progress bar on a terminal)
+//! - `otmetka-journal act --config FILE --month 2026-11 --recipient ID --out FILE.pdf` (the
+//!   monthly act as PDF, as the act's page shows it)
+//! - `otmetka-journal journal-pdf --config FILE --month 2026-11 --group ID --out FILE.pdf` (a
+//!   group's month of the journal as PDF)
 //! - `otmetka-journal provision-kiosk --config FILE SITE KIOSK --out DIR`
 //! - `otmetka-journal revoke-kiosk --config FILE SITE KIOSK`
 //! - `otmetka-journal enrol-card --config FILE SITE KIOSK RECIPIENT [--minutes N] [--wait]`
@@ -15,8 +19,10 @@ use clap::{Parser, Subcommand};
 use otmetka_journal::clock::{Clock, SystemClock};
 use otmetka_journal::config::JournalConfig;
 use otmetka_journal::documents::{Documents, load_catalogue};
+use otmetka_journal::export::pdf::{Template, Typesetter};
+use otmetka_journal::store::people::SitePeople;
 use otmetka_journal::store::staff::{Actor, NewUser, Role};
-use otmetka_journal::web::auth;
+use otmetka_journal::web::{self, acts, auth, pdf};
 use otmetka_journal::{enrol, export, provision, serve, store};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +65,40 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
         /// Only this site's units (default: every site).
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Write a recipient's monthly act as PDF (the act's page, typeset with the template
+    /// `act.typ`, for signing).
+    Act {
+        #[arg(long)]
+        config: PathBuf,
+        /// The month, as 2026-11.
+        #[arg(long)]
+        month: String,
+        /// The recipient's id, or a part of the name only they have.
+        #[arg(long)]
+        recipient: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The recipient's site (default: the site that has them).
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Write a group's month of the journal as PDF (the sessions its members took part in, as
+    /// the journal's page with the group picked, and each member's totals).
+    JournalPdf {
+        #[arg(long)]
+        config: PathBuf,
+        /// The month, as 2026-11.
+        #[arg(long)]
+        month: String,
+        /// The group's id, or a part of its name only it has.
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The group's site (default: the site that has it).
         #[arg(long)]
         site: Option<String>,
     },
@@ -331,6 +371,128 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Act {
+            config,
+            month,
+            recipient,
+            out,
+            site,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let month = parse_month_arg(&month)?;
+            let catalogue = load_catalogue(&cfg)?;
+            let mut store = store::open(&cfg.database()?)?;
+            let (site, people) = sites_to_search(&cfg, store.as_ref(), site.as_deref())?
+                .into_iter()
+                .find(|(_, p)| enrol::find_recipient(p, &recipient).is_ok())
+                .with_context(|| {
+                    format!("no recipient {recipient:?} (an id or a part of the name) at any site")
+                })?;
+            let (id, _) = enrol::find_recipient(&people, &recipient)?;
+            let person = people
+                .recipient(id)
+                .cloned()
+                .with_context(|| format!("no recipient {id}"))?;
+            let today = site.date(now());
+            let act = acts::act_of(store.as_ref(), &person, &catalogue, &site.id, month, today)?;
+            let document = pdf::act_document(&act, &cfg, &catalogue, &site.id, today);
+            let bytes = typesetter(&cfg)?.render(Template::Act, &document, today)?;
+            write_file(&out, &bytes)?;
+            store.audit(
+                &command_actor("otmetka-journal act"),
+                "download_act_pdf",
+                &id.to_string(),
+                &format!(
+                    "act for {}, PDF, {} services, {} units, to {}",
+                    month.format("%Y-%m"),
+                    document.lines.len(),
+                    document.total,
+                    out.display()
+                ),
+                now(),
+            )?;
+            println!(
+                "wrote the act of {} for {} ({} services, {} units) to {}",
+                person.full_name,
+                month.format("%Y-%m"),
+                document.lines.len(),
+                document.total,
+                out.display()
+            );
+            Ok(())
+        }
+        Cmd::JournalPdf {
+            config,
+            month,
+            group,
+            out,
+            site,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let month = parse_month_arg(&month)?;
+            let catalogue = load_catalogue(&cfg)?;
+            let mut store = store::open(&cfg.database()?)?;
+            let q = group.trim().to_lowercase();
+            let mut found = Vec::new();
+            for (s, people) in sites_to_search(&cfg, store.as_ref(), site.as_deref())? {
+                for g in &people.groups {
+                    if g.id.0.to_string() == q
+                        || (!q.is_empty() && g.name.to_lowercase().contains(&q))
+                    {
+                        found.push((s.clone(), Arc::clone(&people), g.clone()));
+                    }
+                }
+            }
+            let (site, people, group) = match found.len() {
+                1 => found.remove(0),
+                0 => bail!("no group {group:?} (an id or a part of the name) at any site"),
+                n => bail!(
+                    "{n} groups match {group:?}: {}; give more of the name or the id",
+                    found
+                        .iter()
+                        .map(|(s, _, g)| format!("{} ({}, site {})", g.name, g.id.0, s.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let today = site.date(now());
+            let document = pdf::group_journal(
+                store.as_ref(),
+                &people,
+                &group,
+                &cfg,
+                &catalogue,
+                &site,
+                month,
+                today,
+            )?;
+            let bytes = typesetter(&cfg)?.render(Template::GroupJournal, &document, today)?;
+            write_file(&out, &bytes)?;
+            store.audit(
+                &command_actor("otmetka-journal journal-pdf"),
+                "download_journal_pdf",
+                &format!("group {}", group.id.0),
+                &format!(
+                    "journal of group {} for {}, site {}, PDF, {} sessions, {} units, to {}",
+                    group.name,
+                    month.format("%Y-%m"),
+                    site.id,
+                    document.total_sessions,
+                    document.total_units,
+                    out.display()
+                ),
+                now(),
+            )?;
+            println!(
+                "wrote the journal of {} for {} ({} sessions, {} units) to {}",
+                group.name,
+                month.format("%Y-%m"),
+                document.total_sessions,
+                document.total_units,
+                out.display()
+            );
+            Ok(())
+        }
         Cmd::Export {
             config,
             from,
@@ -396,6 +558,63 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// `--month 2026-11` as the month's first day.
+fn parse_month_arg(month: &str) -> Result<NaiveDate> {
+    otmetka_journal::web::journal::parse_month(month)
+        .with_context(|| format!("--month {month:?}: give the month as 2026-11"))
+}
+
+/// The sites to look for a recipient or group in (the one asked for, or all), with their
+/// people.
+fn sites_to_search(
+    cfg: &JournalConfig,
+    store: &dyn store::JournalStore,
+    only: Option<&str>,
+) -> Result<Vec<(web::SiteView, Arc<SitePeople>)>> {
+    if let Some(site) = only {
+        if !cfg.sites.iter().any(|s| s.id == site) {
+            bail!("no site {site:?} in the config");
+        }
+    }
+    web::sites(cfg)
+        .into_iter()
+        .filter(|s| only.is_none_or(|o| o == s.id))
+        .map(|s| {
+            let people = store
+                .people(&s.id)
+                .with_context(|| format!("reading the people of site {}", s.id))?;
+            Ok((s, Arc::new(people)))
+        })
+        .collect()
+}
+
+/// The typesetter of the config's `[documents]` (fonts, templates).
+fn typesetter(cfg: &JournalConfig) -> Result<Typesetter> {
+    Ok(Typesetter::new(
+        &cfg.documents.fonts_dir,
+        cfg.documents.templates_dir.as_deref(),
+    )?)
+}
+
+/// Writes `bytes` to `path` whole: into `PATH.part`, then renamed, so a reader never sees half
+/// a document.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    let part = PathBuf::from(part);
+    std::fs::write(&part, bytes).with_context(|| format!("cannot write {}", part.display()))?;
+    std::fs::rename(&part, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The audit log's actor for a command run by hand.
+fn command_actor(name: &str) -> Actor {
+    Actor {
+        user: None,
+        login: name.into(),
+        name: name.into(),
     }
 }
 

@@ -11,11 +11,14 @@
 //!   period from the store into a file, with progress) and [`ExportError`].
 //! - [`csv`]: `;`-separated UTF-8 with a BOM (what Excel opens in a Russian locale).
 //! - [`xlsx`]: an Excel workbook, a sheet per month, written in constant memory.
+//! - [`pdf`]: documents typeset by typst from templates (`config/templates/`): the monthly act
+//!   and a group's month of the journal, with their data types and the fonts.
 //! - [`jobs`]: exports started from the pages: background tasks, their progress, the directory
 //!   the files are kept in for a day and its cleanup.
 
 pub mod csv;
 pub mod jobs;
+pub mod pdf;
 pub mod xlsx;
 
 use crate::config::JournalConfig;

@@ -9,7 +9,8 @@ use super::layout::{PageError, Section, date_label, month_label, month_select, p
 use super::{AppState, SiteView};
 use crate::plan::{self, Given, Judged};
 use crate::store::people::Person;
-use crate::store::staff::Actor;
+use crate::store::staff::{Actor, UnitRecord};
+use crate::store::{JournalStore, StoreError};
 use axum::extract::{Path, Query, State};
 use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
@@ -152,10 +153,15 @@ async fn given_since(
 ) -> Result<BTreeMap<RecipientId, Given>, PageError> {
     let to = next_month(month).pred_opt().unwrap_or(month);
     let units = app.store.call(move |s| s.unit_records(from, to)).await?;
-    Ok(plan::given_by_recipient(
+    Ok(given_of(&units, &site.id))
+}
+
+/// The units of `site` that count, by recipient (a per-group unit for each participant).
+pub fn given_of(units: &[UnitRecord], site: &str) -> BTreeMap<RecipientId, Given> {
+    plan::given_by_recipient(
         units
             .iter()
-            .filter(|u| u.counts() && u.site == site.id)
+            .filter(|u| u.counts() && u.site == site)
             .map(|u| {
                 (
                     u.unit.recipient,
@@ -164,13 +170,77 @@ async fn given_since(
                     u.unit.date,
                 )
             }),
-    ))
+    )
 }
 
-/// The plan cell of an act line: the count in words, and the periods that fell short.
-fn plan_cell(line: &ActLine) -> Markup {
+/// One recipient's act for a month: its lines and their total, as the page and the PDF show
+/// them.
+#[derive(Debug, Clone)]
+pub struct Act {
+    pub person: Person,
+    pub month: NaiveDate,
+    pub lines: Vec<ActLine>,
+    pub total: usize,
+}
+
+/// Reads what `person`'s act for `month` needs from the store and judges its lines as of
+/// `today`: the one computation behind the act's page, its PDF and `otmetka-journal act`.
+pub fn act_of(
+    store: &dyn JournalStore,
+    person: &Person,
+    catalogue: &Catalogue,
+    site: &str,
+    month: NaiveDate,
+    today: NaiveDate,
+) -> Result<Act, StoreError> {
+    let from = needed_from(std::iter::once(person), month, today);
+    let to = next_month(month).pred_opt().unwrap_or(month);
+    let given = given_of(&store.unit_records(from, to)?, site);
+    let none = Given::new();
+    let lines = act_lines(
+        given.get(&person.id).unwrap_or(&none),
+        person,
+        catalogue,
+        month,
+        today,
+    );
+    Ok(Act {
+        person: person.clone(),
+        month,
+        total: lines.iter().map(|l| l.count).sum(),
+        lines,
+    })
+}
+
+/// An act line's plan in words: the programme's count, the periods that fell short, the
+/// running one, the standard's floor missed. The page's cell and the PDF's use these words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanWords {
+    /// «2 в неделю»; `None`: the service is not in the programme.
+    pub plan: Option<String>,
+    /// «меньше плана на 2», «меньше плана: 02.11–08.11 — 1».
+    pub short: Option<String>,
+    /// «идёт 07.12–13.12: 1 из 2».
+    pub ongoing: Option<String>,
+    /// «по стандарту не реже 1 раза в день: без занятия 6 дней из 8».
+    pub floor: Option<String>,
+}
+
+impl PlanWords {
+    /// The notes under the plan, in the page's order.
+    pub fn notes(&self) -> Vec<String> {
+        [&self.short, &self.ongoing, &self.floor]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+/// The words of an act line's plan.
+pub fn plan_words(line: &ActLine) -> PlanWords {
     let Some(j) = &line.plan else {
-        return html! { span.muted { "нет в программе" } };
+        return PlanWords::default();
     };
     let span_words = |s: &plan::Span| {
         if s.first == s.last {
@@ -179,39 +249,75 @@ fn plan_cell(line: &ActLine) -> Markup {
             format!("{}–{}", s.first.format("%d.%m"), s.last.format("%d.%m"))
         }
     };
+    let short = match (j.is_short(), j.count) {
+        (true, Some(count)) if j.period == Period::Month => Some(format!(
+            "меньше плана на {}",
+            count.saturating_sub(j.short[0].given)
+        )),
+        (true, Some(_)) => Some(format!(
+            "меньше плана: {}",
+            j.short
+                .iter()
+                .map(|s| format!("{} — {}", span_words(&s.span), s.given))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        _ => None,
+    };
+    let ongoing = match (j.ongoing, j.count) {
+        (Some((s, n)), Some(count)) if j.period != Period::Month || n < count => {
+            Some(format!("идёт {}: {n} из {count}", span_words(&s)))
+        }
+        _ => None,
+    };
+    let floor = line
+        .floor
+        .as_ref()
+        .filter(|(_, f)| f.is_short())
+        .map(|(min, f)| {
+            let missed = if f.period == Period::Day {
+                format!(
+                    "без занятия {} {} из {}",
+                    f.short.len(),
+                    plural(f.short.len(), "день", "дня", "дней"),
+                    f.judged
+                )
+            } else {
+                format!("меньше нормы в {} из {}", f.short.len(), f.judged)
+            };
+            format!(
+                "по стандарту {}: {missed}",
+                plan::floor_words(*min, f.period)
+            )
+        });
+    PlanWords {
+        plan: Some(plan::count_words(j.count, j.period)),
+        short,
+        ongoing,
+        floor,
+    }
+}
+
+/// The dates of an act line, «02.11, 05.11».
+pub fn dates_words(line: &ActLine) -> String {
+    line.dates
+        .iter()
+        .map(|d| d.format("%d.%m").to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The plan cell of an act line: the count in words, and the periods that fell short.
+fn plan_cell(line: &ActLine) -> Markup {
+    let w = plan_words(line);
+    let Some(plan) = &w.plan else {
+        return html! { span.muted { "нет в программе" } };
+    };
     html! {
-        (plan::count_words(j.count, j.period))
-        @if let (true, Some(count)) = (j.is_short(), j.count) {
-            br;
-            span.short {
-                @if j.period == Period::Month {
-                    "меньше плана на " (count.saturating_sub(j.short[0].given))
-                } @else {
-                    "меньше плана: "
-                    @for (k, s) in j.short.iter().enumerate() {
-                        @if k > 0 { "; " }
-                        (span_words(&s.span)) " — " (s.given)
-                    }
-                }
-            }
-        }
-        @if let (Some((s, n)), Some(count)) = (j.ongoing, j.count) {
-            @if j.period != Period::Month || n < count {
-                br;
-                span.muted { "идёт " (span_words(&s)) ": " (n) " из " (count) }
-            }
-        }
-        @if let Some((min, f)) = line.floor.as_ref().filter(|(_, f)| f.is_short()) {
-            br;
-            span.short {
-                "по стандарту " (plan::floor_words(*min, f.period)) ": "
-                @if f.period == Period::Day {
-                    "без занятия " (f.short.len()) " " (plural(f.short.len(), "день", "дня", "дней")) " из " (f.judged)
-                } @else {
-                    "меньше нормы в " (f.short.len()) " из " (f.judged)
-                }
-            }
-        }
+        (plan)
+        @if let Some(short) = &w.short { br; span.short { (short) } }
+        @if let Some(ongoing) = &w.ongoing { br; span.muted { (ongoing) } }
+        @if let Some(floor) = &w.floor { br; span.short { (floor) } }
     }
 }
 
@@ -311,13 +417,32 @@ pub async fn list(
                             @if in_progress && lines.iter().any(ActLine::is_behind_so_far) { " " span.mark.info { "пока меньше" } } }
                         td.num { (total) }
                         td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.plan.as_ref().is_some_and(|j| j.count.is_some())).count()) } @else { "—" } }
-                        td { a href={ "/acts/" (r.id) "?month=" (m) "&site=" (site.id) } { "Открыть акт" } }
+                        td { a href={ "/acts/" (r.id) "?month=" (m) "&site=" (site.id) } { "Открыть акт" }
+                            " · " a href={ "/acts/" (r.id) "/pdf?month=" (m) "&site=" (site.id) } { "Скачать PDF" } }
                     }
                 }
             }
         }
     };
     Ok(page("Акты", Section::Acts, Some(&staff.0), body))
+}
+
+/// The recipient an act's path names, among the site's people whose data is held.
+pub(super) async fn act_person(
+    app: &AppState,
+    site: &SiteView,
+    recipient: &str,
+) -> Result<Person, PageError> {
+    let id = recipient
+        .parse()
+        .map(RecipientId)
+        .map_err(|_| PageError::not_found("Такого получателя нет."))?;
+    app.people(&site.id)
+        .await?
+        .recipient(id)
+        .filter(|p| p.anonymised_at.is_none())
+        .cloned()
+        .ok_or_else(|| PageError::not_found("Такого получателя нет."))
 }
 
 /// `GET /acts/{recipient}`: one act, ready to print.
@@ -328,28 +453,15 @@ pub async fn act(
     Query(q): Query<MonthQuery>,
 ) -> Result<Markup, PageError> {
     let (month, site) = month_and_site(&app, &q)?;
-    let id = recipient
-        .parse()
-        .map(RecipientId)
-        .map_err(|_| PageError::not_found("Такого получателя нет."))?;
-    let people = app.people(&site.id).await?;
-    let person = people
-        .recipient(id)
-        .filter(|p| p.anonymised_at.is_none())
-        .cloned()
-        .ok_or_else(|| PageError::not_found("Такого получателя нет."))?;
+    let person = act_person(&app, &site, &recipient).await?;
+    let id = person.id;
     let today = site.date(app.now());
-    let from = needed_from(std::iter::once(&person), month, today);
-    let given = given_since(&app, &site, from, month).await?;
-    let none = Given::new();
-    let lines = act_lines(
-        given.get(&person.id).unwrap_or(&none),
-        &person,
-        &app.docs.catalogue,
-        month,
-        today,
-    );
-    let total: usize = lines.iter().map(|l| l.count).sum();
+    let (docs, sid) = (app.docs.clone(), site.id.clone());
+    let act = app
+        .store
+        .call(move |s| act_of(s, &person, &docs.catalogue, &sid, month, today))
+        .await?;
+    let (person, lines, total) = (&act.person, &act.lines, act.total);
     let (now, actor) = (app.now(), Actor::of(&staff.0.user));
     let detail = format!("act for {}", month_label(month));
     app.store
@@ -357,10 +469,13 @@ pub async fn act(
         .await?;
     let last = next_month(month).pred_opt().unwrap_or(month);
     let body = html! {
-        p.noprint { a href={ "/acts?month=" (format!("{:04}-{:02}", month.year(), month.month())) "&site=" (site.id) } { "← Все акты за " (month_label(month)) } " · Напечатайте страницу (Ctrl+P)." }
+        p.noprint { a href={ "/acts?month=" (format!("{:04}-{:02}", month.year(), month.month())) "&site=" (site.id) } { "← Все акты за " (month_label(month)) } " · Напечатайте страницу (Ctrl+P) или "
+            a href={ "/acts/" (person.id) "/pdf?month=" (format!("{:04}-{:02}", month.year(), month.month())) "&site=" (site.id) } { "скачайте акт в PDF" } "." }
         h1 { "Акт о предоставлении социальных услуг" }
         p { "за период с " (date_label(month)) " по " (date_label(last)) }
-        p { "Поставщик социальных услуг: отделение " strong { (site.id) } }
+        p { "Поставщик социальных услуг: "
+            @if app.config.documents.institution.trim().is_empty() { "отделение " strong { (site.id) } }
+            @else { strong { (app.config.provider(&site.id)) } } }
         p { "Получатель социальных услуг: " strong { (person.full_name) }
             @if let Some(b) = person.birth_date { ", дата рождения " (date_label(b)) } }
         @if !person.representative.is_empty() {
@@ -378,7 +493,7 @@ pub async fn act(
                     tr class=[l.is_short().then_some("problem")] {
                         td.num { (i + 1) }
                         td { (app.service_title(&l.service)) }
-                        td { @for (k, d) in l.dates.iter().enumerate() { @if k > 0 { ", " } (d.format("%d.%m")) } }
+                        td { (dates_words(l)) }
                         td.num data-service=(l.service) { (l.count) }
                         td.plan { (plan_cell(l)) }
                     }

@@ -53,6 +53,14 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The sessions a standing group's members took part in (the page's «Группа»).
+    pub fn for_group(group: &str) -> Filter {
+        Filter {
+            group: group.to_string(),
+            ..Filter::default()
+        }
+    }
+
     /// The day asked for; `Err` for one that is not a date of `month`.
     fn day(&self, month: NaiveDate) -> Result<Option<NaiveDate>, PageError> {
         let day = self.day.trim();
@@ -371,17 +379,7 @@ pub async fn month(
     app.store
         .call(move |s| s.audit(&actor, "view_journal", &subject, &detail, now))
         .await?;
-    let sessions: Vec<_> = sessions
-        .into_iter()
-        .filter(|j| filter.keeps(j, day, &site, &people))
-        .collect();
-    let rows: Vec<(SessionJournal, Vec<Mark>)> = sessions
-        .into_iter()
-        .map(|j| {
-            let m = marks(&j);
-            (j, m)
-        })
-        .collect();
+    let rows = kept_sessions(sessions, &filter, day, &site, &people);
     let units: usize = rows
         .iter()
         .map(|(j, _)| j.units.iter().filter(|u| u.counts()).count())
@@ -487,6 +485,15 @@ pub async fn month(
                     a href={ "/exports?site=" (site.id) "&from=" (month.format("%Y-%m-%d")) "&to=" (next_month(month).pred_opt().unwrap_or(month).format("%Y-%m-%d")) } { "Выгрузить месяц в Excel или CSV" }
                 }
             }
+            @if !people.groups.is_empty() {
+                div.noprint {
+                    "Журнал группы за месяц в PDF: "
+                    @for (i, g) in people.groups.iter().enumerate() {
+                        @if i > 0 { " · " }
+                        a href={ "/journal/pdf?month=" (month_param(month)) "&site=" (site.id) "&group=" (g.id.0) } { "Скачать PDF — " (g.name) }
+                    }
+                }
+            }
             div.noprint {
                 a href={ "/journal?month=" (month_param(prev)) "&site=" (site.id) } { "← " (month_label(prev)) }
                 " · "
@@ -530,6 +537,39 @@ pub async fn month(
         }
     };
     Ok(page("Журнал", Section::Journal, Some(&staff.0), body))
+}
+
+/// The sessions of `site` that `filter` keeps (and `day`, where given), each with its marks:
+/// the rows of the month's page, and of a group's month in PDF.
+pub fn kept_sessions(
+    sessions: Vec<SessionJournal>,
+    filter: &Filter,
+    day: Option<NaiveDate>,
+    site: &SiteView,
+    people: &SitePeople,
+) -> Vec<(SessionJournal, Vec<Mark>)> {
+    sessions
+        .into_iter()
+        .filter(|j| j.session.site == site.id && filter.keeps(j, day, site, people))
+        .map(|j| {
+            let m = marks(&j);
+            (j, m)
+        })
+        .collect()
+}
+
+/// The sessions `site` opened in `month` (its local days), with their units.
+pub fn month_sessions(
+    store: &dyn crate::store::JournalStore,
+    site: &SiteView,
+    month: NaiveDate,
+) -> Result<Vec<SessionJournal>, StoreError> {
+    let (from, to) = (site.start_of(month), site.start_of(next_month(month)));
+    Ok(store
+        .sessions(from, to)?
+        .into_iter()
+        .filter(|j| j.session.site == site.id)
+        .collect())
 }
 
 /// Russian plural forms: 1 занятие, 2 занятия, 5 занятий.

@@ -14,7 +14,7 @@
 //!   [`taps`] (unidentified cards matched to people), [`acts`] (the monthly act), [`quality`] (satisfaction), [`timetable`] (the week, printable, and its planning), [`people`] (recipients, their
 //!   programmes and cards), [`instructors`], [`fleet`], [`users`], [`audit`], [`health`],
 //!   [`exports`] (a period's units as CSV or XLSX, made in the background, downloaded by whoever
-//!   asked).
+//!   asked), [`pdf`] (the act and a group's month as PDF downloads).
 
 pub mod access;
 pub mod account;
@@ -27,6 +27,7 @@ pub mod health;
 pub mod instructors;
 pub mod journal;
 pub mod layout;
+pub mod pdf;
 pub mod people;
 pub mod quality;
 pub mod routes;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub config: Arc<crate::config::JournalConfig>,
     /// The exports asked for on the pages (`/exports`), with their files' directory.
     pub exports: Arc<crate::export::jobs::Jobs>,
+    /// The PDF typesetter (fonts loaded at the first PDF asked for).
+    pub typesetter: pdf::SharedTypesetter,
     /// Each site's people as last read, with the revision they were read at.
     people: Arc<Mutex<HashMap<String, Arc<SitePeople>>>>,
 }
@@ -93,6 +96,7 @@ impl AppState {
             secure_cookies: false,
             config: Arc::new(cfg.clone()),
             exports: Arc::new(crate::export::jobs::Jobs::new(cfg.export_dir())),
+            typesetter: Arc::default(),
             people: Arc::default(),
         }
     }

@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, account, acts, audit, exports, fleet, health, instructors, journal, layout, people,
-    quality, signin, taps, timetable, users, violations, visits,
+    AppState, account, acts, audit, exports, fleet, health, instructors, journal, layout, pdf,
+    people, quality, signin, taps, timetable, users, violations, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -49,6 +49,7 @@ pub fn table() -> Vec<Route> {
         ),
         route(g.clone(), "/", get(home)),
         route(g.clone(), "/journal", get(journal::month)),
+        route(g.clone(), "/journal/pdf", get(pdf::group_month)),
         route(g.clone(), "/journal/sessions/{id}", get(journal::session)),
         route(
             p.clone(),
@@ -80,6 +81,7 @@ pub fn table() -> Vec<Route> {
         ),
         route(g.clone(), "/acts", get(acts::list)),
         route(g.clone(), "/acts/{recipient}", get(acts::act)),
+        route(g.clone(), "/acts/{recipient}/pdf", get(pdf::act)),
         route(g.clone(), "/timetable", get(timetable::show)),
         route(p.clone(), "/timetable/sessions", post(timetable::plan)),
         route(

@@ -9,6 +9,7 @@
 //!   its own transaction with the same pragmas, side by side in one run; and fsyncs per check-in
 //!   (counted by re-running a fixed number of check-ins under `strace -c`).
 //! - `pages`: see the `pages` module: the journal's pages on 300 recipients and a year of units.
+//! - `pdf`: see the `pdf` module: the monthly act and a 300-session group journal as PDF.
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +24,8 @@ use uuid::Uuid;
 
 #[path = "otmetka-bench/pages.rs"]
 mod pages;
+#[path = "otmetka-bench/pdf.rs"]
+mod pdf;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,12 +35,14 @@ fn main() -> Result<()> {
             feed::run()?;
             kiosk::run()?;
             pages::run()?;
+            pdf::run()?;
             bench_pin()
         }
         Some("store") => bench_store(),
         Some("kiosk") => kiosk::run(),
         Some("feed") => feed::run(),
         Some("pages") => pages::run(),
+        Some("pdf") => pdf::run(),
         Some("pin") => bench_pin(),
         Some("store-fsync-child") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
@@ -52,7 +57,9 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some(other) => bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pin"),
+        Some(other) => {
+            bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pdf, pin")
+        }
     }
 }
 

@@ -14,14 +14,14 @@ use std::collections::BTreeMap;
 use tower::ServiceExt;
 
 /// A download: status, the headers it is judged by, the bytes.
-struct Download {
-    status: StatusCode,
-    content_type: String,
-    disposition: String,
-    body: Vec<u8>,
+pub(super) struct Download {
+    pub(super) status: StatusCode,
+    pub(super) content_type: String,
+    pub(super) disposition: String,
+    pub(super) body: Vec<u8>,
 }
 
-fn get_bytes(site: &Site, path: &str, cookie: &str) -> Download {
+pub(super) fn get_bytes(site: &Site, path: &str, cookie: &str) -> Download {
     let req = Request::builder()
         .method(Method::GET)
         .uri(path)

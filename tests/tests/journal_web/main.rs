@@ -26,6 +26,7 @@ mod account;
 mod export;
 mod feedback;
 mod fleet;
+mod pdf;
 mod people;
 mod sessions;
 mod violations;
@@ -196,6 +197,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/account/password", "admin head specialist auditor"),
     ("GET", "/", "admin head specialist auditor"),
     ("GET", "/journal", "admin head specialist auditor"),
+    ("GET", "/journal/pdf", "admin head specialist auditor"),
     (
         "GET",
         "/journal/sessions/{id}",
@@ -227,6 +229,11 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/journal/taps/{tap}/match", "admin head specialist"),
     ("GET", "/acts", "admin head specialist auditor"),
     ("GET", "/acts/{recipient}", "admin head specialist auditor"),
+    (
+        "GET",
+        "/acts/{recipient}/pdf",
+        "admin head specialist auditor",
+    ),
     ("GET", "/timetable", "admin head specialist auditor"),
     ("POST", "/timetable/sessions", "admin head specialist"),
     ("POST", "/timetable/sessions/{id}", "admin head specialist"),
