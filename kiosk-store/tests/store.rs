@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Utc};
-use otmetka_kiosk_store::{KioskIdentity, Store, StoreError};
 use otmetka_core::catalogue::{ServiceCode, UnitKind};
 use otmetka_core::event::{CheckInMethod, Event};
 use otmetka_core::people::{InstructorId, RecipientId};
 use otmetka_core::session::{CheckInId, SessionId};
+use otmetka_kiosk_store::{KioskIdentity, Store, StoreError};
 use uuid::Uuid;
 
 fn identity() -> KioskIdentity {

@@ -11,11 +11,11 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, Duration, Utc};
-use otmetka_kiosk_store::{Durability, KioskIdentity, Store};
 use otmetka_core::catalogue::{ServiceCode, UnitKind};
 use otmetka_core::event::{CheckInMethod, Event};
 use otmetka_core::people::{InstructorId, RecipientId};
 use otmetka_core::session::{CheckInId, SessionId};
+use otmetka_kiosk_store::{Durability, KioskIdentity, Store};
 use rand::{Rng, SeedableRng};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
