@@ -280,6 +280,7 @@ impl KioskProcess {
 impl Drop for KioskProcess {
     fn drop(&mut self) {
         self.kill();
+        show_log_if_failing(&format!("kiosk {}", self.dir.display()), &self.log());
     }
 }
 
@@ -413,7 +414,23 @@ impl JournalProcess {
 impl Drop for JournalProcess {
     fn drop(&mut self) {
         self.kill();
+        show_log_if_failing(&format!("journal {}", self.dir.display()), &self.log());
     }
+}
+
+/// When a test fails (its thread is unwinding), prints the end of a process's log to stderr, so
+/// the failure says what the process did (the test's run directory is deleted after it).
+fn show_log_if_failing(who: &str, log: &str) {
+    if !std::thread::panicking() {
+        return;
+    }
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(60)..];
+    eprintln!("--- the last {} lines of the log of {who} ---", tail.len());
+    for l in tail {
+        eprintln!("{l}");
+    }
+    eprintln!("--- end of the log of {who} ---");
 }
 
 /// The command that starts `binary` with `env` added. Where `env` turns systemd's watchdog on

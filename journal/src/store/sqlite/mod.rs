@@ -66,6 +66,36 @@ pub struct SqliteJournal {
 
 use otmetka_core::timestamp::{from_text, to_text as ts};
 
+/// Brings the schema to the latest version. `rusqlite_migration` reads the version before its
+/// transaction takes the write lock, so an opener racing another on a new file (the service
+/// starting while a command or a test opens it) runs migrations the other has just committed and
+/// fails ("table … already exists"). Where the version moved while it ran, it looks again; an
+/// error with the version unmoved is the migration's own and is returned.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+    let mut moved = 0;
+    loop {
+        let before = version(conn)?;
+        match MIGRATIONS.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(_) if version(conn)? != before && moved < MIGRATION_SQL.len() => moved += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether SQLite refused at once with `SQLITE_BUSY`: it does so without waiting for the busy
+/// timeout where waiting could deadlock (two connections setting a new file's journal mode),
+/// and the caller is to try again.
+fn refused_busy(e: &StoreError) -> bool {
+    let sqlite = match e {
+        StoreError::Sqlite(e) => e,
+        StoreError::Migration(rusqlite_migration::Error::RusqliteError { err, .. }) => err,
+        _ => return false,
+    };
+    sqlite.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+}
+
 impl SqliteJournal {
     /// A write transaction: `IMMEDIATE`, so it takes the write lock first and waits for it
     /// (see the module's documentation).
@@ -74,7 +104,21 @@ impl SqliteJournal {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
+    /// Opens (and creates, and migrates) the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut tries = 0;
+        loop {
+            match Self::open_once(path) {
+                Err(e) if refused_busy(&e) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
         // The journal holds names' ids, card hashes and the audit trail: the service user's
         // alone (SQLite gives the -wal and -shm files the database file's mode).
@@ -82,7 +126,7 @@ impl SqliteJournal {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         conn.execute_batch("PRAGMA synchronous=FULL;")?;
-        MIGRATIONS.to_latest(&mut conn)?;
+        migrate(&mut conn)?;
         Ok(SqliteJournal { conn })
     }
 
@@ -1005,5 +1049,31 @@ mod tests {
             .unwrap();
         assert_eq!(v as usize, MIGRATIONS_COUNT);
         assert!(MIGRATIONS.validate().is_ok());
+    }
+
+    /// Two processes that open a new database at once (the service starting while an
+    /// administrator's command or a test reads it) both open it: the one that finds the
+    /// schema migrated by the other while it waited for the lock does not fail.
+    #[test]
+    fn openers_racing_on_a_new_database_all_open_it() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("journal.db");
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let openers: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            SqliteJournal::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for o in openers {
+                    let r = o.join().unwrap();
+                    assert!(r.is_ok(), "round {round}: {r:?}");
+                }
+            });
+        }
     }
 }
