@@ -89,6 +89,51 @@ impl Person {
             .or(self.programme.as_ref())
     }
 
+    /// The programme in force on `day`: the current one where it is valid then, else the latest
+    /// replaced one that was.
+    fn in_force_on(&self, day: NaiveDate) -> Option<&Programme> {
+        let valid = |p: &&Programme| p.in_force(day);
+        self.programme.as_ref().filter(valid).or_else(|| {
+            self.past_programmes
+                .iter()
+                .map(|p| &p.programme)
+                .find(valid)
+        })
+    }
+
+    /// The programmes in force on some day of `[first, last]`, oldest first, each cut to the
+    /// days it was the one in force and to the recipient's last day: where a programme was
+    /// replaced mid-month, the old one covers the month's first part and the new one the rest.
+    /// A programme in force up to an end of the window keeps its own date there.
+    pub fn programmes_in_force(&self, first: NaiveDate, last: NaiveDate) -> Vec<Programme> {
+        let mut runs: Vec<(&Programme, NaiveDate, NaiveDate)> = Vec::new();
+        for day in first.iter_days().take_while(|d| *d <= last) {
+            let Some(p) = self.in_force_on(day) else {
+                continue;
+            };
+            match runs.last_mut() {
+                Some((q, _, to)) if *q == p && to.succ_opt() == Some(day) => *to = day,
+                _ => runs.push((p, day, day)),
+            }
+        }
+        runs.into_iter()
+            .map(|(p, from, to)| {
+                let mut p = p.clone();
+                if from > first {
+                    p.valid_from = from;
+                }
+                if to < last {
+                    p.valid_to = to;
+                }
+                if let Some(left) = self.left_on {
+                    p.valid_to = p.valid_to.min(left);
+                }
+                p
+            })
+            .filter(|p| p.valid_from <= p.valid_to)
+            .collect()
+    }
+
     /// Whether they had left by `date` (their last day was before it).
     pub fn has_left(&self, date: NaiveDate) -> bool {
         self.left_on.is_some_and(|last| last < date)

@@ -14,8 +14,8 @@ use crate::store::{JournalStore, StoreError};
 use axum::extract::{Path, Query, State};
 use chrono::{Datelike, NaiveDate};
 use maud::{Markup, html};
-use otmetka_core::catalogue::{Catalogue, Period};
-use otmetka_core::people::{ProgrammeItem, RecipientId};
+use otmetka_core::catalogue::{Catalogue, Period, ServiceCode};
+use otmetka_core::people::{Programme, ProgrammeItem, RecipientId};
 use std::collections::BTreeMap;
 
 /// One line of an act: a service, the dates it was given on in the month, and its count.
@@ -24,25 +24,41 @@ pub struct ActLine {
     pub service: String,
     pub dates: Vec<NaiveDate>,
     pub count: usize,
-    /// What the programme plans for the service, judged over the month; `None`: not in it.
-    pub plan: Option<Judged>,
+    /// What the programmes in force in the month plan for the service, each judged over its
+    /// days, oldest first (two where a programme was replaced mid-month and the plan changed);
+    /// empty: not in them.
+    pub plan: Vec<Planned>,
     /// The standard's minimum frequency for the recipient (a floor: 002 l.1197 «от 1 раза в
     /// день»), judged the same way, where the service is in the programme and has one.
     pub floor: Option<(u32, Judged)>,
 }
 
+/// What one programme plans for a service, judged over the days of the month it was in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The days of the month the programme was in force.
+    pub in_force: plan::Span,
+    pub judged: Judged,
+}
+
 impl ActLine {
     /// Whether a judged period of the month fell short of the programme.
     pub fn is_short(&self) -> bool {
-        self.plan.as_ref().is_some_and(Judged::is_short)
+        self.plan.iter().any(|p| p.judged.is_short())
+    }
+
+    /// Whether the service is in a programme with a count (not only «as needed»).
+    pub fn is_counted(&self) -> bool {
+        self.plan.iter().any(|p| p.judged.count.is_some())
     }
 
     /// Whether the running period (this week, this month) has fewer so far than planned: not a
     /// shortfall yet, but what the specialist still has to give.
     pub fn is_behind_so_far(&self) -> bool {
-        self.plan.as_ref().is_some_and(|j| {
-            j.ongoing
-                .zip(j.count)
+        self.plan.iter().any(|p| {
+            p.judged
+                .ongoing
+                .zip(p.judged.count)
                 .is_some_and(|((_, n), count)| n < count)
         })
     }
@@ -59,30 +75,23 @@ pub fn act_lines(
     today: NaiveDate,
 ) -> Vec<ActLine> {
     let span = plan::month_span(month);
-    let mut services: BTreeMap<&str, Option<&ProgrammeItem>> = given
+    // The programmes in force in the month (a replaced one for a past month, or two where one
+    // replaced the other), each cut to its days; someone who left is judged up to their last day.
+    let programmes = programmes_of_month(recipient, month);
+    let mut services: BTreeMap<&str, ()> = given
         .iter()
         .filter(|(_, dates)| dates.iter().any(|d| span.first <= *d && *d <= span.last))
-        .map(|(s, _)| (s.as_str(), None))
+        .map(|(s, _)| (s.as_str(), ()))
         .collect();
-    if let Some(p) = recipient.programme_for(span.first, span.last) {
+    for p in &programmes {
         for item in &p.items {
-            services.insert(item.service.0.as_str(), Some(item));
+            services.insert(item.service.0.as_str(), ());
         }
     }
-    // The programme in force in the month (a replaced one for a past month); someone who left
-    // is judged only up to their last day.
-    let programme = recipient
-        .programme_for(span.first, span.last)
-        .cloned()
-        .map(|mut p| {
-            if let Some(last) = recipient.left_on {
-                p.valid_to = p.valid_to.min(last);
-            }
-            p
-        });
+    let minor = recipient.is_minor_on(span.last.min(today));
     services
-        .into_iter()
-        .map(|(service, item)| {
+        .into_keys()
+        .map(|service| {
             let mut dates: Vec<NaiveDate> = given
                 .get(service)
                 .into_iter()
@@ -93,34 +102,53 @@ pub fn act_lines(
             dates.sort();
             let count = dates.len();
             dates.dedup();
-            let plan = item
-                .zip(programme.as_ref())
-                .map(|(item, p)| plan::judge(p, item, given, month, today));
+            let items: Vec<(&Programme, &ProgrammeItem)> = programmes
+                .iter()
+                .filter_map(|p| Some((p, p.items.iter().find(|i| i.service.0 == service)?)))
+                .collect();
+            // A renewal with the same plan is one plan: its week across the change is judged.
+            let plan: Vec<Planned> = joined(&items, |a, b| a == b)
+                .into_iter()
+                .map(|(p, item)| Planned {
+                    in_force: plan::Span {
+                        first: p.valid_from.max(span.first),
+                        last: p.valid_to.min(span.last),
+                    },
+                    judged: plan::judge(&p, &item, given, month, today),
+                })
+                .collect();
             // A floor is owed to whom it applies on the month's last day judged, and only where
             // the recipient's own caps allow it: 002 l.1197 «от 1 раза в день, не более 2-х в
             // неделю» cannot mean a session a day for each recipient (7 a week over a cap of
             // 2), so it is read as the service's schedule, not what each one is owed.
-            let minor = recipient.is_minor_on(span.last.min(today));
-            let floor = item.zip(programme.as_ref()).and_then(|(item, p)| {
-                let svc = catalogue.get(&item.service)?;
-                let f = svc.floors.iter().find(|f| f.applies.to(minor))?;
-                let capped = svc.limits.iter().any(|l| {
-                    !l.per_group
-                        && l.applies.to(minor)
-                        && u64::from(f.min) * days_in(l.period)
-                            > u64::from(l.max) * days_in(f.period)
+            let floor = catalogue
+                .get(&ServiceCode::from(service))
+                .filter(|_| !items.is_empty())
+                .and_then(|svc| {
+                    let f = svc.floors.iter().find(|f| f.applies.to(minor))?;
+                    let capped = svc.limits.iter().any(|l| {
+                        !l.per_group
+                            && l.applies.to(minor)
+                            && u64::from(f.min) * days_in(l.period)
+                                > u64::from(l.max) * days_in(f.period)
+                    });
+                    if capped {
+                        return None;
+                    }
+                    let owed = ProgrammeItem {
+                        courses: Vec::new(),
+                        service: svc.code.clone(),
+                        count: Some(f.min),
+                        period: f.period,
+                    };
+                    // The standard's floor does not change with the programme.
+                    let mut judged = joined(&items, |_, _| true)
+                        .into_iter()
+                        .map(|(p, _)| plan::judge(&p, &owed, given, month, today));
+                    let mut first = judged.next()?;
+                    judged.for_each(|j| merge(&mut first, j));
+                    Some((f.min, first))
                 });
-                if capped {
-                    return None;
-                }
-                let owed = ProgrammeItem {
-                    courses: Vec::new(),
-                    service: item.service.clone(),
-                    count: Some(f.min),
-                    period: f.period,
-                };
-                Some((f.min, plan::judge(p, &owed, given, month, today)))
-            });
             ActLine {
                 service: service.to_string(),
                 dates,
@@ -130,6 +158,69 @@ pub fn act_lines(
             }
         })
         .collect()
+}
+
+/// The programmes in force on some day of `month`, each cut to its days (see
+/// [`Person::programmes_in_force`]); looked for from a year before, for the periods that end in
+/// the month and began before it.
+pub fn programmes_of_month(person: &Person, month: NaiveDate) -> Vec<Programme> {
+    let span = plan::month_span(month);
+    let from = span.first - chrono::Days::new(366);
+    person
+        .programmes_in_force(from, span.last)
+        .into_iter()
+        .filter(|p| p.valid_to >= span.first)
+        .collect()
+}
+
+/// «действует с 01.01.2026 по 31.12.2026», or, where one replaced another in the month, «с
+/// 01.01.2026 по 14.11.2026, затем с 15.11.2026 по 14.11.2027»: the act's programme line.
+pub fn programme_words(person: &Person, month: NaiveDate) -> Option<String> {
+    let runs: Vec<String> = programmes_of_month(person, month)
+        .iter()
+        .map(|p| {
+            format!(
+                "с {} по {}",
+                date_label(p.valid_from),
+                date_label(p.valid_to)
+            )
+        })
+        .collect();
+    match runs.as_slice() {
+        [] => None,
+        [one] => Some(format!("действует {one}")),
+        many => Some(format!(
+            "сменилась в этом месяце: {}",
+            many.join(", затем ")
+        )),
+    }
+}
+
+/// The programmes of `items` joined where one follows the other without a gap and their items
+/// agree by `same`: one programme over both validities, with the earlier one's item.
+fn joined(
+    items: &[(&Programme, &ProgrammeItem)],
+    same: impl Fn(&ProgrammeItem, &ProgrammeItem) -> bool,
+) -> Vec<(Programme, ProgrammeItem)> {
+    let mut out: Vec<(Programme, ProgrammeItem)> = Vec::new();
+    for (p, item) in items {
+        match out.last_mut() {
+            Some((prev, prev_item))
+                if prev.valid_to.succ_opt() == Some(p.valid_from) && same(prev_item, item) =>
+            {
+                prev.valid_to = p.valid_to;
+            }
+            _ => out.push(((*p).clone(), (*item).clone())),
+        }
+    }
+    out
+}
+
+/// Adds what `more` judged (the same count and period, under a later programme) to `judged`.
+fn merge(judged: &mut Judged, more: Judged) {
+    judged.judged += more.judged;
+    judged.short.extend(more.short);
+    judged.ongoing = judged.ongoing.or(more.ongoing);
 }
 
 /// The most days a period can hold (a month 31, a quarter 92): for comparing a floor and a cap.
@@ -237,11 +328,12 @@ impl PlanWords {
     }
 }
 
-/// The words of an act line's plan.
+/// The words of an act line's plan. Where the plan changed in the month, each part names its
+/// days («01.11–14.11: 2 в неделю»).
 pub fn plan_words(line: &ActLine) -> PlanWords {
-    let Some(j) = &line.plan else {
+    if line.plan.is_empty() {
         return PlanWords::default();
-    };
+    }
     let span_words = |s: &plan::Span| {
         if s.first == s.last {
             s.first.format("%d.%m").to_string()
@@ -249,27 +341,43 @@ pub fn plan_words(line: &ActLine) -> PlanWords {
             format!("{}–{}", s.first.format("%d.%m"), s.last.format("%d.%m"))
         }
     };
-    let short = match (j.is_short(), j.count) {
-        (true, Some(count)) if j.period == Period::Month => Some(format!(
-            "меньше плана на {}",
-            count.saturating_sub(j.short[0].given)
-        )),
-        (true, Some(_)) => Some(format!(
-            "меньше плана: {}",
-            j.short
-                .iter()
-                .map(|s| format!("{} — {}", span_words(&s.span), s.given))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
-        _ => None,
-    };
-    let ongoing = match (j.ongoing, j.count) {
-        (Some((s, n)), Some(count)) if j.period != Period::Month || n < count => {
-            Some(format!("идёт {}: {n} из {count}", span_words(&s)))
+    let several = line.plan.len() > 1;
+    let part = |p: &Planned, words: String| {
+        if several {
+            format!("{}: {words}", span_words(&p.in_force))
+        } else {
+            words
         }
-        _ => None,
     };
+    let in_one = |parts: Vec<String>| Some(parts.join("; ")).filter(|w| !w.is_empty());
+    let mut plans = Vec::new();
+    // The periods short of the plan, and the months short of a monthly plan.
+    let mut shorts = Vec::new();
+    let mut month_shorts = Vec::new();
+    let mut ongoings = Vec::new();
+    for p in &line.plan {
+        let j = &p.judged;
+        plans.push(part(p, plan::count_words(j.count, j.period)));
+        match (j.is_short(), j.count) {
+            (true, Some(count)) if j.period == Period::Month => month_shorts.push(format!(
+                "меньше плана на {}",
+                count.saturating_sub(j.short[0].given)
+            )),
+            (true, Some(_)) => shorts.extend(
+                j.short
+                    .iter()
+                    .map(|s| format!("{} — {}", span_words(&s.span), s.given)),
+            ),
+            _ => {}
+        }
+        let ongoing = match (j.ongoing, j.count) {
+            (Some((s, n)), Some(count)) if j.period != Period::Month || n < count => {
+                Some(format!("идёт {}: {n} из {count}", span_words(&s)))
+            }
+            _ => None,
+        };
+        ongoings.extend(ongoing);
+    }
     let floor = line
         .floor
         .as_ref()
@@ -291,9 +399,15 @@ pub fn plan_words(line: &ActLine) -> PlanWords {
             )
         });
     PlanWords {
-        plan: Some(plan::count_words(j.count, j.period)),
-        short,
-        ongoing,
+        plan: in_one(plans),
+        short: in_one(
+            (!shorts.is_empty())
+                .then(|| format!("меньше плана: {}", shorts.join("; ")))
+                .into_iter()
+                .chain(month_shorts)
+                .collect(),
+        ),
+        ongoing: in_one(ongoings),
         floor,
     }
 }
@@ -327,10 +441,9 @@ fn needed_from<'a>(
     month: NaiveDate,
     today: NaiveDate,
 ) -> NaiveDate {
-    let span = plan::month_span(month);
     people
-        .filter_map(|p| p.programme_for(span.first, span.last))
-        .map(|p| plan::needed_from(p, month, today))
+        .flat_map(|p| programmes_of_month(p, month))
+        .map(|p| plan::needed_from(&p, month, today))
         .min()
         .unwrap_or(month)
         .min(month)
@@ -379,7 +492,7 @@ pub async fn list(
     let short_people = count_where(ActLine::is_short);
     let behind_people = count_where(ActLine::is_behind_so_far);
     // Whether any period of the month has ended yet (on the 1st, none has).
-    let judged_any = count_where(|l| l.plan.as_ref().is_some_and(|j| j.judged > 0)) > 0;
+    let judged_any = count_where(|l| l.plan.iter().any(|p| p.judged.judged > 0)) > 0;
     let body = html! {
         h1 { "Акты и выполнение программ — " (month_label(month)) }
         form.filters method="get" action="/acts" {
@@ -416,7 +529,7 @@ pub async fn list(
                         td { (r.display_name)
                             @if in_progress && lines.iter().any(ActLine::is_behind_so_far) { " " span.mark.info { "пока меньше" } } }
                         td.num { (total) }
-                        td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.plan.as_ref().is_some_and(|j| j.count.is_some())).count()) } @else { "—" } }
+                        td.num { @if short > 0 { (short) " из " (lines.iter().filter(|l| l.is_counted()).count()) } @else { "—" } }
                         td { a href={ "/acts/" (r.id) "?month=" (m) "&site=" (site.id) } { "Открыть акт" }
                             " · " a href={ "/acts/" (r.id) "/pdf?month=" (m) "&site=" (site.id) } { "Скачать PDF" } }
                     }
@@ -481,8 +594,8 @@ pub async fn act(
         @if !person.representative.is_empty() {
             p { "Законный представитель: " strong { (person.representative) } }
         }
-        @if let Some(p) = person.programme_for(month, last) {
-            p { "Индивидуальная программа действует с " (date_label(p.valid_from)) " по " (date_label(p.valid_to)) "." }
+        @if let Some(words) = programme_words(person, month) {
+            p { "Индивидуальная программа " (words) "." }
         } @else {
             p.error { "Индивидуальной программы в списке нет." }
         }
@@ -509,4 +622,138 @@ pub async fn act(
         p.muted { "Составлено " (date_label(site.date(now))) ". Отметка, журнал учёта социальных услуг." }
     };
     Ok(page("Акт", Section::Acts, Some(&staff.0), body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::people::PastProgramme;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn weekly(service: &str, count: u32, from: &str, to: &str) -> Programme {
+        Programme {
+            valid_from: d(from),
+            valid_to: d(to),
+            items: vec![ProgrammeItem {
+                service: ServiceCode::from(service),
+                count: Some(count),
+                period: Period::Week,
+                courses: Vec::new(),
+            }],
+            course_start: None,
+        }
+    }
+
+    /// A person whose programme `old` was replaced by `new`.
+    fn replaced(old: Programme, new: Programme) -> Person {
+        let mut p = Person::new("demo", "Анна", "Иванова Анна Петровна");
+        p.programme = Some(new);
+        p.past_programmes.push(PastProgramme {
+            programme: old,
+            replaced_at: chrono::Utc::now(),
+            replaced_by: "test".into(),
+        });
+        p
+    }
+
+    fn catalogue() -> Catalogue {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/services.toml");
+        Catalogue::from_toml(path, &std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn given(dates: &[&str]) -> Given {
+        Given::from([("001".to_string(), dates.iter().map(|s| d(s)).collect())])
+    }
+
+    #[test]
+    fn a_month_whose_programme_changed_is_judged_by_each_over_its_days() {
+        let person = replaced(
+            weekly("001", 2, "2026-01-01", "2026-12-31"),
+            weekly("001", 3, "2026-11-18", "2027-11-17"),
+        );
+        // Weeks ending in November 2026 (Monday to Sunday): 26.10–01.11, 2 of 2 (old);
+        // 02.11–08.11, 1 of 2 (old: short); 09.11–15.11, 2 of 2 (old); 16.11–22.11 has the
+        // change (judged by neither); 23.11–29.11, 2 of 3 (new: short).
+        let g = given(&[
+            "2026-10-27",
+            "2026-10-29",
+            "2026-11-04",
+            "2026-11-10",
+            "2026-11-12",
+            "2026-11-17",
+            "2026-11-24",
+            "2026-11-26",
+        ]);
+        let lines = act_lines(&g, &person, &catalogue(), d("2026-11-01"), d("2026-12-05"));
+        let line = lines.iter().find(|l| l.service == "001").unwrap();
+        assert_eq!(line.count, 6);
+        assert_eq!(line.plan.len(), 2, "{:?}", line.plan);
+        let short: Vec<(NaiveDate, u32)> = line
+            .plan
+            .iter()
+            .flat_map(|p| p.judged.short.iter().map(|s| (s.span.first, s.given)))
+            .collect();
+        assert_eq!(short, [(d("2026-11-02"), 1), (d("2026-11-23"), 2)]);
+        assert_eq!(
+            line.plan
+                .iter()
+                .map(|p| p.judged.judged)
+                .collect::<Vec<_>>(),
+            [3, 1],
+            "old: the weeks ending 01.11, 08.11 and 15.11; new: 29.11"
+        );
+        let words = plan_words(line);
+        assert_eq!(
+            words.plan.as_deref(),
+            Some("01.11–17.11: 2 в неделю; 18.11–30.11: 3 в неделю")
+        );
+        assert_eq!(
+            words.short.as_deref(),
+            Some("меньше плана: 02.11–08.11 — 1; 23.11–29.11 — 2")
+        );
+        assert_eq!(
+            programme_words(&person, d("2026-11-01")).as_deref(),
+            Some(
+                "сменилась в этом месяце: с 01.01.2026 по 17.11.2026, затем с 18.11.2026 по 17.11.2027"
+            )
+        );
+        // December: the new programme alone.
+        assert_eq!(
+            programme_words(&person, d("2026-12-01")).as_deref(),
+            Some("действует с 18.11.2026 по 17.11.2027")
+        );
+    }
+
+    #[test]
+    fn a_programme_renewed_with_the_same_plan_reads_as_one() {
+        let person = replaced(
+            weekly("001", 2, "2026-01-01", "2026-12-31"),
+            weekly("001", 2, "2026-11-18", "2027-11-17"),
+        );
+        // The week of the change, 16.11–22.11, is judged as one: 1 of 2.
+        let g = given(&[
+            "2026-10-27",
+            "2026-10-29",
+            "2026-11-03",
+            "2026-11-05",
+            "2026-11-10",
+            "2026-11-12",
+            "2026-11-20",
+            "2026-11-24",
+            "2026-11-26",
+        ]);
+        let lines = act_lines(&g, &person, &catalogue(), d("2026-11-01"), d("2026-12-05"));
+        let line = lines.iter().find(|l| l.service == "001").unwrap();
+        assert_eq!(line.plan.len(), 1);
+        assert_eq!(line.plan[0].judged.judged, 5);
+        let words = plan_words(line);
+        assert_eq!(words.plan.as_deref(), Some("2 в неделю"));
+        assert_eq!(
+            words.short.as_deref(),
+            Some("меньше плана: 16.11–22.11 — 1")
+        );
+    }
 }

@@ -5,7 +5,7 @@
 //! pool; `otmetka-journal act` and `journal-pdf` call the same builders. Each download is in
 //! the audit log, as opening the pages is.
 
-use super::acts::{self, Act, dates_words, plan_words};
+use super::acts::{self, Act, dates_words, plan_words, programme_words};
 use super::auth::Staff;
 use super::exports::content_disposition;
 use super::journal::{self, Filter, Mark, MonthQuery, month_and_site, next_month};
@@ -68,13 +68,7 @@ pub fn act_document(
             birth_date: p.birth_date.map(date_label),
             representative: Some(p.representative.trim().to_string()).filter(|r| !r.is_empty()),
         },
-        programme: p.programme_for(month, last).map(|pr| {
-            format!(
-                "действует с {} по {}",
-                date_label(pr.valid_from),
-                date_label(pr.valid_to)
-            )
-        }),
+        programme: programme_words(p, month),
         lines: act
             .lines
             .iter()
