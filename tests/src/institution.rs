@@ -100,6 +100,9 @@ pub struct Institution {
     pub units: Vec<(RecipientId, String, NaiveDate)>,
     /// The sessions generated (id, local date), oldest first.
     pub sessions: Vec<(SessionId, NaiveDate)>,
+    /// The sessions opened for the club ([`CLUB`]): those of its service, 000 (present:
+    /// whoever came, members or not).
+    pub club_sessions: std::collections::BTreeSet<SessionId>,
     /// The satisfaction answers at check-out: (service, answer, date).
     pub answers: Vec<(String, Satisfaction, NaiveDate)>,
 }
@@ -261,6 +264,7 @@ pub fn generate(
         planned,
         units: Vec::new(),
         sessions: Vec::new(),
+        club_sessions: Default::default(),
         answers: Vec::new(),
     };
     let mut seq = 0u64;
@@ -289,6 +293,10 @@ pub fn generate(
                     .map(|(r, _)| *r)
                     .collect();
                 let session = SessionId(uuid_from(&mut rng));
+                let club = (service.code.0 == "000").then(|| {
+                    inst.club_sessions.insert(session);
+                    otmetka_core::people::GroupId(CLUB.parse().unwrap_or_default())
+                });
                 // Now and then, the marks a real month has.
                 let roll = rng.gen_range(0..100);
                 let auto = roll < 3;
@@ -346,7 +354,7 @@ pub fn generate(
                             session,
                             service: service.code.clone(),
                             unit_kind: UnitKind::PerRecipient,
-                            group: None,
+                            group: club,
                             instructor: InstructorId(instructor.parse().unwrap_or_default()),
                             at: opened,
                             safety_briefing: true,

@@ -150,6 +150,8 @@ pub struct SessionRecord {
     pub close_reason: Option<otmetka_core::event::CloseReason>,
     /// Opened as the service's event form (a mass event, an excursion: its longer norm).
     pub event: bool,
+    /// The standing group it was opened for; `None`: opened for the service alone.
+    pub group: Option<otmetka_core::people::GroupId>,
 }
 
 /// A unit with what staff did to it.

@@ -10,7 +10,6 @@ use super::layout::{
 };
 use super::{AppState, SiteView};
 use crate::store::StoreError;
-use crate::store::people::SitePeople;
 use crate::store::staff::{Actor, AddedCheckIn, SessionJournal, SignOff, VISIT_KIOSK, month_of};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -39,7 +38,7 @@ pub struct Filter {
     /// A date of the month, `2026-11-05`.
     #[serde(default)]
     day: String,
-    /// A standing group: sessions in which one of its members took part.
+    /// A standing group: the sessions opened for it.
     #[serde(default)]
     group: String,
     #[serde(default)]
@@ -53,7 +52,8 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// The sessions a standing group's members took part in (the page's «Группа»).
+    /// The sessions opened for a standing group (the page's «Группа»): the group's own, whoever
+    /// is in it today.
     pub fn for_group(group: &str) -> Filter {
         Filter {
             group: group.to_string(),
@@ -75,13 +75,7 @@ impl Filter {
         }
     }
 
-    fn keeps(
-        &self,
-        j: &SessionJournal,
-        day: Option<NaiveDate>,
-        site: &SiteView,
-        people: &SitePeople,
-    ) -> bool {
+    fn keeps(&self, j: &SessionJournal, day: Option<NaiveDate>, site: &SiteView) -> bool {
         let s = &j.session;
         let who = || participants(j);
         day.is_none_or(|d| site.date(s.opened_at) == d)
@@ -89,12 +83,7 @@ impl Filter {
             && (self.instructor.is_empty() || s.instructor == self.instructor)
             && (self.kiosk.is_empty() || s.kiosk == self.kiosk)
             && (self.recipient.is_empty() || who().iter().any(|r| r.to_string() == self.recipient))
-            && (self.group.is_empty()
-                || who().iter().any(|r| {
-                    people
-                        .recipient(*r)
-                        .is_some_and(|p| p.groups.iter().any(|g| g.0.to_string() == self.group))
-                }))
+            && (self.group.is_empty() || s.group.is_some_and(|g| g.0.to_string() == self.group))
     }
 
     /// The filters set, for the audit log: "; service 001, day 2026-11-05".
@@ -379,7 +368,7 @@ pub async fn month(
     app.store
         .call(move |s| s.audit(&actor, "view_journal", &subject, &detail, now))
         .await?;
-    let rows = kept_sessions(sessions, &filter, day, &site, &people);
+    let rows = kept_sessions(sessions, &filter, day, &site);
     let units: usize = rows
         .iter()
         .map(|(j, _)| j.units.iter().filter(|u| u.counts()).count())
@@ -546,11 +535,10 @@ pub fn kept_sessions(
     filter: &Filter,
     day: Option<NaiveDate>,
     site: &SiteView,
-    people: &SitePeople,
 ) -> Vec<(SessionJournal, Vec<Mark>)> {
     sessions
         .into_iter()
-        .filter(|j| j.session.site == site.id && filter.keeps(j, day, site, people))
+        .filter(|j| j.session.site == site.id && filter.keeps(j, day, site))
         .map(|j| {
             let m = marks(&j);
             (j, m)

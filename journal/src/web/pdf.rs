@@ -231,7 +231,7 @@ pub fn group_journal(
 ) -> Result<JournalDocument, StoreError> {
     let sessions = journal::month_sessions(store, site, month)?;
     let filter = Filter::for_group(&group.id.0.to_string());
-    let rows = journal::kept_sessions(sessions, &filter, None, site, people);
+    let rows = journal::kept_sessions(sessions, &filter, None, site);
     Ok(journal_document(
         &rows, group, people, cfg, catalogue, site, month, made_on,
     ))

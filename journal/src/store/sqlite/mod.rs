@@ -45,6 +45,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0015_violations_pair.sql"),
     include_str!("migrations/0016_violations_per_limit.sql"),
     include_str!("migrations/0017_recheck_cascade.sql"),
+    include_str!("migrations/0018_session_group.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).
@@ -160,6 +161,7 @@ impl SqliteJournal {
                 instructor,
                 at,
                 event,
+                group,
                 ..
             } => {
                 let id = session.to_string();
@@ -168,7 +170,7 @@ impl SqliteJournal {
                 } else {
                     tx.execute(
                         "INSERT OR IGNORE INTO sessions (id, site, kiosk, service, instructor,
-                         opened_at, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                         opened_at, event, study_group) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         params![
                             id,
                             site,
@@ -176,7 +178,8 @@ impl SqliteJournal {
                             service.0,
                             instructor.to_string(),
                             ts(*at),
-                            event
+                            event,
+                            group.map(|g| g.0.to_string())
                         ],
                     )?;
                 }
@@ -1049,6 +1052,48 @@ mod tests {
             .unwrap();
         assert_eq!(v as usize, MIGRATIONS_COUNT);
         assert!(MIGRATIONS.validate().is_ok());
+    }
+
+    /// Migration 18 gives the sessions already held the group the kiosk opened them for, from
+    /// the messages the journal keeps.
+    #[test]
+    fn sessions_held_before_migration_18_get_their_group_from_the_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let club = "00000000-0000-7000-8000-00000000c0c1";
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 17).unwrap();
+            for (id, group) in [("s-club", Some(club)), ("s-alone", None)] {
+                conn.execute(
+                    "INSERT INTO sessions (id, site, kiosk, service, instructor, opened_at)
+                     VALUES (?1, 'demo', 'k1', '000', 'i', '2026-11-02T10:00:00Z')",
+                    [id],
+                )
+                .unwrap();
+                let payload = serde_json::json!({
+                    "event": {"type": "session_opened", "session": id, "group": group}
+                });
+                conn.execute(
+                    "INSERT INTO messages (site, kiosk, seq, event_id, kind, received_at, payload)
+                     VALUES ('demo', 'k1', ?1, ?2, 'session_opened', '', ?3)",
+                    params![id.len(), id, payload.to_string()],
+                )
+                .unwrap();
+            }
+        }
+        let j = SqliteJournal::open(&path).unwrap();
+        let group = |id: &str| -> Option<String> {
+            j.conn
+                .query_row(
+                    "SELECT study_group FROM sessions WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(group("s-club").as_deref(), Some(club));
+        assert_eq!(group("s-alone"), None);
     }
 
     /// Two processes that open a new database at once (the service starting while an

@@ -83,7 +83,7 @@ fn unit_record(
     })
 }
 
-const SESSION_COLUMNS: &str = "id, site, kiosk, service, instructor, opened_at, closed_at, how, head_count, close_reason, event";
+const SESSION_COLUMNS: &str = "id, site, kiosk, service, instructor, opened_at, closed_at, how, head_count, close_reason, event, study_group";
 
 fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
     let id: String = r.get(0)?;
@@ -102,6 +102,10 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
             .as_deref()
             .and_then(otmetka_core::event::CloseReason::from_code),
         event: r.get(10)?,
+        group: r
+            .get::<_, Option<String>>(11)?
+            .and_then(|g| g.parse().ok())
+            .map(otmetka_core::people::GroupId),
     })
 }
 
