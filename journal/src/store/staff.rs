@@ -68,6 +68,8 @@ pub struct User {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The instructor this account is at the kiosks (their PIN and card), where it is one.
+    pub instructor: Option<otmetka_core::people::InstructorId>,
 }
 
 /// A new user, before the store gives it an id.
@@ -220,11 +222,22 @@ pub trait StaffStore {
     fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
     /// Every user, by login.
     fn users(&self) -> Result<Vec<User>, StoreError>;
-    /// Disables a user: their sessions end now and they cannot sign in again; audited. Their
-    /// name stays on what they did. An unknown login is [`StoreError::NotFound`].
+    /// Disables a user: their sessions end now and they cannot sign in again; the instructor
+    /// they are at the kiosks leaves the kiosks (the roster goes out again without them). All
+    /// audited. Their name stays on what they did. An unknown login is [`StoreError::NotFound`].
     fn disable_user(
         &mut self,
         login: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Ties a user in use to the instructor they are at the kiosks (`None`: to none); audited.
+    /// An instructor is one account's: another's is [`StoreError::Conflict`]; an unknown user
+    /// or instructor is [`StoreError::NotFound`].
+    fn link_instructor(
+        &mut self,
+        login: &str,
+        instructor: Option<otmetka_core::people::InstructorId>,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;

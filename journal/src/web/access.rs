@@ -90,6 +90,7 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("GET", "/users", Roles(ADMIN)),
     ("POST", "/users", Roles(ADMIN)),
     ("POST", "/users/{login}/disable", Roles(ADMIN)),
+    ("POST", "/users/{login}/instructor", Roles(ADMIN)),
     ("GET", "/audit", Roles(ADMIN)),
 ];
 

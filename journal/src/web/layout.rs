@@ -303,6 +303,11 @@ impl From<StoreError> for PageError {
                 tracing::info!("page: not found: {what}");
                 PageError::not_found("Такой записи нет.")
             }
+            // The store words a conflict for staff (an instructor already another's).
+            StoreError::Conflict(message) => PageError {
+                status: StatusCode::CONFLICT,
+                message,
+            },
             other => PageError::internal(&other.to_string()),
         }
     }

@@ -148,6 +148,11 @@ pub fn table() -> Vec<Route> {
         route(g.clone(), "/users", get(users::list)),
         route(p.clone(), "/users", post(users::add)),
         route(p.clone(), "/users/{login}/disable", post(users::disable)),
+        route(
+            p.clone(),
+            "/users/{login}/instructor",
+            post(users::link_instructor),
+        ),
         route(g, "/audit", get(audit::show)),
     ]
 }

@@ -1,5 +1,7 @@
 //! `GET/POST /users`: the journal's users and their roles, for administrators. The first
-//! administrator comes from `otmetka-journal add-user`.
+//! administrator comes from `otmetka-journal add-user`. `POST /users/{login}/instructor` ties an
+//! account to the instructor its owner is at the kiosks: disabling the account then takes their
+//! PIN and card off the kiosks.
 
 use super::AppState;
 use super::auth::{self, Staff};
@@ -61,15 +63,42 @@ async fn render(
 ) -> Result<Markup, PageError> {
     let users = app.store.call(|s| s.users()).await?;
     let site = app.site(None).cloned();
+    let instructors = match &site {
+        Some(s) => app.people(&s.id).await?.instructors.clone(),
+        None => Vec::new(),
+    };
+    let instructor_name = |id: otmetka_core::people::InstructorId| {
+        instructors
+            .iter()
+            .find(|i| i.id == id)
+            .map_or_else(|| id.to_string(), |i| i.display_name.clone())
+    };
     let bad = |field: &str| error.filter(|(f, _)| *f == field).map(|_| "field-error");
     let body = html! {
         h1 { "Пользователи" }
         table {
-            thead { tr { th { "Имя пользователя" } th { "ФИО" } th { "Роль" } th { "Добавлен" } th { "Состояние" } th.noprint {} } }
+            thead { tr { th { "Имя пользователя" } th { "ФИО" } th { "Роль" } th { "Инструктор на киосках" } th { "Добавлен" } th { "Состояние" } th.noprint {} } }
             tbody {
                 @for u in &users {
                     tr {
                         td { (u.login) } td { (u.name) } td { (u.role.label()) }
+                        td {
+                            @if u.disabled_at.is_some() || instructors.is_empty() {
+                                @if let Some(i) = u.instructor { (instructor_name(i)) } @else { "—" }
+                            } @else {
+                                form.inline method="post" action={ "/users/" (u.login) "/instructor" } {
+                                    (csrf_field(&staff.0))
+                                    select name="instructor" aria-label={ "Инструктор на киосках: " (u.login) } {
+                                        option value="" selected[u.instructor.is_none()] { "— не инструктор —" }
+                                        @for i in instructors.iter().filter(|i| i.active || Some(i.id) == u.instructor) {
+                                            option value=(i.id) selected[Some(i.id) == u.instructor] { (i.display_name) }
+                                        }
+                                    }
+                                    " "
+                                    button type="submit" { "Сохранить" }
+                                }
+                            }
+                        }
                         td { @if let Some(s) = &site { (date_label(s.date(u.created_at))) } }
                         td { @if u.disabled_at.is_some() { span.mark { "отключён" } } @else { "действует" } }
                         td.noprint {
@@ -153,6 +182,44 @@ pub async fn add(State(app): State<AppState>, staff: Staff, Form(f): Form<AddUse
             Err(e) => e.into_response(),
         },
         Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct LinkInstructor {
+    #[serde(default)]
+    instructor: String,
+}
+
+/// `POST /users/{login}/instructor`: ties the account to an instructor of the kiosks (an empty
+/// field: to none). An instructor is one account's; a forged id is a Russian 404.
+pub async fn link_instructor(
+    State(app): State<AppState>,
+    staff: Staff,
+    axum::extract::Path(login): axum::extract::Path<String>,
+    Form(f): Form<LinkInstructor>,
+) -> Result<Response, PageError> {
+    let instructor = match f.instructor.trim() {
+        "" => None,
+        id => Some(otmetka_core::people::InstructorId(
+            id.parse()
+                .map_err(|_| PageError::not_found("Такого инструктора нет."))?,
+        )),
+    };
+    let (now, actor) = (app.now(), Actor::of(&staff.0.user));
+    match app
+        .store
+        .call(move |s| s.link_instructor(&login, instructor, &actor, now))
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(StoreError::NotFound(what)) if what.starts_with("instructor") => {
+            Err(PageError::not_found("Такого инструктора нет."))
+        }
+        Err(StoreError::NotFound(_)) => Err(PageError::not_found(
+            "Такого действующего пользователя нет.",
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -284,6 +284,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/users", "admin"),
     ("POST", "/users", "admin"),
     ("POST", "/users/{login}/disable", "admin"),
+    ("POST", "/users/{login}/instructor", "admin"),
     ("GET", "/audit", "admin"),
 ];
 

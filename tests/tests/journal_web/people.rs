@@ -1111,3 +1111,82 @@ fn a_replaced_programme_is_kept_and_judges_the_acts_of_its_own_months() {
     assert!(page.body.contains("Прежние программы"));
     assert!(page.body.contains("с 01.12.2026 по 30.11.2027"));
 }
+
+#[test]
+fn an_account_tied_to_an_instructor_takes_their_pin_and_card_off_the_kiosks_when_disabled() {
+    let site = Site::new();
+    let (admin, csrf) = site.sign_in("admin");
+    let instructor = site.people().instructors[0].clone();
+    let id = instructor.id.to_string();
+    let on_roster = |site: &Site| {
+        site.roster("2026-11-20T10:00:00Z")["instructors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id.as_str())
+    };
+    assert!(instructor.active && on_roster(&site));
+    let tie = |login: &str, to: &str| {
+        site.post(
+            &format!("/users/{login}/instructor"),
+            &admin,
+            &csrf,
+            &[("instructor", to)],
+        )
+    };
+    assert_eq!(tie("specialist", &id).status, StatusCode::SEE_OTHER);
+    let users = site.send(Method::GET, "/users", Some(&admin), None);
+    assert!(
+        users.body.contains(&format!(
+            "<option value=\"{id}\" selected>{}",
+            instructor.display_name
+        )),
+        "{}",
+        users.body
+    );
+    // One account per instructor; a forged id is a Russian 404; nothing changes.
+    let twice = tie("head", &id);
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(
+        twice
+            .body
+            .contains("Этот инструктор уже связан с пользователем specialist"),
+        "{}",
+        twice.body
+    );
+    let forged = tie("head", "00000000-0000-7000-8000-00000000dead");
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+    assert!(forged.body.contains("Такого инструктора нет"));
+    assert_eq!(tie("head", "not-an-id").status, StatusCode::NOT_FOUND);
+    let no_csrf = site.send(
+        Method::POST,
+        "/users/head/instructor",
+        Some(&admin),
+        Some(&format!("instructor={id}")),
+    );
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    // Disabling the account: the instructor leaves the kiosks (the roster goes out without
+    // them), and the log says why.
+    let revision = site.people().revision;
+    let off = site.post("/users/specialist/disable", &admin, &csrf, &[]);
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let after = site.people();
+    assert!(!after.instructors[0].active, "the instructor left");
+    assert!(after.revision > revision, "the roster goes out again");
+    assert!(!on_roster(&site), "their PIN and card are off the kiosks");
+    let log = site.audit();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "link_instructor" && e.subject == "specialist"),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|e| e.action == "edit_instructor"
+            && e.subject == format!("instructor {id}")
+            && e.detail.contains("the account specialist was disabled")),
+        "{log:?}"
+    );
+    // A disabled account's instructor is free for another account.
+    assert_eq!(tie("head", &id).status, StatusCode::SEE_OTHER);
+    assert_eq!(tie("head", "").status, StatusCode::SEE_OTHER, "and untied");
+}

@@ -46,6 +46,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0016_violations_per_limit.sql"),
     include_str!("migrations/0017_recheck_cascade.sql"),
     include_str!("migrations/0018_session_group.sql"),
+    include_str!("migrations/0019_user_instructor.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).

@@ -14,20 +14,31 @@ use otmetka_core::timestamp::{from_text, to_text as ts};
 use otmetka_core::unit::{Unit, UnitId};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-const USER_COLUMNS: &str = "id, login, name, role, password_hash, created_at, disabled_at";
+const USER_COLUMNS: &str =
+    "id, login, name, role, password_hash, created_at, disabled_at, instructor";
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    let role: String = r.get(3)?;
-    let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    user_at(r, 0)
+}
+
+/// A user read from [`USER_COLUMNS`] starting at column `at`.
+fn user_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<User> {
+    let role: String = r.get(at + 3)?;
     Ok(User {
-        id: r.get(0)?,
-        login: r.get(1)?,
-        name: r.get(2)?,
+        id: r.get(at)?,
+        login: r.get(at + 1)?,
+        name: r.get(at + 2)?,
         // A role this build does not know reads as the least one: it can read, not change.
         role: Role::parse(&role).unwrap_or(Role::Auditor),
-        password_hash: r.get(4)?,
-        created_at: from_text(&text(5)?).unwrap_or_default(),
-        disabled_at: r.get::<_, Option<String>>(6)?.and_then(|t| from_text(&t)),
+        password_hash: r.get(at + 4)?,
+        created_at: from_text(&r.get::<_, String>(at + 5)?).unwrap_or_default(),
+        disabled_at: r
+            .get::<_, Option<String>>(at + 6)?
+            .and_then(|t| from_text(&t)),
+        instructor: r
+            .get::<_, Option<String>>(at + 7)?
+            .and_then(|i| i.parse().ok())
+            .map(otmetka_core::people::InstructorId),
     })
 }
 
@@ -211,20 +222,99 @@ impl StaffStore for SqliteJournal {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let tx = self.write()?;
-        let id: Option<i64> = tx
+        let user: Option<(i64, Option<String>)> = tx
             .query_row(
-                "SELECT id FROM users WHERE login = ?1 AND disabled_at IS NULL",
+                "SELECT id, instructor FROM users WHERE login = ?1 AND disabled_at IS NULL",
                 [login],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let id = id.ok_or_else(|| StoreError::NotFound(format!("active user {login}")))?;
+        let (id, instructor) =
+            user.ok_or_else(|| StoreError::NotFound(format!("active user {login}")))?;
         tx.execute(
             "UPDATE users SET disabled_at = ?2 WHERE id = ?1",
             params![id, ts(now)],
         )?;
         tx.execute("DELETE FROM web_sessions WHERE user_id = ?1", [id])?;
         audit_tx(&tx, actor, "disable_user", login, "", now)?;
+        // Their PIN and card stop opening sessions: the instructor leaves the kiosks.
+        if let Some(instructor) = instructor {
+            let site: Option<String> = tx
+                .query_row(
+                    "UPDATE instructors SET active = 0, updated_at = ?2
+                     WHERE id = ?1 AND active = 1 RETURNING site",
+                    params![instructor, ts(now)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(site) = site {
+                super::people::bump(&tx, &site, "people")?;
+                audit_tx(
+                    &tx,
+                    actor,
+                    "edit_instructor",
+                    &format!("instructor {instructor}"),
+                    &format!("site {site}; left: the account {login} was disabled"),
+                    now,
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn link_instructor(
+        &mut self,
+        login: &str,
+        instructor: Option<otmetka_core::people::InstructorId>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        let id: i64 = tx
+            .query_row(
+                "SELECT id FROM users WHERE login = ?1 AND disabled_at IS NULL",
+                [login],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("active user {login}")))?;
+        let instructor = instructor.map(|i| i.to_string());
+        if let Some(i) = &instructor {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM instructors WHERE id = ?1)",
+                [i],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(StoreError::NotFound(format!("instructor {i}")));
+            }
+            let holder: Option<String> = tx
+                .query_row(
+                    "SELECT login FROM users
+                     WHERE instructor = ?1 AND disabled_at IS NULL AND id != ?2",
+                    params![i, id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(holder) = holder {
+                return Err(StoreError::Conflict(format!(
+                    "Этот инструктор уже связан с пользователем {holder}."
+                )));
+            }
+        }
+        tx.execute(
+            "UPDATE users SET instructor = ?2 WHERE id = ?1",
+            params![id, instructor],
+        )?;
+        audit_tx(
+            &tx,
+            actor,
+            "link_instructor",
+            login,
+            &instructor.map_or("none".into(), |i| format!("instructor {i}")),
+            now,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -293,27 +383,22 @@ impl StaffStore for SqliteJournal {
         let row = self
             .conn
             .query_row(
-                "SELECT s.csrf, s.expires_at, u.id, u.login, u.name, u.role, u.password_hash,
-                        u.created_at, u.disabled_at
-                 FROM web_sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+                &format!(
+                    "SELECT s.csrf, s.expires_at, {}
+                     FROM web_sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+                    USER_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("u.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 params![token_hash, ts(now)],
                 |r| {
-                    let csrf: String = r.get(0)?;
-                    let expires: String = r.get(1)?;
-                    let role: String = r.get(5)?;
                     Ok((
-                        csrf,
-                        expires,
-                        User {
-                            id: r.get(2)?,
-                            login: r.get(3)?,
-                            name: r.get(4)?,
-                            role: Role::parse(&role).unwrap_or(Role::Auditor),
-                            password_hash: r.get(6)?,
-                            created_at: from_text(&r.get::<_, String>(7)?).unwrap_or_default(),
-                            disabled_at: time(r.get(8)?),
-                        },
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        user_at(r, 2)?,
                     ))
                 },
             )
