@@ -326,6 +326,29 @@ async fn walk(
             .for_element(Locator::XPath(&format!("//td[text()='{login}']")))
             .await?;
     }
+    // Petrova runs sessions at the kiosks: her account is tied to her instructor record, so
+    // disabling it would take her PIN and card off the kiosks.
+    c.find(Locator::XPath(
+        "//select[@aria-label='Инструктор на киосках: petrova']",
+    ))
+    .await?
+    .select_by_index(1)
+    .await?;
+    c.find(Locator::XPath(
+        "//form[@action='/users/petrova/instructor']//button",
+    ))
+    .await?
+    .click()
+    .await?;
+    let tied = c
+        .wait()
+        .for_element(Locator::XPath(
+            "//select[@aria-label='Инструктор на киосках: petrova']/option[@selected and @value!='']",
+        ))
+        .await?
+        .text()
+        .await?;
+    assert!(!tied.trim().is_empty(), "the account is tied");
     shots.take(c, "users").await?;
     // The administrator adds a recipient with a programme: a form without the programme's
     // first day comes back with the field marked and nothing saved.
