@@ -859,26 +859,22 @@ impl PeopleStore for SqliteJournal {
             tx.commit()?;
             return Ok(());
         }
-        let kind = unit_kind_text(session)?;
+        // `?1` is the site (the first column), the id comes last.
+        let set: Vec<String> = PLANNED_COLUMNS
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        let mut values = planned_values(session)?;
+        values.push(session.id.into());
         let changed = tx.execute(
-            "UPDATE planned_sessions SET service = ?3, study_group = ?4, instructor = ?5,
-                 days = ?6, on_date = ?7, start = ?8, room = ?9, unit_kind = ?10,
-                 valid_from = ?11, valid_to = ?12
-             WHERE id = ?1 AND site = ?2",
-            params![
-                session.id,
-                session.site,
-                session.service.0,
-                session.group.map(|g| g.to_string()),
-                session.instructor.map(|i| i.to_string()),
-                days_text(session),
-                date_text(session.date),
-                session.start.format("%H:%M").to_string(),
-                session.room,
-                kind,
-                date_text(session.from),
-                date_text(session.to),
-            ],
+            &format!(
+                "UPDATE planned_sessions SET {} WHERE site = ?1 AND id = ?{}",
+                set.join(", "),
+                values.len()
+            ),
+            rusqlite::params_from_iter(values),
         )?;
         if changed == 0 {
             return Err(StoreError::NotFound(format!(
@@ -1084,30 +1080,54 @@ fn days_text(s: &PlannedSession) -> String {
         .join(",")
 }
 
+/// The columns of a planned session that the pages write, in [`planned_values`]' order.
+const PLANNED_COLUMNS: [&str; 11] = [
+    "site",
+    "service",
+    "study_group",
+    "instructor",
+    "days",
+    "on_date",
+    "start",
+    "room",
+    "unit_kind",
+    "valid_from",
+    "valid_to",
+];
+
+/// A planned session's values for [`PLANNED_COLUMNS`]: what the insert and the update write.
+fn planned_values(s: &PlannedSession) -> Result<Vec<rusqlite::types::Value>, StoreError> {
+    let text = |t: Option<String>| t.map_or(rusqlite::types::Value::Null, Into::into);
+    Ok(vec![
+        s.site.clone().into(),
+        s.service.0.clone().into(),
+        text(s.group.map(|g| g.to_string())),
+        text(s.instructor.map(|i| i.to_string())),
+        days_text(s).into(),
+        text(date_text(s.date)),
+        s.start.format("%H:%M").to_string().into(),
+        s.room.clone().into(),
+        text(unit_kind_text(s)?),
+        text(date_text(s.from)),
+        text(date_text(s.to)),
+    ])
+}
+
 fn insert_planned(
     tx: &Transaction<'_>,
     s: &PlannedSession,
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let kind = unit_kind_text(s)?;
+    let mut values = planned_values(s)?;
+    values.push(ts(now).into());
+    let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     tx.execute(
-        "INSERT INTO planned_sessions (site, service, study_group, instructor, days, on_date, start,
-             room, unit_kind, valid_from, valid_to, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            s.site,
-            s.service.0,
-            s.group.map(|g| g.to_string()),
-            s.instructor.map(|i| i.to_string()),
-            days_text(s),
-            date_text(s.date),
-            s.start.format("%H:%M").to_string(),
-            s.room,
-            kind,
-            date_text(s.from),
-            date_text(s.to),
-            ts(now),
-        ],
+        &format!(
+            "INSERT INTO planned_sessions ({}, created_at) VALUES ({})",
+            PLANNED_COLUMNS.join(", "),
+            marks.join(", ")
+        ),
+        rusqlite::params_from_iter(values),
     )?;
     Ok(tx.last_insert_rowid())
 }
