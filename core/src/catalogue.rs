@@ -180,6 +180,22 @@ pub struct Courses {
     pub cite: Citation,
 }
 
+impl Courses {
+    /// The first pair of course starts (sorted) closer together than the shortest course
+    /// (002 l.3999 «курс – от 15 до 30 дней»): the earlier course would end before its
+    /// shortest length when the next one begins. The programme's form refuses it.
+    pub fn too_close(
+        &self,
+        starts: &[chrono::NaiveDate],
+    ) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+        let [shortest, _] = self.days?;
+        starts
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .find(|(a, b)| (*b - *a).num_days() < i64::from(shortest))
+    }
+}
+
 /// How a session's attendance turns into units of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

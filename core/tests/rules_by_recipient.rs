@@ -447,3 +447,60 @@ fn courses_per_year_and_their_length() {
     let d = tap("002-7.4", "2026-11-05T06:00:00Z", &r, &[]);
     assert_eq!(d.kind(), DecisionKind::Accepted, "{d:?}");
 }
+
+/// 002 l.3999 «курс – от 15 до 30 дней»: a course is at least 15 days, so the next course of the
+/// service cannot begin before the 15th day after the last one began; 002 l.1975 with the
+/// 18-day courses of 002-2.5: 18 days apart at the least. The programme's form refuses what this
+/// finds.
+#[test]
+fn a_course_shorter_than_the_shortest_is_found_in_the_programme() {
+    let cat = catalogue();
+    let courses = |code: &str| {
+        cat.get(&otmetka_core::catalogue::ServiceCode::from(code))
+            .and_then(|s| s.courses.clone())
+            .unwrap()
+    };
+    let d = |s: &str| -> chrono::NaiveDate { s.parse().unwrap() };
+    // (what, service, starts, the pair too close or none)
+    let cases: &[(&str, &str, &[&str], Option<(&str, &str)>)] = &[
+        (
+            "l.3999: 15 days apart, the first course ran its 15 days",
+            "002-7.4",
+            &["2026-03-01", "2026-03-16"],
+            None,
+        ),
+        (
+            "l.3999: 14 days apart, the first course would run 14",
+            "002-7.4",
+            &["2026-03-01", "2026-03-15"],
+            Some(("2026-03-01", "2026-03-15")),
+        ),
+        (
+            "l.3999: the second pair too close, the first fine",
+            "002-7.4",
+            &["2026-01-10", "2026-03-01", "2026-03-10"],
+            Some(("2026-03-01", "2026-03-10")),
+        ),
+        ("l.3999: one course alone", "002-7.4", &["2026-03-01"], None),
+        (
+            "l.1975: 002-2.5's courses are 18 days: 17 apart is too close",
+            "002-2.5",
+            &["2026-03-01", "2026-03-18"],
+            Some(("2026-03-01", "2026-03-18")),
+        ),
+        (
+            "l.1975: 18 days apart",
+            "002-2.5",
+            &["2026-03-01", "2026-03-19"],
+            None,
+        ),
+    ];
+    for (what, code, starts, expected) in cases {
+        let starts: Vec<_> = starts.iter().map(|s| d(s)).collect();
+        assert_eq!(
+            courses(code).too_close(&starts),
+            expected.map(|(a, b)| (d(a), d(b))),
+            "{what}"
+        );
+    }
+}

@@ -210,7 +210,23 @@ pub(super) fn person_from(
         // The first days of its courses, where the service is given in courses.
         let courses_field = format!("svc.{code}.courses");
         let courses = match &s.courses {
-            Some(_) => course_starts(posted.get(&courses_field), &courses_field)?,
+            Some(c) => {
+                let starts = course_starts(posted.get(&courses_field), &courses_field)?;
+                if let (Some((a, b)), Some([shortest, _])) = (c.too_close(&starts), c.days) {
+                    return Err(FormErrors::at(
+                        &courses_field,
+                        &format!(
+                            "«{}»: курс длится не меньше {shortest} дней, поэтому курс, начатый {}, \
+                             не может смениться следующим {}: следующий курс — не раньше {}.",
+                            s.title_ru,
+                            a.format("%d.%m.%Y"),
+                            b.format("%d.%m.%Y"),
+                            (a + chrono::Days::new(u64::from(shortest))).format("%d.%m.%Y")
+                        ),
+                    ));
+                }
+                starts
+            }
             None => Vec::new(),
         };
         items.push(ProgrammeItem {
