@@ -462,7 +462,13 @@ fn a_course_shorter_than_the_shortest_is_found_in_the_programme() {
     };
     let d = |s: &str| -> chrono::NaiveDate { s.parse().unwrap() };
     // (what, service, starts, the pair too close or none)
-    let cases: &[(&str, &str, &[&str], Option<(&str, &str)>)] = &[
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        Option<(&'static str, &'static str)>,
+    );
+    let cases: &[Case] = &[
         (
             "l.3999: 15 days apart, the first course ran its 15 days",
             "002-7.4",
