@@ -137,6 +137,8 @@ fn main() {
 }
 
 fn run(config_path: &Path, headless: bool) -> Result<()> {
+    // Before any thread starts, so that every thread inherits the mask.
+    let stop_signals = block_stop_signals()?;
     let cfg = KioskConfig::load(config_path)?;
     // A reader that cannot be built into this kiosk (MFRC522 without a hardware build) is refused
     // now; one that is absent or unplugged is opened again and again by its thread.
@@ -201,6 +203,18 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     // The screens live on this (the main) thread; everyone else reaches them through UiRemote.
     let mut ui = open_ui(headless)?;
     let remote = ui.remote();
+    let stopper = remote.clone();
+    std::thread::Builder::new()
+        .name("stop-signals".into())
+        .spawn(move || match stop_signals.wait() {
+            Ok(signal) => {
+                tracing::info!(%signal, "stopping");
+                otmetka_link::systemd::stopping();
+                stopper.quit();
+            }
+            Err(e) => tracing::error!("cannot wait for SIGTERM: {e}"),
+        })
+        .context("cannot start the signal thread")?;
     let now: std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync> =
         std::sync::Arc::new(move || clock.now());
     let facts = Facts::of(&kiosk, now(), false);
@@ -312,6 +326,22 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
     ui.run()?;
     otmetka_link::systemd::stopping();
     Ok(())
+}
+
+/// Blocks SIGTERM (systemd's stop) and SIGINT (Ctrl-C) in this thread and so in every thread it
+/// starts after; one thread takes them with `sigwait` (no handler, no unsafe code): it says
+/// STOPPING=1 and ends the screens' loop, `run` returns and the process exits 0. What was
+/// confirmed is committed already; any other end is safe too (the store's transactions). The
+/// sound players' children inherit the mask: a prompt being played finishes (a second or two)
+/// rather than dying at a stop.
+fn block_stop_signals() -> Result<nix::sys::signal::SigSet> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    set.thread_block()
+        .context("cannot block SIGTERM and SIGINT")?;
+    Ok(set)
 }
 
 /// The screens: a window where this build has a windowing backend and there is a display,

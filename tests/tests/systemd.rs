@@ -108,6 +108,42 @@ fn the_kiosk_is_ready_and_its_worker_pings_the_watchdog() {
     );
 }
 
+/// `systemctl stop` sends SIGTERM: the kiosk says STOPPING=1 and exits 0 at once, not at
+/// systemd's stop timeout and not killed; a tap committed before is still there after.
+#[test]
+fn the_kiosk_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let manager = Manager::bind(dir.path());
+    let mut k = kiosk(dir.path(), &manager, None);
+    assert!(ready(&manager.listen(Duration::from_secs(2))), "no READY=1");
+    k.sign_in_and_start("001").unwrap();
+    let pid = k.pid().unwrap();
+    let sent = Instant::now();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let got = manager.listen(Duration::from_secs(2));
+    assert!(
+        got.iter()
+            .any(|(_, m)| m.lines().any(|l| l == "STOPPING=1")),
+        "no STOPPING=1: {got:?}\n{}",
+        k.log()
+    );
+    let status = wait_for("the kiosk to exit", 10, || k.exited());
+    assert!(status.success(), "{status:?}\n{}", k.log());
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "it stopped in {:?}",
+        sent.elapsed()
+    );
+    assert!(k.log().contains("stopping"), "{}", k.log());
+    // Started again on the same store: the open session is resumed.
+    k.spawn().unwrap();
+    assert!(k.log().contains("resumed the open session"), "{}", k.log());
+}
+
 #[test]
 fn a_stuck_worker_stops_the_pings() {
     let dir = tempfile::tempdir().unwrap();
