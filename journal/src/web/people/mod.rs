@@ -259,15 +259,13 @@ pub async fn create(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let (actor, now, p) = (Actor::of(&staff.0.user), app.now(), person.clone());
-    app.store
-        .call(move |s| s.save_recipient(&actor, &p, now))
-        .await?;
-    Ok(notice(
-        &format!("/people/{}", person.id),
-        "saved",
+    saved(
+        &app,
+        &staff,
+        person,
         "Получатель добавлен. Выдайте ему карту.",
-    ))
+    )
+    .await
 }
 
 fn recipient_id(id: &str) -> Result<RecipientId, PageError> {
@@ -528,15 +526,28 @@ pub async fn save(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let (actor, now, p) = (Actor::of(&staff.0.user), app.now(), changed.clone());
-    app.store
-        .call(move |s| s.save_recipient(&actor, &p, now))
-        .await?;
-    Ok(notice(
-        &format!("/people/{}", person.id),
-        "saved",
+    saved(
+        &app,
+        &staff,
+        changed,
         "Сохранено. Киоски получат изменения в течение минуты.",
-    ))
+    )
+    .await
+}
+
+/// Saves `person` (audited, the roster goes out again) and goes back to their page with
+/// `message`.
+async fn saved(
+    app: &AppState,
+    staff: &Staff,
+    person: Person,
+    message: &str,
+) -> Result<Response, PageError> {
+    let (actor, now, id) = (Actor::of(&staff.0.user), app.now(), person.id);
+    app.store
+        .call(move |s| s.save_recipient(&actor, &person, now))
+        .await?;
+    Ok(notice(&format!("/people/{id}"), "saved", message))
 }
 
 #[derive(Debug, Deserialize, Default)]
