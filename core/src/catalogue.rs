@@ -80,6 +80,40 @@ pub struct FrequencyLimit {
     /// their own.
     #[serde(default, skip_serializing_if = "Applies::is_all")]
     pub applies: Applies,
+    /// Which of the service's sessions the cap counts (`form`): all of them, or only its
+    /// regular sessions or only its events where the seed gives each its own frequency (002
+    /// l.3169 circles «3 раза в неделю», l.3171 excursions and cultural events «1 раз в месяц»).
+    #[serde(default, skip_serializing_if = "Form::is_any")]
+    pub form: Form,
+}
+
+/// Which sessions of a service a cap counts and applies to: a service with an event form
+/// (`Service::event`) may have a frequency for each form (002 §4.5). Key `form` of a cap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// Every session of the service.
+    #[default]
+    Any,
+    /// Its regular sessions (a circle, a class), not its events.
+    Regular,
+    /// Its events only (`Service::event`: an excursion, a mass event).
+    Event,
+}
+
+impl Form {
+    /// Whether a session opened as an event (or not) is one this cap counts.
+    pub fn counts(self, event: bool) -> bool {
+        match self {
+            Form::Any => true,
+            Form::Regular => !event,
+            Form::Event => event,
+        }
+    }
+
+    fn is_any(&self) -> bool {
+        *self == Form::Any
+    }
 }
 
 /// "Not less than `min` per `period`" (не реже, от N раз): a frequency the provider owes. It
@@ -689,6 +723,7 @@ struct RawLimit {
     days: Option<Spanned<Value>>,
     per: Option<Spanned<Value>>,
     applies_to: Option<Spanned<Value>>,
+    form: Option<Spanned<Value>>,
     cite: Option<Spanned<RawCite>>,
 }
 
@@ -842,7 +877,12 @@ impl Ctx<'_> {
         }))
     }
 
-    fn limit(&self, raw: &Spanned<RawLimit>) -> Result<FrequencyLimit, CatalogueError> {
+    /// A cap; `has_event`: the service has an event form, which a cap's `form` may name.
+    fn limit(
+        &self,
+        raw: &Spanned<RawLimit>,
+        has_event: bool,
+    ) -> Result<FrequencyLimit, CatalogueError> {
         let (max, period, cite) = self.frequency(raw, "limits")?;
         const PER: &str = "one of \"recipient\", \"group\"";
         let per_group = match raw.get_ref().per.as_ref().map(|v| (v.get_ref(), v.span())) {
@@ -851,12 +891,35 @@ impl Ctx<'_> {
             Some((Value::String(s), _)) if s == "group" => true,
             Some((other, span)) => return Err(self.at(&span, "limits.per", expected(PER, other))),
         };
+        const FORM: &str = "one of \"any\", \"regular\", \"event\"";
+        let form = match raw.get_ref().form.as_ref().map(|v| (v.get_ref(), v.span())) {
+            None => Form::Any,
+            Some((Value::String(s), _)) if s == "any" => Form::Any,
+            Some((Value::String(s), _)) if s == "regular" => Form::Regular,
+            Some((Value::String(s), _)) if s == "event" => Form::Event,
+            Some((other, span)) => {
+                return Err(self.at(&span, "limits.form", expected(FORM, other)));
+            }
+        };
+        if let (Form::Regular | Form::Event, Some(v)) = (form, &raw.get_ref().form) {
+            let wrong = if per_group {
+                Some("no `form` with per = \"group\" (a group's cap counts all its sessions)")
+            } else if !has_event {
+                Some("no `form` for a service without an `event` form")
+            } else {
+                None
+            };
+            if let Some(wrong) = wrong {
+                return Err(self.at(&v.span(), "limits.form", expected(wrong, v.get_ref())));
+            }
+        }
         Ok(FrequencyLimit {
             max,
             period,
             cite,
             per_group,
             applies: self.applies(raw, "limits.applies_to")?,
+            form,
         })
     }
 
@@ -981,6 +1044,10 @@ impl Ctx<'_> {
         if let Some(per) = &raw.get_ref().per {
             let problem = expected("no `per` (a floor is the recipient's)", per.get_ref());
             return Err(self.at(&per.span(), "floors.per", problem));
+        }
+        if let Some(form) = &raw.get_ref().form {
+            let problem = expected("no `form` (a floor counts every session)", form.get_ref());
+            return Err(self.at(&form.span(), "floors.form", problem));
         }
         let (min, period, cite) = self.frequency(raw, "floors")?;
         Ok(FrequencyFloor {
@@ -1188,7 +1255,7 @@ impl Ctx<'_> {
         let limits = raw
             .limits
             .iter()
-            .map(|l| self.limit(l))
+            .map(|l| self.limit(l, raw.event.is_some()))
             .collect::<Result<Vec<_>, _>>()?;
         let floors = raw
             .floors
@@ -1573,6 +1640,34 @@ cite = { line = 19, text = "до 2 раз" }
         let m = error_of(&text);
         assert_names(&m, line_of(&text, "days = 14"), "limits.days");
         assert!(m.contains("only with period = \"course\""), "{m}");
+    }
+
+    /// A cap's `form` names a form of the service: refused where it has no event form, on a
+    /// group's cap (which counts all the group's sessions), and where it is not a form.
+    #[test]
+    fn a_caps_form_needs_an_event_form() {
+        let text = GOOD.replace("days = 14\n", "days = 14\nform = \"event\"\n");
+        let m = error_of(&text);
+        assert_names(&m, line_of(&text, "form = "), "limits.form");
+        assert!(m.contains("without an `event` form"), "{m}");
+        let event = "source = { seed = \"000\", item = \"\", lines = [16, 23] }\n\
+            event = { title_ru = \"экскурсия\", title_en = \"excursion\", time_norm_minutes = 240, \
+            time_norm_cite = { line = 19, text = \"до 2 раз\" } }";
+        let with_event = text.replace(
+            "source = { seed = \"000\", item = \"\", lines = [16, 23] }",
+            event,
+        );
+        let cat = load(&with_event).unwrap();
+        let s = cat.get(&ServiceCode::from("000")).unwrap();
+        assert_eq!(s.limits[0].form, Form::Event);
+        let group = with_event.replace("form = \"event\"", "form = \"event\"\nper = \"group\"");
+        let m = error_of(&group);
+        assert_names(&m, line_of(&group, "form = "), "limits.form");
+        assert!(m.contains("per = \"group\""), "{m}");
+        let odd = with_event.replace("form = \"event\"", "form = \"excursion\"");
+        let m = error_of(&odd);
+        assert_names(&m, line_of(&odd, "form = "), "limits.form");
+        assert!(m.contains("one of \"any\", \"regular\", \"event\""), "{m}");
     }
 
     #[test]

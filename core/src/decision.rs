@@ -234,6 +234,7 @@ impl Decision {
                     cite: None,
                     per_group: false,
                     applies: crate::catalogue::Applies::All,
+                    form: crate::catalogue::Form::Any,
                 },
                 used: 2,
             },

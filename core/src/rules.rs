@@ -6,7 +6,7 @@
 //! rule is a refusal the instructor may override with a recorded reason; the site's [`Policy`]
 //! names the rules that are hard stops.
 
-use crate::catalogue::{FrequencyLimit, Period, Service, ServiceCode};
+use crate::catalogue::{Form, FrequencyLimit, Period, Service, ServiceCode};
 use crate::decision::{Decision, ProgrammeGap, Rule};
 use crate::people::{Programme, Recipient};
 use crate::period::SiteTime;
@@ -62,6 +62,9 @@ pub struct Attendance {
     pub session: Option<SessionId>,
     pub service: ServiceCode,
     pub at: DateTime<Utc>,
+    /// The session was opened as the service's event form (`Form::Event` caps count it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub event: bool,
 }
 
 /// Everything the rules look at for one recipient joining one session.
@@ -76,11 +79,14 @@ pub struct Joining<'a> {
     pub now: DateTime<Utc>,
     /// How many are checked in to the session now.
     pub present: u32,
+    /// The session is the service's event form: caps of the other form neither count it nor
+    /// apply to it.
+    pub event: bool,
 }
 
 impl Joining<'_> {
     /// Attendances of this service in `period`'s window, not counting this session.
-    fn used(&self, service: &ServiceCode, period: Period) -> u32 {
+    fn used(&self, service: &ServiceCode, period: Period, form: Form) -> u32 {
         let date = self.site.local_date(self.now);
         let course = self
             .recipient
@@ -92,6 +98,7 @@ impl Joining<'_> {
             .history
             .iter()
             .filter(|a| &a.service == service && a.session != Some(self.session))
+            .filter(|a| form.counts(a.event))
             .filter(|a| {
                 let d = self.site.local_date(a.at);
                 from <= d && d < to
@@ -152,7 +159,7 @@ impl Joining<'_> {
                 Some(item) => item
                     .count
                     .and_then(|allowed| {
-                        let used = self.used(code, item.period);
+                        let used = self.used(code, item.period, Form::Any);
                         (used >= allowed).then_some(ProgrammeGap::CountUsed { allowed, used })
                     })
                     .or_else(|| self.course_gap(p, date)),
@@ -167,10 +174,13 @@ impl Joining<'_> {
         }
         // Caps only: a floor (`Service::floors`) is owed to the recipient and never refuses; a
         // group's cap counts the group's sessions, not the recipient's units (`group_caps`).
-        // A cap for adults does not count for a minor, and one for minors not for an adult.
+        // A cap for adults does not count for a minor, and one for minors not for an adult;
+        // a cap of the service's events neither counts nor applies to its regular sessions.
         let caps = self.service.limits.iter();
-        for limit in caps.filter(|l| !l.per_group && l.applies.to(minor)) {
-            let used = self.used(code, limit.period);
+        let ours =
+            |l: &&FrequencyLimit| !l.per_group && l.applies.to(minor) && l.form.counts(self.event);
+        for limit in caps.filter(ours) {
+            let used = self.used(code, limit.period, limit.form);
             if used >= limit.max {
                 out.push(Decision::FrequencyLimit {
                     recipient: rid,
@@ -181,6 +191,7 @@ impl Joining<'_> {
                         cite: None,
                         per_group: false,
                         applies: limit.applies,
+                        form: limit.form,
                     },
                     used,
                 });
@@ -230,6 +241,8 @@ pub fn group_caps(
 pub struct Given {
     pub session: SessionId,
     pub at: DateTime<Utc>,
+    /// Its session was the service's event form.
+    pub event: bool,
 }
 
 /// The journal's re-check of one recipient's units of one service, over every kiosk: each unit
@@ -281,6 +294,7 @@ pub fn recheck(
             site,
             now: g.at,
             present: 0,
+            event: g.event,
         };
         out[i] = joining
             .broken()
@@ -300,6 +314,7 @@ pub fn recheck(
             session: Some(g.session),
             service: service.code.clone(),
             at: g.at,
+            event: g.event,
         });
     }
     out

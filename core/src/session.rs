@@ -492,6 +492,7 @@ impl Session {
             site: inputs.site,
             now,
             present: self.present_count(),
+            event: self.event,
         }
     }
 

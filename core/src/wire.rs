@@ -289,6 +289,10 @@ pub struct UsageEntry {
     /// (a forgotten check-in, a home visit), which no kiosk holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kiosk: Option<String>,
+    /// Units of the service's event form (`Form::Event` caps count them); absent, from a
+    /// journal before forms, for regular sessions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub event: bool,
     pub count: u32,
 }
 
@@ -375,6 +379,7 @@ impl Usage {
                     session: None,
                     service: e.service.clone(),
                     at,
+                    event: e.event,
                 })
             })
             .collect()

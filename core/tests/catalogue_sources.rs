@@ -739,6 +739,7 @@ fn checker_reports_a_floor_read_as_a_cap() {
                 period: floor.period,
                 cite: floor.cite,
                 per_group: false,
+                form: Default::default(),
             },
         );
     });

@@ -1031,18 +1031,22 @@ fn the_journal_recheck_finds_the_third_unit_of_a_week_in_any_order() {
     let mon = Given {
         session: sid(10),
         at: t("2026-11-23T06:00:00Z"),
+        event: false,
     };
     let tue = Given {
         session: sid(11),
         at: t("2026-11-24T06:00:00Z"),
+        event: false,
     };
     let wed = Given {
         session: sid(12),
         at: t("2026-11-25T06:00:00Z"),
+        event: false,
     };
     let next_mon = Given {
         session: sid(13),
         at: t("2026-11-30T06:00:00Z"),
+        event: false,
     };
     for given in [
         vec![mon.clone(), tue.clone(), wed.clone(), next_mon.clone()],
@@ -1073,12 +1077,14 @@ fn another_kiosks_units_count_toward_the_cap() {
             service: "001".into(),
             date: "2026-11-23".parse().unwrap(),
             kiosk: Some("kiosk-b".into()),
+            event: false,
             count: 1,
         },
         UsageEntry {
             service: "001".into(),
             date: "2026-11-24".parse().unwrap(),
             kiosk: Some("kiosk-a".into()),
+            event: false,
             count: 1,
         },
     ];

@@ -510,3 +510,105 @@ fn a_course_shorter_than_the_shortest_is_found_in_the_programme() {
         );
     }
 }
+
+/// 002 §4.5 has a frequency for each of its forms: circles and classes «3 раза в неделю» (for
+/// minors up to 7, l.3169), excursions and cultural events «1 раз в месяц» (l.3171). Each cap
+/// counts its own form's sessions and refuses only a session of its form: an excursion is not a
+/// fourth circle of the week, and a circle is not a second event of the month. The journal's
+/// re-check reads the same caps.
+#[test]
+fn circles_and_events_of_leisure_have_their_own_frequencies() {
+    use otmetka_core::catalogue::Form;
+    use otmetka_core::rules::{Given, recheck};
+    let code = "002-4.5";
+    let svc = service(code);
+    let site = site();
+    let policy = Policy::default();
+    // (UTC time, an event?) of earlier units; then a tap at `at` into a session of that form.
+    let tap = |r: &Recipient, history: &[(&str, bool)], at: &str, event: bool| {
+        let history: Vec<_> = history
+            .iter()
+            .enumerate()
+            .map(|(i, (h, ev))| {
+                let mut a = attended(100 + i as u128, code, h);
+                a.event = *ev;
+                a
+            })
+            .collect();
+        let mut s = Session::plan(sid(1), &svc, None, None, instructor()).unwrap();
+        if event {
+            s = s.as_event(&svc).unwrap();
+        }
+        let ev = s.open(t(at), ClockVerdict::Trusted, false, true).unwrap();
+        s.apply(&ev).unwrap();
+        let tapper = Tapper::Known {
+            recipient: r,
+            card: CardStatus::Active,
+        };
+        s.tap(
+            tapper,
+            &inputs(&svc, &history, &site, &policy),
+            cid(1),
+            id(1),
+            t(at),
+        )
+        .decision
+    };
+    const EARLY_NOV: &str = "2026-11-05T06:00:00Z";
+    let (adult, minor) = (person(1, ADULT(2)), person(1, MINOR(2)));
+    let circles = [(MON, false), (TUE, false), (WED, false)];
+    // An excursion after three circles of the week: the week's cap is the circles'.
+    let d = tap(&adult, &circles, THU, true);
+    assert_eq!(d.kind(), DecisionKind::Accepted, "{d:?}");
+    // A fourth circle is still refused, by the adults' cap of circles.
+    let d = tap(&adult, &circles, THU, false);
+    let Decision::FrequencyLimit { limit, used, .. } = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!((limit.max, limit.form, *used), (3, Form::Regular, 3));
+    // A second event of the month is refused, for an adult and a minor alike ...
+    for r in [&adult, &minor] {
+        let d = tap(r, &[(EARLY_NOV, true)], THU, true);
+        let Decision::FrequencyLimit { limit, used, .. } = &d else {
+            panic!("{d:?}")
+        };
+        assert_eq!((limit.max, limit.form, *used), (1, Form::Event, 1));
+    }
+    // ... while last month's event, or this week's circles, leave this month's event free ...
+    let d = tap(
+        &adult,
+        &[("2026-10-28T06:00:00Z", true), (MON, false)],
+        THU,
+        true,
+    );
+    assert_eq!(d.kind(), DecisionKind::Accepted, "{d:?}");
+    // ... and an event earlier in the week is not one of its three circles.
+    let d = tap(
+        &adult,
+        &[(MON, true), (TUE, false), (WED, false)],
+        THU,
+        false,
+    );
+    assert_eq!(d.kind(), DecisionKind::Accepted, "{d:?}");
+    // The journal's re-check over all kiosks: the second event of November, and no circle.
+    let given = |n: u128, at: &str, event: bool| Given {
+        session: sid(n),
+        at: t(at),
+        event,
+    };
+    let units = [
+        given(10, EARLY_NOV, true),
+        given(11, MON, false),
+        given(12, TUE, false),
+        given(13, WED, false),
+        given(14, THU, true),
+    ];
+    let verdicts = recheck(&svc, &adult, &[], &site, &units);
+    let broken: Vec<_> = units
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(g, _)| g.session)
+        .collect();
+    assert_eq!(broken, vec![sid(14)], "{verdicts:?}");
+}

@@ -288,6 +288,7 @@ pub fn usage_body(
                 service: g.service,
                 date: g.date,
                 kiosk: g.kiosk,
+                event: g.event,
                 count: g.count,
             };
             match recipients.last_mut() {

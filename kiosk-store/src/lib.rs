@@ -207,6 +207,16 @@ const MIGRATIONS: &[&str] = &[
     // seq 1, below N, and was never sent. The installation id is written at open (it is random).
     "INSERT OR REPLACE INTO meta (key, value) SELECT 'last_seq', MAX(
         (SELECT COALESCE(MAX(seq), 0) FROM outbox), (SELECT COALESCE(MAX(seq), 0) FROM acks));",
+    // 4: a session's standing group and its form (an event: 002 §4.5's events have their own
+    // «1 раз в месяц», l.3171), which the rules count by; filled from the opening events the
+    // outbox still holds (a pruned one was delivered long ago: the journal's usage counts it).
+    "ALTER TABLE sessions ADD COLUMN study_group TEXT;
+     ALTER TABLE sessions ADD COLUMN event INTEGER NOT NULL DEFAULT 0;
+     UPDATE sessions SET
+        study_group = (SELECT json_extract(o.payload, '$.event.group') FROM outbox o
+            WHERE o.session = sessions.id AND json_extract(o.payload, '$.event.type') = 'session_opened'),
+        event = COALESCE((SELECT json_extract(o.payload, '$.event.event') FROM outbox o
+            WHERE o.session = sessions.id AND json_extract(o.payload, '$.event.type') = 'session_opened'), 0);",
 ];
 
 /// The highest seq the journal acknowledged (0 for none), as SQL.
@@ -461,11 +471,20 @@ impl Store {
                 session,
                 service,
                 at,
+                group,
+                event,
                 ..
             } => {
                 tx.execute(
-                    "INSERT INTO sessions (id, service, opened_at, state) VALUES (?1, ?2, ?3, 'open')",
-                    params![session.to_string(), service.0, ts(*at)],
+                    "INSERT INTO sessions (id, service, opened_at, state, study_group, event)
+                     VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
+                    params![
+                        session.to_string(),
+                        service.0,
+                        ts(*at),
+                        group.map(|g| g.to_string()),
+                        event
+                    ],
                 )?;
             }
             Event::SessionClosed { session, .. } => {
@@ -558,7 +577,8 @@ impl Store {
     ) -> Result<Vec<Attendance>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.session, c.service, c.at, s.state = 'open',
-                    (SELECT MAX(o.seq) FROM outbox o WHERE o.session = c.session)
+                    (SELECT MAX(o.seq) FROM outbox o WHERE o.session = c.session),
+                    COALESCE(s.event, 0)
              FROM checkins c LEFT JOIN sessions s ON s.id = c.session
              WHERE c.recipient = ?1 AND c.at >= ?2 AND c.undone_at IS NULL
                AND s.state IS NOT 'cancelled'
@@ -571,11 +591,12 @@ impl Store {
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<bool>>(3)?.unwrap_or(false),
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (session, service, at, open, last) = row?;
+            let (session, service, at, open, last, event) = row?;
             let journal_has = |last: Option<i64>| {
                 held.is_some_and(|h| last.is_none_or(|s| h.holds(u64::try_from(s).unwrap_or(0))))
             };
@@ -587,6 +608,7 @@ impl Store {
                     session: Some(SessionId(session)),
                     service: otmetka_core::catalogue::ServiceCode(service),
                     at,
+                    event,
                 });
             }
         }

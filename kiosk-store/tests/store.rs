@@ -311,6 +311,8 @@ fn a_store_whose_rows_were_marked_delivered_one_by_one_keeps_its_place_after_the
         "DROP TABLE acks;
          CREATE INDEX outbox_undelivered ON outbox(seq) WHERE delivered_at IS NULL;
          UPDATE outbox SET delivered_at = '2026-11-23T06:02:00Z' WHERE seq <= 3;
+         ALTER TABLE sessions DROP COLUMN study_group;
+         ALTER TABLE sessions DROP COLUMN event;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -520,4 +522,53 @@ fn own_attendance_leaves_out_what_the_journal_held() {
         1,
         "an open session always counts"
     );
+}
+
+/// A store from before sessions kept their form (migration 4): the sessions it holds take
+/// their event form from the opening events in the outbox, so an excursion held before the
+/// upgrade still counts toward the month's cap of events (002 l.3171), and not toward the
+/// week's cap of circles.
+#[test]
+fn an_upgraded_store_knows_which_of_its_sessions_were_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let circle = SessionId(Uuid::from_u128(9));
+    let excursion = SessionId(Uuid::from_u128(10));
+    {
+        let mut store = Store::open(&db, identity()).unwrap();
+        let mut events = vec![opened(circle), checked_in(circle, 1)];
+        let mut as_event = opened(excursion);
+        if let Event::SessionOpened { event, .. } = &mut as_event {
+            *event = true;
+        }
+        let mut tapped = checked_in(excursion, 1);
+        if let Event::CheckedIn { checkin, .. } = &mut tapped {
+            *checkin = CheckInId(Uuid::from_u128(201));
+        }
+        events.extend([as_event, tapped]);
+        store
+            .record(&events, t("2026-11-23T06:01:00Z"), true)
+            .unwrap();
+    }
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "ALTER TABLE sessions DROP COLUMN study_group;
+         ALTER TABLE sessions DROP COLUMN event;
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    drop(c);
+    let store = Store::open(&db, identity()).unwrap();
+    let mut seen: Vec<(SessionId, bool)> = store
+        .attendance(
+            RecipientId(Uuid::from_u128(1)),
+            t("2026-11-01T00:00:00Z"),
+            None,
+        )
+        .unwrap()
+        .iter()
+        .map(|a| (a.session.unwrap(), a.event))
+        .collect();
+    seen.sort_by_key(|(s, _)| s.0);
+    assert_eq!(seen, vec![(circle, false), (excursion, true)]);
 }

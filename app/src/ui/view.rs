@@ -129,7 +129,12 @@ pub fn tap_view(decision: &Decision, display_name: Option<&str>, texts: &Texts) 
             texts.format("decision.group_full.reason", &[("max", &max.to_string())])
         }
         Decision::FrequencyLimit { limit, used, .. } => texts.format(
-            "decision.frequency_limit.reason",
+            // A cap of the service's events (002 l.3171) says so: the circles may go on.
+            if limit.form == otmetka_core::catalogue::Form::Event {
+                "decision.frequency_limit.reason.event"
+            } else {
+                "decision.frequency_limit.reason"
+            },
             &[
                 ("used", &used.to_string()),
                 ("max", &limit.max.to_string()),
@@ -736,6 +741,38 @@ mod tests {
                 )
             );
         }
+    }
+
+    /// 002 l.3171: a refusal by the events' own cap says it is the events', so the instructor
+    /// knows the circles may go on.
+    #[test]
+    fn an_events_cap_says_it_is_the_events() {
+        use otmetka_core::catalogue::{Applies, Form, FrequencyLimit, Period, ServiceCode};
+        let ru = Texts::bundled(Lang::Ru);
+        let refused = |form| Decision::FrequencyLimit {
+            recipient: otmetka_core::people::RecipientId(uuid::Uuid::from_u128(1)),
+            service: ServiceCode::from("002-4.5"),
+            limit: FrequencyLimit {
+                max: 1,
+                period: Period::Month,
+                cite: None,
+                per_group: false,
+                applies: Applies::All,
+                form,
+            },
+            used: 1,
+        };
+        let event = tap_view(&refused(Form::Event), None, &ru);
+        assert_eq!(event.reason, "Мероприятий и экскурсий уже 1 из 1 за месяц.");
+        let en = tap_view(&refused(Form::Event), None, &ru.with_lang(Lang::En));
+        assert_eq!(
+            en.reason,
+            "Events and excursions: already 1 of 1 per month."
+        );
+        assert_eq!(
+            tap_view(&refused(Form::Any), None, &ru).reason,
+            "Уже 1 из 1 за месяц."
+        );
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub fn attended(session: u128, service: &str, at: &str) -> Attendance {
         session: Some(sid(session)),
         service: ServiceCode::from(service),
         at: t(at),
+        event: false,
     }
 }
 

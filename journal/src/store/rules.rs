@@ -26,6 +26,8 @@ pub struct GivenCount {
     pub date: NaiveDate,
     /// The kiosk whose session gave them; `None` for units staff entered.
     pub kiosk: Option<String>,
+    /// Of sessions opened as the service's event form.
+    pub event: bool,
     pub count: u32,
 }
 

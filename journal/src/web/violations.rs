@@ -14,7 +14,7 @@ use crate::store::staff::month_of;
 use axum::extract::{Query, State};
 use chrono::Datelike;
 use maud::{Markup, html};
-use otmetka_core::catalogue::Period;
+use otmetka_core::catalogue::{Form, Period};
 use otmetka_core::decision::{Decision, ProgrammeGap};
 
 /// "в неделю", "за курс 14 дней": the period as a cap's sentence ends.
@@ -38,7 +38,12 @@ fn what(v: &Violation) -> String {
             per(limit.period)
         ),
         Decision::FrequencyLimit { limit, used, .. } => format!(
-            "Не более {} {}: до этой услуги уже было {used}",
+            "{}е более {} {}: до этой услуги уже было {used}",
+            match limit.form {
+                Form::Any => "Н",
+                Form::Regular => "Занятия (без мероприятий): н",
+                Form::Event => "Мероприятия и экскурсии: н",
+            },
             limit.max,
             per(limit.period)
         ),

@@ -263,6 +263,83 @@ fn a_minors_own_weekly_cap_holds_in_the_recheck_and_the_roster_carries_their_age
     assert_eq!((of(adult).care_group, of(adult).adult_on), (Some(2), None));
 }
 
+/// 002 §4.5 counts each form on its own: excursions and cultural events «1 раз в месяц»
+/// (l.3171), circles «3 раза в неделю» (l.3169). An adult has an excursion on 3 December, and in
+/// the week of 14 December three circles and a second excursion: the re-check finds the second
+/// excursion over the month's cap of events, and nothing over the week's cap of circles beyond
+/// what the generated circles of that week already broke (an excursion is no fourth circle).
+/// The usage the journal sends kiosks says which units were events.
+#[test]
+fn a_second_excursion_of_a_month_is_found_and_is_no_fourth_circle_of_its_week() {
+    use otmetka_core::catalogue::Form;
+    use otmetka_tests::institution::{LateSession, late_session_as};
+    let site = Site::new();
+    let who = site.inst.recipients[5].0;
+    let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let circle = LateSession {
+        service: "002-4.5".into(),
+        minutes: 50,
+        ..LateSession::default()
+    };
+    let excursion = LateSession {
+        minutes: 200,
+        event: true,
+        ..circle.clone()
+    };
+    let first = late_session_as(&site.inst, day(3), &[who], &excursion).unwrap();
+    for d in [14, 15, 16] {
+        late_session_as(&site.inst, day(d), &[who], &circle).unwrap();
+    }
+    let second = late_session_as(&site.inst, day(17), &[who], &excursion).unwrap();
+    let found = recheck_december(&site);
+    let of = |session| {
+        let units = unit_ids(&site, session);
+        found
+            .iter()
+            .filter(|v| units.contains(&v.unit) && v.rule == Rule::FrequencyLimit)
+            .map(|v| match &v.decision {
+                otmetka_core::decision::Decision::FrequencyLimit { limit, used, .. } => {
+                    (limit.max, limit.form, *used)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(first), vec![], "the month's first event");
+    assert_eq!(
+        of(second),
+        vec![(1, Form::Event, 1)],
+        "the month's second event"
+    );
+    let generated = site
+        .inst
+        .units
+        .iter()
+        .filter(|(r, s, d)| *r == who && s == "002-4.5" && (day(14)..=day(20)).contains(d))
+        .count();
+    let circles_over = found
+        .iter()
+        .filter(|v| {
+            v.recipient == who
+                && v.service.0 == "002-4.5"
+                && (day(14)..=day(20)).contains(&v.date)
+                && matches!(&v.decision, otmetka_core::decision::Decision::FrequencyLimit { limit, .. } if limit.form == Form::Regular)
+        })
+        .count();
+    assert_eq!(
+        circles_over, generated,
+        "three circles and {generated} generated ones"
+    );
+    let (_, given) =
+        site.call(move |s| s.given_counts(otmetka_tests::institution::SITE, Some(day(1))));
+    let events: Vec<NaiveDate> = given
+        .iter()
+        .filter(|g| g.recipient == who && g.service.0 == "002-4.5" && g.event)
+        .map(|g| g.date)
+        .collect();
+    assert_eq!(events, vec![day(3), day(17)]);
+}
+
 /// The rules issue, point 1: a unit over two caps of one rule is two violations. With a day's
 /// cap of 1 added to 001's week cap of 2 (a catalogue of the test's own), the third session of
 /// one Monday breaks both, and the re-check keeps both (it kept one row per unit and rule).

@@ -51,6 +51,8 @@ struct Held {
     overridden: Vec<otmetka_core::decision::Rule>,
     /// The session's standing group, where it had one.
     group: Option<GroupId>,
+    /// Its session was opened as the service's event form.
+    event: bool,
 }
 
 fn held_units(
@@ -60,13 +62,15 @@ fn held_units(
     service: &str,
 ) -> Result<Vec<Held>, StoreError> {
     let mut stmt = tx.prepare_cached(
-        "SELECT body FROM given
-         WHERE site = ?1 AND recipient = ?2 AND service = ?3 AND removed_at IS NULL",
+        "SELECT g.body, COALESCE(s.event, 0) FROM given g LEFT JOIN sessions s ON s.id = g.session
+         WHERE g.site = ?1 AND g.recipient = ?2 AND g.service = ?3 AND g.removed_at IS NULL",
     )?;
-    let rows = stmt.query_map(params![site, recipient, service], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(params![site, recipient, service], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
-        let body = row?;
+        let (body, event) = row?;
         let u: Unit = serde_json::from_str(&body)?;
         out.push(Held {
             unit: u.id,
@@ -75,6 +79,7 @@ fn held_units(
             at: u.started_at,
             overridden: u.overridden,
             group: u.group,
+            event,
         });
     }
     Ok(out)
@@ -213,6 +218,7 @@ impl RulesStore for SqliteJournal {
                 .map(|h| Given {
                     session: h.session,
                     at: h.at,
+                    event: h.event,
                 })
                 .collect();
             let (who, replaced) = recipient_of(&tx, rid)?;
@@ -331,9 +337,12 @@ impl RulesStore for SqliteJournal {
             return Ok((committed, Vec::new()));
         };
         let mut stmt = tx.prepare_cached(
-            "SELECT recipient, service, date, CASE WHEN added_by IS NULL THEN kiosk END, COUNT(*)
-             FROM given WHERE site = ?1 AND date >= ?2 AND removed_at IS NULL
-             GROUP BY recipient, service, date, 4 ORDER BY recipient, service, date",
+            "SELECT g.recipient, g.service, g.date, CASE WHEN g.added_by IS NULL THEN g.kiosk END,
+                 COUNT(*), COALESCE(s.event, 0)
+             FROM given g LEFT JOIN sessions s ON s.id = g.session
+             WHERE g.site = ?1 AND g.date >= ?2 AND g.removed_at IS NULL
+             GROUP BY g.recipient, g.service, g.date, 4, 6
+             ORDER BY g.recipient, g.service, g.date",
         )?;
         let rows = stmt.query_map(params![site, from.to_string()], |r| {
             Ok((
@@ -342,17 +351,19 @@ impl RulesStore for SqliteJournal {
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, u32>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (recipient, service, date, kiosk, count) = row?;
+            let (recipient, service, date, kiosk, count, event) = row?;
             if let (Ok(id), Ok(date)) = (recipient.parse(), date.parse()) {
                 out.push(GivenCount {
                     recipient: RecipientId(id),
                     service: ServiceCode(service),
                     date,
                     kiosk,
+                    event,
                     count,
                 });
             }
