@@ -884,32 +884,34 @@ impl Ctx<'_> {
         has_event: bool,
     ) -> Result<FrequencyLimit, CatalogueError> {
         let (max, period, cite) = self.frequency(raw, "limits")?;
-        const PER: &str = "one of \"recipient\", \"group\"";
-        let per_group = match raw.get_ref().per.as_ref().map(|v| (v.get_ref(), v.span())) {
-            None => false,
-            Some((Value::String(s), _)) if s == "recipient" => false,
-            Some((Value::String(s), _)) if s == "group" => true,
-            Some((other, span)) => return Err(self.at(&span, "limits.per", expected(PER, other))),
-        };
-        const FORM: &str = "one of \"any\", \"regular\", \"event\"";
-        let form = match raw.get_ref().form.as_ref().map(|v| (v.get_ref(), v.span())) {
-            None => Form::Any,
-            Some((Value::String(s), _)) if s == "any" => Form::Any,
-            Some((Value::String(s), _)) if s == "regular" => Form::Regular,
-            Some((Value::String(s), _)) if s == "event" => Form::Event,
-            Some((other, span)) => {
-                return Err(self.at(&span, "limits.form", expected(FORM, other)));
+        let per_group = self.opt_word(
+            raw.get_ref().per.as_ref(),
+            "limits.per",
+            "one of \"recipient\", \"group\"",
+            false,
+            &[("recipient", false), ("group", true)],
+        )?;
+        let form = self.opt_word(
+            raw.get_ref().form.as_ref(),
+            "limits.form",
+            "one of \"any\", \"regular\", \"event\"",
+            Form::Any,
+            &[
+                ("any", Form::Any),
+                ("regular", Form::Regular),
+                ("event", Form::Event),
+            ],
+        )?;
+        if let Some(v) = &raw.get_ref().form
+            && form != Form::Any
+        {
+            if per_group {
+                let wrong =
+                    "no `form` with per = \"group\" (a group's cap counts all its sessions)";
+                return Err(self.at(&v.span(), "limits.form", expected(wrong, v.get_ref())));
             }
-        };
-        if let (Form::Regular | Form::Event, Some(v)) = (form, &raw.get_ref().form) {
-            let wrong = if per_group {
-                Some("no `form` with per = \"group\" (a group's cap counts all its sessions)")
-            } else if !has_event {
-                Some("no `form` for a service without an `event` form")
-            } else {
-                None
-            };
-            if let Some(wrong) = wrong {
+            if !has_event {
+                let wrong = "no `form` for a service without an `event` form";
                 return Err(self.at(&v.span(), "limits.form", expected(wrong, v.get_ref())));
             }
         }
@@ -924,19 +926,44 @@ impl Ctx<'_> {
     }
 
     fn applies(&self, raw: &Spanned<RawLimit>, key: &str) -> Result<Applies, CatalogueError> {
-        const APPLIES: &str = "one of \"all\", \"adults\", \"minors\"";
-        match raw
-            .get_ref()
-            .applies_to
-            .as_ref()
-            .map(|v| (v.get_ref(), v.span()))
-        {
-            None => Ok(Applies::All),
-            Some((Value::String(s), _)) if s == "all" => Ok(Applies::All),
-            Some((Value::String(s), _)) if s == "adults" => Ok(Applies::Adults),
-            Some((Value::String(s), _)) if s == "minors" => Ok(Applies::Minors),
-            Some((other, span)) => Err(self.at(&span, key, expected(APPLIES, other))),
-        }
+        self.opt_word(
+            raw.get_ref().applies_to.as_ref(),
+            key,
+            "one of \"all\", \"adults\", \"minors\"",
+            Applies::All,
+            &[
+                ("all", Applies::All),
+                ("adults", Applies::Adults),
+                ("minors", Applies::Minors),
+            ],
+        )
+    }
+
+    /// A value that is one of a few words (`choices`; `what` names them for the error).
+    fn word<T: Copy>(
+        &self,
+        value: &Spanned<Value>,
+        key: &str,
+        what: &'static str,
+        choices: &[(&str, T)],
+    ) -> Result<T, CatalogueError> {
+        let chosen = match value.get_ref() {
+            Value::String(s) => choices.iter().find(|(w, _)| w == s).map(|(_, t)| *t),
+            _ => None,
+        };
+        chosen.ok_or_else(|| self.at(&value.span(), key, expected(what, value.get_ref())))
+    }
+
+    /// [`Ctx::word`] of an optional key, `default` where it is absent.
+    fn opt_word<T: Copy>(
+        &self,
+        value: Option<&Spanned<Value>>,
+        key: &str,
+        what: &'static str,
+        default: T,
+        choices: &[(&str, T)],
+    ) -> Result<T, CatalogueError> {
+        value.map_or(Ok(default), |v| self.word(v, key, what, choices))
     }
 
     /// A pair `[low, high]` of positive (or, with `zero`, non-negative) integers, low ≤ high.
@@ -1225,12 +1252,16 @@ impl Ctx<'_> {
 
         const UNITS: &str = "one of \"per_recipient\", \"per_group\", \"session_chooses\"";
         let unit_value = self.required(&raw.unit, &whole, "unit", UNITS)?;
-        let unit = match unit_value.get_ref() {
-            Value::String(s) if s == "per_recipient" => UnitRule::PerRecipient,
-            Value::String(s) if s == "per_group" => UnitRule::PerGroup,
-            Value::String(s) if s == "session_chooses" => UnitRule::SessionChooses,
-            other => return Err(self.at(&unit_value.span(), "unit", expected(UNITS, other))),
-        };
+        let unit = self.word(
+            unit_value,
+            "unit",
+            UNITS,
+            &[
+                ("per_recipient", UnitRule::PerRecipient),
+                ("per_group", UnitRule::PerGroup),
+                ("session_chooses", UnitRule::SessionChooses),
+            ],
+        )?;
         let unit_assumed = self.flag(&raw.unit_assumed, "unit_assumed")?;
         let unit_per_day = self.flag(&raw.unit_per_day, "unit_per_day")?;
         if let (true, UnitRule::PerGroup | UnitRule::SessionChooses) = (unit_assumed, unit) {

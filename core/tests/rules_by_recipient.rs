@@ -11,7 +11,7 @@ use otmetka_core::clock::ClockVerdict;
 use otmetka_core::decision::{Decision, DecisionKind, ProgrammeGap};
 use otmetka_core::event::Event;
 use otmetka_core::people::{CardStatus, Recipient};
-use otmetka_core::rules::Policy;
+use otmetka_core::rules::{Attendance, Policy};
 use otmetka_core::session::{Session, Tapper};
 use support::*;
 
@@ -40,9 +40,17 @@ fn person(n: u128, who: Who) -> Recipient {
 
 /// An open session of `code` at `at` (unit per recipient where the session chooses).
 fn open(code: &str, at: &str) -> Session {
+    open_as(code, at, false)
+}
+
+/// [`open`], opened as the service's event form where `event`.
+fn open_as(code: &str, at: &str, event: bool) -> Session {
     let svc = service(code);
     let kind = (svc.unit == UnitRule::SessionChooses).then_some(UnitKind::PerRecipient);
     let mut s = Session::plan(sid(1), &svc, kind, None, instructor()).unwrap();
+    if event {
+        s = s.as_event(&svc).unwrap();
+    }
     let ev = s.open(t(at), ClockVerdict::Trusted, false, true).unwrap();
     s.apply(&ev).unwrap();
     s
@@ -51,12 +59,22 @@ fn open(code: &str, at: &str) -> Session {
 /// The decision for `r` tapping into a session of `code` at `at` with `history` (UTC times of
 /// earlier units of the same service).
 fn tap(code: &str, at: &str, r: &Recipient, history: &[&str]) -> Decision {
+    let history: Vec<_> = history.iter().map(|h| (*h, false)).collect();
+    tap_as(code, at, r, &history, false)
+}
+
+/// [`tap`] with the form of each earlier unit's session (`(UTC time, an event?)`), into a
+/// session opened as the service's event form where `event`.
+fn tap_as(code: &str, at: &str, r: &Recipient, history: &[(&str, bool)], event: bool) -> Decision {
     let svc = service(code);
-    let s = open(code, at);
+    let s = open_as(code, at, event);
     let history: Vec<_> = history
         .iter()
         .enumerate()
-        .map(|(i, h)| attended(100 + i as u128, code, h))
+        .map(|(i, (h, event))| Attendance {
+            event: *event,
+            ..attended(100 + i as u128, code, h)
+        })
         .collect();
     let site = site();
     let policy = Policy::default();
@@ -521,38 +539,8 @@ fn circles_and_events_of_leisure_have_their_own_frequencies() {
     use otmetka_core::catalogue::Form;
     use otmetka_core::rules::{Given, recheck};
     let code = "002-4.5";
-    let svc = service(code);
-    let site = site();
-    let policy = Policy::default();
-    // (UTC time, an event?) of earlier units; then a tap at `at` into a session of that form.
     let tap = |r: &Recipient, history: &[(&str, bool)], at: &str, event: bool| {
-        let history: Vec<_> = history
-            .iter()
-            .enumerate()
-            .map(|(i, (h, ev))| {
-                let mut a = attended(100 + i as u128, code, h);
-                a.event = *ev;
-                a
-            })
-            .collect();
-        let mut s = Session::plan(sid(1), &svc, None, None, instructor()).unwrap();
-        if event {
-            s = s.as_event(&svc).unwrap();
-        }
-        let ev = s.open(t(at), ClockVerdict::Trusted, false, true).unwrap();
-        s.apply(&ev).unwrap();
-        let tapper = Tapper::Known {
-            recipient: r,
-            card: CardStatus::Active,
-        };
-        s.tap(
-            tapper,
-            &inputs(&svc, &history, &site, &policy),
-            cid(1),
-            id(1),
-            t(at),
-        )
-        .decision
+        tap_as(code, at, r, history, event)
     };
     const EARLY_NOV: &str = "2026-11-05T06:00:00Z";
     let (adult, minor) = (person(1, ADULT(2)), person(1, MINOR(2)));
@@ -603,6 +591,7 @@ fn circles_and_events_of_leisure_have_their_own_frequencies() {
         given(13, WED, false),
         given(14, THU, true),
     ];
+    let (svc, site) = (service(code), site());
     let verdicts = recheck(&svc, &adult, &[], &site, &units);
     let broken: Vec<_> = units
         .iter()

@@ -38,11 +38,11 @@ fn what(v: &Violation) -> String {
             per(limit.period)
         ),
         Decision::FrequencyLimit { limit, used, .. } => format!(
-            "{}е более {} {}: до этой услуги уже было {used}",
+            "{} {} {}: до этой услуги уже было {used}",
             match limit.form {
-                Form::Any => "Н",
-                Form::Regular => "Занятия (без мероприятий): н",
-                Form::Event => "Мероприятия и экскурсии: н",
+                Form::Any => "Не более",
+                Form::Regular => "Занятия (без мероприятий): не более",
+                Form::Event => "Мероприятия и экскурсии: не более",
             },
             limit.max,
             per(limit.period)
