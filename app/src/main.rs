@@ -80,6 +80,9 @@ enum CtlCmd {
         /// Open it as the service's event (a mass event, an excursion): the event's norm.
         #[arg(long)]
         event: bool,
+        /// Open it although its group reached a cap on the group's sessions.
+        #[arg(long)]
+        over_group_cap: bool,
     },
     /// Override the last refused tap.
     Override { reason: String },
@@ -500,6 +503,7 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
             safety_briefing,
             confirm_date,
             event,
+            over_group_cap,
         } => {
             let unit_kind = match unit_kind.as_deref() {
                 None => None,
@@ -514,6 +518,7 @@ fn ctl(socket: &Path, cmd: CtlCmd) -> Result<()> {
                 safety_briefing,
                 confirm_date,
                 event,
+                over_group_cap,
             })
         }
         CtlCmd::Override { reason } => Request::Kiosk(Command::Override { reason }),

@@ -17,9 +17,10 @@ use crate::sound::{Player, SoundConfig};
 use crate::texts::{Lang, Texts};
 use crate::ui::UiRemote;
 use crate::ui::view::{
-    CheckOutView, ConfirmDateView, DiagnosticLine, DiagnosticsView, EndSessionView, EnrolView,
-    IdleView, InSessionView, ParticipantNote, PersonLine, Satisfaction, ScreenView, SessionChoice,
-    SessionLine, SignInView, StartSessionView, TapView, UiEvent, count_text, format_date, tap_view,
+    CheckOutView, ConfirmDateView, ConfirmGroupCapView, DiagnosticLine, DiagnosticsView,
+    EndSessionView, EnrolView, IdleView, InSessionView, ParticipantNote, PersonLine, Satisfaction,
+    ScreenView, SessionChoice, SessionLine, SignInView, StartSessionView, TapView, UiEvent,
+    count_text, format_date, period_text, tap_view,
 };
 use crate::ui::view::{Icon, Prompt, spoken};
 use crate::worker::{Observer, WorkerHandle};
@@ -50,6 +51,12 @@ enum Mode {
     End,
     ConfirmDate {
         date: NaiveDate,
+        start: Box<Command>,
+    },
+    /// The group reached a cap on its sessions (002 l.1251): `message` says which; the start
+    /// goes again, confirmed, if the instructor goes on.
+    ConfirmGroupCap {
+        message: String,
         start: Box<Command>,
     },
     Diagnostics,
@@ -251,6 +258,11 @@ impl Flow {
             }
             Mode::ConfirmDate { date, .. } => {
                 ScreenView::ConfirmDate(ConfirmDateView { date: *date })
+            }
+            Mode::ConfirmGroupCap { message, .. } => {
+                ScreenView::ConfirmGroupCap(ConfirmGroupCapView {
+                    message: message.clone(),
+                })
             }
             Mode::Diagnostics => ScreenView::Diagnostics(self.diagnostics()),
             Mode::Enrol { name, message } => ScreenView::Enrol(EnrolView {
@@ -600,6 +612,45 @@ impl Flow {
                 None
             }
             (_, Ok(_)) => None,
+            (
+                Input::Command(start @ Command::Start { group, service, .. }),
+                Err(KioskError::Session(SessionError::GroupCapReached {
+                    limit,
+                    used,
+                    overridable,
+                })),
+            ) => {
+                let title = self
+                    .facts
+                    .choices
+                    .iter()
+                    .find(|c| c.service == *service && c.group == *group)
+                    .map(|c| c.title.clone())
+                    .unwrap_or_else(|| service.0.clone());
+                let message = self.texts.format(
+                    if *overridable {
+                        "groupcap.message"
+                    } else {
+                        "groupcap.hard"
+                    },
+                    &[
+                        ("group", &title),
+                        ("used", &used.to_string()),
+                        ("max", &limit.max.to_string()),
+                        ("period", &period_text(limit.period, &self.texts)),
+                    ],
+                );
+                // Where the site makes the cap a hard stop, the choice screen says why.
+                self.mode = if *overridable {
+                    Mode::ConfirmGroupCap {
+                        message,
+                        start: Box::new(start.clone()),
+                    }
+                } else {
+                    Mode::Start { error: message }
+                };
+                shown(self)
+            }
             (cmd, Err(e)) => {
                 let text = self.error_text(e);
                 match (&mut self.mode, cmd) {
@@ -733,6 +784,7 @@ impl Flow {
                     safety_briefing,
                     confirm_date: false,
                     event: as_event,
+                    over_group_cap: false,
                 };
                 if !self.facts.clock.plausible() {
                     let date = self.site.local_date(now);
@@ -763,6 +815,16 @@ impl Flow {
                         error: self.texts.get("error.clock_wrong"),
                     };
                     (Vec::new(), Some(self.screen(now)))
+                }
+                _ => (Vec::new(), None),
+            },
+            UiEvent::ConfirmGroupCap => match &self.mode {
+                Mode::ConfirmGroupCap { start, .. } => {
+                    let mut start = (**start).clone();
+                    if let Command::Start { over_group_cap, .. } = &mut start {
+                        *over_group_cap = true;
+                    }
+                    (vec![start], None)
                 }
                 _ => (Vec::new(), None),
             },
@@ -829,6 +891,10 @@ impl Flow {
                 let mode = match self.mode {
                     Mode::End => Mode::InSession {
                         message: String::new(),
+                    },
+                    // «Отмена» of a group's extra session: back to the choice of another.
+                    Mode::ConfirmGroupCap { .. } => Mode::Start {
+                        error: String::new(),
                     },
                     _ => Mode::Idle,
                 };

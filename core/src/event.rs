@@ -108,6 +108,10 @@ pub enum Event {
         /// Opened as the service's event form (a mass event, an excursion): its norm applies.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         event: bool,
+        /// The instructor confirmed opening it although its group had reached a cap on the
+        /// group's sessions (002 l.1251); absent from kiosks before the warning.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        over_group_cap: bool,
     },
     CheckedIn {
         session: SessionId,

@@ -5,7 +5,7 @@
 //! and then [`Session::apply`]s them. So the state after a restart is the fold of the stored events,
 //! and a command whose events were not stored left no trace.
 
-use crate::catalogue::{Service, ServiceCode, UnitKind, UnitRule, minutes_over};
+use crate::catalogue::{FrequencyLimit, Service, ServiceCode, UnitKind, UnitRule, minutes_over};
 use crate::clock::ClockVerdict;
 use crate::decision::{Decision, Rule};
 use crate::event::{Assessment, CheckInMethod, CloseKind, CloseReason, Event, Satisfaction};
@@ -78,6 +78,17 @@ pub enum SessionError {
     NoEventForm(ServiceCode),
     #[error("the close needs a reason: {0:?}")]
     CloseNeedsReason(Vec<CloseWarning>),
+    /// The group already had as many sessions of the service as its cap allows in the cap's
+    /// period (002 l.1251 «не более 1 раза в месяц для группы получателей услуг»): the session
+    /// opens only when the instructor confirms going over it.
+    /// `overridable` is false where the site makes frequency limits a hard stop: the
+    /// instructor cannot go over it either.
+    #[error("the group already had {used} of {max} sessions of the service in the period", max = limit.max)]
+    GroupCapReached {
+        limit: FrequencyLimit,
+        used: u32,
+        overridable: bool,
+    },
 }
 
 /// What the end of a session warns the instructor about: each needs a reason to close.
@@ -187,6 +198,10 @@ pub struct Session {
     /// Opened as the service's event form ([`Service::event`]): the event's norm applies.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub event: bool,
+    /// The instructor opened it knowing its group had reached a cap on the group's sessions
+    /// ([`Session::within_group_caps`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_group_cap: bool,
     pub checkins: Vec<CheckIn>,
     pub notes: Vec<ParticipantNote>,
     pub unidentified_taps: u32,
@@ -236,6 +251,7 @@ impl Session {
             safety_briefing_required: service.needs_safety_briefing(),
             date_confirmed: false,
             event: false,
+            over_group_cap: false,
             checkins: Vec::new(),
             notes: Vec::new(),
             unidentified_taps: 0,
@@ -255,6 +271,36 @@ impl Session {
         Ok(self)
     }
 
+    /// The planned session against the caps its group has reached (`reached`, from
+    /// [`crate::rules::group_caps`]): refused with the first of them unless the instructor
+    /// `confirmed` going over and the site lets frequency limits be overridden (`overridable`),
+    /// in which case the opening says so (`over_group_cap`), its units carry the override, and
+    /// the journal's re-check records the violation all the same.
+    pub fn within_group_caps(
+        mut self,
+        reached: &[(FrequencyLimit, u32)],
+        confirmed: bool,
+        overridable: bool,
+    ) -> Result<Session, SessionError> {
+        if self.state != SessionState::Planned {
+            return Err(SessionError::NotPlanned);
+        }
+        match reached.first() {
+            None => Ok(self),
+            Some((limit, used)) if !confirmed || !overridable => {
+                Err(SessionError::GroupCapReached {
+                    limit: limit.clone(),
+                    used: *used,
+                    overridable,
+                })
+            }
+            Some(_) => {
+                self.over_group_cap = true;
+                Ok(self)
+            }
+        }
+    }
+
     /// The session as its opening event describes it (for replay after a restart).
     pub fn from_opened(event: &Event) -> Option<Session> {
         match event {
@@ -268,6 +314,7 @@ impl Session {
                 safety_briefing,
                 date_confirmed,
                 event,
+                over_group_cap,
             } => Some(Session {
                 id: *session,
                 service: service.clone(),
@@ -281,6 +328,7 @@ impl Session {
                 safety_briefing_required: false,
                 date_confirmed: *date_confirmed,
                 event: *event,
+                over_group_cap: *over_group_cap,
                 checkins: Vec::new(),
                 notes: Vec::new(),
                 unidentified_taps: 0,
@@ -364,6 +412,7 @@ impl Session {
             safety_briefing,
             date_confirmed: date_confirmed && !clock.plausible(),
             event: self.event,
+            over_group_cap: self.over_group_cap,
         })
     }
 
@@ -754,24 +803,33 @@ impl Session {
                 .unit_per_day
                 .then(|| UnitId::per_day(&self.service, date, whose))
         };
-        let base = |id, recipient, participants, overridden, manual, ended_at, norm| Unit {
-            id,
-            session: self.id,
-            service: self.service.clone(),
-            kind: self.unit_kind,
-            recipient,
-            participants,
-            group: self.group,
-            instructor: self.instructor,
-            date,
-            started_at,
-            ended_at,
-            overridden,
-            manual,
-            below_group_min,
-            over_norm_minutes: over(norm, now),
-            clock_synced,
-        };
+        let base =
+            |id, recipient, participants, overridden: Vec<Rule>, manual, ended_at, norm| Unit {
+                id,
+                session: self.id,
+                service: self.service.clone(),
+                kind: self.unit_kind,
+                recipient,
+                participants,
+                group: self.group,
+                instructor: self.instructor,
+                date,
+                started_at,
+                ended_at,
+                // Opened over the group's cap: each unit is given over it, knowingly.
+                overridden: if self.over_group_cap && !overridden.contains(&Rule::FrequencyLimit) {
+                    let mut o = overridden;
+                    o.push(Rule::FrequencyLimit);
+                    o.sort();
+                    o
+                } else {
+                    overridden
+                },
+                manual,
+                below_group_min,
+                over_norm_minutes: over(norm, now),
+                clock_synced,
+            };
         match self.unit_kind {
             UnitKind::PerRecipient => present
                 .iter()
@@ -824,6 +882,7 @@ impl Session {
                 safety_briefing,
                 date_confirmed,
                 event,
+                over_group_cap,
                 ..
             } => {
                 if self.state != SessionState::Planned {
@@ -834,6 +893,7 @@ impl Session {
                 self.safety_briefing = *safety_briefing;
                 self.date_confirmed = *date_confirmed;
                 self.event = *event;
+                self.over_group_cap = *over_group_cap;
             }
             Event::CheckedIn {
                 checkin,

@@ -303,6 +303,17 @@ pub struct UsageRecipient {
     pub given: Vec<UsageEntry>,
 }
 
+/// One session of a standing group that gave units, for the caps on a group's sessions (002
+/// l.1251 «не более 1 раза в месяц для группы получателей услуг»).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageGroupSession {
+    pub group: GroupId,
+    pub service: ServiceCode,
+    pub session: crate::session::SessionId,
+    /// When it began.
+    pub at: DateTime<Utc>,
+}
+
 /// How far the journal had committed one installation's messages when it built the usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageCommitted {
@@ -341,6 +352,12 @@ pub struct Usage {
     /// entries of a kiosk are then that kiosk's to count from its own store).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub committed: Option<Vec<UsageCommitted>>,
+    /// The sessions of standing groups that gave units, of the services with a cap on a group's
+    /// sessions, over those caps' windows, a kiosk's own included; a kiosk adds its own the
+    /// journal had not committed, as with `recipients`. `None` from a journal before group
+    /// caps: the kiosk then counts all of its own sessions, and only those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_sessions: Option<Vec<UsageGroupSession>>,
 }
 
 impl Usage {

@@ -211,6 +211,103 @@ fn a_groups_cap_counts_the_groups_sessions() {
     assert!(otmetka_core::rules::group_caps(&club, &site, &week, t0).is_empty());
 }
 
+/// The rules issue, point 4, at the kiosk: a group's session over its cap opens only when the
+/// instructor confirms it, never where the site makes frequency limits a hard stop; confirmed,
+/// the opening says so and every unit it gives carries the override, for the journal's page.
+#[test]
+fn a_groups_session_over_its_cap_opens_only_confirmed_and_its_units_say_so() {
+    use otmetka_core::people::GroupId;
+    use otmetka_core::session::SessionError;
+    let site = site();
+    let svc = service("002-1.7.2");
+    let group = Some(GroupId(uuid::Uuid::from_u128(0x6a01)));
+    let at = "2026-11-23T06:00:00Z";
+    let plan = || {
+        Session::plan(
+            sid(7),
+            &svc,
+            Some(otmetka_core::catalogue::UnitKind::PerRecipient),
+            group,
+            instructor(),
+        )
+        .unwrap()
+    };
+    let reached = otmetka_core::rules::group_caps(&svc, &site, &[t("2026-11-02T06:00:00Z")], t(at));
+    assert_eq!(reached.len(), 1);
+
+    // Nothing reached: it opens as any session does.
+    let s = plan().within_group_caps(&[], false, true).unwrap();
+    assert!(!s.over_group_cap);
+    for (confirmed, overridable, what) in [
+        (false, true, "not confirmed"),
+        (true, false, "a hard stop at this site"),
+        (false, false, "neither"),
+    ] {
+        match plan().within_group_caps(&reached, confirmed, overridable) {
+            Err(SessionError::GroupCapReached {
+                limit,
+                used,
+                overridable: o,
+            }) => {
+                assert_eq!(
+                    (limit.max, limit.period, used),
+                    (1, Period::Month, 1),
+                    "{what}"
+                );
+                assert_eq!(o, overridable, "{what}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+
+    let mut s = plan().within_group_caps(&reached, true, true).unwrap();
+    let ev = s
+        .open(
+            t(at),
+            otmetka_core::clock::ClockVerdict::Trusted,
+            false,
+            true,
+        )
+        .unwrap();
+    assert!(
+        matches!(
+            ev,
+            Event::SessionOpened {
+                over_group_cap: true,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    // Replayed from its opening event, the session still knows.
+    assert!(Session::from_opened(&ev).unwrap().over_group_cap);
+    s.apply(&ev).unwrap();
+    let policy = Policy::default();
+    for i in 0..2 {
+        let r = recipient(i);
+        let out = s.tap(
+            Tapper::Known {
+                recipient: &r,
+                card: CardStatus::Active,
+            },
+            &inputs(&svc, &[], &site, &policy),
+            cid(i),
+            id(i),
+            t(at),
+        );
+        assert_eq!(out.decision.kind(), DecisionKind::Accepted);
+        s.apply(&out.event.unwrap()).unwrap();
+    }
+    let units = s.units(t(at) + chrono::Duration::minutes(60), &svc, &site, true);
+    assert_eq!(units.len(), 2);
+    assert!(
+        units
+            .iter()
+            .all(|u| u.overridden == vec![Rule::FrequencyLimit]),
+        "{units:?}"
+    );
+}
+
 #[test]
 fn frequency_limits_table() {
     let site = site();

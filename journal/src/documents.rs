@@ -12,9 +12,9 @@ use crate::store::people::{PeopleImport, SitePlan};
 use crate::store::staff::Actor;
 use crate::store::{JournalStore, StoreError};
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::cards::SiteSecret;
-use otmetka_core::catalogue::Catalogue;
+use otmetka_core::catalogue::{Catalogue, ServiceCode};
 use otmetka_core::roster::RosterFile;
 use otmetka_core::wire::{CatalogueMessage, SCHEMA};
 use otmetka_link::topics::Id;
@@ -300,7 +300,27 @@ pub fn usage_body(
             }
         }
     }
-    let unversioned = serde_json::to_string(&recipients)?;
+    // The caps on a group's sessions (002 l.1251): each such service's sessions from the first
+    // day of its widest window.
+    let groups_from: Vec<(ServiceCode, NaiveDate)> = catalogue
+        .services
+        .iter()
+        .filter_map(|svc| {
+            svc.limits
+                .iter()
+                .filter(|l| l.per_group)
+                .map(|l| site.time.window(l.period, now, None).0)
+                .min()
+                .map(|d| (svc.code.clone(), d))
+        })
+        .collect();
+    let group_sessions = if groups_from.is_empty() {
+        Vec::new()
+    } else {
+        store.group_sessions(id, &groups_from)?
+    };
+    // A change of either is a new version.
+    let unversioned = serde_json::to_string(&(&recipients, &group_sessions))?;
     let version = store.publish_version(id, "usage", &unversioned, now)?;
     Ok(Bytes::from(serde_json::to_vec(&Usage {
         schema: otmetka_core::wire::SCHEMA,
@@ -309,6 +329,7 @@ pub fn usage_body(
         built_at: now,
         recipients,
         committed: Some(committed),
+        group_sessions: Some(group_sessions),
     })?))
 }
 

@@ -588,6 +588,7 @@ fn the_days_one_unit_from_two_kiosks_lands_once_and_is_not_foreign() {
             safety_briefing: false,
             date_confirmed: false,
             event: false,
+            over_group_cap: false,
         };
         let unit = Unit {
             id,

@@ -234,6 +234,13 @@ pub struct Store {
 
 use otmetka_core::timestamp::{from_text as parse_ts, to_text as ts};
 
+/// Whether the journal held a session whose last outbox message is `last` (`None`: it sent
+/// none) when it built a usage: then that usage counts the session, and the kiosk must not
+/// count it again from its own store.
+fn journal_holds(held: Option<&otmetka_core::wire::UsageCommitted>, last: Option<i64>) -> bool {
+    held.is_some_and(|h| last.is_none_or(|s| h.holds(u64::try_from(s).unwrap_or(0))))
+}
+
 impl Store {
     /// Opens (creating if needed) the store, migrates it and checks its integrity.
     pub fn open(path: &Path, identity: KioskIdentity) -> Result<Store, StoreError> {
@@ -597,10 +604,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (session, service, at, open, last, event) = row?;
-            let journal_has = |last: Option<i64>| {
-                held.is_some_and(|h| last.is_none_or(|s| h.holds(u64::try_from(s).unwrap_or(0))))
-            };
-            if !open && journal_has(last) {
+            if !open && journal_holds(held, last) {
                 continue;
             }
             if let (Ok(session), Some(at)) = (Uuid::parse_str(&session), parse_ts(&at)) {
@@ -610,6 +614,46 @@ impl Store {
                     at,
                     event,
                 });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The sessions of `group` of `service` opened since `since` that gave a service, with when
+    /// each began: closed (not cancelled, not open) with a check-in not undone — what the
+    /// journal counts of them against a cap on the group's sessions — leaving out those whose
+    /// messages the journal held (`held`) when it built the usage that lists them.
+    pub fn group_sessions(
+        &self,
+        group: otmetka_core::people::GroupId,
+        service: &otmetka_core::catalogue::ServiceCode,
+        since: DateTime<Utc>,
+        held: Option<&otmetka_core::wire::UsageCommitted>,
+    ) -> Result<Vec<(SessionId, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.opened_at,
+                    (SELECT MAX(o.seq) FROM outbox o WHERE o.session = s.id)
+             FROM sessions s
+             WHERE s.study_group = ?1 AND s.service = ?2 AND s.opened_at >= ?3
+               AND s.state = 'closed'
+               AND EXISTS (SELECT 1 FROM checkins c WHERE c.session = s.id AND c.undone_at IS NULL)
+             ORDER BY s.opened_at",
+        )?;
+        let rows = stmt.query_map(params![group.to_string(), service.0, ts(since)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, at, last) = row?;
+            if journal_holds(held, last) {
+                continue;
+            }
+            if let (Ok(id), Some(at)) = (Uuid::parse_str(&id), parse_ts(&at)) {
+                out.push((SessionId(id), at));
             }
         }
         Ok(out)

@@ -33,6 +33,7 @@ fn opened(session: SessionId) -> Event {
         safety_briefing: false,
         date_confirmed: false,
         event: false,
+        over_group_cap: false,
     }
 }
 

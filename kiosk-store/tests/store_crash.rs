@@ -71,6 +71,7 @@ fn crash_child() {
                 safety_briefing: false,
                 date_confirmed: false,
                 event: false,
+                over_group_cap: false,
             };
             store.record(&[opened], t0(), true).unwrap();
             session

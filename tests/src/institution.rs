@@ -360,6 +360,7 @@ pub fn generate(
                             safety_briefing: true,
                             date_confirmed: false,
                             event: false,
+                            over_group_cap: false,
                         },
                     ),
                     (
@@ -565,6 +566,7 @@ pub fn late_session_as(
             safety_briefing: svc.needs_safety_briefing(),
             date_confirmed: false,
             event: how.event,
+            over_group_cap: false,
         },
         Event::SessionClosed {
             session,

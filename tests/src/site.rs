@@ -273,6 +273,7 @@ impl KioskProcess {
             safety_briefing: false,
             confirm_date: false,
             event: false,
+            over_group_cap: false,
         })
     }
 }

@@ -33,6 +33,7 @@ fn units_of_a_session_reach_the_journal_once_even_when_the_broker_restarts() {
         safety_briefing: false,
         confirm_date: false,
         event: false,
+        over_group_cap: false,
     };
     k.call(start).unwrap();
     for i in 1..=4 {

@@ -45,6 +45,7 @@ fn start_session(k: &KioskProcess) {
         safety_briefing: false,
         confirm_date: false,
         event: false,
+        over_group_cap: false,
     };
     k.call(start).unwrap();
 }

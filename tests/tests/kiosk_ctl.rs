@@ -38,6 +38,7 @@ fn an_open_session_survives_a_kiosk_killed_mid_session() {
         safety_briefing: false,
         confirm_date: false,
         event: false,
+        over_group_cap: false,
     };
     k.call(start).unwrap();
     let mut committed = 0;

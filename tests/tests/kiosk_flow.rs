@@ -96,6 +96,7 @@ fn the_whole_flow_through_the_control_socket_matches_its_screens() {
             safety_briefing: true,
             confirm_date: false,
             event: false,
+            over_group_cap: false,
         })
         .unwrap()
     else {
@@ -306,6 +307,7 @@ fn a_home_visit_service_is_neither_offered_nor_started_at_a_kiosk() {
         safety_briefing: false,
         confirm_date: false,
         event: false,
+        over_group_cap: false,
     });
     assert!(refused.is_err(), "{refused:?}");
     assert!(k.session().is_none());
@@ -328,6 +330,7 @@ fn a_tap_after_the_time_norm_belongs_to_no_session_even_on_a_busy_kiosk() {
         safety_briefing: false,
         confirm_date: false,
         event: false,
+        over_group_cap: false,
     })
     .unwrap();
     let tap = |k: &mut otmetka_app::kiosk::Kiosk, card: &str| match k

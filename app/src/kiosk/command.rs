@@ -40,6 +40,10 @@ pub enum Command {
         /// Opened as the service's event form (a mass event, an excursion): its norm applies.
         #[serde(default)]
         event: bool,
+        /// The instructor confirms opening it although the group reached a cap on its
+        /// sessions (002 l.1251).
+        #[serde(default)]
+        over_group_cap: bool,
     },
     /// Override the last refused tap, with a reason.
     Override {

@@ -23,6 +23,9 @@ pub(super) struct HeldUsage {
     /// How far the journal held this kiosk's messages (this installation's) when it built the
     /// usage; `None` from a journal that does not say.
     pub committed: Option<otmetka_core::wire::UsageCommitted>,
+    /// The sessions of each standing group and service that gave units, by session; `None`
+    /// from a journal that does not send them.
+    pub groups: Option<HashMap<(GroupId, ServiceCode), HashMap<SessionId, DateTime<Utc>>>>,
 }
 
 /// The site's usage by recipient, for the kiosk `kiosk` of `installation`.
@@ -35,6 +38,15 @@ pub(super) fn index_usage(usage: &Usage, kiosk: &str, installation: uuid::Uuid) 
             .map(|r| (r.id, r.given.clone()))
             .collect(),
         committed: usage.committed_for(kiosk, installation),
+        groups: usage.group_sessions.as_ref().map(|sessions| {
+            sessions.iter().fold(HashMap::new(), |mut groups, g| {
+                groups
+                    .entry((g.group, g.service.clone()))
+                    .or_insert_with(HashMap::new)
+                    .insert(g.session, g.at);
+                groups
+            })
+        }),
     }
 }
 
@@ -116,6 +128,33 @@ impl Kiosk {
             history.extend(Usage::attendance(entries, skip, &self.site));
         }
         Ok(history)
+    }
+
+    /// When each session of `group`'s of `service` that gave units began, as a cap on the
+    /// group's sessions counts them: the site's from the last usage the journal sent (this
+    /// kiosk's delivered ones included), and this kiosk's own the journal had not committed when
+    /// it built that usage (all of them where the journal does not send group sessions), each
+    /// session once. So a session whose units staff removed counts no more, as with a
+    /// recipient's caps.
+    pub(super) fn group_history(
+        &self,
+        group: GroupId,
+        service: &ServiceCode,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, KioskError> {
+        let site = self.usage.groups.as_ref();
+        let mut sessions = site
+            .and_then(|g| g.get(&(group, service.clone())))
+            .cloned()
+            .unwrap_or_default();
+        let held = site.and(self.usage.committed.as_ref());
+        sessions.extend(self.store.group_sessions(
+            group,
+            service,
+            now - Duration::days(400),
+            held,
+        )?);
+        Ok(sessions.into_values().collect())
     }
 
     /// The schedule held, if the journal sent one.

@@ -251,6 +251,7 @@ impl Kiosk {
                 safety_briefing,
                 confirm_date,
                 event,
+                over_group_cap,
             } => self.start(
                 service,
                 group,
@@ -258,6 +259,7 @@ impl Kiosk {
                 safety_briefing,
                 confirm_date,
                 event,
+                over_group_cap,
             ),
             Command::Override { reason } => self.override_last(&reason).map(Reply::Tap),
             Command::Manual { recipient, reason } => {
@@ -347,6 +349,7 @@ mod tests {
                 safety_briefing: false,
                 confirm_date: false,
                 event: false,
+                over_group_cap: false,
             },
             Command::Override { reason: "r".into() },
             Command::Manual {

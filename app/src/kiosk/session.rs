@@ -12,6 +12,7 @@ impl Kiosk {
         safety_briefing: bool,
         confirm_date: bool,
         event: bool,
+        over_group_cap: bool,
     ) -> Result<Reply, KioskError> {
         let instructor = self.instructor.ok_or(KioskError::NotSignedIn)?;
         if self.session.is_some() {
@@ -27,6 +28,20 @@ impl Kiosk {
         let mut planned = Session::plan(id, svc, unit_kind, group, instructor)?;
         if event {
             planned = planned.as_event(svc)?;
+        }
+        // A cap on the group's sessions (002 l.1251) is the instructor's to weigh, as a
+        // recipient's cap is at a tap: the kiosk warns and opens once confirmed, unless the site
+        // makes frequency limits a hard stop; the journal's re-check records it either way.
+        if let Some(g) = group.filter(|_| svc.limits.iter().any(|l| l.per_group)) {
+            let now = self.clock.now();
+            let earlier = self.group_history(g, &svc.code, now)?;
+            let reached = otmetka_core::rules::group_caps(svc, &self.site, &earlier, now);
+            planned = planned.within_group_caps(
+                &reached,
+                over_group_cap,
+                self.policy
+                    .overridable(otmetka_core::decision::Rule::FrequencyLimit),
+            )?;
         }
         let opened = planned.open(
             self.clock.now(),

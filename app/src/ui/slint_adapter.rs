@@ -714,6 +714,10 @@ impl Inner {
                 self.refresh_date();
                 api.set_screen(g::Screen::ConfirmDate);
             }
+            ScreenView::ConfirmGroupCap(v) => {
+                api.set_group_cap(s(&v.message));
+                api.set_screen(g::Screen::ConfirmGroupCap);
+            }
             ScreenView::Diagnostics(v) => {
                 api.set_diagnostics(model(
                     v.lines
@@ -883,6 +887,7 @@ fn connect_callbacks(inner: &Rc<Inner>) {
             i.send(UiEvent::ConfirmDate { date })
         }
     });
+    on!(on_confirm_group_cap, |i| i.send(UiEvent::ConfirmGroupCap));
     on!(on_open_diagnostics, |i| i.send(UiEvent::OpenDiagnostics));
     on!(on_toggle_large_text, |i| i
         .toggle(|s| s.large_text = !s.large_text));

@@ -24,6 +24,7 @@ pub enum ScreenView {
     CheckOut(CheckOutView),
     Enrol(EnrolView),
     ConfirmDate(ConfirmDateView),
+    ConfirmGroupCap(ConfirmGroupCapView),
     Diagnostics(DiagnosticsView),
 }
 
@@ -40,6 +41,7 @@ impl ScreenView {
             ScreenView::CheckOut(_) => "check_out",
             ScreenView::Enrol(_) => "enrol",
             ScreenView::ConfirmDate(_) => "confirm_date",
+            ScreenView::ConfirmGroupCap(_) => "confirm_group_cap",
             ScreenView::Diagnostics(_) => "diagnostics",
         }
     }
@@ -479,6 +481,14 @@ pub struct ConfirmDateView {
     pub date: NaiveDate,
 }
 
+/// A group's extra session (its cap on the group's sessions reached, 002 l.1251): the instructor
+/// starts it all the same or chooses another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmGroupCapView {
+    /// Which group, how many of how many sessions in which period.
+    pub message: String,
+}
+
 /// A line of the diagnostics screen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiagnosticLine {
@@ -594,6 +604,8 @@ pub enum UiEvent {
     ConfirmDate {
         date: NaiveDate,
     },
+    /// «Начать всё равно»: the group's extra session starts.
+    ConfirmGroupCap,
     OpenDiagnostics,
     /// «Выйти» on an instructor's screen: the instructor signs out; the next one signs in.
     SignOut,

@@ -81,6 +81,14 @@ pub trait RulesStore {
         from: Option<NaiveDate>,
     ) -> Result<(Vec<otmetka_core::wire::UsageCommitted>, Vec<GivenCount>), StoreError>;
 
+    /// The site's sessions of standing groups that gave units, for each service in `services`
+    /// from its date on (the first day of its widest cap on a group's sessions), by start.
+    fn group_sessions(
+        &self,
+        site: &str,
+        services: &[(ServiceCode, NaiveDate)],
+    ) -> Result<Vec<otmetka_core::wire::UsageGroupSession>, StoreError>;
+
     /// The site's violations of units dated in `[from, to)`, by date.
     fn violations(
         &self,

@@ -166,6 +166,7 @@ fn open_store(db: &Path) -> Result<(Store, SessionId)> {
             safety_briefing: false,
             date_confirmed: false,
             event: false,
+            over_group_cap: false,
         }],
         t0(),
         true,
@@ -769,6 +770,7 @@ mod feed {
             safety_briefing: false,
             date_confirmed: false,
             event: false,
+            over_group_cap: false,
         }];
         let units: Vec<Unit> = (0..N).map(|i| unit(s, i)).collect();
         for u in &units {
@@ -1153,6 +1155,7 @@ mod kiosk {
                 safety_briefing: false,
                 confirm_date: false,
                 event: false,
+                over_group_cap: false,
             }),
         )?;
         let (_, idle_top, _) = frame(&socket)?;

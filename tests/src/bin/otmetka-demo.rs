@@ -170,6 +170,7 @@ fn main() -> Result<()> {
             safety_briefing: true,
             confirm_date: false,
             event: false,
+            over_group_cap: false,
         },
     )?;
     for i in 1..=11u8 {

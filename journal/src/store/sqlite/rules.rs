@@ -14,7 +14,7 @@ use otmetka_core::rules::{Given, group_caps, recheck};
 use otmetka_core::session::SessionId;
 use otmetka_core::timestamp::{from_text, to_text as ts};
 use otmetka_core::unit::{Unit, UnitId};
-use otmetka_core::wire::UsageCommitted;
+use otmetka_core::wire::{UsageCommitted, UsageGroupSession};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 /// The units `ids` were recorded, removed or restored: their recipients' units of their service
@@ -371,6 +371,47 @@ impl RulesStore for SqliteJournal {
         drop(stmt);
         tx.finish()?;
         Ok((committed, out))
+    }
+
+    fn group_sessions(
+        &self,
+        site: &str,
+        services: &[(ServiceCode, NaiveDate)],
+    ) -> Result<Vec<UsageGroupSession>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT session, json_extract(body, '$.group'),
+                 json_extract(body, '$.started_at')
+             FROM units
+             WHERE site = ?1 AND service = ?2 AND date >= ?3 AND removed_at IS NULL
+               AND json_extract(body, '$.group') IS NOT NULL",
+        )?;
+        let mut out = Vec::new();
+        for (service, from) in services {
+            let rows = stmt.query_map(params![site, service.0, from.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (session, group, at) = row?;
+                if let (Ok(session), Ok(group), Ok(at)) = (
+                    session.parse::<uuid::Uuid>(),
+                    group.parse::<uuid::Uuid>(),
+                    at.parse::<DateTime<Utc>>(),
+                ) {
+                    out.push(UsageGroupSession {
+                        group: GroupId(group),
+                        service: service.clone(),
+                        session: SessionId(session),
+                        at,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.at, a.session.0).cmp(&(b.at, b.session.0)));
+        Ok(out)
     }
 
     fn violations(
