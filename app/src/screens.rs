@@ -1527,6 +1527,114 @@ mod tests {
         assert!(s.error.contains("другую дату"), "{}", s.error);
     }
 
+    /// 002 l.1251: the group's second celebration of the month asks the instructor, with the
+    /// group's name and its figures; «Начать всё равно» sends the start again, confirmed;
+    /// «Отмена» is the choice of sessions; where the site makes the cap a hard stop, the
+    /// choice screen says why and nothing asks.
+    #[test]
+    fn a_groups_reached_cap_asks_before_the_start_goes_again() {
+        use otmetka_core::catalogue::{FrequencyLimit, Period};
+        use otmetka_core::people::GroupId;
+        let group = GroupId(uuid::Uuid::from_u128(0xc001));
+        let mut facts = facts(true, false, ClockVerdict::Trusted);
+        facts.choices = vec![StartChoice {
+            service: "002-1.7.2".into(),
+            group: Some(group),
+            title: "Хор «Рябинушка»".into(),
+            group_min: None,
+            group_max: None,
+            time_norm_minutes: Some(150),
+            safety_briefing: false,
+            event: None,
+            unit_kind: None,
+            start: None,
+            room: String::new(),
+        }];
+        let start = Command::Start {
+            service: "002-1.7.2".into(),
+            group: Some(group),
+            unit_kind: None,
+            safety_briefing: false,
+            confirm_date: false,
+            event: false,
+            over_group_cap: false,
+        };
+        let reached = |overridable| {
+            Err(KioskError::Session(SessionError::GroupCapReached {
+                limit: FrequencyLimit {
+                    max: 1,
+                    period: Period::Month,
+                    cite: None,
+                    per_group: true,
+                    applies: Default::default(),
+                    form: Default::default(),
+                },
+                used: 1,
+                overridable,
+            }))
+        };
+        let mut f = flow(facts.clone());
+        f.on_event(
+            UiEvent::StartSession {
+                service: "002-1.7.2".into(),
+                group: group.to_string(),
+                safety_briefing: false,
+                as_event: false,
+            },
+            now(),
+        );
+        let shown = f
+            .on_reply(
+                &Input::from(start.clone()),
+                &reached(true),
+                facts.clone(),
+                now(),
+            )
+            .unwrap();
+        let ScreenView::ConfirmGroupCap(v) = shown.screen else {
+            panic!("{:?}", shown.screen)
+        };
+        assert_eq!(
+            v.message,
+            "У группы «Хор «Рябинушка»» уже 1 из 1 за месяц. Начать ещё одно занятие? \
+             Журнал отметит превышение."
+        );
+        let (cmds, _) = f.on_event(UiEvent::ConfirmGroupCap, now());
+        let Some(Input::Command(Command::Start {
+            over_group_cap,
+            group: g,
+            ..
+        })) = cmds.first()
+        else {
+            panic!("{cmds:?}")
+        };
+        assert!(*over_group_cap);
+        assert_eq!(*g, Some(group));
+        // «Отмена»: back to the choice.
+        f.on_reply(
+            &Input::from(start.clone()),
+            &reached(true),
+            facts.clone(),
+            now(),
+        );
+        assert_eq!(
+            f.on_event(UiEvent::Back, now()).1.unwrap().name(),
+            "start_session"
+        );
+        // A hard stop: the choice says why.
+        let shown = f
+            .on_reply(&Input::from(start), &reached(false), facts, now())
+            .unwrap();
+        let ScreenView::StartSession(v) = shown.screen else {
+            panic!("{:?}", shown.screen)
+        };
+        assert!(
+            v.error.contains("Ещё одно занятие здесь начать нельзя"),
+            "{}",
+            v.error
+        );
+    }
+
     #[test]
     fn the_end_sends_notes_then_the_head_count() {
         let mut f = flow(facts(true, true, ClockVerdict::Trusted));

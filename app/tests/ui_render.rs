@@ -709,6 +709,11 @@ fn buttons_send_the_right_events() {
     );
     assert!(ui.settings().dark);
 
+    ui.show(&s[10]);
+    press(&ui, "Начать всё равно");
+    press(&ui, "Отмена");
+    assert_eq!(events(&ui), vec![UiEvent::ConfirmGroupCap, UiEvent::Back]);
+
     // The simulated reader of the desktop demo: F1..F9 are nine demo cards.
     ui.show(&s[0]);
     for key in [slint::platform::Key::F1, slint::platform::Key::F9] {

@@ -319,8 +319,13 @@ pub fn usage_body(
     } else {
         store.group_sessions(id, &groups_from)?
     };
-    // A change of either is a new version.
-    let unversioned = serde_json::to_string(&(&recipients, &group_sessions))?;
+    // What the kiosks count by: a change of either is a new version (how far the journal
+    // committed each kiosk is not, or every status message would make one).
+    let unversioned = serde_json::json!({
+        "recipients": &recipients,
+        "group_sessions": &group_sessions,
+    })
+    .to_string();
     let version = store.publish_version(id, "usage", &unversioned, now)?;
     Ok(Bytes::from(serde_json::to_vec(&Usage {
         schema: otmetka_core::wire::SCHEMA,

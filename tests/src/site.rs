@@ -20,6 +20,72 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// The sample roster's club (Клуб «Рукодельница»), a standing group of its first recipients.
+pub const SAMPLE_GROUP: &str = "00000000-0000-7000-8000-00000000c001";
+
+/// The sample roster's text with `service` added to the programme of its first recipient
+/// (Мария Ивановна, card 0A000001).
+pub fn sample_roster_with(service: &str) -> Result<String> {
+    let text = std::fs::read_to_string(repo_root().join("config/roster.sample.toml"))?;
+    let first = "  { service = \"000\", period = \"month\" },";
+    if !text.contains(first) {
+        bail!("the sample roster's first programme item changed");
+    }
+    Ok(text.replacen(
+        first,
+        &format!("{first}\n  {{ service = {service:?}, period = \"month\" }},"),
+        1,
+    ))
+}
+
+/// The start of a session of `service` for `group` (one unit per recipient where the service
+/// lets the session choose), confirmed over the group's cap where `over_group_cap`.
+pub fn start_of(
+    service: &str,
+    group: Option<otmetka_core::people::GroupId>,
+    over_group_cap: bool,
+) -> Command {
+    Command::Start {
+        service: otmetka_core::catalogue::ServiceCode::from(service),
+        group,
+        unit_kind: group.map(|_| otmetka_core::catalogue::UnitKind::PerRecipient),
+        safety_briefing: false,
+        confirm_date: false,
+        event: false,
+        over_group_cap,
+    }
+}
+
+/// A session of one: `start` goes through `call`, then a tap of `card`, then the end. Returns
+/// the session, the tap's reply and the units the session gave.
+pub fn session_of_one(
+    call: &mut dyn FnMut(Command) -> Result<Reply>,
+    start: Command,
+    card: &str,
+) -> Result<(
+    otmetka_core::session::SessionId,
+    otmetka_app::kiosk::TapReply,
+    Vec<otmetka_core::unit::Unit>,
+)> {
+    let Reply::Started { session } = call(start)? else {
+        bail!("no session started")
+    };
+    let Reply::Tap(tap) = call(Command::Tap {
+        card: card.to_string(),
+    })?
+    else {
+        bail!("no tap reply")
+    };
+    let Reply::Ended { units, .. } = call(Command::End {
+        head_count: None,
+        reason: None,
+    })?
+    else {
+        bail!("no end reply")
+    };
+    Ok((session, tap, units))
+}
+
 /// A binary of this workspace, next to the running one (same target dir and profile).
 pub fn sibling_binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
@@ -263,17 +329,14 @@ impl KioskProcess {
     /// Signs the sample roster's instructor in (PIN 1234) and opens a session of `service` for
     /// no group.
     pub fn sign_in_and_start(&self, service: &str) -> Result<Reply> {
+        self.sign_in()?;
+        self.call(start_of(service, None, false))
+    }
+
+    /// Signs the sample roster's instructor in (PIN 1234).
+    pub fn sign_in(&self) -> Result<Reply> {
         self.call(Command::SignIn {
             credential: "1234".into(),
-        })?;
-        self.call(Command::Start {
-            service: otmetka_core::catalogue::ServiceCode::from(service),
-            group: None,
-            unit_kind: None,
-            safety_briefing: false,
-            confirm_date: false,
-            event: false,
-            over_group_cap: false,
         })
     }
 }

@@ -241,16 +241,24 @@ fn kiosk_on(
     clock: &otmetka_app::clock::ManualClock,
     dir: &std::path::Path,
 ) -> otmetka_app::kiosk::Kiosk {
+    let sample = otmetka_tests::site::repo_root().join("config/roster.sample.toml");
+    kiosk_with(clock, dir, &std::fs::read_to_string(sample).unwrap())
+}
+
+/// [`kiosk_on`] with the roster `roster` (a roster file's text).
+fn kiosk_with(
+    clock: &otmetka_app::clock::ManualClock,
+    dir: &std::path::Path,
+    roster: &str,
+) -> otmetka_app::kiosk::Kiosk {
     use otmetka_app::store::{KioskIdentity, Store};
     let root = otmetka_tests::site::repo_root();
     let secret =
         otmetka_core::cards::SiteSecret::new(b"demo-demo-secret-not-for-production".to_vec());
-    let name = root.join("config/roster.sample.toml").display().to_string();
-    let roster =
-        otmetka_core::roster::RosterFile::parse(&name, &std::fs::read_to_string(&name).unwrap())
-            .unwrap()
-            .to_roster(&name, &secret)
-            .unwrap();
+    let roster = otmetka_core::roster::RosterFile::parse("roster.toml", roster)
+        .unwrap()
+        .to_roster("roster.toml", &secret)
+        .unwrap();
     let mut store = Store::open(
         &dir.join("kiosk.db"),
         KioskIdentity {
@@ -351,6 +359,130 @@ fn a_tap_after_the_time_norm_belongs_to_no_session_even_on_a_busy_kiosk() {
         k.session().is_none(),
         "the session closed itself at its deadline"
     );
+}
+
+/// The rules issue, point 4, at the kiosk: 002 l.1251 «не более 1 раза в месяц для группы
+/// получателей услуг». The group's second celebration of November is refused until the
+/// instructor confirms it (with how many the group had); the journal's usage adds the site's
+/// other sessions of the group, each session once however many sources list it; confirmed,
+/// the session opens and its units carry the override; December's first opens unasked.
+#[test]
+fn a_groups_second_celebration_of_a_month_waits_for_the_instructors_word() {
+    use otmetka_app::kiosk::KioskError;
+    use otmetka_core::decision::Rule;
+    use otmetka_core::session::{SessionError, SessionId};
+    use otmetka_core::wire::{SCHEMA, Usage, UsageGroupSession};
+    let dir = tempfile::tempdir().unwrap();
+    let t0: chrono::DateTime<chrono::Utc> = "2026-11-23T05:00:00Z".parse().unwrap();
+    let clock = otmetka_app::clock::ManualClock::new(t0, true);
+    // Мария Ивановна's programme gains celebrations.
+    let roster = otmetka_tests::site::sample_roster_with("002-1.7.2").unwrap();
+    let mut k = kiosk_with(&clock, dir.path(), &roster);
+    k.handle(Command::SignIn {
+        credential: "1234".into(),
+    })
+    .unwrap();
+    let group = GroupId(GROUP.parse().unwrap());
+    let start = |over| otmetka_tests::site::start_of("002-1.7.2", Some(group), over);
+    let celebrate = |k: &mut otmetka_app::kiosk::Kiosk, over| {
+        let (session, tap, units) =
+            otmetka_tests::site::session_of_one(&mut |c| Ok(k.handle(c)?), start(over), "0A000001")
+                .unwrap();
+        assert_eq!(tap.kind, DecisionKind::Accepted, "{tap:?}");
+        (session, units)
+    };
+    let refused = |k: &mut otmetka_app::kiosk::Kiosk| match k.handle(start(false)) {
+        Err(KioskError::Session(SessionError::GroupCapReached {
+            limit,
+            used,
+            overridable,
+        })) => {
+            assert_eq!((limit.max, overridable), (1, true));
+            used
+        }
+        other => panic!("a group cap: {other:?}"),
+    };
+
+    let (first, units) = celebrate(&mut k, false);
+    assert!(units.iter().all(|u| u.overridden.is_empty()), "{units:?}");
+    clock.advance(chrono::Duration::hours(3));
+    assert_eq!(refused(&mut k), 1, "its own session of the month");
+
+    // A journal that held all of this kiosk's messages and lists no session of the group (staff
+    // removed its units): it counts no more.
+    let installation: uuid::Uuid = rusqlite::Connection::open(dir.path().join("kiosk.db"))
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'installation'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap()
+        .parse()
+        .unwrap();
+    let held = otmetka_core::wire::UsageCommitted {
+        kiosk: "kiosk-1".into(),
+        installation: Some(installation),
+        seq: 1_000,
+        held: Vec::new(),
+    };
+
+    // The journal's usage lists that very session (from a journal that does not say what it
+    // committed): still one; then another kiosk's of 10 November too: two.
+    let usage =
+        |version, committed: Option<Vec<_>>, sessions: &[(SessionId, &str)]| Internal::PutUsage {
+            usage: Box::new(Usage {
+                schema: SCHEMA,
+                site: "demo".into(),
+                version,
+                built_at: otmetka_app::clock::Clock::now(&clock),
+                recipients: Vec::new(),
+                committed,
+                group_sessions: Some(
+                    sessions
+                        .iter()
+                        .map(|(session, at)| UsageGroupSession {
+                            group,
+                            service: ServiceCode::from("002-1.7.2"),
+                            session: *session,
+                            at: at.parse().unwrap(),
+                        })
+                        .collect(),
+                ),
+            }),
+        };
+    k.handle(usage(1, Some(vec![held]), &[])).unwrap();
+    // It opens; nobody comes, and a session that gave nothing does not count either.
+    k.handle(start(false)).unwrap();
+    k.handle(Command::End {
+        head_count: None,
+        reason: None,
+    })
+    .unwrap();
+    k.handle(usage(2, None, &[(first, "2026-11-23T05:00:00Z")]))
+        .unwrap();
+    assert_eq!(refused(&mut k), 1, "one session, listed twice");
+    let elsewhere = SessionId(uuid::Uuid::from_u128(0xe15e));
+    k.handle(usage(
+        3,
+        None,
+        &[
+            (elsewhere, "2026-11-10T06:00:00Z"),
+            (first, "2026-11-23T05:00:00Z"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(refused(&mut k), 2, "another kiosk's counts too");
+
+    // Confirmed: it opens, and its unit says it was given over the cap.
+    let (_, units) = celebrate(&mut k, true);
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0].overridden, vec![Rule::FrequencyLimit]);
+
+    // December is another month.
+    clock.advance(chrono::Duration::days(8));
+    let (_, units) = celebrate(&mut k, false);
+    assert!(units[0].overridden.is_empty());
 }
 
 #[test]

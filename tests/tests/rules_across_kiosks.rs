@@ -17,30 +17,18 @@ use otmetka_app::kiosk::{Command, Reply};
 use otmetka_core::decision::{DecisionKind, Rule};
 use otmetka_journal::store::rules::RulesStore;
 use otmetka_link::testing::Broker;
-use otmetka_tests::site::{JournalProcess, KioskProcess, feed_toml, wait_for};
+use otmetka_tests::site::{
+    JournalProcess, KioskProcess, SAMPLE_GROUP, feed_toml, sample_roster_with, session_of_one,
+    start_of, wait_for,
+};
 
 /// Signs in, starts 001, taps `card`; ends the session. Returns the tap's decision and the
 /// units the session gave.
 fn session(k: &KioskProcess, card: &str) -> (DecisionKind, usize) {
-    k.sign_in_and_start("001").unwrap();
-    let Reply::Tap(t) = k
-        .call(Command::Tap {
-            card: card.to_string(),
-        })
-        .unwrap()
-    else {
-        panic!("a tap reply")
-    };
-    let Reply::Ended { units, .. } = k
-        .call(Command::End {
-            head_count: None,
-            reason: None,
-        })
-        .unwrap()
-    else {
-        panic!("an end reply")
-    };
-    (t.kind, units.len())
+    k.sign_in().unwrap();
+    let (_, tap, units) =
+        session_of_one(&mut |c| k.call(c), start_of("001", None, false), card).unwrap();
+    (tap.kind, units.len())
 }
 
 fn usage_version(k: &KioskProcess) -> u64 {
@@ -62,7 +50,11 @@ fn published_usage(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .ok()?;
-    Some((version, serde_json::from_str(&body).ok()?))
+    let mut body: serde_json::Value = serde_json::from_str(&body).ok()?;
+    Some((
+        version,
+        serde_json::from_value(body["recipients"].take()).ok()?,
+    ))
 }
 
 /// Waits until the journal has published a usage that holds a unit of `kiosk` for `recipient`,
@@ -242,5 +234,103 @@ fn a_unit_removed_on_the_pages_stops_counting_and_a_replaced_database_still_coun
         session(&a, "0A000001"),
         (DecisionKind::FrequencyLimit, 0),
         "the old installation's two units count on the new one"
+    );
+}
+
+/// The rules issue, point 4, across kiosks: 002 l.1251 «не более 1 раза в месяц для группы
+/// получателей услуг». Kiosk A holds the group's celebration; the journal's usage tells kiosk
+/// B of that session, so B's start of a second one this month is refused until the instructor
+/// confirms it; confirmed, its unit carries the override, and the journal's re-check records
+/// the excess as one the kiosk knew of.
+#[test]
+fn a_groups_monthly_cap_holds_across_kiosks_and_a_confirmed_excess_is_recorded_as_known() {
+    use otmetka_core::people::GroupId;
+    let dir = tempfile::tempdir().unwrap();
+    // Мария Ивановна's programme gains celebrations.
+    let roster = dir.path().join("roster.toml");
+    std::fs::write(&roster, sample_roster_with("002-1.7.2").unwrap()).unwrap();
+    let broker = Broker::start(otmetka_tests::site::BROKER_SETTINGS).unwrap();
+    let journal = JournalProcess::start(
+        &dir.path().join("journal"),
+        broker.port,
+        &["demo"],
+        Some(&roster),
+    )
+    .unwrap();
+    let start = |name: &str| {
+        KioskProcess::start_with_roster(
+            &dir.path().join(name),
+            "demo",
+            name,
+            Some(&roster),
+            &feed_toml(broker.port),
+        )
+        .unwrap()
+    };
+    let (a, b) = (start("kiosk-a"), start("kiosk-b"));
+    let group = GroupId(SAMPLE_GROUP.parse().unwrap());
+    let celebrate = |k: &KioskProcess, over_group_cap| {
+        k.sign_in().unwrap();
+        let (session, tap, units) = session_of_one(
+            &mut |c| k.call(c),
+            start_of("002-1.7.2", Some(group), over_group_cap),
+            "0A000001",
+        )
+        .unwrap();
+        assert_eq!(tap.kind, DecisionKind::Accepted, "{tap:?}");
+        (session, units)
+    };
+
+    let (first, units) = celebrate(&a, false);
+    assert_eq!(units.len(), 1);
+    // The journal's usage lists A's session; B takes it.
+    let db = journal.database.clone();
+    let version = wait_for("a usage with A's celebration", 60, || {
+        let conn = rusqlite::Connection::open(&db).ok()?;
+        let (version, body): (u64, String) = conn
+            .query_row(
+                "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        let body: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let sessions: Vec<otmetka_core::wire::UsageGroupSession> =
+            serde_json::from_value(body["group_sessions"].clone()).ok()?;
+        sessions
+            .iter()
+            .any(|s| s.session == first && s.group == group)
+            .then_some(version)
+    });
+    wait_for("B to hold it", 60, || {
+        (usage_version(&b) >= version).then_some(())
+    });
+    b.sign_in().unwrap();
+    let refused = b
+        .call(start_of("002-1.7.2", Some(group), false))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("the group already had 1 of 1 sessions"),
+        "{refused}"
+    );
+    let (_, units) = celebrate(&b, true);
+    assert_eq!(units[0].overridden, vec![Rule::FrequencyLimit]);
+
+    let found = wait_for("the journal's violation", 60, || {
+        let store = otmetka_journal::store::SqliteJournal::open(&journal.database).ok()?;
+        let v = store
+            .violations(
+                "demo",
+                chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+                chrono::NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+            )
+            .ok()?;
+        (!v.is_empty()).then_some(v)
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].kiosk.as_str(), found[0].rule, found[0].overridden),
+        ("kiosk-b", Rule::FrequencyLimit, true)
     );
 }

@@ -25,8 +25,11 @@ pub(super) struct HeldUsage {
     pub committed: Option<otmetka_core::wire::UsageCommitted>,
     /// The sessions of each standing group and service that gave units, by session; `None`
     /// from a journal that does not send them.
-    pub groups: Option<HashMap<(GroupId, ServiceCode), HashMap<SessionId, DateTime<Utc>>>>,
+    pub groups: Option<HashMap<(GroupId, ServiceCode), GroupSessions>>,
 }
+
+/// When each of a group's sessions of a service began, by session.
+pub(super) type GroupSessions = HashMap<SessionId, DateTime<Utc>>;
 
 /// The site's usage by recipient, for the kiosk `kiosk` of `installation`.
 pub(super) fn index_usage(usage: &Usage, kiosk: &str, installation: uuid::Uuid) -> HeldUsage {

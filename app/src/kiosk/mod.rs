@@ -256,10 +256,12 @@ impl Kiosk {
                 service,
                 group,
                 unit_kind,
-                safety_briefing,
-                confirm_date,
                 event,
-                over_group_cap,
+                session::Confirmed {
+                    safety_briefing,
+                    date: confirm_date,
+                    over_group_cap,
+                },
             ),
             Command::Override { reason } => self.override_last(&reason).map(Reply::Tap),
             Command::Manual { recipient, reason } => {

@@ -3,17 +3,28 @@
 
 use super::*;
 
+/// What the instructor confirmed for a start: the safety briefing given, the kiosk's date (an
+/// untrusted clock), going over the group's cap.
+pub(super) struct Confirmed {
+    pub safety_briefing: bool,
+    pub date: bool,
+    pub over_group_cap: bool,
+}
+
 impl Kiosk {
     pub(super) fn start(
         &mut self,
         service: ServiceCode,
         group: Option<GroupId>,
         unit_kind: Option<UnitKind>,
-        safety_briefing: bool,
-        confirm_date: bool,
         event: bool,
-        over_group_cap: bool,
+        confirmed: Confirmed,
     ) -> Result<Reply, KioskError> {
+        let Confirmed {
+            safety_briefing,
+            date: confirm_date,
+            over_group_cap,
+        } = confirmed;
         let instructor = self.instructor.ok_or(KioskError::NotSignedIn)?;
         if self.session.is_some() {
             return Err(KioskError::SessionOpen);

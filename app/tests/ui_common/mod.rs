@@ -173,6 +173,11 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
             ],
             version: "0.1.0".into(),
         }),
+        ScreenView::ConfirmGroupCap(ConfirmGroupCapView {
+            message: "У группы «Клуб «Рукодельница»» уже 1 из 1 за месяц. Начать ещё одно \
+                      занятие? Журнал отметит превышение."
+                .into(),
+        }),
     ]
 }
 

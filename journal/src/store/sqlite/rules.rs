@@ -410,7 +410,7 @@ impl RulesStore for SqliteJournal {
                 }
             }
         }
-        out.sort_by(|a, b| (a.at, a.session.0).cmp(&(b.at, b.session.0)));
+        out.sort_by_key(|g| (g.at, g.session.0));
         Ok(out)
     }
 
