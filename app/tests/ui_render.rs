@@ -145,6 +145,26 @@ fn check_contrast(ui: &Ui, img: &Rgba, what: &str, failures: &mut Vec<String>) -
     lowest
 }
 
+/// No text is cut off where its words matter: each text of the screens (`Label`) says when its
+/// layout gave it less room than its words need.
+fn check_not_clipped(ui: &Ui, what: &str, failures: &mut Vec<String>) {
+    for e in ElementQuery::from_root(ui.component())
+        .match_descendants()
+        .match_accessible_role(AccessibleRole::Text)
+        .find_all()
+    {
+        if e.accessible_description().as_deref() == Some("clipped") {
+            let s = e.size();
+            failures.push(format!(
+                "{what}: {:?} is cut off (its box is {:.0}x{:.0} px)",
+                e.accessible_label().unwrap_or_default(),
+                s.width,
+                s.height
+            ));
+        }
+    }
+}
+
 /// Every text and touch target lies within the screen's height.
 fn check_fits_vertically(ui: &Ui, img: &Rgba, what: &str, failures: &mut Vec<String>) {
     let h = img.height as f32 + 0.5;
@@ -385,6 +405,29 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
             ];
             if !scrolls.iter().any(|s| name.starts_with(s)) {
                 check_fits_vertically(ui, &img, &format!("{name} {suffix}"), failures);
+            }
+            check_not_clipped(ui, &format!("{name} {suffix}"), failures);
+            // The end screen's figure of units is in a scrolling column: it must be in view,
+            // above the warning and the confirmation.
+            if name.starts_with("end_session") {
+                let boxes = text_boxes(ui);
+                let units = boxes
+                    .iter()
+                    .find(|b| b.label.starts_with("В журнал будет отправлено"))
+                    .expect("the units line");
+                let below = boxes
+                    .iter()
+                    .filter(|b| b.y > units.y && b.x < units.x + units.w && b.x + b.w > units.x)
+                    .filter(|b| b.label.starts_with("Меньше минимума") || b.label == "Было:")
+                    .map(|b| b.y)
+                    .fold(f32::INFINITY, f32::min);
+                if units.y + units.h > below.min(h as f32) + 0.5 {
+                    failures.push(format!(
+                        "{name} {suffix}: the units line ends at {:.0}, under what is below it at {:.0}",
+                        units.y + units.h,
+                        below
+                    ));
+                }
             }
             count += 1;
             img
