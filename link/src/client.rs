@@ -399,6 +399,9 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
+        // The last reason logged: a broker that stays unreachable for the same reason (a host
+        // that does not resolve) is logged once at warn, then at debug on each retry.
+        let mut logged = String::new();
         loop {
             let attempt = tokio::time::timeout(self.opts.connect_timeout, self.open()).await;
             let stop = match attempt {
@@ -420,7 +423,12 @@ impl Task {
                     reason,
                     was_connected,
                 } => {
-                    warn!(%reason, was_connected, "MQTT connection down");
+                    if was_connected || reason != logged {
+                        warn!(%reason, was_connected, "MQTT connection down");
+                        logged.clone_from(&reason);
+                    } else {
+                        tracing::debug!(%reason, "MQTT connection still down");
+                    }
                     let reason = if was_connected {
                         DisconnectReason::ConnectionLost(reason)
                     } else {
@@ -468,7 +476,12 @@ impl Task {
     }
 
     async fn open(&self) -> Result<Box<dyn Stream>, LinkError> {
-        let tcp = TcpStream::connect((self.opts.host.as_str(), self.opts.port)).await?;
+        let tcp = TcpStream::connect((self.opts.host.as_str(), self.opts.port))
+            .await
+            .map_err(|source| LinkError::Connect {
+                addr: format!("{}:{}", self.opts.host, self.opts.port),
+                source,
+            })?;
         tcp.set_nodelay(true)?;
         match &self.tls {
             None => Ok(Box::new(tcp)),

@@ -8,6 +8,13 @@ pub enum LinkError {
     /// A socket operation failed (connect, read, write).
     #[error("network error: {0}")]
     Io(#[from] io::Error),
+    /// The broker could not be reached: its host does not resolve, or nothing answers there.
+    #[error("cannot connect to the broker at {addr}: {source}")]
+    Connect {
+        /// The broker's host and port as configured.
+        addr: String,
+        source: io::Error,
+    },
     /// TLS setup or handshake failed (bad CA file, certificate rejected, ...).
     #[error("TLS error: {0}")]
     Tls(String),

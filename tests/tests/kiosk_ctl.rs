@@ -343,3 +343,38 @@ fn a_thread_that_panics_ends_the_kiosk_instead_of_leaving_it_half_alive() {
         );
     }
 }
+
+/// The hardening issue, point 16: a broker host that does not resolve (`.invalid` never does,
+/// RFC 2606) may resolve later, so the kiosk starts and works offline, but it says why the feed
+/// is down, naming the host, in its status (and on the diagnostics screen), and logs the reason
+/// once, not on every retry.
+#[test]
+fn a_broker_host_that_does_not_resolve_is_shown_and_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = KioskProcess::start(
+        dir.path(),
+        "demo",
+        "kiosk-1",
+        "[feed]\nbroker = \"broker.invalid:1883\"\nplain_tcp = true\n",
+    )
+    .unwrap();
+    let detail = otmetka_tests::site::wait_for("the feed's reason in the status", 30, || {
+        match k.call(Command::Status).ok()? {
+            Reply::Status(s) if s.feed_connected == Some(false) && !s.feed_detail.is_empty() => {
+                Some(s.feed_detail)
+            }
+            _ => None,
+        }
+    });
+    assert!(detail.contains("broker.invalid"), "{detail}");
+    // Three retries later, still one line in the log; the kiosk still takes taps offline.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let log = k.log();
+    assert_eq!(
+        log.matches("feed cannot connect to the broker").count(),
+        1,
+        "{log}"
+    );
+    assert_eq!(log.matches("MQTT connection down").count(), 1, "{log}");
+    assert!(matches!(k.call(Command::Status), Ok(Reply::Status(_))));
+}

@@ -43,6 +43,10 @@ pub struct StatusReply {
     /// Whether the feed is connected to the broker (`None`: no feed, or not yet known).
     #[serde(default)]
     pub feed_connected: Option<bool>,
+    /// Why the feed is not connected (a broker host that does not resolve, a refused
+    /// connection), as the diagnostics screen shows it; empty while connected.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub feed_detail: String,
 }
 
 fn yes() -> bool {

@@ -138,6 +138,10 @@ impl Kiosk {
             reader_ok: self.reader.0,
             reader_detail: self.reader.1.clone(),
             feed_connected: self.feed.as_ref().map(|f| f.0),
+            feed_detail: match &self.feed {
+                Some((false, why)) => why.clone(),
+                _ => String::new(),
+            },
         })
     }
 }
