@@ -667,6 +667,9 @@ impl Flow {
                     (Mode::Start { error }, _) => *error = text,
                     (Mode::InSession { message }, _) => *message = text,
                     (Mode::End, _) => self.mode = Mode::InSession { message: text },
+                    // The confirmed start failed after all (the clock, a session opened
+                    // meanwhile): the choice screen says why.
+                    (Mode::ConfirmGroupCap { .. }, _) => self.mode = Mode::Start { error: text },
                     _ => self.notice = text,
                 }
                 shown(self)
@@ -1610,6 +1613,21 @@ mod tests {
         };
         assert!(*over_group_cap);
         assert_eq!(*g, Some(group));
+        // The confirmed start fails after all: the choice screen says why, not a notice nobody
+        // sees.
+        let confirmed = cmds[0].clone();
+        let shown = f
+            .on_reply(
+                &confirmed,
+                &Err(KioskError::SessionOpen),
+                facts.clone(),
+                now(),
+            )
+            .unwrap();
+        let ScreenView::StartSession(v) = shown.screen else {
+            panic!("{:?}", shown.screen)
+        };
+        assert!(!v.error.is_empty());
         // «Отмена»: back to the choice.
         f.on_reply(
             &Input::from(start.clone()),

@@ -407,8 +407,9 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
                 check_fits_vertically(ui, &img, &format!("{name} {suffix}"), failures);
             }
             check_not_clipped(ui, &format!("{name} {suffix}"), failures);
-            // The end screen's figure of units is in a scrolling column: it must be in view,
-            // above the warning and the confirmation.
+            // The end screen's figure of units stands outside its scrolling columns: it must
+            // be in view, above the warning and the head count, and the confirmation on the
+            // screen (the screen scrolls, so the general check skips it).
             if name.starts_with("end_session") {
                 let boxes = text_boxes(ui);
                 let units = boxes
@@ -421,6 +422,17 @@ fn every_screen_and_outcome_renders_with_aaa_contrast() {
                     .filter(|b| b.label.starts_with("Меньше минимума") || b.label == "Было:")
                     .map(|b| b.y)
                     .fold(f32::INFINITY, f32::min);
+                for t in touch_targets(ui) {
+                    let (p, sz) = (t.absolute_position(), t.size());
+                    if t.accessible_label().as_deref() == Some("Подтвердить")
+                        && p.y + sz.height > h as f32 + 0.5
+                    {
+                        failures.push(format!(
+                            "{name} {suffix}: «Подтвердить» runs off the bottom ({:.0})",
+                            p.y + sz.height
+                        ));
+                    }
+                }
                 if units.y + units.h > below.min(h as f32) + 0.5 {
                     failures.push(format!(
                         "{name} {suffix}: the units line ends at {:.0}, under what is below it at {:.0}",
