@@ -307,6 +307,18 @@ impl Flow {
         }
     }
 
+    /// The offered choice of `service` for `group` (what the start screen showed).
+    fn choice_of(
+        &self,
+        service: &otmetka_core::catalogue::ServiceCode,
+        group: Option<otmetka_core::people::GroupId>,
+    ) -> Option<&StartChoice> {
+        self.facts
+            .choices
+            .iter()
+            .find(|c| c.service == *service && c.group == group)
+    }
+
     fn choice(&self, c: &StartChoice) -> SessionChoice {
         self.choice_as(c, false)
     }
@@ -621,10 +633,7 @@ impl Flow {
                 })),
             ) => {
                 let title = self
-                    .facts
-                    .choices
-                    .iter()
-                    .find(|c| c.service == *service && c.group == *group)
+                    .choice_of(service, *group)
                     .map(|c| c.title.clone())
                     .unwrap_or_else(|| service.0.clone());
                 let message = self.texts.format(
@@ -774,12 +783,7 @@ impl Flow {
                 let group = uuid::Uuid::parse_str(&group)
                     .ok()
                     .map(otmetka_core::people::GroupId);
-                let unit_kind = self
-                    .facts
-                    .choices
-                    .iter()
-                    .find(|c| c.service == service && c.group == group)
-                    .and_then(|c| c.unit_kind);
+                let unit_kind = self.choice_of(&service, group).and_then(|c| c.unit_kind);
                 let start = Command::Start {
                     service,
                     group,

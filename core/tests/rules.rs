@@ -41,6 +41,12 @@ fn open_form(session: u128, code: &str, at: &str, n: u128, event: bool) -> Sessi
         )
         .unwrap();
     s.apply(&ev).unwrap();
+    tap_in(&mut s, &svc, at, n);
+    s
+}
+
+/// Taps recipients 0..`n` into the open session `s` at `at`, each accepted, and applies them.
+fn tap_in(s: &mut Session, svc: &otmetka_core::catalogue::Service, at: &str, n: u128) {
     let site = site();
     let policy = Policy::default();
     for i in 0..n {
@@ -50,7 +56,7 @@ fn open_form(session: u128, code: &str, at: &str, n: u128, event: bool) -> Sessi
                 recipient: &r,
                 card: CardStatus::Active,
             },
-            &inputs(&svc, &[], &site, &policy),
+            &inputs(svc, &[], &site, &policy),
             cid(i),
             id(i),
             t(at),
@@ -63,7 +69,6 @@ fn open_form(session: u128, code: &str, at: &str, n: u128, event: bool) -> Sessi
         );
         s.apply(&out.event.unwrap()).unwrap();
     }
-    s
 }
 
 struct Case {
@@ -282,22 +287,7 @@ fn a_groups_session_over_its_cap_opens_only_confirmed_and_its_units_say_so() {
     // Replayed from its opening event, the session still knows.
     assert!(Session::from_opened(&ev).unwrap().over_group_cap);
     s.apply(&ev).unwrap();
-    let policy = Policy::default();
-    for i in 0..2 {
-        let r = recipient(i);
-        let out = s.tap(
-            Tapper::Known {
-                recipient: &r,
-                card: CardStatus::Active,
-            },
-            &inputs(&svc, &[], &site, &policy),
-            cid(i),
-            id(i),
-            t(at),
-        );
-        assert_eq!(out.decision.kind(), DecisionKind::Accepted);
-        s.apply(&out.event.unwrap()).unwrap();
-    }
+    tap_in(&mut s, &svc, at, 2);
     let units = s.units(t(at) + chrono::Duration::minutes(60), &svc, &site, true);
     assert_eq!(units.len(), 2);
     assert!(
@@ -1056,7 +1046,6 @@ fn session_chooses_its_unit_kind_where_the_standard_allows_either() {
     let s = Session::plan(sid(1), &svc, Some(UnitKind::PerGroup), None, instructor()).unwrap();
     let mut s = s;
     let site = site();
-    let policy = Policy::default();
     s.apply(
         &s.open(
             t("2026-11-23T06:00:00Z"),
@@ -1067,20 +1056,7 @@ fn session_chooses_its_unit_kind_where_the_standard_allows_either() {
         .unwrap(),
     )
     .unwrap();
-    for i in 0..6 {
-        let r = recipient(i);
-        let out = s.tap(
-            Tapper::Known {
-                recipient: &r,
-                card: CardStatus::Active,
-            },
-            &inputs(&svc, &[], &site, &policy),
-            cid(i),
-            id(i),
-            t("2026-11-23T06:01:00Z"),
-        );
-        s.apply(&out.event.unwrap()).unwrap();
-    }
+    tap_in(&mut s, &svc, "2026-11-23T06:01:00Z", 6);
     let units = s.units(t("2026-11-23T07:00:00Z"), &svc, &site, true);
     assert_eq!(units.len(), 1);
     assert_eq!(units[0].participants.len(), 6);

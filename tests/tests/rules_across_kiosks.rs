@@ -38,10 +38,15 @@ fn usage_version(k: &KioskProcess) -> u64 {
     }
 }
 
-/// The site's usage as the journal last published it: its version and its recipients.
+/// The site's usage as the journal last published it (what versions it): its version, its
+/// recipients and its group sessions.
 fn published_usage(
     journal: &JournalProcess,
-) -> Option<(u64, Vec<otmetka_core::wire::UsageRecipient>)> {
+) -> Option<(
+    u64,
+    Vec<otmetka_core::wire::UsageRecipient>,
+    Vec<otmetka_core::wire::UsageGroupSession>,
+)> {
     let db = rusqlite::Connection::open(&journal.database).ok()?;
     let (version, body): (u64, String) = db
         .query_row(
@@ -54,6 +59,7 @@ fn published_usage(
     Some((
         version,
         serde_json::from_value(body["recipients"].take()).ok()?,
+        serde_json::from_value(body["group_sessions"].take()).ok()?,
     ))
 }
 
@@ -61,7 +67,7 @@ fn published_usage(
 /// and then until `k` holds that usage (or a newer one).
 fn told_of(journal: &JournalProcess, kiosk: &str, recipient: &str, k: &KioskProcess) {
     let version = wait_for(&format!("a usage with {kiosk}'s unit"), 60, || {
-        let (version, recipients) = published_usage(journal)?;
+        let (version, recipients, _) = published_usage(journal)?;
         recipients
             .iter()
             .any(|r| {
@@ -211,7 +217,7 @@ fn a_unit_removed_on_the_pages_stops_counting_and_a_replaced_database_still_coun
     );
     // The journal's usage holds two of hers (the second and this one; not the removed one).
     let version = wait_for("a usage with two of her units", 60, || {
-        let (version, recipients) = published_usage(&journal)?;
+        let (version, recipients, _) = published_usage(&journal)?;
         let hers: u32 = recipients
             .iter()
             .filter(|r| r.id.to_string() == MARIA)
@@ -284,19 +290,8 @@ fn a_groups_monthly_cap_holds_across_kiosks_and_a_confirmed_excess_is_recorded_a
     let (first, units) = celebrate(&a, false);
     assert_eq!(units.len(), 1);
     // The journal's usage lists A's session; B takes it.
-    let db = journal.database.clone();
     let version = wait_for("a usage with A's celebration", 60, || {
-        let conn = rusqlite::Connection::open(&db).ok()?;
-        let (version, body): (u64, String) = conn
-            .query_row(
-                "SELECT version, body FROM published WHERE site = 'demo' AND name = 'usage'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()?;
-        let body: serde_json::Value = serde_json::from_str(&body).ok()?;
-        let sessions: Vec<otmetka_core::wire::UsageGroupSession> =
-            serde_json::from_value(body["group_sessions"].clone()).ok()?;
+        let (version, _, sessions) = published_usage(&journal)?;
         sessions
             .iter()
             .any(|s| s.session == first && s.group == group)
