@@ -30,6 +30,10 @@ pub struct SiteConfig {
     /// "rolling" (the last 7 days), as its kiosks' `week`.
     #[serde(default)]
     pub week: otmetka_core::period::WeekRule,
+    /// The institution's code as a participant of ЕГИССО (`NNNN.NNNNNN`), where it differs from
+    /// `[egisso] osz_code`.
+    #[serde(default)]
+    pub osz_code: Option<String>,
 }
 
 impl SiteConfig {
@@ -155,6 +159,71 @@ impl Default for DocumentsConfig {
     }
 }
 
+/// The regional export (`[egisso]`): the codes ЕГИССО knows the institution and its measures by,
+/// which the region's registry assigns (see [`crate::export::egisso`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgissoConfig {
+    /// The institution's participant code (ОСЗ, `NNNN.NNNNNN`); a site's `osz_code` overrides it.
+    #[serde(default)]
+    pub osz_code: Option<String>,
+    /// Each exported service, by its catalogue code: the local measure (ЛМСЗ) it is given as.
+    /// A service without one is not exported (the page and the command say which).
+    #[serde(default)]
+    pub services: std::collections::BTreeMap<String, EgissoService>,
+}
+
+/// How one service is reported: the measure, the category of recipients, the unit, the price.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EgissoService {
+    /// The local measure of social support (ЛМСЗ) of the region's registry (a UUID).
+    pub lmsz: uuid::Uuid,
+    /// The local category of recipients (a UUID).
+    pub category: uuid::Uuid,
+    /// The unit of measure by ОКЕИ: 876 (условная единица) unless the registry says otherwise.
+    #[serde(default = "default_okei")]
+    pub okei: String,
+    /// The tariff of one unit in roubles («150.00»): the fact's equivalent amount is the count
+    /// times it.
+    pub tariff: String,
+}
+
+fn default_okei() -> String {
+    "876".into()
+}
+
+impl EgissoService {
+    /// The tariff in kopecks, or why it is not a sum of money.
+    pub fn tariff_kopecks(&self) -> Result<u64, String> {
+        let t = self.tariff.trim();
+        let (rub, kop) = t.split_once('.').unwrap_or((t, ""));
+        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        if !digits(rub) || !(kop.is_empty() || (kop.len() <= 2 && digits(kop))) {
+            return Err(format!(
+                "tariff {t:?} is not roubles with up to 2 decimals (\"150.00\")"
+            ));
+        }
+        let rub: u64 = rub
+            .parse()
+            .map_err(|_| format!("tariff {t:?} is too large"))?;
+        let kop: u64 = format!("{kop:0<2}").parse().unwrap_or(0);
+        rub.checked_mul(100)
+            .and_then(|r| r.checked_add(kop))
+            .ok_or_else(|| format!("tariff {t:?} is too large"))
+    }
+}
+
+/// Whether `code` has the form of an ЕГИССО participant code (`NNNN.NNNNNN`).
+pub fn is_participant_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 11
+        && b[4] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit())
+}
+
 /// The journal's configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +259,8 @@ pub struct JournalConfig {
     pub web: WebConfig,
     #[serde(default)]
     pub documents: DocumentsConfig,
+    #[serde(default)]
+    pub egisso: EgissoConfig,
 }
 
 fn default_client_id() -> String {
@@ -197,6 +268,42 @@ fn default_client_id() -> String {
 }
 
 impl JournalConfig {
+    /// The participant code of `site` for ЕГИССО: its own, or the institution's.
+    pub fn osz_code(&self, site: &str) -> Option<&str> {
+        self.sites
+            .iter()
+            .find(|s| s.id == site)
+            .and_then(|s| s.osz_code.as_deref())
+            .or(self.egisso.osz_code.as_deref())
+    }
+
+    fn check_egisso(&self) -> Result<(), String> {
+        let codes = self
+            .egisso
+            .osz_code
+            .iter()
+            .chain(self.sites.iter().filter_map(|s| s.osz_code.as_ref()));
+        for code in codes {
+            if !is_participant_code(code) {
+                return Err(format!(
+                    "osz_code {code:?} is not an ЕГИССО participant code (NNNN.NNNNNN)"
+                ));
+            }
+        }
+        for (code, s) in &self.egisso.services {
+            s.tariff_kopecks()
+                .map_err(|e| format!("services.{code}: {e}"))?;
+            let okei = s.okei.len();
+            if !(okei == 3 || okei == 4) || !s.okei.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!(
+                    "services.{code}: okei {:?} is not an ОКЕИ code (3 or 4 digits)",
+                    s.okei
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a configuration file; relative paths are relative to it.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
@@ -239,6 +346,8 @@ impl JournalConfig {
                 }
             }
         }
+        cfg.check_egisso()
+            .map_err(|e| Error::Config(format!("{}: [egisso]: {e}", path.display())))?;
         for p in [
             cfg.web.cert_file.as_mut(),
             cfg.web.key_file.as_mut(),
@@ -384,6 +493,52 @@ mod tests {
         );
         std::fs::write(&path, text("Asia/Yekaterinburg")).unwrap();
         JournalConfig::load(&path).unwrap();
+    }
+
+    #[test]
+    fn egisso_codes_that_the_registry_would_refuse_are_refused_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.toml");
+        let load = |extra: &str| {
+            std::fs::write(
+                &path,
+                format!(
+                    "database = \"j.db\"\ncatalogue = \"c.toml\"\nbroker = \"127.0.0.1:1883\"\n{extra}"
+                ),
+            )
+            .unwrap();
+            JournalConfig::load(&path).map_err(|e| e.to_string())
+        };
+        let sample = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/egisso.sample.toml"),
+        )
+        .unwrap();
+        let cfg = load(&sample).unwrap();
+        assert_eq!(cfg.egisso.services["001"].tariff_kopecks(), Ok(15_050));
+        assert_eq!(cfg.egisso.services["000"].okei, "876", "the default unit");
+        let e = load("[egisso]\nosz_code = \"66.000123\"\n").unwrap_err();
+        assert!(e.contains("[egisso]") && e.contains("NNNN.NNNNNN"), "{e}");
+        let service = |tariff: &str, okei: &str| {
+            format!(
+                "[egisso.services.\"001\"]\nlmsz = \"0b8f3a52-6d1e-4c3a-9d7e-1f2a3b4c5d01\"\n\
+                 category = \"7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e01\"\ntariff = {tariff:?}\nokei = {okei:?}\n"
+            )
+        };
+        for (tariff, okei, says) in [
+            ("150,50", "876", "roubles with up to 2 decimals"),
+            ("1.505", "876", "roubles with up to 2 decimals"),
+            ("150", "87", "not an ОКЕИ code"),
+        ] {
+            let e = load(&service(tariff, okei)).unwrap_err();
+            assert!(e.contains("services.001") && e.contains(says), "{e}");
+        }
+        assert!(load(&service("150.5", "9642")).is_ok());
+        let e = load("[egisso.services.\"001\"]\nlmsz = \"x\"\ncategory = \"y\"\ntariff = \"1\"\n")
+            .unwrap_err();
+        assert!(
+            e.contains("UUID") || e.contains("uuid") || e.contains("invalid"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -85,6 +85,20 @@ enum Cmd {
         #[arg(long)]
         site: Option<String>,
     },
+    /// Write a site's month for the regional information system (ЕГИССО): an XML package of
+    /// facts, one per recipient and service, as `journal/schemas/egisso/` has them. Says what
+    /// was left out and why (no СНИЛС, a service without an `[egisso.services]` entry, ...).
+    Egisso {
+        #[arg(long)]
+        config: PathBuf,
+        /// The month, as 2026-11.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write a group's month of the journal as PDF (the sessions its members took part in, as
     /// the journal's page with the group picked, and each member's totals).
     JournalPdf {
@@ -419,6 +433,31 @@ fn run(cli: Cli) -> Result<()> {
                 document.total,
                 out.display()
             );
+            Ok(())
+        }
+        Cmd::Egisso {
+            config,
+            month,
+            site,
+            out,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let month = parse_month_arg(&month)?;
+            let catalogue = load_catalogue(&cfg)?;
+            let mut store = store::open(&cfg.database()?)?;
+            let pkg =
+                export::egisso::package(store.as_ref(), &cfg, &catalogue, &site, month, now())?;
+            let mut bytes = Vec::new();
+            pkg.write(&mut bytes)?;
+            write_file(&out, &bytes)?;
+            store.audit(
+                &command_actor("otmetka-journal egisso"),
+                "export_egisso",
+                &format!("site {site}"),
+                &pkg.audit_words(&out.display().to_string()),
+                now(),
+            )?;
+            println!("{}", pkg.report());
             Ok(())
         }
         Cmd::JournalPdf {

@@ -376,6 +376,17 @@ impl JournalProcess {
         sites: &[&str],
         roster_file: Option<&Path>,
     ) -> Result<Self> {
+        let text = Self::config_text(dir, port, sites, roster_file)?;
+        Self::start_with_config(dir, &text)
+    }
+
+    /// The config [`JournalProcess::start`] starts with (the site secrets written into `dir`).
+    pub fn config_text(
+        dir: &Path,
+        port: u16,
+        sites: &[&str],
+        roster_file: Option<&Path>,
+    ) -> Result<String> {
         std::fs::create_dir_all(dir)?;
         let root = repo_root();
         let roster = roster_file
@@ -394,7 +405,7 @@ impl JournalProcess {
                  time_zone = \"Asia/Yekaterinburg\"\n"
             ));
         }
-        Self::start_with_config(dir, &text)
+        Ok(text)
     }
 
     /// Writes `config_text` as `dir/journal.toml` (its `database` must be `dir/journal.db`) and

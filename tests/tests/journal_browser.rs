@@ -171,7 +171,10 @@ fn a_new_users_path_through_the_journal_in_chromium() -> Result<()> {
     let today = otmetka_journal::clock::SystemClock.now().date_naive();
     let to = today.pred_opt().context("date")?.max(from);
     let inst = institution::generate(&jdir, 30, from, to, 3, 7)?;
-    let mut journal = JournalProcess::start_with_config(&jdir, &inst.journal_toml(broker.port)?)?;
+    // The sample ЕГИССО codes, for the region's export page.
+    let egisso = std::fs::read_to_string(repo_root().join("config/egisso.sample.toml"))?;
+    let config = format!("{}\n{egisso}", inst.journal_toml(broker.port)?);
+    let mut journal = JournalProcess::start_with_config(&jdir, &config)?;
     let url = journal.web_url();
     // The first administrator, from the command line; a short password is refused.
     let refused = add_journal_user(&journal.config, "admin", "Админ", "admin", "short");
@@ -884,5 +887,63 @@ async fn walk(
         "{page}"
     );
     shots.take(c, "export").await?;
+    // The month for ЕГИССО: no one has a СНИЛС yet, so each is listed as left out, linked to
+    // their card; the head enters one person's СНИЛС and sex there, and their facts come in.
+    c.goto(&format!("{url}exports/egisso?month=2026-11"))
+        .await?;
+    let page = text(c).await?;
+    assert!(
+        page.contains("Не войдут в выгрузку") && page.contains("нет СНИЛС"),
+        "{page}"
+    );
+    assert!(page.contains("нет ни одной записи"), "{page}");
+    let who = inst.recipients[4].0;
+    c.find(Locator::Css(&format!("tr[data-left-out='{who}'] a")))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(c, &format!("/people/{who}")).await?;
+    set_value(c, "snils", "112-233-445 95").await?;
+    set_value(c, "sex", "female").await?;
+    set_value(c, "birth_date", "1948-03-02").await?;
+    c.execute(
+        "document.getElementById('full_name').scrollIntoView();",
+        vec![],
+    )
+    .await?;
+    shots.take(c, "person-egisso").await?;
+    c.find(Locator::XPath(
+        "//input[@id='snils']/ancestor::form//button[text()='Сохранить']",
+    ))
+    .await?
+    .click()
+    .await?;
+    c.wait()
+        .for_element(Locator::Css("div.allgood[role='status']"))
+        .await?;
+    c.goto(&format!("{url}exports/egisso?month=2026-11"))
+        .await?;
+    let page = c.source().await?;
+    assert!(
+        !page.contains(&format!("data-left-out=\"{who}\"")),
+        "{who} is in the package now"
+    );
+    let facts = inst.planned[&who]
+        .keys()
+        .filter(|s| ["000", "001", "002-2.4", "002-2.5"].contains(&s.as_str()))
+        .filter(|s| {
+            inst.given(
+                who,
+                s,
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap_or_default(),
+            ) > 0
+        })
+        .count();
+    assert!(
+        page.contains(&format!("data-figure=\"facts\">{facts}<")),
+        "{facts} facts\n{page}"
+    );
+    assert!(text(c).await?.contains("Скачать XML для ЕГИССО") || facts == 0);
+    shots.take(c, "egisso").await?;
     Ok(())
 }

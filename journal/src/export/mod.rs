@@ -13,10 +13,13 @@
 //! - [`xlsx`]: an Excel workbook, a sheet per month, written in constant memory.
 //! - [`pdf`]: documents typeset by typst from templates (`config/templates/`): the monthly act
 //!   and a group's month of the journal, with their data types and the fonts.
+//! - [`egisso`]: a site's month for the regional information system (ЕГИССО) as XML: facts
+//!   per recipient and service, the one module that maps the journal to the schema.
 //! - [`jobs`]: exports started from the pages: background tasks, their progress, the directory
 //!   the files are kept in for a day and its cleanup.
 
 pub mod csv;
+pub mod egisso;
 pub mod jobs;
 pub mod pdf;
 pub mod xlsx;

@@ -82,6 +82,8 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/visits", Roles(EDIT)),
     ("GET", "/exports", Roles(EXPORT)),
     ("POST", "/exports", Roles(EXPORT)),
+    ("GET", "/exports/egisso", Roles(EXPORT)),
+    ("GET", "/exports/egisso/file", Roles(EXPORT)),
     ("GET", "/exports/{id}", Roles(EXPORT)),
     ("GET", "/exports/{id}/file", Roles(EXPORT)),
     ("GET", "/fleet", Roles(READ)),

@@ -173,7 +173,7 @@ fn status_cell(job: &Job) -> Markup {
 }
 
 /// 1234567 as «1 234 567».
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -248,6 +248,7 @@ async fn exports_page(
             "выгрузка записывается в журнал доступа, а на сервере файл удаляется через сутки." }
         @if let Some(n) = notice { p.error role="alert" { (n) } }
         (the_form(app, staff, f, errors))
+        p { a href="/exports/egisso" { "Выгрузка в ЕГИССО" } " — сведения за месяц для региональной информационной системы (XML)." }
         h2 { "Ваши выгрузки за сутки" }
         @if mine.is_empty() {
             p.muted { "Выгрузок пока нет." }

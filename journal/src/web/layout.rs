@@ -65,6 +65,8 @@ input, select, textarea, button { font-size: 18px; padding: 6px 8px; font-family
 textarea { width: 100%; max-width: 640px; min-height: 64px; }
 button { cursor: pointer; }
 button.primary { background: #0b4f9c; color: #fff; border: 0; padding: 8px 18px; }
+a.button { display: inline-block; background: #0b4f9c; color: #fff; padding: 8px 18px;
+           text-decoration: none; font-weight: bold; }
 button.danger { background: #fff; color: var(--bad); border: 2px solid var(--bad); }
 .filters { display: flex; gap: 16px; align-items: end; flex-wrap: wrap; margin: 8px 0 16px; }
 .filters label { margin: 0; }

@@ -21,6 +21,7 @@ pub mod account;
 pub mod acts;
 pub mod audit;
 pub mod auth;
+pub mod egisso;
 pub mod exports;
 pub mod fleet;
 pub mod health;

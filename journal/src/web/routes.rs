@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, account, acts, audit, exports, fleet, health, instructors, journal, layout, pdf,
-    people, quality, signin, taps, timetable, users, violations, visits,
+    AppState, account, acts, audit, egisso, exports, fleet, health, instructors, journal, layout,
+    pdf, people, quality, signin, taps, timetable, users, violations, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -136,6 +136,8 @@ pub fn table() -> Vec<Route> {
         route(p.clone(), "/visits", post(visits::record)),
         route(g.clone(), "/exports", get(exports::list)),
         route(p.clone(), "/exports", post(exports::start)),
+        route(g.clone(), "/exports/egisso", get(egisso::show)),
+        route(g.clone(), "/exports/egisso/file", get(egisso::file)),
         route(g.clone(), "/exports/{id}", get(exports::show)),
         route(g.clone(), "/exports/{id}/file", get(exports::download)),
         route(g.clone(), "/fleet", get(fleet::show)),

@@ -64,7 +64,11 @@ fn main() -> Result<()> {
     println!("Otmetka demo: run directory {}", dir.display());
     let broker = otmetka_link::testing::Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS)?;
     println!("mosquitto is up on 127.0.0.1:{}", broker.port);
-    let journal = JournalProcess::start(&dir.join("journal"), broker.port, &["demo"], None)?;
+    // The demo's journal has the sample ЕГИССО codes, so that its export page works.
+    let jdir = dir.join("journal");
+    let config = JournalProcess::config_text(&jdir, broker.port, &["demo"], None)?;
+    let egisso = std::fs::read_to_string(repo_root().join("config/egisso.sample.toml"))?;
+    let journal = JournalProcess::start_with_config(&jdir, &format!("{config}\n{egisso}"))?;
     println!(
         "journal is up (database {}); its web server: {}healthz",
         journal.database.display(),

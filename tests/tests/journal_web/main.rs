@@ -23,6 +23,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod account;
+mod egisso;
 mod export;
 mod feedback;
 mod fleet;
@@ -276,6 +277,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/visits", "admin head specialist"),
     ("GET", "/exports", "head specialist"),
     ("POST", "/exports", "head specialist"),
+    ("GET", "/exports/egisso", "head specialist"),
+    ("GET", "/exports/egisso/file", "head specialist"),
     ("GET", "/exports/{id}", "head specialist"),
     ("GET", "/exports/{id}/file", "head specialist"),
     ("GET", "/fleet", "admin head specialist auditor"),

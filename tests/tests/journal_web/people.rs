@@ -91,6 +91,8 @@ const NEW: &[(&str, &str)] = &[
     ("full_name", "Новикова Зинаида Фёдоровна"),
     ("display_name", "Зинаида Фёдоровна"),
     ("birth_date", "2010-05-01"),
+    ("snils", "112-233-445 95"),
+    ("sex", "female"),
     ("care_group", "3"),
     ("representative", "Новиков Пётр Ильич, отец"),
     ("consent_participation", "1"),
@@ -142,6 +144,17 @@ fn a_recipient_added_on_the_page_goes_to_the_kiosks_with_their_programme_and_a_w
         ("birth_date", "2030-01-01", "не может быть в будущем"),
         ("care_group", "7", "Группа ухода — число от 0 до 5"),
         (
+            "snils",
+            "112-233-445 96",
+            "Контрольное число СНИЛС не сходится",
+        ),
+        (
+            "snils",
+            "112-233-44",
+            "СНИЛС — 11 цифр, например 112-233-445 95.",
+        ),
+        ("sex", "unknown", "Пол: женский, мужской или «не указан»."),
+        (
             "svc.002-2.5.courses",
             "01.13.2027",
             "«01.13.2027» — не дата",
@@ -191,6 +204,8 @@ fn a_recipient_added_on_the_page_goes_to_the_kiosks_with_their_programme_and_a_w
     let p = people.current().find(|p| p.id.to_string() == id).unwrap();
     assert_eq!(p.full_name, "Новикова Зинаида Фёдоровна");
     assert_eq!(p.care_group, Some(3));
+    assert_eq!(p.snils.as_ref().map(|s| s.digits()), Some("11223344595"));
+    assert_eq!(p.sex, Some(otmetka_journal::store::people::Sex::Female));
     assert!(p.is_minor_on("2026-12-11".parse().unwrap()));
     assert!(p.consent.participation && !p.consent.photo_video);
     // The kiosks get them: the roster carries the programme, and no card yet.

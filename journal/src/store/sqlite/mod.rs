@@ -47,6 +47,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0017_recheck_cascade.sql"),
     include_str!("migrations/0018_session_group.sql"),
     include_str!("migrations/0019_user_instructor.sql"),
+    include_str!("migrations/0020_snils_sex.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).

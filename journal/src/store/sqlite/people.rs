@@ -5,8 +5,8 @@ use super::staff::audit_tx;
 use crate::store::StoreError;
 use crate::store::people::{
     CardRecord, CardState, DayOff, Holder, ImportReport, InstructorRecord, NewCard, PastProgramme,
-    PeopleImport, PeopleStore, Person, PlannedSession, SitePeople, SitePlan, WeekApproval,
-    weekday_code, weekday_of,
+    PeopleImport, PeopleStore, Person, PlannedSession, Sex, SitePeople, SitePlan, Snils,
+    WeekApproval, weekday_code, weekday_of,
 };
 use crate::store::staff::Actor;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -56,8 +56,8 @@ fn upsert_recipient(
     tx.execute(
         "INSERT INTO recipients (id, site, display_name, full_name, birth_date, care_group,
              representative, consent_participation, consent_photo_video, consent_data_on,
-             programme, groups, anonymised_at, updated_at, left_on)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             programme, groups, anonymised_at, updated_at, left_on, snils, sex)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
          ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,
              full_name = excluded.full_name, birth_date = excluded.birth_date,
              care_group = excluded.care_group, representative = excluded.representative,
@@ -65,7 +65,8 @@ fn upsert_recipient(
              consent_photo_video = excluded.consent_photo_video,
              consent_data_on = excluded.consent_data_on, programme = excluded.programme,
              groups = excluded.groups, anonymised_at = excluded.anonymised_at,
-             updated_at = excluded.updated_at, left_on = excluded.left_on
+             updated_at = excluded.updated_at, left_on = excluded.left_on,
+             snils = excluded.snils, sex = excluded.sex
          WHERE recipients.site = excluded.site",
         params![
             p.id.to_string(),
@@ -86,6 +87,8 @@ fn upsert_recipient(
             p.anonymised_at.map(ts),
             ts(now),
             date_text(p.left_on),
+            p.snils.as_ref().map(Snils::digits),
+            p.sex.map(Sex::as_str),
         ],
     )?;
     Ok(())
@@ -225,7 +228,7 @@ impl PeopleStore for SqliteJournal {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, display_name, full_name, birth_date, care_group, representative,
                  consent_participation, consent_photo_video, consent_data_on, programme, groups,
-                 anonymised_at, left_on
+                 anonymised_at, left_on, snils, sex
              FROM recipients WHERE site = ?1 ORDER BY display_name COLLATE NOCASE, id",
         )?;
         let rows = stmt.query_map([site], |r| {
@@ -243,6 +246,8 @@ impl PeopleStore for SqliteJournal {
                 r.get::<_, String>(10)?,
                 r.get::<_, Option<String>>(11)?,
                 r.get::<_, Option<String>>(12)?,
+                r.get::<_, Option<String>>(13)?,
+                r.get::<_, Option<String>>(14)?,
             ))
         })?;
         for row in rows {
@@ -260,6 +265,8 @@ impl PeopleStore for SqliteJournal {
                 groups,
                 anon,
                 left,
+                snils,
+                sex,
             ) = row?;
             let Some(id) = uuid_of(&id) else { continue };
             out.recipients.push(Person {
@@ -268,6 +275,8 @@ impl PeopleStore for SqliteJournal {
                 display_name: display,
                 full_name: full,
                 birth_date: date_of(birth),
+                snils: snils.and_then(|s| Snils::parse(&s).ok()),
+                sex: sex.as_deref().and_then(Sex::parse),
                 care_group: care,
                 representative: rep,
                 consent: Consent {
@@ -645,7 +654,7 @@ impl PeopleStore for SqliteJournal {
         let tx = self.write()?;
         let changed = tx.execute(
             "UPDATE recipients SET display_name = '', full_name = '', birth_date = NULL,
-                 representative = '', consent_data_on = NULL, anonymised_at = ?3, updated_at = ?3
+                 snils = NULL, sex = NULL, representative = '', consent_data_on = NULL, anonymised_at = ?3, updated_at = ?3
              WHERE id = ?1 AND site = ?2 AND anonymised_at IS NULL",
             params![id.to_string(), site, ts(now)],
         )?;

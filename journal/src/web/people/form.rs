@@ -3,6 +3,7 @@
 //! itself, with the individual programme service by service.
 
 use super::*;
+use crate::store::people::{Sex, Snils};
 
 /// The periods a programme item may count over, as the form offers them.
 const PERIODS: &[(&str, &str)] = &[
@@ -133,6 +134,31 @@ pub(super) fn person_from(
             "Дата рождения не может быть в будущем или раньше 1900 года.",
         ));
     }
+    person.snils = match posted.get("snils").trim() {
+        "" => None,
+        text => Some(Snils::parse(text).map_err(|e| FormErrors::at("snils", &e.to_string()))?),
+    };
+    if let Some(other) = person.snils.as_ref().and_then(|s| {
+        people
+            .recipients
+            .iter()
+            .find(|o| o.id != person.id && o.snils.as_ref() == Some(s))
+    }) {
+        return Err(FormErrors::at(
+            "snils",
+            &format!(
+                "Этот СНИЛС уже записан у получателя «{}»: у двух людей он не бывает одним.",
+                people.recipient_name(other.id)
+            ),
+        ));
+    }
+    person.sex = match posted.get("sex") {
+        "" => None,
+        s => Some(
+            Sex::parse(s)
+                .ok_or_else(|| FormErrors::at("sex", "Пол: женский, мужской или «не указан»."))?,
+        ),
+    };
     person.care_group = match posted.get("care_group") {
         "" => None,
         g => match g.parse::<u8>() {
@@ -325,6 +351,19 @@ pub(super) fn person_form(
                 div class=[errors.class("birth_date")] {
                     label for="birth_date" { "Дата рождения" }
                     input #birth_date type="date" name="birth_date" value=(val("birth_date", date(p.birth_date))) disabled[disabled]; (errors.at_field("birth_date"))
+                }
+                div class=[errors.class("snils")] {
+                    label for="snils" { "СНИЛС (для выгрузки в ЕГИССО)" }
+                    input #snils name="snils" size="16" inputmode="numeric" placeholder="112-233-445 95" value=(val("snils", p.snils.as_ref().map(ToString::to_string).unwrap_or_default())) disabled[disabled]; (errors.at_field("snils"))
+                }
+                div class=[errors.class("sex")] {
+                    label for="sex" { "Пол" }
+                    @let held = val("sex", p.sex.map(|s| s.as_str().to_string()).unwrap_or_default());
+                    select #sex name="sex" disabled[disabled] {
+                        option value="" selected[held.is_empty()] { "не указан" }
+                        @for s in Sex::ALL { option value=(s.as_str()) selected[held == s.as_str()] { (s.label()) } }
+                    }
+                    (errors.at_field("sex"))
                 }
                 div class=[errors.class("care_group")] {
                     label for="care_group" { "Группа ухода" }
