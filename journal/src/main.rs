@@ -99,6 +99,30 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Back the journal's database up into a file while the journal runs (SQLite's online
+    /// backup: one consistent snapshot, checked, renamed into place when whole).
+    Backup {
+        #[arg(long)]
+        config: PathBuf,
+        /// The file to write.
+        #[arg(long, conflicts_with = "dir", required_unless_present = "dir")]
+        out: Option<PathBuf>,
+        /// Or a directory: the backup is `journal-TIME.db` in it, and only the newest `--keep`
+        /// of those are kept (the nightly timer's way).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 14, requires = "dir")]
+        keep: usize,
+    },
+    /// Replace the journal's database with a backup; the journal must be stopped. The database
+    /// replaced is kept beside it (`.before-restore-TIME`); kiosks send again what the backup
+    /// lacks.
+    Restore {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Write a group's month of the journal as PDF (the sessions its members took part in, as
     /// the journal's page with the group picked, and each member's totals).
     JournalPdf {
@@ -432,6 +456,75 @@ fn run(cli: Cli) -> Result<()> {
                 document.lines.len(),
                 document.total,
                 out.display()
+            );
+            Ok(())
+        }
+        Cmd::Backup {
+            config,
+            out,
+            dir,
+            keep,
+        } => {
+            let cfg = JournalConfig::load(&config)?;
+            let db = cfg.database()?;
+            let out = match (out, &dir) {
+                (Some(out), _) => out,
+                (None, Some(dir)) => {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot make {}", dir.display()))?;
+                    dir.join(store::sqlite::backup::file_name(now()))
+                }
+                (None, None) => bail!("give --out FILE or --dir DIR"),
+            };
+            let report = store::backup(&db, &out)
+                .with_context(|| format!("cannot back {db} up into {}", out.display()))?;
+            let mut store = store::open(&db)?;
+            store.audit(
+                &command_actor("otmetka-journal backup"),
+                "backup_database",
+                &out.display().to_string(),
+                &format!(
+                    "{} pages, {} bytes, schema {}",
+                    report.pages, report.bytes, report.schema
+                ),
+                now(),
+            )?;
+            println!(
+                "backed {db} up into {} ({} bytes, schema {})",
+                out.display(),
+                report.bytes,
+                report.schema
+            );
+            if let Some(dir) = &dir {
+                for old in store::sqlite::backup::prune(dir, keep.max(1))? {
+                    println!("removed the old backup {}", old.display());
+                }
+            }
+            Ok(())
+        }
+        Cmd::Restore { config, from } => {
+            let cfg = JournalConfig::load(&config)?;
+            let db = cfg.database()?;
+            let report = store::restore(&db, &from, now())
+                .with_context(|| format!("cannot restore {db} from {}", from.display()))?;
+            let kept = report
+                .previous
+                .as_ref()
+                .map_or("there was none".to_string(), |p| {
+                    format!("kept as {}", p.display())
+                });
+            let mut store = store::open(&db)?;
+            store.audit(
+                &command_actor("otmetka-journal restore"),
+                "restore_database",
+                &from.display().to_string(),
+                &format!("schema {}; the database replaced: {kept}", report.schema),
+                now(),
+            )?;
+            println!(
+                "restored {db} from {}; the database it replaced: {kept}. Start the journal: \
+                 the kiosks send again what the backup lacks.",
+                from.display()
             );
             Ok(())
         }

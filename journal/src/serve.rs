@@ -24,6 +24,8 @@ pub async fn run(
     stop: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let database = cfg.database()?;
+    // Held until the journal stops: `otmetka-journal restore` waits for no one.
+    let _held = store::hold_for_serve(&database)?;
     {
         // The roster and timetable files, where they changed since they were last taken in.
         let mut store = store::open(&database)?;

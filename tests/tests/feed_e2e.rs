@@ -163,15 +163,11 @@ fn a_kiosk_whose_database_is_replaced_delivers_its_new_units_next_to_the_old_one
     });
 }
 
-/// Copies the journal's database files (it is stopped) from `from` to `to`.
-fn copy_database(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for f in ["journal.db", "journal.db-wal", "journal.db-shm"] {
-        let _ = std::fs::remove_file(to.join(f));
-        if from.join(f).exists() {
-            std::fs::copy(from.join(f), to.join(f)).unwrap();
-        }
-    }
+/// Runs `otmetka-journal ARGS --config CONFIG`; panics with what it said when it fails.
+fn journal_command(config: &std::path::Path, args: &[&str]) -> String {
+    let (ok, said) = otmetka_tests::site::journal_command(config, args).unwrap();
+    assert!(ok, "otmetka-journal {args:?}: {said}");
+    said
 }
 
 #[test]
@@ -199,17 +195,22 @@ fn a_journal_restored_from_a_backup_gets_again_what_it_lost_and_nothing_stalls()
     assert_eq!(session_of_cards(&k, 1..=3), 3);
     units(3, "the first session's 3 units");
     delivered("the first session delivered");
-    // Last night's backup.
-    journal.kill();
-    copy_database(&jdir, &dir.path().join("backup"));
-    journal.spawn().unwrap();
+    // Last night's backup, taken while the journal runs.
+    let backup = dir.path().join("nightly.db");
+    journal_command(
+        &journal.config,
+        &["backup", "--out", backup.to_str().unwrap()],
+    );
     assert_eq!(session_of_cards(&k, 4..=5), 2);
     units(5, "the second session's units");
     delivered("the second session delivered");
     // The journal's disk fails; it is restored from the backup: the second session is gone
     // from it, while the kiosk holds it as acknowledged.
     journal.kill();
-    copy_database(&dir.path().join("backup"), &jdir);
+    journal_command(
+        &journal.config,
+        &["restore", "--from", backup.to_str().unwrap()],
+    );
     journal.spawn().unwrap();
     assert_eq!(journal_units(&jdir), 3);
     assert_eq!(session_of_cards(&k, 6..=6), 1);

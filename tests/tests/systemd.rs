@@ -211,11 +211,17 @@ fn the_shipped_units_verify_clean() {
     let root = otmetka_tests::site::repo_root();
     let dir = tempfile::tempdir().unwrap();
     let mut units = Vec::new();
-    for (crate_dir, packaging, name) in [
-        ("app", "kiosk", "otmetka-kiosk"),
-        ("journal", "journal", "otmetka-journal"),
+    for (crate_dir, packaging, name, unit) in [
+        ("app", "kiosk", "otmetka-kiosk", "otmetka-kiosk"),
+        ("journal", "journal", "otmetka-journal", "otmetka-journal"),
+        (
+            "journal",
+            "journal",
+            "otmetka-journal",
+            "otmetka-journal-backup",
+        ),
     ] {
-        let shipped = root.join(format!("packaging/{packaging}/{name}.service"));
+        let shipped = root.join(format!("packaging/{packaging}/{unit}.service"));
         let text = std::fs::read_to_string(&shipped).unwrap();
         let packaged = format!("/usr/bin/{name}");
         assert!(
@@ -232,7 +238,7 @@ fn the_shipped_units_verify_clean() {
             "the {name} package does not install {packaged}"
         );
         let binary = otmetka_tests::site::sibling_binary(name).unwrap();
-        let copy = dir.path().join(format!("{name}.service"));
+        let copy = dir.path().join(format!("{unit}.service"));
         std::fs::write(
             &copy,
             text.replace(&packaged, &binary.display().to_string()),
@@ -240,6 +246,14 @@ fn the_shipped_units_verify_clean() {
         .unwrap();
         units.push(copy);
     }
+    // The backup's timer, beside the service it starts.
+    let timer = dir.path().join("otmetka-journal-backup.timer");
+    std::fs::copy(
+        root.join("packaging/journal/otmetka-journal-backup.timer"),
+        &timer,
+    )
+    .unwrap();
+    units.push(timer);
     let out = std::process::Command::new("systemd-analyze")
         .arg("verify")
         .args(&units)

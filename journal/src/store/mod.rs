@@ -398,6 +398,33 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Backs the store up into the file `out` while the journal runs (SQLite's online backup
+/// API; see [`sqlite::backup`]).
+pub fn backup(db: &Database, out: &Path) -> Result<sqlite::backup::BackupReport, StoreError> {
+    match db {
+        Database::Sqlite(path) => sqlite::backup::backup(path, out),
+    }
+}
+
+/// Replaces the store with the backup `from` (the journal stopped); the database it replaces
+/// is kept beside it.
+pub fn restore(
+    db: &Database,
+    from: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<sqlite::backup::RestoreReport, StoreError> {
+    match db {
+        Database::Sqlite(path) => sqlite::backup::restore(path, from, now),
+    }
+}
+
+/// What a `serve` holds while it runs, so that no restore replaces the store under it.
+pub fn hold_for_serve(db: &Database) -> Result<sqlite::backup::ServeLock, StoreError> {
+    match db {
+        Database::Sqlite(path) => sqlite::backup::ServeLock::take(path),
+    }
+}
+
 /// Opens the store the configuration names, migrated to this build's schema.
 pub fn open(db: &Database) -> Result<Box<dyn JournalStore>, StoreError> {
     match db {

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
+pub mod backup;
 mod people;
 mod rules;
 mod staff;
