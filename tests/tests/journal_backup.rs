@@ -114,6 +114,12 @@ fn a_backup_holds_every_table_and_a_restore_brings_them_back_keeping_what_it_rep
     assert!(ok, "{said}");
     assert!(said.contains("backed sqlite://"), "{said}");
     assert!(!dir.path().join("nightly.db-wal").exists(), "one file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "a backup holds everyone's data: its owner's alone"
+    );
     assert_same(&tables(&backup), &before, "every table, as it was");
     let after_backup = tables(&db);
     assert_same(

@@ -353,6 +353,38 @@ async fn walk(
         .await?;
     assert!(!tied.trim().is_empty(), "the account is tied");
     shots.take(c, "users").await?;
+    // The administrator gives 1C a token for the JSON API: shown once, with what it may read.
+    c.find(Locator::LinkText(
+        "Доступ других систем (API): ключи для 1С и региональной системы",
+    ))
+    .await?
+    .click()
+    .await?;
+    wait_for_path(c, "/api-clients").await?;
+    c.find(Locator::Css("#name"))
+        .await?
+        .send_keys("1С: Бухгалтерия, ГБУ КЦСОН")
+        .await?;
+    for scope in ["units", "sessions"] {
+        c.find(Locator::Css(&format!("input[name='scope'][value='{scope}']")))
+            .await?
+            .click()
+            .await?;
+    }
+    c.find(Locator::XPath("//button[text()='Создать ключ']"))
+        .await?
+        .click()
+        .await?;
+    let token = c
+        .wait()
+        .for_element(Locator::Css("code[data-token]"))
+        .await?
+        .text()
+        .await?;
+    assert!(token.starts_with("otm_"), "{token}");
+    let page = text(c).await?;
+    assert!(page.contains("показывается один раз") && page.contains("1С: Бухгалтерия"));
+    shots.take(c, "api-clients").await?;
     // The administrator adds a recipient with a programme: a form without the programme's
     // first day comes back with the field marked and nothing saved.
     c.goto(&format!("{url}people/new")).await?;

@@ -376,7 +376,7 @@ pub fn export(
         };
         let mut rows = 0u64;
         let mut failed = None;
-        store.each_unit(req.from, req.to, req.site.as_deref(), &mut |ju| {
+        store.each_unit(req.from, req.to, req.site.as_deref(), None, &mut |ju| {
             if let Err(e) = ctx.with_row(&ju, |row| sink.row(row)) {
                 failed = Some(e);
                 return ControlFlow::Break(());

@@ -14,6 +14,7 @@
 //! - [`sqlite`]: the SQLite engine (WAL, one writer) and its numbered migrations
 //!   (`sqlite/migrations/NNNN_*.sql`).
 
+pub mod api;
 pub mod people;
 pub mod rules;
 pub mod sqlite;
@@ -128,6 +129,24 @@ pub struct JournalUnit {
     pub unit: otmetka_core::unit::Unit,
 }
 
+/// A unit's place in the journal's order (date, service, id): where a page of units ends.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnitKey {
+    pub date: NaiveDate,
+    pub service: String,
+    pub id: String,
+}
+
+impl UnitKey {
+    pub fn of(unit: &otmetka_core::unit::Unit) -> UnitKey {
+        UnitKey {
+            date: unit.date,
+            service: unit.service.0.clone(),
+            id: unit.id.0.to_string(),
+        }
+    }
+}
+
 /// A stored rejection (for the staff pages and the tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRejection {
@@ -177,7 +196,7 @@ pub struct Enrolment {
 
 /// The journal's storage: the feed's part here, the staff pages' part in [`StaffStore`].
 pub trait JournalStore:
-    StaffStore + PeopleStore + rules::RulesStore + Send + std::fmt::Debug
+    StaffStore + PeopleStore + rules::RulesStore + api::ApiStore + Send + std::fmt::Debug
 {
     /// Commits a batch and says what to acknowledge to each kiosk whose events it held.
     fn commit_batch(
@@ -199,12 +218,14 @@ pub trait JournalStore:
     ) -> Result<u64, StoreError>;
     /// The units of `[from, to]` (of one site, or of all), in date, service and id order, one at
     /// a time from the database's cursor: an export of a million units never holds them all.
-    /// `f` says whether to go on; the read is one snapshot (one statement).
+    /// `after`: only those after this place in that order (the API's pages). `f` says whether
+    /// to go on; the read is one snapshot (one statement).
     fn each_unit(
         &self,
         from: NaiveDate,
         to: NaiveDate,
         site: Option<&str>,
+        after: Option<&UnitKey>,
         f: &mut dyn FnMut(JournalUnit) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError>;
     /// Every stored rejection.

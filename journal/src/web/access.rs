@@ -3,6 +3,7 @@
 //! access test (`tests/tests/journal_web.rs`) walks the router's routes against its own matrix,
 //! so a new route without a decided rule fails it. The navigation asks [`may_open`].
 
+use crate::store::api::Scope;
 use crate::store::staff::Role;
 
 /// Every signed-in role: what can be read.
@@ -28,9 +29,12 @@ pub enum Access {
     Public,
     /// Signed-in staff of these roles.
     Roles(&'static [Role]),
+    /// Another system with an API token of this scope (`/api/v1`); staff's sessions do not
+    /// count.
+    Api(Scope),
 }
 
-use Access::{Public, Roles};
+use Access::{Api, Public, Roles};
 
 /// (method, path, access) of every route.
 pub const TABLE: &[(&str, &str, Access)] = &[
@@ -94,6 +98,13 @@ pub const TABLE: &[(&str, &str, Access)] = &[
     ("POST", "/users/{login}/disable", Roles(ADMIN)),
     ("POST", "/users/{login}/instructor", Roles(ADMIN)),
     ("GET", "/audit", Roles(ADMIN)),
+    ("GET", "/api-clients", Roles(ADMIN)),
+    ("POST", "/api-clients", Roles(ADMIN)),
+    ("POST", "/api-clients/{id}/revoke", Roles(ADMIN)),
+    ("GET", "/api/v1/openapi.json", Public),
+    ("GET", "/api/v1/units", Api(Scope::Units)),
+    ("GET", "/api/v1/sessions", Api(Scope::Sessions)),
+    ("GET", "/api/v1/recipients", Api(Scope::Recipients)),
 ];
 
 /// The rule of a route; one the table does not name admits nobody.
@@ -109,5 +120,6 @@ pub fn may_open(role: Role, path: &str) -> bool {
     match of("GET", path) {
         Public => true,
         Roles(roles) => roles.contains(&role),
+        Api(_) => false,
     }
 }

@@ -17,12 +17,13 @@
 use super::AppState;
 pub use super::access::Access;
 use super::layout::{self, PageError};
+use crate::store::api::Scope;
 use crate::store::staff::{Role, WebSession};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -178,6 +179,7 @@ async fn check(g: &Guarded, req: Request) -> Result<Request, Response> {
             return Ok(req);
         }
         Access::Roles(roles) => roles,
+        Access::Api(scope) => return api_client(g, req, scope).await,
     };
     let jar = CookieJar::from_headers(req.headers());
     let session = match jar.get(COOKIE) {
@@ -233,6 +235,71 @@ async fn check(g: &Guarded, req: Request) -> Result<Request, Response> {
     };
     let mut req = req;
     req.extensions_mut().insert(session);
+    Ok(req)
+}
+
+/// An API request: the client of its bearer token, if the token is one, not revoked, and has
+/// `scope`; its use recorded in the audit log before the handler runs.
+async fn api_client(g: &Guarded, req: Request, scope: Scope) -> Result<Request, Response> {
+    use super::api::{ApiError, Client};
+    let refuse = |status, message: &str| ApiError::new(status, message).into_response();
+    let Some(token) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Нужен ключ доступа: заголовок «Authorization: Bearer КЛЮЧ». Ключ выдаёт администратор журнала.",
+        ));
+    };
+    let hash = token_hash(token);
+    let found = g
+        .app
+        .store
+        .call(move |s| s.api_client(&hash))
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let Some(client) = found else {
+        tracing::warn!(path = %req.uri().path(), "an API request with an unknown token refused");
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Такого ключа доступа нет.",
+        ));
+    };
+    if client.revoked_at.is_some() {
+        tracing::warn!(client = %client.name, "an API request with a revoked token refused");
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Ключ доступа отозван администратором журнала.",
+        ));
+    }
+    if !client.may(scope) {
+        tracing::warn!(client = %client.name, scope = scope.as_str(), "an API request outside the token's scopes refused");
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Этому ключу не разрешено читать: {} (область «{}»).",
+                scope.label(),
+                scope.as_str()
+            ),
+        ));
+    }
+    let what = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let (used, now) = (client.clone(), g.app.now());
+    g.app
+        .store
+        .call(move |s| s.api_used(&used, &what, now))
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let mut req = req;
+    req.extensions_mut().insert(Client(client));
     Ok(req)
 }
 

@@ -19,6 +19,8 @@
 pub mod access;
 pub mod account;
 pub mod acts;
+pub mod api;
+pub mod api_clients;
 pub mod audit;
 pub mod auth;
 pub mod egisso;

@@ -5,8 +5,8 @@
 use super::access::{self, Access};
 use super::auth::{self, Guarded};
 use super::{
-    AppState, account, acts, audit, egisso, exports, fleet, health, instructors, journal, layout,
-    pdf, people, quality, signin, taps, timetable, users, violations, visits,
+    AppState, account, acts, api, api_clients, audit, egisso, exports, fleet, health, instructors,
+    journal, layout, pdf, people, quality, signin, taps, timetable, users, violations, visits,
 };
 use axum::Router;
 use axum::http::{Method, header};
@@ -155,7 +155,14 @@ pub fn table() -> Vec<Route> {
             "/users/{login}/instructor",
             post(users::link_instructor),
         ),
-        route(g, "/audit", get(audit::show)),
+        route(g.clone(), "/audit", get(audit::show)),
+        route(g.clone(), "/api-clients", get(api_clients::list)),
+        route(p.clone(), "/api-clients", post(api_clients::add)),
+        route(p, "/api-clients/{id}/revoke", post(api_clients::revoke)),
+        route(g.clone(), "/api/v1/openapi.json", get(api::openapi)),
+        route(g.clone(), "/api/v1/units", get(api::units)),
+        route(g.clone(), "/api/v1/sessions", get(api::sessions)),
+        route(g, "/api/v1/recipients", get(api::recipients)),
     ]
 }
 

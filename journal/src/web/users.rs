@@ -76,6 +76,7 @@ async fn render(
     let bad = |field: &str| error.filter(|(f, _)| *f == field).map(|_| "field-error");
     let body = html! {
         h1 { "Пользователи" }
+        p { a href="/api-clients" { "Доступ других систем (API): ключи для 1С и региональной системы" } }
         table {
             thead { tr { th { "Имя пользователя" } th { "ФИО" } th { "Роль" } th { "Инструктор на киосках" } th { "Добавлен" } th { "Состояние" } th.noprint {} } }
             tbody {

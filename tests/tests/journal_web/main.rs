@@ -23,6 +23,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod account;
+mod api;
 mod egisso;
 mod export;
 mod feedback;
@@ -289,6 +290,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/users/{login}/disable", "admin"),
     ("POST", "/users/{login}/instructor", "admin"),
     ("GET", "/audit", "admin"),
+    ("GET", "/api-clients", "admin"),
+    ("POST", "/api-clients", "admin"),
+    ("POST", "/api-clients/{id}/revoke", "admin"),
+    ("GET", "/api/v1/openapi.json", "public"),
+    ("GET", "/api/v1/units", "token"),
+    ("GET", "/api/v1/sessions", "token"),
+    ("GET", "/api/v1/recipients", "token"),
 ];
 
 #[test]
@@ -340,6 +348,22 @@ fn every_route_admits_exactly_the_roles_of_the_matrix_and_nothing_but_sign_in_is
         let form = |csrf: &str| {
             format!("csrf={csrf}&month=never&reason=&login=&recipient=&site=demo&kiosk=")
         };
+        // Another system's routes: a token, never a staff session.
+        if entry.2 == "token" {
+            assert!(matches!(r.access, Access::Api(_)), "{method} {}", r.path);
+            let a = site.send(r.method.clone(), &path, None, None);
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            for (role, (cookie, _)) in &signed {
+                let a = site.send(r.method.clone(), &path, Some(cookie), None);
+                assert_eq!(
+                    a.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{} is no API client of {method} {path}",
+                    role.as_str()
+                );
+            }
+            continue;
+        }
         // Not signed in.
         let a = site.send(
             r.method.clone(),

@@ -128,6 +128,19 @@ fn sync_file(path: &Path) -> Result<(), StoreError> {
         .map_err(io_err(path, "cannot sync"))
 }
 
+/// Creates `path` empty, readable by its owner alone (a backup holds every person's data),
+/// for SQLite to write into.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(io_err(path, "cannot create"))
+}
+
 fn schema_of(conn: &Connection) -> Result<u32, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
@@ -145,6 +158,7 @@ pub fn backup(db: &Path, out: &Path) -> Result<BackupReport, StoreError> {
     let part = with_suffix(out, ".part");
     let _ = std::fs::remove_file(&part);
     let result = (|| {
+        create_private(&part)?;
         let mut to = Connection::open(&part)?;
         let pages = copy(&from, &mut to)?;
         integrity(&to, &part)?;
@@ -268,6 +282,7 @@ pub fn restore(db: &Path, from: &Path, now: DateTime<Utc>) -> Result<RestoreRepo
     let part = with_suffix(db, ".restore-part");
     let _ = std::fs::remove_file(&part);
     let schema = (|| {
+        create_private(&part)?;
         let mut to = Connection::open(&part)?;
         copy(&source, &mut to)?;
         integrity(&to, &part)?;

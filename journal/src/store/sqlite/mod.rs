@@ -9,7 +9,7 @@
 
 use super::{
     Batch, Enrolment, JournalStore, JournalUnit, KioskAck, KioskRecord, RejectionCount,
-    StatusReport, StoreError, StoredRejection, UnidentifiedTap, Verdict,
+    StatusReport, StoreError, StoredRejection, UnidentifiedTap, UnitKey, Verdict,
 };
 use chrono::{DateTime, Utc};
 use otmetka_core::event::{CloseReason, Event};
@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
+mod api;
 pub mod backup;
 mod people;
 mod rules;
@@ -49,6 +50,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0018_session_group.sql"),
     include_str!("migrations/0019_user_instructor.sql"),
     include_str!("migrations/0020_snils_sex.sql"),
+    include_str!("migrations/0021_api_clients.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).
@@ -716,14 +718,23 @@ impl JournalStore for SqliteJournal {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
         site: Option<&str>,
+        after: Option<&UnitKey>,
         f: &mut dyn FnMut(JournalUnit) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 AND removed_at IS NULL
              AND (?3 IS NULL OR site = ?3)
+             AND (?4 IS NULL OR (date, service, id) > (?4, ?5, ?6))
              ORDER BY date, service, id",
         )?;
-        let mut rows = stmt.query(params![from.to_string(), to.to_string(), site])?;
+        let mut rows = stmt.query(params![
+            from.to_string(),
+            to.to_string(),
+            site,
+            after.map(|k| k.date.to_string()),
+            after.map(|k| k.service.as_str()),
+            after.map(|k| k.id.as_str()),
+        ])?;
         while let Some(r) = rows.next()? {
             let body: String = r.get(2)?;
             let unit = JournalUnit {
