@@ -483,6 +483,14 @@ pub struct LateSession {
     pub reason: Option<CloseReason>,
     /// The session's standing group.
     pub group: Option<otmetka_core::people::GroupId>,
+    /// The kiosk it was held at (default [`KIOSK`]).
+    pub kiosk: Option<String>,
+    /// Minutes after 10:00 it opened.
+    pub opened_after: i64,
+    /// Each recipient also checked in by card a minute after the opening (default: units only).
+    pub checkins: bool,
+    /// Each recipient checked out so many minutes after the opening.
+    pub checked_out_after: Option<i64>,
 }
 
 impl Default for LateSession {
@@ -493,6 +501,10 @@ impl Default for LateSession {
             event: false,
             reason: None,
             group: None,
+            kiosk: None,
+            opened_after: 0,
+            checkins: false,
+            checked_out_after: None,
         }
     }
 }
@@ -525,12 +537,25 @@ pub fn late_session_as(
         .and_hms_opt(10, 0, 0)
         .and_then(|t| t.and_local_timezone(offset).single())
         .context("local time")?
-        .to_utc();
+        .to_utc()
+        + Duration::minutes(how.opened_after);
     let closed = opened + Duration::minutes(how.minutes);
-    // One installation per (date, service, group): several late sessions can be sent.
+    let kiosk = how.kiosk.clone().unwrap_or_else(|| KIOSK.to_string());
+    // One installation per (date, service, group, kiosk, start): several late sessions can be
+    // sent.
     let key = uuid::Uuid::new_v5(
         &uuid::Uuid::from_u128(0x1a7e),
-        format!("{date}/{}/{:?}", how.service, how.group).as_bytes(),
+        format!(
+            "{date}/{}/{:?}{}",
+            how.service,
+            how.group,
+            if how.kiosk.is_some() || how.opened_after != 0 {
+                format!("/{kiosk}/{}", how.opened_after)
+            } else {
+                String::new()
+            }
+        )
+        .as_bytes(),
     );
     let session = SessionId(key);
     let instructor = InstructorId(INSTRUCTORS[0].0.parse()?);
@@ -555,19 +580,41 @@ pub fn late_session_as(
             clock_synced: true,
         })
         .collect();
-    let events = [
-        Event::SessionOpened {
-            session,
-            service: service.clone(),
-            unit_kind: UnitKind::PerRecipient,
-            group: how.group,
-            instructor,
-            at: opened,
-            safety_briefing: svc.needs_safety_briefing(),
-            date_confirmed: false,
-            event: how.event,
-            over_group_cap: false,
-        },
+    let mut events = vec![Event::SessionOpened {
+        session,
+        service: service.clone(),
+        unit_kind: UnitKind::PerRecipient,
+        group: how.group,
+        instructor,
+        at: opened,
+        safety_briefing: svc.needs_safety_briefing(),
+        date_confirmed: false,
+        event: how.event,
+        over_group_cap: false,
+    }];
+    if how.checkins {
+        for (i, r) in who.iter().enumerate() {
+            let checkin = CheckInId(uuid::Uuid::new_v5(&key, format!("checkin/{i}").as_bytes()));
+            events.push(Event::CheckedIn {
+                session,
+                checkin,
+                recipient: *r,
+                at: opened + Duration::minutes(1),
+                method: otmetka_core::event::CheckInMethod::Card,
+                overridden: Vec::new(),
+                override_reason: None,
+                norm_minutes: None,
+            });
+            if let Some(after) = how.checked_out_after {
+                events.push(Event::CheckedOut {
+                    session,
+                    checkin,
+                    at: opened + Duration::minutes(after),
+                });
+            }
+        }
+    }
+    events.extend([
         Event::SessionClosed {
             session,
             at: closed,
@@ -576,7 +623,7 @@ pub fn late_session_as(
             reason: how.reason,
         },
         Event::Units { session, units },
-    ];
+    ]);
     let installation = uuid::Uuid::new_v5(&key, b"installation");
     let batch = events
         .into_iter()
@@ -585,10 +632,10 @@ pub fn late_session_as(
             let env = Envelope {
                 schema: SCHEMA,
                 site: SITE.into(),
-                kiosk: KIOSK.into(),
+                kiosk: kiosk.clone(),
                 installation: Some(installation),
                 seq: i as u64 + 1,
-                event_id: uuid::Uuid::new_v5(&key, &[i as u8]),
+                event_id: uuid::Uuid::new_v5(&key, format!("event/{i}").as_bytes()),
                 recorded_at: closed,
                 clock_synced: true,
                 event,

@@ -366,10 +366,12 @@ async fn walk(
         .send_keys("1С: Бухгалтерия, ГБУ КЦСОН")
         .await?;
     for scope in ["units", "sessions"] {
-        c.find(Locator::Css(&format!("input[name='scope'][value='{scope}']")))
-            .await?
-            .click()
-            .await?;
+        c.find(Locator::Css(&format!(
+            "input[name='scope'][value='{scope}']"
+        )))
+        .await?
+        .click()
+        .await?;
     }
     c.find(Locator::XPath("//button[text()='Создать ключ']"))
         .await?

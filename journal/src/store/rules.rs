@@ -50,6 +50,18 @@ pub struct Violation {
     pub found_at: DateTime<Utc>,
 }
 
+/// One card check-in of a recipient during another kiosk's session they were checked in to by
+/// card and had not left: the same person at two kiosks at once — a cloned card, or a card
+/// lent to someone else (the hardening issue, point 12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoubleTap {
+    pub recipient: RecipientId,
+    /// The first check-in: kiosk, session, when.
+    pub first: (String, SessionId, DateTime<Utc>),
+    /// The check-in at the other kiosk while the first session was open.
+    pub second: (String, SessionId, DateTime<Utc>),
+}
+
 /// What the re-check of the queue did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rechecked {
@@ -88,6 +100,15 @@ pub trait RulesStore {
         site: &str,
         services: &[(ServiceCode, NaiveDate)],
     ) -> Result<Vec<otmetka_core::wire::UsageGroupSession>, StoreError>;
+
+    /// The site's card check-ins in `[from, to)` made while the same recipient was checked in by
+    /// card at another kiosk's open session and had not checked out ([`DoubleTap`]), by time.
+    fn double_taps(
+        &self,
+        site: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DoubleTap>, StoreError>;
 
     /// The site's violations of units dated in `[from, to)`, by date.
     fn violations(

@@ -9,7 +9,7 @@ use super::AppState;
 use super::auth::Staff;
 use super::journal::{MonthQuery, month_and_site, next_month};
 use super::layout::{PageError, Section, date_label, month_label, month_select, page};
-use crate::store::rules::Violation;
+use crate::store::rules::{DoubleTap, Violation};
 use crate::store::staff::month_of;
 use axum::extract::{Query, State};
 use chrono::Datelike;
@@ -66,8 +66,25 @@ pub async fn list(
         .store
         .call(move |s| s.violations(&sid, month, next_month(month)))
         .await?;
+    // The month's days at the site, as instants: its first midnight to the next month's.
+    let midnight = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(site.offset).single())
+            .map_or(chrono::DateTime::UNIX_EPOCH, |t| t.to_utc())
+    };
+    let (from, to, sid) = (
+        midnight(month),
+        midnight(next_month(month)),
+        site.id.clone(),
+    );
+    let doubles: Vec<DoubleTap> = app
+        .store
+        .call(move |s| s.double_taps(&sid, from, to))
+        .await?;
     let people = app.people(&site.id).await?;
     let today = site.date(app.now());
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| format!("{} {}", date_label(site.date(t)), site.hm(t));
     let unseen = found.iter().filter(|v| !v.overridden).count();
     let body = html! {
         h1 { "Нарушения правил — " (month_label(month)) }
@@ -79,8 +96,28 @@ pub async fn list(
         p { "Журнал проверяет каждую услугу по правилам стандарта, считая все киоски учреждения. "
             "Здесь — услуги сверх ограничения частоты или сверх количества по программе. "
             "Услуги остаются в журнале и в актах: проверьте, было ли так нужно." }
+        @if !doubles.is_empty() {
+            div.problems role="alert" {
+                h2 { "Одна карта на двух киосках сразу: " (doubles.len()) }
+                p { "Карту приложили на втором киоске, когда её владелец уже был отмечен на занятии первого и не уходил с него. "
+                    "Так бывает, если карту скопировали или отдали другому человеку. Проверьте по журналам занятий, кто был на них; "
+                    "если карта чужая, заблокируйте её на странице получателя и выдайте новую." }
+                table {
+                    thead { tr { th { "Получатель" } th { "Первая отметка" } th { "Вторая отметка" } } }
+                    tbody {
+                        @for d in &doubles {
+                            tr data-double=(d.recipient) {
+                                td { a href={ "/people/" (d.recipient) "?site=" (site.id) } { (people.recipient_name(d.recipient)) } }
+                                td { (at(d.first.2)) ", киоск " (d.first.0) " · " a href={ "/journal/sessions/" (d.first.1) } { "занятие" } }
+                                td { (at(d.second.2)) ", киоск " (d.second.0) " · " a href={ "/journal/sessions/" (d.second.1) } { "занятие" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         @if found.is_empty() {
-            p { "За этот месяц нарушений нет." }
+            p { @if doubles.is_empty() { "За этот месяц нарушений нет." } @else { "Услуг сверх ограничений частоты и сверх программы за этот месяц нет." } }
         } @else {
             @if unseen > 0 {
                 div.problems role="alert" {

@@ -37,7 +37,7 @@ fn the_session_page_says_event_over_norm_and_close_reason() {
             minutes: 100,
             event: false,
             reason: Some(CloseReason::SmallGroup),
-            group: None,
+            ..LateSession::default()
         },
     );
     assert!(club.contains("Дольше нормы времени на 40 мин."), "{club}");
@@ -56,7 +56,7 @@ fn the_session_page_says_event_over_norm_and_close_reason() {
             minutes: 100,
             event: true,
             reason: Some(CloseReason::InstructorDecision),
-            group: None,
+            ..LateSession::default()
         },
     );
     assert!(

@@ -580,3 +580,66 @@ fn a_late_earlier_session_of_a_group_rejudges_the_groups_later_one() {
         "the 10th is the group's second of December: {found:?}"
     );
 }
+
+#[test]
+fn the_same_card_at_two_kiosks_at_once_is_shown_and_a_check_out_or_a_close_between_clears_it() {
+    use otmetka_tests::institution::{LateSession, late_session_as};
+    let site = Site::new();
+    let (cloned, left, later) = (
+        site.inst.recipients[5].0,
+        site.inst.recipients[6].0,
+        site.inst.recipients[7].0,
+    );
+    let day = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    let at = |kiosk: &str, opened_after: i64, out: Option<i64>| LateSession {
+        kiosk: Some(kiosk.into()),
+        opened_after,
+        checkins: true,
+        checked_out_after: out,
+        ..LateSession::default()
+    };
+    // Kiosk k1, 10:00–10:45: all three tap in at 10:01; `left` taps out at 10:15.
+    late_session_as(&site.inst, day, &[cloned, later], &at("k1", 0, None)).unwrap();
+    late_session_as(&site.inst, day, &[left], &at("k1", 1, Some(14))).unwrap();
+    // Kiosk k2 at 10:20: `cloned` taps while still in k1's session, `left` after leaving it.
+    late_session_as(&site.inst, day, &[cloned, left], &at("k2", 20, None)).unwrap();
+    // Kiosk k2 at 10:50, after k1's session closed: `later` is just at their next session.
+    late_session_as(&site.inst, day, &[later], &at("k2", 50, None)).unwrap();
+    let (cookie, _) = site.sign_in("head");
+    let page = site.send(
+        Method::GET,
+        "/violations?month=2026-11",
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Одна карта на двух киосках сразу: 1"),
+        "{}",
+        page.body
+    );
+    let row = format!("data-double=\"{cloned}\"");
+    let at_row = page
+        .body
+        .find(&row)
+        .expect("the cloned card's owner is listed");
+    let tr = &page.body[at_row..at_row + page.body[at_row..].find("</tr>").unwrap()];
+    assert!(
+        tr.contains("17.11.2026 10:01, киоск k1") && tr.contains("17.11.2026 10:21, киоск k2"),
+        "{tr}"
+    );
+    for fine in [left, later] {
+        assert!(
+            !page.body.contains(&format!("data-double=\"{fine}\"")),
+            "{fine}"
+        );
+    }
+    // December's page does not show November's.
+    let december = site.send(
+        Method::GET,
+        "/violations?month=2026-12",
+        Some(&cookie),
+        None,
+    );
+    assert!(!december.body.contains("Одна карта на двух киосках"));
+}

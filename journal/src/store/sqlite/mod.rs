@@ -51,6 +51,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0019_user_instructor.sql"),
     include_str!("migrations/0020_snils_sex.sql"),
     include_str!("migrations/0021_api_clients.sql"),
+    include_str!("migrations/0022_checkins_recipient.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).

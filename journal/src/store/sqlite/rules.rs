@@ -3,7 +3,7 @@
 
 use super::SqliteJournal;
 use crate::store::StoreError;
-use crate::store::rules::{GivenCount, Rechecked, RulesStore, Violation};
+use crate::store::rules::{DoubleTap, GivenCount, Rechecked, RulesStore, Violation};
 use chrono::{DateTime, NaiveDate, Utc};
 use otmetka_core::catalogue::{Catalogue, ServiceCode};
 use otmetka_core::decision::Decision;
@@ -411,6 +411,67 @@ impl RulesStore for SqliteJournal {
             }
         }
         out.sort_by_key(|g| (g.at, g.session.0));
+        Ok(out)
+    }
+
+    fn double_taps(
+        &self,
+        site: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DoubleTap>, StoreError> {
+        // b is the later card check-in (or, at the same instant, the one of the later kiosk);
+        // a's session was open then (closed after it, or not closed and a at most 6 hours
+        // before), and the kiosk of a had not been told of a check-out before b.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.recipient, a.kiosk, a.session, a.at, b.kiosk, b.session, b.at
+             FROM checkins b
+             JOIN checkins a ON a.site = b.site AND a.recipient = b.recipient
+                 AND a.kiosk <> b.kiosk
+                 AND (a.at < b.at OR (a.at = b.at AND a.kiosk < b.kiosk))
+                 AND julianday(a.at) >= julianday(b.at) - 0.25
+             JOIN sessions sa ON sa.id = a.session
+             WHERE b.site = ?1 AND b.at >= ?2 AND b.at < ?3
+               AND a.undone_at IS NULL AND b.undone_at IS NULL
+               AND json_extract(a.body, '$.method') = 'card'
+               AND json_extract(b.body, '$.method') = 'card'
+               AND (sa.closed_at IS NULL OR b.at < sa.closed_at)
+               AND NOT EXISTS (
+                   SELECT 1 FROM messages m
+                   WHERE m.site = a.site AND m.kiosk = a.kiosk AND m.kind = 'checked_out'
+                     AND json_extract(m.payload, '$.event.checkin') = a.id
+                     AND julianday(json_extract(m.payload, '$.event.at')) <= julianday(b.at))
+             ORDER BY b.at, b.kiosk",
+        )?;
+        let rows = stmt.query_map(params![site, ts(from), ts(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (recipient, ka, sa, ta, kb, sb, tb) = row?;
+            let (Ok(recipient), Ok(sa), Ok(sb), Some(ta), Some(tb)) = (
+                recipient.parse(),
+                sa.parse(),
+                sb.parse(),
+                from_text(&ta),
+                from_text(&tb),
+            ) else {
+                continue;
+            };
+            out.push(DoubleTap {
+                recipient: RecipientId(recipient),
+                first: (ka, SessionId(sa), ta),
+                second: (kb, SessionId(sb), tb),
+            });
+        }
         Ok(out)
     }
 
