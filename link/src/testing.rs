@@ -229,6 +229,9 @@ pub enum ProxyMode {
     Blackhole,
     /// Forward client → broker only: the broker's answers (PUBACK, PINGRESP) are lost.
     DropToClient,
+    /// Forward both ways, broker → client at most this many bytes a second (a slow mobile
+    /// link: a large retained roster takes longer than the keep-alive to arrive).
+    Throttle { bytes_per_sec: usize },
 }
 
 /// A TCP forwarder between a client and a broker, for fault injection: cut every connection
@@ -304,9 +307,16 @@ async fn pump(
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        // Throttled: a tenth of a second's bytes at a time, then the rest of that tenth.
+        let throttle = match *mode.borrow() {
+            ProxyMode::Throttle { bytes_per_sec } if toward_client => Some(bytes_per_sec),
+            _ => None,
+        };
+        let want = throttle.map_or(buf.len(), |r| (r / 10).clamp(1, buf.len()));
+        let started = tokio::time::Instant::now();
         tokio::select! {
             _ = cut.changed() => return,
-            n = from.read(&mut buf) => {
+            n = from.read(&mut buf[..want]) => {
                 let n = match n {
                     Ok(n) if n > 0 => n,
                     _ => {
@@ -318,12 +328,15 @@ async fn pump(
                     }
                 };
                 let forward = match *mode.borrow() {
-                    ProxyMode::Pass => true,
+                    ProxyMode::Pass | ProxyMode::Throttle { .. } => true,
                     ProxyMode::Blackhole => false,
                     ProxyMode::DropToClient => !toward_client,
                 };
                 if forward && to.write_all(buf.get(..n).unwrap_or_default()).await.is_err() {
                     return;
+                }
+                if throttle.is_some() {
+                    tokio::time::sleep_until(started + std::time::Duration::from_millis(100)).await;
                 }
             }
         }

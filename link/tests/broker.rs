@@ -477,3 +477,64 @@ async fn a_message_not_acked_before_the_connection_drops_is_delivered_again() {
     publ.disconnect().await.unwrap();
     sub.disconnect().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_retained_message_on_a_slow_link_arrives_without_the_keep_alive_dropping_it() {
+    // The hardening issue, point 11: a roster of 1 MiB at 100 KiB/s takes 10 s to arrive, five
+    // times the keep-alive. The PINGRESP waits behind it; bytes arriving keep the link alive, so
+    // the connection holds and the roster is not sent again in a loop.
+    let broker = Broker::start("").unwrap();
+    let (publ, mut pub_ev) = start(options(broker.port, "journal"));
+    connected(&mut pub_ev).await;
+    let roster: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let token = publ
+        .publish("site/roster", roster.clone(), QoS::AtLeastOnce, true)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, token.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let proxy = Proxy::start(broker.port).await.unwrap();
+    proxy.set_mode(ProxyMode::Throttle {
+        bytes_per_sec: 100 * 1024,
+    });
+    let mut o = options(proxy.port, "kiosk");
+    o.session.keep_alive = Duration::from_secs(2);
+    o.session.response_timeout = Duration::from_secs(2);
+    o.max_packet_size = 2 * 1024 * 1024;
+    let (kiosk, mut ev) = start(o);
+    connected(&mut ev).await;
+    let started = std::time::Instant::now();
+    kiosk
+        .subscribe(&[("site/roster", QoS::AtLeastOnce)])
+        .await
+        .unwrap();
+    let got = loop {
+        match tokio::time::timeout(Duration::from_secs(40), ev.recv())
+            .await
+            .expect("the roster within 40 s")
+            .expect("the client is running")
+        {
+            Event::Message(m) => break m,
+            Event::Connected { .. } => {}
+            Event::Disconnected { reason } => {
+                panic!(
+                    "the slow link was dropped after {:?}: {reason:?}",
+                    started.elapsed()
+                )
+            }
+        }
+    };
+    let took = started.elapsed();
+    assert_eq!(got.payload.len(), roster.len());
+    assert!(got.payload == roster, "the roster arrives whole");
+    assert!(
+        took > Duration::from_secs(6),
+        "the proxy really was slow: {took:?}"
+    );
+    // Once it is through, the link is an ordinary one again: pings answered, no drop.
+    let quiet = drain_for(&mut ev, Duration::from_secs(5)).await;
+    assert!(quiet.is_empty());
+    kiosk.disconnect().await.unwrap();
+}
