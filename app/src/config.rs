@@ -172,6 +172,9 @@ pub struct KioskConfig {
     /// in it). Default: `screenshots/` beside the database.
     #[serde(default)]
     pub screenshot_dir: Option<PathBuf>,
+    /// The power and the SD card's space (`crate::health`).
+    #[serde(default)]
+    pub health: crate::health::HealthConfig,
 }
 
 /// `outputs`: the lights, buzzer and relay that follow each tap result.

@@ -23,6 +23,7 @@ pub mod config;
 pub mod control;
 pub mod crash;
 pub mod feed;
+pub mod health;
 pub mod kiosk;
 pub mod reader;
 pub mod screens;

@@ -191,6 +191,10 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         &cfg.site,
         &cfg.kiosk,
     )?;
+    kiosk.watch_health(otmetka_app::health::Probe::new(
+        &cfg.health,
+        cfg.database.parent().unwrap_or(std::path::Path::new(".")),
+    ));
     if let Some(file) = &cfg.roster_file {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the roster file {}", file.display()))?;

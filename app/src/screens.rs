@@ -411,6 +411,38 @@ impl Flow {
             format!("{}: {why}", self.reader)
         };
         let mut lines = vec![line("diag.reader", reader, *reader_ok)];
+        // The hardware first: the reader, the power, the memory card.
+        use crate::health::Power;
+        lines.push(match self.facts.health.power {
+            Power::Fine => line("diag.power", t.get("diag.power.fine"), true),
+            Power::Low => line("diag.power", t.get("diag.power.low"), false),
+            Power::WasLow => line("diag.power", t.get("diag.power.was_low"), false),
+            Power::NotMeasured => line("diag.power", t.get("diag.power.not_measured"), true),
+        });
+        if let Some(s) = self.facts.health.space {
+            // «12,3» in Russian, «12.3» in English.
+            let gb = |mb: u64| {
+                let text = format!("{:.1}", mb as f64 / 1024.0);
+                if t.lang() == crate::texts::Lang::Ru {
+                    text.replace('.', ",")
+                } else {
+                    text
+                }
+            };
+            let (free, total) = (gb(s.free_mb), gb(s.total_mb));
+            lines.push(line(
+                "diag.space",
+                t.format(
+                    if s.low {
+                        "diag.space.low"
+                    } else {
+                        "diag.space.free"
+                    },
+                    &[("free", &free), ("total", &total)],
+                ),
+                !s.low,
+            ));
+        }
         lines.push(match &self.facts.feed {
             Some((true, broker)) => line(
                 "diag.network",
@@ -1371,6 +1403,62 @@ mod tests {
         );
         assert_eq!(roster_line(3), ("версия 3".to_string(), true));
         assert_eq!(roster_line(0), ("версия 0".to_string(), false));
+    }
+
+    #[test]
+    fn the_diagnostics_say_the_power_and_the_space_in_words() {
+        use crate::health::{Health, Power, Space};
+        let lines = |health: Health| -> Vec<(String, String, bool)> {
+            flow(Facts {
+                health,
+                ..Facts::default()
+            })
+            .diagnostics()
+            .lines
+            .into_iter()
+            .filter(|l| l.label == "Питание" || l.label == "Карта памяти")
+            .map(|l| (l.label, l.value, l.ok))
+            .collect()
+        };
+        let line = |label: &str, value: &str, ok: bool| (label.to_string(), value.to_string(), ok);
+        assert_eq!(
+            lines(Health::default()),
+            vec![line("Питание", "не измеряется", true)],
+            "not a Pi: no space read either"
+        );
+        let space = |free_mb, low| Space {
+            free_mb,
+            total_mb: 29_800,
+            low,
+        };
+        assert_eq!(
+            lines(Health {
+                power: Power::WasLow,
+                space: Some(space(21_913, false)),
+            }),
+            vec![
+                line(
+                    "Питание",
+                    "напряжение падало ниже нормы: проверьте блок питания",
+                    false
+                ),
+                line("Карта памяти", "свободно 21,4 ГБ из 29,1 ГБ", true),
+            ]
+        );
+        assert_eq!(
+            lines(Health {
+                power: Power::Low,
+                space: Some(space(150, true)),
+            }),
+            vec![
+                line(
+                    "Питание",
+                    "напряжение ниже нормы: замените блок питания",
+                    false
+                ),
+                line("Карта памяти", "мало места: 0,1 ГБ из 29,1 ГБ", false),
+            ]
+        );
     }
 
     #[test]

@@ -378,3 +378,41 @@ fn a_broker_host_that_does_not_resolve_is_shown_and_logged_once() {
     assert_eq!(log.matches("MQTT connection down").count(), 1, "{log}");
     assert!(matches!(k.call(Command::Status), Ok(Reply::Status(_))));
 }
+
+#[test]
+fn under_voltage_and_the_free_space_are_in_the_status() {
+    // The Pi issue, point 4: the real kiosk reads a directory laid out as the Pi's sysfs.
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("sys-class-hwmon");
+    let volt = sys.join("hwmon2");
+    std::fs::create_dir_all(&volt).unwrap();
+    std::fs::write(volt.join("name"), "rpi_volt\n").unwrap();
+    let alarm = volt.join("in0_lcrit_alarm");
+    std::fs::write(&alarm, "0\n").unwrap();
+    let k = KioskProcess::start(
+        dir.path(),
+        "demo",
+        "kiosk-1",
+        &format!("[health]\nhwmon_dir = {:?}\nlow_space_mb = 1\n", sys),
+    )
+    .unwrap();
+    let status = |what: &str, want: otmetka_app::health::Power| {
+        otmetka_tests::site::wait_for(what, 30, || match k.call(Command::Status).ok()? {
+            Reply::Status(s) if s.power == want => Some(s),
+            _ => None,
+        })
+    };
+    let s = status("power fine", otmetka_app::health::Power::Fine);
+    let space = s.space.expect("the data directory's space");
+    assert!(space.total_mb > 0 && !space.low, "{space:?}");
+    std::fs::write(&alarm, "1\n").unwrap();
+    status("under-voltage", otmetka_app::health::Power::Low);
+    std::fs::write(&alarm, "0\n").unwrap();
+    status("a dip remembered", otmetka_app::health::Power::WasLow);
+    assert!(
+        k.log()
+            .contains("under-voltage: the power supply is too weak"),
+        "{}",
+        k.log()
+    );
+}

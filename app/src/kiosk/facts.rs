@@ -23,6 +23,8 @@ pub struct Facts {
     pub enrolment: Option<String>,
     /// The feed's link: connected, and the broker or why not (`None`: no feed).
     pub feed: Option<(bool, String)>,
+    /// The power and the SD card's space.
+    pub health: crate::health::Health,
 }
 
 impl Default for Facts {
@@ -39,6 +41,7 @@ impl Default for Facts {
             reader: (true, String::new()),
             enrolment: None,
             feed: None,
+            health: crate::health::Health::default(),
         }
     }
 }
@@ -75,6 +78,7 @@ impl Facts {
             reader: kiosk.reader.clone(),
             enrolment: kiosk.enrolment_name(),
             feed: kiosk.feed.clone(),
+            health: kiosk.health,
         }
     }
 }

@@ -110,6 +110,9 @@ pub struct Kiosk {
     /// Card enrolment mode: the journal's request waiting for a card (also on disk, see
     /// [`Kiosk::set_enrolment`]).
     enrolment: Option<EnrolmentRequest>,
+    /// The power and the space, as last read on a tick by `health_probe`.
+    health: crate::health::Health,
+    health_probe: Option<crate::health::Probe>,
 }
 
 impl Kiosk {
@@ -173,12 +176,25 @@ impl Kiosk {
             },
             feed: None,
             enrolment,
+            health: crate::health::Health::default(),
+            health_probe: None,
         };
         // An open session survives a restart; its instructor's sign-in does not: whoever
         // ends it signs in again (PIN or staff card).
         // A session that passed its time while the kiosk was off closes itself now.
         k.tick()?;
         Ok(k)
+    }
+
+    /// Reads the power and the space on every tick from now on (and once now).
+    pub fn watch_health(&mut self, mut probe: crate::health::Probe) {
+        self.health = probe.read();
+        self.health_probe = Some(probe);
+    }
+
+    /// The power and the space, as last read.
+    pub fn health(&self) -> crate::health::Health {
+        self.health
     }
 
     /// The open session.

@@ -47,6 +47,13 @@ pub struct StatusReply {
     /// connection), as the diagnostics screen shows it; empty while connected.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub feed_detail: String,
+    /// The power supply: `fine`, `low` (under-voltage now), `was_low` (since the start),
+    /// `not_measured` (not a Pi).
+    #[serde(default)]
+    pub power: crate::health::Power,
+    /// The data partition's free space, where it could be asked.
+    #[serde(default)]
+    pub space: Option<crate::health::Space>,
 }
 
 fn yes() -> bool {

@@ -142,6 +142,8 @@ impl Kiosk {
                 Some((false, why)) => why.clone(),
                 _ => String::new(),
             },
+            power: self.health.power,
+            space: self.health.space,
         })
     }
 }

@@ -151,6 +151,16 @@ pub fn screens(texts: &Texts) -> Vec<ScreenView> {
                     ok: true,
                 },
                 DiagnosticLine {
+                    label: "Питание".into(),
+                    value: "напряжение падало ниже нормы: проверьте блок питания".into(),
+                    ok: false,
+                },
+                DiagnosticLine {
+                    label: "Карта памяти".into(),
+                    value: "свободно 21,4 ГБ из 29,1 ГБ".into(),
+                    ok: true,
+                },
+                DiagnosticLine {
                     label: "Сеть".into(),
                     value: "нет связи с брокером 2 мин".into(),
                     ok: false,
