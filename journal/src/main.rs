@@ -478,6 +478,19 @@ fn run(cli: Cli) -> Result<()> {
             };
             let report = store::backup(&db, &out)
                 .with_context(|| format!("cannot back {db} up into {}", out.display()))?;
+            println!(
+                "backed {db} up into {} ({} bytes, schema {})",
+                out.display(),
+                report.bytes,
+                report.schema
+            );
+            // The old backups go first: a failure to write the audit entry below must not
+            // leave them filling the disk night after night.
+            if let Some(dir) = &dir {
+                for old in store::sqlite::backup::prune(dir, keep.max(1))? {
+                    println!("removed the old backup {}", old.display());
+                }
+            }
             let mut store = store::open(&db)?;
             store.audit(
                 &command_actor("otmetka-journal backup"),
@@ -489,17 +502,6 @@ fn run(cli: Cli) -> Result<()> {
                 ),
                 now(),
             )?;
-            println!(
-                "backed {db} up into {} ({} bytes, schema {})",
-                out.display(),
-                report.bytes,
-                report.schema
-            );
-            if let Some(dir) = &dir {
-                for old in store::sqlite::backup::prune(dir, keep.max(1))? {
-                    println!("removed the old backup {}", old.display());
-                }
-            }
             Ok(())
         }
         Cmd::Restore { config, from } => {
@@ -737,7 +739,21 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut part = path.as_os_str().to_owned();
     part.push(".part");
     let part = PathBuf::from(part);
-    std::fs::write(&part, bytes).with_context(|| format!("cannot write {}", part.display()))?;
+    // Acts, journals and ЕГИССО packages carry people's names and numbers: the owner's alone.
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&part)
+            .with_context(|| format!("cannot write {}", part.display()))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("cannot write {}", part.display()))?;
+    }
     std::fs::rename(&part, path).with_context(|| format!("cannot write {}", path.display()))
 }
 

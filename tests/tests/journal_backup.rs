@@ -299,3 +299,48 @@ fn a_restore_is_refused_while_the_journal_runs_and_for_a_file_that_is_not_a_whol
     );
     assert!(ok, "{said}");
 }
+
+#[test]
+fn a_database_too_broken_to_open_is_replaced_by_the_backup_and_kept_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2026, 11, 10).unwrap();
+    let inst = institution::generate(dir.path(), 10, from, to, 2, 3).unwrap();
+    let db = inst.config.with_file_name("journal.db");
+    let backup = dir.path().join("b.db");
+    assert!(journal(&inst.config, &["backup", "--out", backup.to_str().unwrap()]).0);
+    let good = tables(&backup);
+    // The disk fails: the database is garbage now, and a stray WAL is beside it.
+    std::fs::write(&db, "испорчено ".repeat(1000)).unwrap();
+    std::fs::write(with(&db, "-wal"), "not a wal").unwrap();
+    let (ok, said) = journal(
+        &inst.config,
+        &["restore", "--from", backup.to_str().unwrap()],
+    );
+    assert!(ok, "{said}");
+    assert_same(&without(tables(&db), OPS), &good, "restored");
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.to_string_lossy();
+            n.contains("journal.db.before-restore-") && !n.ends_with("-wal")
+        })
+        .expect("kept");
+    assert_eq!(
+        std::fs::read_to_string(&kept).unwrap(),
+        "испорчено ".repeat(1000),
+        "kept as it was"
+    );
+    assert_eq!(
+        std::fs::read_to_string(with(&kept, "-wal")).unwrap(),
+        "not a wal",
+        "its WAL beside it"
+    );
+}
+
+fn with(p: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}

@@ -209,7 +209,7 @@ impl Package {
         }
         for u in &self.unplanned {
             out += &format!(
-                "\nleft out: {} ({}), service {}, {} units: not in the programme in force",
+                "\nleft out: {} ({}), service {}, {} units: on days no programme in force has it (or after they left)",
                 u.name, u.recipient, u.service, u.units
             );
         }
@@ -424,14 +424,22 @@ pub fn package(
                 *unmapped.entry(service.clone()).or_default() += count;
                 continue;
             };
-            match fact(p, catalogue, mapping, service, count, span) {
-                Some(f) => pkg.facts.push(f),
-                None => pkg.unplanned.push(Unplanned {
+            let dates = services
+                .get(service.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            // Units on days no programme with the service was in force have no assignment.
+            let given = fact(p, catalogue, mapping, service, dates, span);
+            let outside = count - given.as_ref().map_or(0, |f| f.count);
+            if let Some(f) = given {
+                pkg.facts.push(f);
+            }
+            if outside > 0 {
+                pkg.unplanned.push(Unplanned {
                     recipient: *recipient,
                     name: people.recipient_name(*recipient),
                     service: service.clone(),
-                    units: count,
-                }),
+                    units: outside,
+                });
             }
         }
     }
@@ -450,14 +458,16 @@ pub fn package(
     Ok(pkg)
 }
 
-/// `p`'s fact of `service` in the month of `span`, where a programme in force in it has the
-/// service (`None`: none has).
+/// `p`'s fact of `service` in the month of `span`: the days of the month a programme with the
+/// service was in force (cut at their last day, where they left), and the units given on them
+/// (`dates`, the service's units by date). `None`: no programme in force in the month has the
+/// service, or no unit fell on its days.
 fn fact(
     p: &Person,
     catalogue: &Catalogue,
     mapping: &EgissoService,
     service: &str,
-    count: u32,
+    dates: &[NaiveDate],
     span: crate::plan::Span,
 ) -> Option<Fact> {
     let runs: Vec<_> = p
@@ -465,10 +475,29 @@ fn fact(
         .into_iter()
         .filter(|prog| prog.items.iter().any(|i| i.service.0 == service))
         .collect();
-    let start = runs.iter().map(|r| r.valid_from).min()?;
-    let finish = runs.iter().map(|r| r.valid_to).max()?;
-    // The decision is the programme's own first day, not the day the month cut it at.
-    let decision_date = p.in_force_on(finish).map_or(start, |prog| prog.valid_from);
+    // A programme in force past either end of the month keeps its own dates there: the fact is
+    // the month's.
+    let start = runs.iter().map(|r| r.valid_from).min()?.max(span.first);
+    let finish = runs.iter().map(|r| r.valid_to).max()?.min(span.last);
+    if start > finish {
+        return None;
+    }
+    let in_force = |d: &NaiveDate| runs.iter().any(|r| r.valid_from <= *d && *d <= r.valid_to);
+    let count = u32::try_from(
+        dates
+            .iter()
+            .filter(|d| start <= **d && **d <= finish && in_force(d))
+            .count(),
+    )
+    .unwrap_or(u32::MAX);
+    if count == 0 {
+        return None;
+    }
+    // The decision is the first day of the programme the fact starts under (its own, not the
+    // day the month cut it at), so it is never after `start`.
+    let decision_date = p
+        .in_force_on(start)
+        .map_or(start, |prog| prog.valid_from.min(start));
     let (family_name, first_name, patronymic) = name_parts(&p.full_name)?;
     let kopecks = mapping.tariff_kopecks().unwrap_or(0);
     let content: String = catalogue

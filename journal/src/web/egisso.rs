@@ -62,8 +62,8 @@ async fn package_of(
         .await?;
     made.map_err(|e| match e {
         egisso::EgissoError::NoOszCode(_) => PageError::bad_request(
-            "Для выгрузки в ЕГИССО не задан код учреждения (osz_code в разделе [egisso] \
-             настроек журнала). Обратитесь к администратору.",
+            "Для выгрузки в ЕГИССО не задан код учреждения: osz_code в разделе [egisso] \
+             настроек журнала или у отделения в [[sites]]. Обратитесь к администратору.",
         ),
         e => PageError::internal(&e.to_string()),
     })
@@ -108,7 +108,9 @@ pub async fn show(
             }
             div { button type="submit" { "Показать" } }
         }
-        @if facts == 0 {
+        @if facts == 0 && left_out == 0 {
+            p { "За " (month_label(month)) " услуг нет: выгружать нечего." }
+        } @else if facts == 0 {
             div.problems role="alert" {
                 p.error { "В выгрузке за " (month_label(month)) " нет ни одной записи: отправлять нечего." }
                 @if left_out > 0 { p { "Ниже — почему услуги месяца в неё не вошли." } }
@@ -129,9 +131,9 @@ pub async fn show(
                 " Данные ещё могут измениться; обычно в ЕГИССО отправляют подписанный месяц." },
         }
         h2 { "Не войдут в выгрузку" }
-        @if left_out == 0 {
+        @if left_out == 0 && facts > 0 {
             p { "Все услуги месяца войдут в выгрузку." }
-        } @else {
+        } @else if left_out > 0 {
             p { "Услуг, которые не войдут: " strong data-figure="left-out" { (thousands(pkg.units_left_out())) } ". Исправьте данные и откройте страницу снова." }
             table {
                 thead { tr { th { "Получатель или услуга" } th { "Почему" } th.num { "Услуг" } } }
@@ -146,7 +148,7 @@ pub async fn show(
                     @for u in &pkg.unplanned {
                         tr data-left-out=(u.recipient) {
                             td { a href={ "/people/" (u.recipient) "?site=" (site.id) } { (u.name) } }
-                            td { "услуга «" (title(&u.service)) "» не в ИППСУ этого месяца" }
+                            td { "услуга «" (title(&u.service)) "» дана не по ИППСУ: её нет в программе на эти дни, или получатель уже выбыл" }
                             td.num { (u.units) }
                         }
                     }

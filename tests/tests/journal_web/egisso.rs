@@ -6,12 +6,12 @@
 
 use super::Site;
 use axum::http::{Method, StatusCode};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use otmetka_core::people::RecipientId;
 use otmetka_journal::store::people::{Sex, Snils};
 use otmetka_journal::store::staff::Actor;
 use otmetka_tests::institution::SITE;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The sample codes (`config/egisso.sample.toml`): a measure for four of the generator's five
 /// services; 002-5.1 has none (left out).
@@ -21,6 +21,8 @@ fn egisso_toml() -> String {
 }
 
 const UNMAPPED: &str = "002-5.1";
+/// The recipient who left on 15 November: facts up to that day, the units after it left out.
+const LEFT: usize = 2;
 
 /// A valid СНИЛС for the `i`-th recipient, its check number computed here from the Pension
 /// Fund's rule (weights 9..1, mod 101, 100 → 00), not by the code under test.
@@ -75,6 +77,8 @@ fn xmllint(file: &std::path::Path) -> Result<(), String> {
 /// equivalent amount and OKEI code by СНИЛС and LMSZ.
 struct Read {
     amounts: BTreeMap<(String, String), u64>,
+    /// (decision_date, dateStart, dateFinish) by СНИЛС.
+    dates: BTreeMap<String, BTreeSet<(String, String, String)>>,
     money: BTreeMap<(String, String), (String, String)>,
     facts: usize,
     ids: Vec<String>,
@@ -92,6 +96,7 @@ fn read(xml: &str) -> Read {
     };
     let mut out = Read {
         amounts: BTreeMap::new(),
+        dates: BTreeMap::new(),
         money: BTreeMap::new(),
         facts: 0,
         ids: Vec::new(),
@@ -106,6 +111,11 @@ fn read(xml: &str) -> Read {
             .to_string();
         out.ids.push(id);
         let snils = child(fact, "SNILS");
+        out.dates.entry(snils.clone()).or_default().insert((
+            child(fact, "decision_date"),
+            child(fact, "dateStart"),
+            child(fact, "dateFinish"),
+        ));
         let key = (snils.clone(), child(fact, "content"));
         out.amounts
             .insert(key, child(fact, "amount").parse::<u64>().unwrap());
@@ -128,6 +138,9 @@ fn fill_in(site: &Site) -> BTreeMap<RecipientId, String> {
         p.snils = Some(Snils::parse(&snils).unwrap());
         p.sex = (i != 1).then_some(if i % 2 == 0 { Sex::Female } else { Sex::Male });
         p.birth_date = NaiveDate::from_ymd_opt(1940 + (i as i32 % 30), 1 + (i as u32 % 12), 3);
+        if i == LEFT {
+            p.left_on = NaiveDate::from_ymd_opt(2026, 11, 15);
+        }
         site.call(move |s| {
             s.save_recipient(
                 &Actor {
@@ -184,7 +197,7 @@ fn the_months_package_validates_against_the_schema_and_its_facts_count_what_the_
 
     // Every fact is one recipient's month of one mapped service, with the generator's count.
     let mut expected = BTreeMap::new();
-    let (mut held_units, mut unmapped_units) = (BTreeMap::new(), 0usize);
+    let (mut held_units, mut unmapped_units, mut after_leaving) = (BTreeMap::new(), 0usize, 0usize);
     for (i, (who, _)) in site.inst.recipients.iter().enumerate() {
         for service in site.inst.planned[who].keys() {
             let given = site.inst.given(*who, service, month);
@@ -195,6 +208,19 @@ fn the_months_package_validates_against_the_schema_and_its_facts_count_what_the_
                 *held_units.entry(*who).or_insert(0usize) += given;
             } else if service == UNMAPPED {
                 unmapped_units += given;
+            } else if i == LEFT {
+                let by_15th = site
+                    .inst
+                    .units
+                    .iter()
+                    .filter(|(r, s, d)| {
+                        r == who && s == service && d.month() == 11 && d.day() <= 15
+                    })
+                    .count();
+                if by_15th > 0 {
+                    expected.insert((snils[who].clone(), title(service)), by_15th as u64);
+                }
+                after_leaving += given - by_15th;
             } else {
                 expected.insert((snils[who].clone(), title(service)), given as u64);
             }
@@ -206,6 +232,44 @@ fn the_months_package_validates_against_the_schema_and_its_facts_count_what_the_
         expected.len()
     );
     assert_eq!(got.amounts, expected);
+    // Each fact is of the month (the programme runs 2020–2099; its decision is its first day),
+    // cut at the day someone left.
+    let left_who = site.inst.recipients[LEFT].0;
+    for (s, dates) in &got.dates {
+        let finish = if *s == snils[&left_who] {
+            "2026-11-15"
+        } else {
+            "2026-11-30"
+        };
+        assert_eq!(
+            dates.iter().collect::<Vec<_>>(),
+            [&(
+                "2020-01-01".to_string(),
+                "2026-11-01".to_string(),
+                finish.to_string()
+            )],
+            "{s}"
+        );
+    }
+    assert!(
+        after_leaving > 0,
+        "the generator gave the leaver units after the 15th"
+    );
+    let row = format!("data-left-out=\"{left_who}\"");
+    let units_after: usize = page
+        .body
+        .match_indices(&row)
+        .map(|(at, _)| {
+            let tr = &page.body[at..at + page.body[at..].find("</tr>").unwrap()];
+            assert!(tr.contains("получатель уже выбыл"), "{tr}");
+            let n = tr.rsplit("<td class=\"num\">").next().unwrap();
+            n[..n.find('<').unwrap()].parse::<usize>().unwrap()
+        })
+        .sum();
+    assert_eq!(
+        units_after, after_leaving,
+        "the units after leaving are listed"
+    );
     assert_eq!(
         got.facts,
         expected.len(),
@@ -225,7 +289,7 @@ fn the_months_package_validates_against_the_schema_and_its_facts_count_what_the_
         page.body
     );
     // The money: units × tariff, and the unit of measure where one is set.
-    let who = site.inst.recipients[2].0;
+    let who = site.inst.recipients[3].0;
     let n001 = site.inst.given(who, "001", month) as u64;
     if n001 > 0 {
         let kop = n001 * 15_050;

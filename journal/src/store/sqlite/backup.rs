@@ -266,6 +266,22 @@ fn check_backup(from: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Folds `db`'s WAL into the file and leaves it a single file (rollback journal), or says why
+/// not.
+fn fold_wal(db: &Path) -> Result<(), StoreError> {
+    let old = Connection::open(db)?;
+    old.busy_timeout(Duration::from_secs(5))?;
+    let busy: i64 = old.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    let mode: String = old.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))?;
+    if busy != 0 || !mode.eq_ignore_ascii_case("delete") {
+        return Err(StoreError::Conflict(format!(
+            "{} is in use (checkpoint busy {busy}, journal mode {mode})",
+            db.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Replaces the database `db` with the backup `from`; the journal must be stopped.
 pub fn restore(db: &Path, from: &Path, now: DateTime<Utc>) -> Result<RestoreReport, StoreError> {
     let source = check_backup(from)?;
@@ -279,6 +295,10 @@ pub fn restore(db: &Path, from: &Path, now: DateTime<Utc>) -> Result<RestoreRepo
             ))
         },
     )?;
+    let owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(db).ok().map(|m| (m.uid(), m.gid()))
+    };
     let part = with_suffix(db, ".restore-part");
     let _ = std::fs::remove_file(&part);
     let schema = (|| {
@@ -295,28 +315,60 @@ pub fn restore(db: &Path, from: &Path, now: DateTime<Utc>) -> Result<RestoreRepo
     .inspect_err(|_| {
         let _ = std::fs::remove_file(&part);
     })?;
-    // The database replaced is kept, whole: its WAL folded in first.
+    // The database replaced is kept, whole, under a second name (a hard link: the path keeps
+    // it until the rename below puts the backup in its place in one step, so a kill at any
+    // moment leaves a database at the path). Its WAL is folded in first; a database too broken
+    // for that keeps its -wal and -shm beside the kept name, as they were.
     let previous = (|| {
         if !db.exists() {
             return Ok(None);
         }
-        let old = Connection::open(db)?;
-        old.busy_timeout(Duration::from_secs(5))?;
-        old.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        old.query_row("PRAGMA journal_mode=DELETE", [], |_| Ok(()))?;
-        drop(old);
         let kept = with_suffix(
             db,
             &format!(".before-restore-{}", now.format("%Y%m%dT%H%M%SZ")),
         );
-        std::fs::rename(db, &kept).map_err(io_err(db, "cannot move aside"))?;
+        // Linked before SQLite opens it: opening a broken database may delete its -wal.
+        std::fs::hard_link(db, &kept).map_err(io_err(&kept, "cannot keep the database as"))?;
+        for suffix in ["-wal", "-shm"] {
+            let from = with_suffix(db, suffix);
+            if from.exists() {
+                let to = with_suffix(&kept, suffix);
+                std::fs::hard_link(&from, &to).map_err(io_err(&to, "cannot keep"))?;
+            }
+        }
+        match fold_wal(db) {
+            // The kept file is the same file, its WAL folded in: the copies are stale.
+            Ok(()) => {
+                for suffix in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(with_suffix(&kept, suffix));
+                }
+            }
+            Err(e) => tracing::warn!(
+                "the database replaced could not be checkpointed ({e}): its -wal and -shm are \
+                 kept beside {}",
+                kept.display()
+            ),
+        }
+        // No -wal or -shm of the old database may stay beside the restored one: SQLite would
+        // apply it to the new file.
+        for suffix in ["-wal", "-shm"] {
+            let stale = with_suffix(db, suffix);
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(io_err(&stale, "cannot remove"))?;
+            }
+        }
         Ok::<_, StoreError>(Some(kept))
     })()
     .inspect_err(|_| {
         let _ = std::fs::remove_file(&part);
     })?;
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(with_suffix(db, suffix));
+    // The restored file belongs to whoever owned the one it replaces (a restore run as root
+    // must not leave the journal's user a database it cannot open).
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&part, Some(uid), Some(gid)).map_err(io_err(
+            &part,
+            "cannot give the restored database to the journal's user: run the restore as that user;",
+        ))?;
     }
     std::fs::rename(&part, db).map_err(io_err(db, "cannot write"))?;
     sync_dir(db);
