@@ -79,6 +79,9 @@ pub struct Health {
 #[derive(Debug)]
 pub struct Probe {
     alarm: Option<PathBuf>,
+    /// Where to look for the sensor again while it is missing (it may register late).
+    hwmon_dir: PathBuf,
+    reads: u64,
     data_dir: PathBuf,
     low_space_mb: u64,
     seen_low: bool,
@@ -112,6 +115,8 @@ impl Probe {
         }
         Probe {
             alarm,
+            hwmon_dir: cfg.hwmon_dir.clone(),
+            reads: 0,
             data_dir: data_dir.to_path_buf(),
             low_space_mb: cfg.low_space_mb,
             seen_low: false,
@@ -120,6 +125,11 @@ impl Probe {
 
     /// Reads the sensor and the space now.
     pub fn read(&mut self) -> Health {
+        self.reads += 1;
+        // A sensor missing at start is looked for again now and then (a driver loaded late).
+        if self.alarm.is_none() && self.reads % 64 == 0 {
+            self.alarm = rpi_volt_alarm(&self.hwmon_dir);
+        }
         let power = match &self.alarm {
             None => Power::NotMeasured,
             Some(a) => match std::fs::read_to_string(a).map(|s| s.trim() == "1") {
@@ -134,6 +144,8 @@ impl Probe {
                 }
                 Ok(false) if self.seen_low => Power::WasLow,
                 Ok(false) => Power::Fine,
+                // A read that fails once does not forget a dip.
+                Err(_) if self.seen_low => Power::WasLow,
                 Err(_) => Power::NotMeasured,
             },
         };

@@ -191,10 +191,13 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         &cfg.site,
         &cfg.kiosk,
     )?;
-    kiosk.watch_health(otmetka_app::health::Probe::new(
-        &cfg.health,
-        cfg.database.parent().unwrap_or(std::path::Path::new(".")),
-    ));
+    // `kiosk.db` alone has the parent "": the current directory.
+    let data_dir = cfg
+        .database
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    kiosk.watch_health(otmetka_app::health::Probe::new(&cfg.health, data_dir));
     if let Some(file) = &cfg.roster_file {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the roster file {}", file.display()))?;

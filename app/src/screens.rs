@@ -419,6 +419,10 @@ impl Flow {
             Power::WasLow => line("diag.power", t.get("diag.power.was_low"), false),
             Power::NotMeasured => line("diag.power", t.get("diag.power.not_measured"), true),
         });
+        if self.facts.health.space.is_none() && self.facts.health.power != Power::NotMeasured {
+            // On a Pi whose data directory cannot be asked: say so rather than leave it out.
+            lines.push(line("diag.space", t.get("diag.power.not_measured"), false));
+        }
         if let Some(s) = self.facts.health.space {
             // «12,3» in Russian, «12.3» in English.
             let gb = |mb: u64| {

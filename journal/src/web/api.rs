@@ -12,8 +12,9 @@
 //!
 //! A client sends `Authorization: Bearer TOKEN`; an administrator makes and revokes tokens on
 //! `/api-clients` ([`super::api_clients`]), each with its scopes. The guard
-//! ([`super::auth::guard`], `Access::Api`) checks the token and the route's scope and records
-//! every use in the audit log before the handler runs. Pages are cursor-paged: an answer's
+//! ([`super::auth::guard`], `Access::Api`) checks the token and the route's scope, and records
+//! every answered request in the audit log (an answer whose record cannot be written is not
+//! given). Pages are cursor-paged: an answer's
 //! `next_cursor`, sent back as `cursor`, gives the next page; none means the last. Errors are
 //! JSON `{"error": code, "message": Russian text}`.
 
@@ -40,7 +41,7 @@ pub const MAX_SESSION_DAYS: i64 = 62;
 /// An error as the API answers it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiError {
-    /// `unauthorized`, `forbidden`, `bad_request`, `internal`.
+    /// `unauthorized`, `forbidden`, `bad_request`, `not_found`, `internal`.
     pub error: String,
     /// What is wrong, in Russian.
     pub message: String,
@@ -54,6 +55,7 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
             _ => "internal",
         };
         ApiError {
@@ -97,6 +99,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
             .get::<Client>()
             .cloned()
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Нужен ключ доступа к API."))
+    }
+}
+
+/// The query of an API request: like axum's `Query`, but a query that does not parse is the
+/// API's JSON error (a 1C client reads JSON), not axum's plain text.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ApiQuery<T>, ApiError> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| {
+                ApiError::bad(&format!(
+                    "Параметры запроса не разобраны: {}. Описание: /api/v1/openapi.json.",
+                    e.body_text()
+                ))
+            })
     }
 }
 
@@ -251,7 +273,7 @@ pub struct UnitPage {
     ))]
 pub async fn units(
     State(app): State<AppState>,
-    Query(q): Query<PeriodQuery>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> Result<Json<UnitPage>, ApiError> {
     let (from, to) = period(&app, &q)?;
     let limit = limit(q.limit)?;
@@ -369,7 +391,7 @@ pub struct SessionPage {
     ))]
 pub async fn sessions(
     State(app): State<AppState>,
-    Query(q): Query<PeriodQuery>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> Result<Json<SessionPage>, ApiError> {
     let (from, to) = period(&app, &q)?;
     if (to - from).num_days() >= MAX_SESSION_DAYS {
@@ -519,7 +541,7 @@ pub struct RecipientPage {
 pub async fn recipients(
     State(app): State<AppState>,
     client: Client,
-    Query(q): Query<PageQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<RecipientPage>, ApiError> {
     let limit = limit(q.limit)?;
     let sites: Vec<String> = match &q.site {

@@ -124,7 +124,7 @@ pub async fn add(
         Some("Укажите программу, для которой ключ (до 200 знаков).")
     } else if scopes.is_empty() {
         Some("Отметьте, что программе можно читать.")
-    } else if scopes == [Scope::Personal] {
+    } else if scopes.contains(&Scope::Personal) && !scopes.contains(&Scope::Recipients) {
         Some("Персональные данные выдаются только вместе со списком получателей: отметьте и его.")
     } else {
         None

@@ -48,6 +48,12 @@ pub fn action_label(action: &str) -> &str {
         "change_password" => "пароль изменён",
         "export_units" => "выгрузка услуг",
         "download_export" => "выгрузка скачана",
+        "export_egisso" => "выгрузка в ЕГИССО",
+        "backup_database" => "резервная копия базы",
+        "restore_database" => "база восстановлена из копии",
+        "add_api_client" => "выдан ключ API",
+        "revoke_api_client" => "ключ API отозван",
+        "api_read" => "обращение другой системы (API)",
         other => other,
     }
 }

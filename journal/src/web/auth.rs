@@ -148,7 +148,34 @@ pub struct Guarded {
 /// headers that keep personal data out of caches and frames.
 pub async fn guard(State(g): State<Guarded>, req: Request, next: Next) -> Response {
     let mut response = match check(&g, req).await {
-        Ok(req) => next.run(req).await,
+        Ok(req) => {
+            // An API request is recorded once it has been answered with data (a refused or
+            // wrong one says nothing of anyone); a record that cannot be written withholds the
+            // answer.
+            let api = req.extensions().get::<super::api::Client>().map(|c| {
+                let what = req
+                    .uri()
+                    .path_and_query()
+                    .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+                (c.0.clone(), what)
+            });
+            let response = next.run(req).await;
+            match api {
+                Some((client, what)) if response.status().is_success() => {
+                    let now = g.app.now();
+                    match g
+                        .app
+                        .store
+                        .call(move |s| s.api_used(&client, &what, now))
+                        .await
+                    {
+                        Ok(()) => response,
+                        Err(e) => super::api::ApiError::from(e).into_response(),
+                    }
+                }
+                _ => response,
+            }
+        }
         Err(refused) => refused,
     };
     let h = response.headers_mut();
@@ -239,7 +266,7 @@ async fn check(g: &Guarded, req: Request) -> Result<Request, Response> {
 }
 
 /// An API request: the client of its bearer token, if the token is one, not revoked, and has
-/// `scope`; its use recorded in the audit log before the handler runs.
+/// `scope` (its use is recorded by [`guard`] once answered).
 async fn api_client(g: &Guarded, req: Request, scope: Scope) -> Result<Request, Response> {
     use super::api::{ApiError, Client};
     let refuse = |status, message: &str| ApiError::new(status, message).into_response();
@@ -247,8 +274,10 @@ async fn api_client(g: &Guarded, req: Request, scope: Scope) -> Result<Request, 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        // The scheme's name is case-insensitive (RFC 7235).
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
     else {
         return Err(refuse(
@@ -288,16 +317,6 @@ async fn api_client(g: &Guarded, req: Request, scope: Scope) -> Result<Request, 
             ),
         ));
     }
-    let what = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-    let (used, now) = (client.clone(), g.app.now());
-    g.app
-        .store
-        .call(move |s| s.api_used(&used, &what, now))
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
     let mut req = req;
     req.extensions_mut().insert(Client(client));
     Ok(req)

@@ -194,6 +194,13 @@ async fn style() -> impl IntoResponse {
     )
 }
 
-async fn not_found() -> layout::PageError {
-    layout::PageError::not_found("Такой страницы нет.")
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        return api::ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "Такого адреса в API нет; описание: /api/v1/openapi.json.",
+        )
+        .into_response();
+    }
+    layout::PageError::not_found("Такой страницы нет.").into_response()
 }

@@ -188,6 +188,34 @@ fn a_client_reads_what_its_scopes_allow_page_by_page_and_each_use_is_audited() {
             "{query}: {e}"
         );
     }
+    // A query that does not parse, and an address the API does not have: JSON errors too (the
+    // helper checks the type), and neither is recorded as a read.
+    let audited = site.audit().len();
+    for (path, status) in [
+        (
+            "/api/v1/units?from=2026-11-01&to=2026-11-30&limit=abc",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/units?to=2026-11-30", StatusCode::BAD_REQUEST),
+        ("/api/v1/nothing", StatusCode::NOT_FOUND),
+    ] {
+        let (got, e) = api(&site, path, Some(&token));
+        assert_eq!(got, status, "{path}: {e}");
+        assert!(!e["message"].as_str().unwrap().is_empty(), "{path}");
+    }
+    assert_eq!(site.audit().len(), audited, "refused requests read nothing");
+    // The scheme's name in any case (RFC 7235).
+    let req = Request::builder()
+        .uri("/api/v1/recipients?limit=1")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::AUTHORIZATION, format!("bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let app = site.app.clone();
+    let status = site
+        .rt
+        .block_on(async move { app.oneshot(req).await.unwrap().status() });
+    assert_eq!(status, StatusCode::OK);
     // Revoked on the page: refused from the next request on.
     let page = site.send(Method::GET, "/api-clients", Some(&admin.0), None);
     assert!(page.body.contains("1С: Бухгалтерия") && page.body.contains("действует"));

@@ -52,6 +52,7 @@ const MIGRATION_SQL: &[&str] = &[
     include_str!("migrations/0020_snils_sex.sql"),
     include_str!("migrations/0021_api_clients.sql"),
     include_str!("migrations/0022_checkins_recipient.sql"),
+    include_str!("migrations/0023_checked_out.sql"),
 ];
 
 /// The latest refusals kept of each site, kiosk and reason kind (the rest are counted only).
@@ -255,6 +256,15 @@ impl SqliteJournal {
                         params![id, site, kiosk, ts(*at)],
                     )?;
                 }
+            }
+            Event::CheckedOut { checkin, at, .. } => {
+                // Kept on the check-in (the first check-out counts): the same card at two
+                // kiosks at once is judged by it (`RulesStore::double_taps`).
+                tx.execute(
+                    "UPDATE checkins SET checked_out_at = ?4
+                     WHERE id = ?1 AND site = ?2 AND kiosk = ?3 AND checked_out_at IS NULL",
+                    params![checkin.to_string(), site, kiosk, ts(*at)],
+                )?;
             }
             Event::UnidentifiedTap {
                 session,
@@ -722,20 +732,32 @@ impl JournalStore for SqliteJournal {
         after: Option<&UnitKey>,
         f: &mut dyn FnMut(JournalUnit) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2 AND removed_at IS NULL
-             AND (?3 IS NULL OR site = ?3)
-             AND (?4 IS NULL OR (date, service, id) > (?4, ?5, ?6))
-             ORDER BY date, service, id",
-        )?;
-        let mut rows = stmt.query(params![
-            from.to_string(),
-            to.to_string(),
-            site,
-            after.map(|k| k.date.to_string()),
-            after.map(|k| k.service.as_str()),
-            after.map(|k| k.id.as_str()),
-        ])?;
+        // Two statements, so that a page after a cursor is a range of the (date, service, id)
+        // index from the cursor on, not a read from `from` again.
+        let (mut stmt, after) = match after {
+            None => (
+                self.conn.prepare_cached(
+                    "SELECT site, kiosk, body FROM units WHERE date >= ?1 AND date <= ?2
+                     AND removed_at IS NULL AND (?3 IS NULL OR site = ?3)
+                     ORDER BY date, service, id",
+                )?,
+                None,
+            ),
+            Some(k) => (
+                self.conn.prepare_cached(
+                    "SELECT site, kiosk, body FROM units WHERE (date, service, id) > (?4, ?5, ?6)
+                     AND date >= ?1 AND date <= ?2
+                     AND removed_at IS NULL AND (?3 IS NULL OR site = ?3)
+                     ORDER BY date, service, id",
+                )?,
+                Some(k),
+            ),
+        };
+        let (from, to) = (from.to_string(), to.to_string());
+        let mut rows = match after {
+            None => stmt.query(params![from, to, site])?,
+            Some(k) => stmt.query(params![from, to, site, k.date.to_string(), k.service, k.id])?,
+        };
         while let Some(r) = rows.next()? {
             let body: String = r.get(2)?;
             let unit = JournalUnit {
@@ -1109,6 +1131,53 @@ mod tests {
         };
         assert_eq!(group("s-club").as_deref(), Some(club));
         assert_eq!(group("s-alone"), None);
+    }
+
+    #[test]
+    fn check_ins_held_before_migration_23_get_their_check_out_from_the_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 22).unwrap();
+            for id in ["c-left", "c-stayed"] {
+                conn.execute(
+                    "INSERT INTO checkins (id, site, kiosk, session, recipient, at, body)
+                     VALUES (?1, 'demo', 'k1', 's', 'r', '2026-11-02T10:01:00.000000Z', '{}')",
+                    [id],
+                )
+                .unwrap();
+            }
+            // Two check-outs of one check-in (a resend with another time): the first counts.
+            for (seq, at) in [(1, "2026-11-02T10:20:00Z"), (2, "2026-11-02T10:15:30Z")] {
+                let payload = serde_json::json!({
+                    "event": {"type": "checked_out", "session": "s", "checkin": "c-left", "at": at}
+                });
+                conn.execute(
+                    "INSERT INTO messages (site, kiosk, seq, event_id, kind, received_at, payload)
+                     VALUES ('demo', 'k1', ?1, ?2, 'checked_out', '', ?3)",
+                    params![seq, format!("e{seq}"), payload.to_string()],
+                )
+                .unwrap();
+            }
+        }
+        let j = SqliteJournal::open(&path).unwrap();
+        let out = |id: &str| -> Option<String> {
+            j.conn
+                .query_row(
+                    "SELECT checked_out_at FROM checkins WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let left = out("c-left").expect("filled in");
+        assert_eq!(
+            otmetka_core::timestamp::from_text(&left),
+            Some("2026-11-02T10:15:30Z".parse().unwrap()),
+            "{left}"
+        );
+        assert_eq!(out("c-stayed"), None);
     }
 
     /// Two processes that open a new database at once (the service starting while an

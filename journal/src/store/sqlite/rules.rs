@@ -422,25 +422,24 @@ impl RulesStore for SqliteJournal {
     ) -> Result<Vec<DoubleTap>, StoreError> {
         // b is the later card check-in (or, at the same instant, the one of the later kiosk);
         // a's session was open then (closed after it, or not closed and a at most 6 hours
-        // before), and the kiosk of a had not been told of a check-out before b.
+        // before), and a had not been checked out before b. A minute of the kiosks' clocks
+        // disagreeing is allowed: a check-out at most a minute after b clears the pair.
         let mut stmt = self.conn.prepare_cached(
             "SELECT b.recipient, a.kiosk, a.session, a.at, b.kiosk, b.session, b.at
              FROM checkins b
              JOIN checkins a ON a.site = b.site AND a.recipient = b.recipient
                  AND a.kiosk <> b.kiosk
                  AND (a.at < b.at OR (a.at = b.at AND a.kiosk < b.kiosk))
-                 AND julianday(a.at) >= julianday(b.at) - 0.25
              JOIN sessions sa ON sa.id = a.session
              WHERE b.site = ?1 AND b.at >= ?2 AND b.at < ?3
                AND a.undone_at IS NULL AND b.undone_at IS NULL
                AND json_extract(a.body, '$.method') = 'card'
                AND json_extract(b.body, '$.method') = 'card'
-               AND (sa.closed_at IS NULL OR b.at < sa.closed_at)
-               AND NOT EXISTS (
-                   SELECT 1 FROM messages m
-                   WHERE m.site = a.site AND m.kiosk = a.kiosk AND m.kind = 'checked_out'
-                     AND json_extract(m.payload, '$.event.checkin') = a.id
-                     AND julianday(json_extract(m.payload, '$.event.at')) <= julianday(b.at))
+               AND CASE WHEN sa.closed_at IS NULL
+                        THEN julianday(a.at) >= julianday(b.at) - 0.25
+                        ELSE b.at < sa.closed_at END
+               AND (a.checked_out_at IS NULL
+                    OR julianday(a.checked_out_at) > julianday(b.at) + 1.0 / 1440)
              ORDER BY b.at, b.kiosk",
         )?;
         let rows = stmt.query_map(params![site, ts(from), ts(to)], |r| {
