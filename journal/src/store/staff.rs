@@ -294,6 +294,10 @@ pub trait StaffStore {
     ) -> Result<(), StoreError>;
     /// The audit log, newest first, at most `limit` lines.
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The audit log's lines of other systems' API reads (`api`) or of everything else, newest
+    /// first, at most `limit`: a client polling the API does not push the staff's actions off
+    /// the page.
+    fn audit_log_of(&self, api: bool, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Sessions opened in `[from, to)` with their units and check-ins, oldest first.
     fn sessions(

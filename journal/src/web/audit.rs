@@ -5,7 +5,7 @@ use super::AppState;
 use super::auth::Staff;
 use super::layout::{PageError, Section, page};
 use crate::store::people::SitePeople;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use maud::{Markup, html};
 use std::sync::Arc;
 
@@ -58,8 +58,20 @@ pub fn action_label(action: &str) -> &str {
     }
 }
 
-pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, PageError> {
-    let log = app.store.call(|s| s.audit_log(LINES)).await?;
+/// `?api=1`: other systems' API reads instead of everything else.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    api: Option<String>,
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> Result<Markup, PageError> {
+    let api = q.api.as_deref().is_some_and(|v| !v.is_empty() && v != "0");
+    let log = app.store.call(move |s| s.audit_log_of(api, LINES)).await?;
     let mut people = Vec::new();
     for s in app.sites.iter() {
         people.push(app.people(&s.id).await?);
@@ -67,7 +79,16 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Markup, P
     let site = app.site(None).cloned();
     let body = html! {
         h1 { "Журнал доступа" }
-        p { "Кто и когда входил, смотрел и менял записи. Последние " (LINES) " записей." }
+        p {
+            @if api {
+                a href="/audit" { "Действия сотрудников" } " · " strong { "Обращения других систем (API)" }
+            } @else {
+                strong { "Действия сотрудников" } " · " a href="/audit?api=1" { "Обращения других систем (API)" }
+            }
+        }
+        p { @if api { "Какая программа что читала через API (ключи — на странице «Доступ других систем»)." }
+            @else { "Кто и когда входил, смотрел и менял записи." }
+            " Последние " (LINES) " записей." }
         table {
             thead { tr { th { "Когда" } th { "Кто" } th { "Действие" } th { "Чья запись" } th { "Подробности" } } }
             tbody {

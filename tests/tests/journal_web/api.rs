@@ -120,6 +120,23 @@ fn a_client_reads_what_its_scopes_allow_page_by_page_and_each_use_is_audited() {
         used.iter()
             .any(|e| e.detail.contains("/api/v1/units?from=2026-11-01"))
     );
+    // The audit page keeps the staff's actions apart from a client's reads.
+    let staff_page = site.send(Method::GET, "/audit", Some(&admin.0), None);
+    assert_eq!(staff_page.status, StatusCode::OK);
+    assert!(!staff_page.body.contains("обращение другой системы (API)"));
+    assert!(
+        staff_page.body.contains("выдан ключ API"),
+        "the token's making is staff's"
+    );
+    let api_page = site.send(Method::GET, "/audit?api=1", Some(&admin.0), None);
+    assert_eq!(
+        api_page
+            .body
+            .matches("обращение другой системы (API)")
+            .count(),
+        pages,
+        "each read on the API tab"
+    );
 
     // Recipients by id only: no names without the `personal` scope.
     let (people, _) = every_page(&site, "/api/v1/recipients?limit=7", &token);

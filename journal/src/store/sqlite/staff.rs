@@ -120,6 +120,29 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
     })
 }
 
+/// The audit log's lines where `filter` (fixed SQL, never a user's text) holds.
+fn audit_where(
+    conn: &rusqlite::Connection,
+    filter: &str,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, at, login, action, subject, detail FROM audit WHERE {filter}
+         ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(AuditEntry {
+            id: r.get(0)?,
+            at: from_text(&r.get::<_, String>(1)?).unwrap_or_default(),
+            login: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            detail: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(super) fn audit_tx(
     tx: &Transaction<'_>,
     actor: &Actor,
@@ -466,20 +489,19 @@ impl StaffStore for SqliteJournal {
     }
 
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, at, login, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                at: from_text(&r.get::<_, String>(1)?).unwrap_or_default(),
-                login: r.get(2)?,
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                detail: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        audit_where(&self.conn, "1 = 1", limit)
+    }
+
+    fn audit_log_of(&self, api: bool, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        audit_where(
+            &self.conn,
+            if api {
+                "action = 'api_read'"
+            } else {
+                "action <> 'api_read'"
+            },
+            limit,
+        )
     }
 
     fn sessions(
