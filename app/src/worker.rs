@@ -106,6 +106,7 @@ pub fn spawn(mut kiosk: Kiosk, tick: Duration, mut observer: Option<Observer>) -
                 if last_command.elapsed() >= tick {
                     kiosk.idle();
                 }
+                kiosk.refresh_health();
                 let state = |k: &Kiosk| (k.session().map(|s| s.id), k.enrolment_name());
                 let before = state(&kiosk);
                 let ticked = kiosk.tick().map(|_| Reply::Ok);

@@ -694,27 +694,16 @@ pub fn run_binary(name: &str, args: &[&std::ffi::OsStr]) -> Result<(bool, String
     ))
 }
 
-/// Adds a user of the journal's pages with `otmetka-journal add-user`, the password on its
-/// standard input; returns what it printed.
 /// Runs `otmetka-journal ARGS --config CONFIG`: whether it succeeded, and what it said (standard
 /// output, then standard error).
 pub fn journal_command(config: &Path, args: &[&str]) -> Result<(bool, String)> {
-    let out = std::process::Command::new(sibling_binary("otmetka-journal")?)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .output()
-        .context("start otmetka-journal")?;
-    Ok((
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    ))
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([std::ffi::OsStr::new("--config"), config.as_os_str()]);
+    run_binary("otmetka-journal", &all)
 }
 
+/// Adds a user of the journal's pages with `otmetka-journal add-user`, the password on its
+/// standard input; returns what it printed.
 pub fn add_journal_user(
     config: &Path,
     login: &str,

@@ -192,6 +192,14 @@ impl Kiosk {
         self.health_probe = Some(probe);
     }
 
+    /// Reads the power and the space again: on the worker's timer, not on the way of a tap
+    /// (`tick` runs before every command).
+    pub fn refresh_health(&mut self) {
+        if let Some(probe) = self.health_probe.as_mut() {
+            self.health = probe.read();
+        }
+    }
+
     /// The power and the space, as last read.
     pub fn health(&self) -> crate::health::Health {
         self.health

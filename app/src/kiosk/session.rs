@@ -103,9 +103,6 @@ impl Kiosk {
     /// Closes the open session if it passed its time norm plus grace; ends card enrolment
     /// mode whose request expired.
     pub fn tick(&mut self) -> Result<(), KioskError> {
-        if let Some(probe) = self.health_probe.as_mut() {
-            self.health = probe.read();
-        }
         // An enrolment request that expired leaves enrolment mode.
         self.enrolment()?;
         let Some(session) = self.session.as_ref() else {

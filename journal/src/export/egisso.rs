@@ -398,16 +398,14 @@ pub fn package(
     let mut unmapped: BTreeMap<String, u32> = BTreeMap::new();
     for (recipient, services) in &given {
         let person = people.recipient(*recipient);
-        let counts: Vec<(&String, u32)> = services
+        // The units were read for the month alone: each service's dates are its units.
+        let counts: Vec<(&String, &[NaiveDate], u32)> = services
             .iter()
             .map(|(s, dates)| {
-                let n = dates
-                    .iter()
-                    .filter(|d| span.first <= **d && **d <= span.last)
-                    .count();
-                (s, u32::try_from(n).unwrap_or(u32::MAX))
+                let n = u32::try_from(dates.len()).unwrap_or(u32::MAX);
+                (s, dates.as_slice(), n)
             })
-            .filter(|(_, n)| *n > 0)
+            .filter(|(_, _, n)| *n > 0)
             .collect();
         let lacks = lacks(person);
         let (Some(p), true) = (person, lacks.is_empty()) else {
@@ -415,18 +413,15 @@ pub fn package(
                 recipient: *recipient,
                 name: people.recipient_name(*recipient),
                 lacks,
-                units: counts.iter().map(|(_, n)| n).sum(),
+                units: counts.iter().map(|(_, _, n)| n).sum(),
             });
             continue;
         };
-        for (service, count) in counts {
+        for (service, dates, count) in counts {
             let Some(mapping) = cfg.egisso.services.get(service) else {
                 *unmapped.entry(service.clone()).or_default() += count;
                 continue;
             };
-            let dates = services
-                .get(service.as_str())
-                .map_or(&[][..], Vec::as_slice);
             // Units on days no programme with the service was in force have no assignment.
             let given = fact(p, catalogue, mapping, service, dates, span);
             let outside = count - given.as_ref().map_or(0, |f| f.count);

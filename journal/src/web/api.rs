@@ -193,6 +193,20 @@ fn cursor_parts(cursor: &str, n: usize) -> Result<Vec<String>, ApiError> {
     }
 }
 
+/// The page of `all` (sorted by `key`) after the cursor's key `after`, at most `limit` items,
+/// and whether more follow it: the paging of the answers read whole (the units page in the
+/// database instead).
+fn page_after<T, K: Ord>(
+    all: &[T],
+    after: Option<K>,
+    limit: usize,
+    key: impl Fn(&T) -> K,
+) -> (&[T], bool) {
+    let start = after.map_or(0, |a| all.partition_point(|x| key(x) <= a));
+    let end = start.saturating_add(limit).min(all.len());
+    (&all[start..end], end < all.len())
+}
+
 /// A unit of service, as the journal counts it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiUnit {
@@ -443,24 +457,17 @@ pub async fn sessions(
     all.sort_by(|a, b| {
         (a.session.opened_at, a.session.id.0).cmp(&(b.session.opened_at, b.session.id.0))
     });
-    let start_at = match &after {
-        None => 0,
-        Some((at, id)) => all.partition_point(|j| {
-            (j.session.opened_at, j.session.id.0.to_string()) <= (*at, id.clone())
-        }),
-    };
-    let page: Vec<&SessionJournal> = all.iter().skip(start_at).take(limit).collect();
-    let next_cursor = (start_at + page.len() < all.len())
-        .then(|| page.last())
-        .flatten()
-        .map(|j| {
-            cursor_of(&[
-                &j.session.opened_at.to_rfc3339(),
-                &j.session.id.0.to_string(),
-            ])
-        });
+    let (page, more) = page_after(&all, after, limit, |j| {
+        (j.session.opened_at, j.session.id.0.to_string())
+    });
+    let next_cursor = more.then(|| page.last()).flatten().map(|j| {
+        cursor_of(&[
+            &j.session.opened_at.to_rfc3339(),
+            &j.session.id.0.to_string(),
+        ])
+    });
     Ok(Json(SessionPage {
-        items: page.into_iter().map(ApiSession::from).collect(),
+        items: page.iter().map(ApiSession::from).collect(),
         next_cursor,
     }))
 }
@@ -564,23 +571,14 @@ pub async fn recipients(
         all.extend(people.recipients);
     }
     all.sort_by(|a, b| (&a.site, a.id.0).cmp(&(&b.site, b.id.0)));
-    let start = match &after {
-        None => 0,
-        Some((site, id)) => all.partition_point(|p| {
-            (p.site.clone(), p.id.0.to_string()) <= (site.clone(), id.clone())
-        }),
-    };
-    let page: Vec<&Person> = all.iter().skip(start).take(limit).collect();
-    let next_cursor = (start + page.len() < all.len())
+    let (page, more) = page_after(&all, after, limit, |p| (p.site.clone(), p.id.0.to_string()));
+    let next_cursor = more
         .then(|| page.last())
         .flatten()
         .map(|p| cursor_of(&[&p.site, &p.id.0.to_string()]));
     let personal = client.0.may(Scope::Personal);
     Ok(Json(RecipientPage {
-        items: page
-            .into_iter()
-            .map(|p| ApiRecipient::of(p, personal))
-            .collect(),
+        items: page.iter().map(|p| ApiRecipient::of(p, personal)).collect(),
         next_cursor,
     }))
 }

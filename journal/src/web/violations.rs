@@ -67,14 +67,9 @@ pub async fn list(
         .call(move |s| s.violations(&sid, month, next_month(month)))
         .await?;
     // The month's days at the site, as instants: its first midnight to the next month's.
-    let midnight = |d: chrono::NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(site.offset).single())
-            .map_or(chrono::DateTime::UNIX_EPOCH, |t| t.to_utc())
-    };
     let (from, to, sid) = (
-        midnight(month),
-        midnight(next_month(month)),
+        site.start_of(month),
+        site.start_of(next_month(month)),
         site.id.clone(),
     );
     let doubles: Vec<DoubleTap> = app
