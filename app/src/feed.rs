@@ -269,6 +269,7 @@ fn client_options(
         clock_synced: false,
         pin_failures: 0,
         at: None,
+        lost: Vec::new(),
     };
     o.session.last_will = Some(LastWill {
         topic: topics::status(site, kiosk),
@@ -373,8 +374,9 @@ async fn run(opts: &FeedOptions, worker: &WorkerHandle) -> anyhow::Result<()> {
                                     "the journal holds less than it acknowledged before (restored from a backup?): sending again from seq {from}");
                                 yield_to_worker(worker).await;
                                 if let Some(lost) = store.rewind_acks(ack.committed_seq, now())? {
-                                    tracing::error!(from = lost,
-                                        "rows from seq {lost} on were pruned before the journal lost them: it will see a gap");
+                                    tracing::error!(from = lost.from, to = lost.to,
+                                        "rows {}..={} were pruned (after the audit period) before the journal lost them: they will never reach it; the kiosk's status says so to the journal's staff",
+                                        lost.from, lost.to);
                                 }
                                 marks.written = ack.committed_seq;
                                 drain.acked = ack.committed_seq;
@@ -519,6 +521,7 @@ async fn publish_status(
     let (depth, oldest) = store
         .backlog()
         .map_err(|e: StoreError| anyhow::anyhow!(e))?;
+    let lost = store.lost().map_err(|e: StoreError| anyhow::anyhow!(e))?;
     // The reader's health and the clock's verdict are the kiosk's: ask the worker, off this
     // runtime. A worker that does not answer is reported as neither.
     let (reader_ok, clock_synced, pin_failures) = match call_worker(worker, Internal::Health).await
@@ -550,6 +553,7 @@ async fn publish_status(
         clock_synced,
         pin_failures,
         at: Some(now()),
+        lost,
     };
     handle
         .publish(

@@ -199,6 +199,19 @@ pub struct Status {
     pub pin_failures: u32,
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// Events the journal asked for again (it was restored from an older backup) that the
+    /// kiosk no longer has: pruned after the audit period, when the journal had acknowledged
+    /// them. They will never come; staff must enter them from the paper records. Empty from
+    /// kiosks that lost none, and from kiosks older than this field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<SeqRange>,
+}
+
+/// Seqs `from..=to` of one kiosk installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SeqRange {
+    pub from: u64,
+    pub to: u64,
 }
 
 /// A recipient as a roster carries it: the least the kiosk needs.

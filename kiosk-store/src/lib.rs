@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use otmetka_core::event::Event;
 use otmetka_core::rules::Attendance;
 use otmetka_core::session::{Session, SessionId};
-use otmetka_core::wire::{Envelope, SCHEMA};
+use otmetka_core::wire::{Envelope, SCHEMA, SeqRange};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -790,22 +790,68 @@ impl Store {
     /// The journal says it holds only up to `seq`, below what it acknowledged before (its
     /// database was restored from a backup): the ack log goes back to `seq`, so every row above
     /// it that the store still keeps (delivered rows stay for the audit period) is sent again.
-    /// Returns the lowest seq above `seq` the store no longer holds, if some were pruned (those
-    /// the journal will see as a gap).
-    pub fn rewind_acks(&mut self, seq: u64, now: DateTime<Utc>) -> Result<Option<u64>, StoreError> {
+    /// Returns the seqs above `seq` the store no longer holds, if some were pruned: those will
+    /// never reach the journal. They are kept (`Store::lost`) so that the kiosk's status says so
+    /// to the journal's staff for as long as the store lives, not only in this moment's log.
+    pub fn rewind_acks(
+        &mut self,
+        seq: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SeqRange>, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM acks WHERE seq > ?1", params![seq])?;
         tx.execute(
             "INSERT OR IGNORE INTO acks (seq, at) VALUES (?1, ?2)",
             params![seq, ts(now)],
         )?;
-        let lowest: Option<u64> = tx.query_row(
-            "SELECT MIN(seq) FROM outbox WHERE seq > ?1",
+        // Rows are pruned from the lowest up, so the rows held above `seq` run without a hole
+        // from the lowest of them to the counter; below that lowest (or up to the counter, when
+        // none is held) they are gone.
+        let (lowest, last): (Option<u64>, u64) = tx.query_row(
+            "SELECT (SELECT MIN(seq) FROM outbox WHERE seq > ?1),
+                    (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'last_seq')",
             params![seq],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let to = lowest.map_or(last, |l| l - 1);
+        let lost = (to > seq).then_some(SeqRange { from: seq + 1, to });
+        if let Some(range) = lost {
+            let mut held = Self::lost_in(&tx)?;
+            held.push(range);
+            held.sort();
+            // Ranges that touch or overlap become one (a second restore may ask again).
+            let mut merged: Vec<SeqRange> = Vec::with_capacity(held.len());
+            for r in held {
+                match merged.last_mut() {
+                    Some(m) if r.from <= m.to.saturating_add(1) => m.to = m.to.max(r.to),
+                    _ => merged.push(r),
+                }
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('lost_seqs', ?1)",
+                params![serde_json::to_string(&merged)?],
+            )?;
+        }
         tx.commit()?;
-        Ok(lowest.filter(|&l| l > seq + 1).map(|_| seq + 1))
+        Ok(lost)
+    }
+
+    /// The seqs this store was asked for again after it had pruned them (see
+    /// [`Store::rewind_acks`]), in order.
+    pub fn lost(&self) -> Result<Vec<SeqRange>, StoreError> {
+        Self::lost_in(&self.conn)
+    }
+
+    fn lost_in(conn: &Connection) -> Result<Vec<SeqRange>, StoreError> {
+        let text: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'lost_seqs'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(match text {
+            Some(t) => serde_json::from_str(&t)?,
+            None => Vec::new(),
+        })
     }
 
     /// The highest seq the ack log holds (0 before the first ack).

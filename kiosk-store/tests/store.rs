@@ -400,6 +400,75 @@ fn after_a_prune_that_empties_the_outbox_the_next_event_gets_a_new_seq_and_is_de
 }
 
 #[test]
+fn a_journal_that_asks_again_for_pruned_rows_is_told_they_are_gone_and_the_store_remembers() {
+    use otmetka_core::wire::SeqRange;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let mut store = Store::open(&db, identity()).unwrap();
+    let s1 = SessionId(Uuid::from_u128(7));
+    let cancel = |session| Event::SessionCancelled {
+        session,
+        at: t("2026-11-23T06:05:00Z"),
+        reason: "нет группы".into(),
+    };
+    store
+        .record(
+            &[opened(s1), checked_in(s1, 1), cancel(s1)],
+            t("2026-11-23T06:05:00Z"),
+            true,
+        )
+        .unwrap();
+    store.mark_delivered(3, t("2026-11-23T06:06:00Z")).unwrap();
+    assert_eq!(store.prune_delivered(t("2027-01-01T00:00:00Z")).unwrap(), 3);
+    let s2 = SessionId(Uuid::from_u128(8));
+    store
+        .record(&[opened(s2), cancel(s2)], t("2027-01-02T06:00:00Z"), true)
+        .unwrap();
+    store.mark_delivered(5, t("2027-01-02T06:06:00Z")).unwrap();
+    // The journal comes back from a backup holding seq 1 only: 2 and 3 are gone, 4 and 5 are
+    // sent again.
+    assert_eq!(
+        store.rewind_acks(1, t("2027-01-03T00:00:00Z")).unwrap(),
+        Some(SeqRange { from: 2, to: 3 })
+    );
+    assert_eq!(store.undelivered(1, 10).unwrap().len(), 2, "4 and 5 again");
+    // Asked again from 0 (an older backup still): 1 is gone too, and the two become one range.
+    assert_eq!(
+        store.rewind_acks(0, t("2027-01-03T00:01:00Z")).unwrap(),
+        Some(SeqRange { from: 1, to: 3 })
+    );
+    drop(store);
+    let store = Store::open(&db, identity()).unwrap();
+    assert_eq!(
+        store.lost().unwrap(),
+        vec![SeqRange { from: 1, to: 3 }],
+        "kept across a restart"
+    );
+    // A rewind with nothing pruned above it loses nothing.
+    let mut fresh = Store::open(&dir.path().join("b.db"), identity()).unwrap();
+    fresh
+        .record(&[opened(s1)], t("2026-11-23T06:00:00Z"), true)
+        .unwrap();
+    fresh.mark_delivered(1, t("2026-11-23T06:01:00Z")).unwrap();
+    assert_eq!(
+        fresh.rewind_acks(0, t("2026-11-23T06:02:00Z")).unwrap(),
+        None
+    );
+    assert!(fresh.lost().unwrap().is_empty());
+    // Everything above the journal's seq pruned, none held: up to the counter is gone.
+    let mut empty = Store::open(&dir.path().join("c.db"), identity()).unwrap();
+    empty
+        .record(&[opened(s1), cancel(s1)], t("2026-11-23T06:00:00Z"), true)
+        .unwrap();
+    empty.mark_delivered(2, t("2026-11-23T06:01:00Z")).unwrap();
+    empty.prune_delivered(t("2027-01-01T00:00:00Z")).unwrap();
+    assert_eq!(
+        empty.rewind_acks(0, t("2027-01-03T00:00:00Z")).unwrap(),
+        Some(SeqRange { from: 1, to: 2 })
+    );
+}
+
+#[test]
 fn each_database_is_its_own_installation_and_says_so_in_every_envelope() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(&dir.path().join("a.db"), identity()).unwrap();

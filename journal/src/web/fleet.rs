@@ -1,7 +1,8 @@
 //! `GET /fleet`: every kiosk the journal knows — provisioned, revoked, and what its last status
 //! said (online, backlog and its age, reader, clock, version) — with the alerts first: kiosks
 //! silent for longer than `[web] silent_minutes`, backlogs older than `[web]
-//! stuck_backlog_minutes`, readers that do not answer, clocks not synchronised.
+//! stuck_backlog_minutes`, readers that do not answer, clocks not synchronised, and events a
+//! kiosk says it can no longer send (asked for again after a restore, already pruned).
 //!
 //! `POST /fleet/{site}/{kiosk}/revoke` (administrators): the `revoke-kiosk` command from a
 //! button — the journal refuses the kiosk's messages from now on, its broker credential and ACL
@@ -123,6 +124,23 @@ pub async fn show(
             }
             if !s.clock_synced {
                 alerts.push(format!("{site}/{kiosk}: часы не сверены"));
+            }
+            if !s.lost.is_empty() {
+                let n: u64 = s.lost.iter().map(|r| r.to - r.from + 1).sum();
+                let ranges: Vec<String> = s
+                    .lost
+                    .iter()
+                    .map(|r| match r.from == r.to {
+                        true => r.from.to_string(),
+                        false => format!("{}–{}", r.from, r.to),
+                    })
+                    .collect();
+                alerts.push(format!(
+                    "{site}/{kiosk}: {n} сообщ. киоска не придут никогда (№ {}): журнал восстановлен \
+                     из копии старше срока хранения на киоске, и киоск их уже удалил. \
+                     Внесите занятия тех дней по бумажному журналу",
+                    ranges.join(", ")
+                ));
             }
         }
         // Refusals in the last day: a kiosk out of date, a broken one, or someone else's.

@@ -95,6 +95,42 @@ fn a_kiosk_whose_messages_the_journal_refuses_is_an_alert_with_the_count() {
 }
 
 #[test]
+fn a_kiosk_that_says_some_events_will_never_come_is_an_alert_naming_them() {
+    use otmetka_journal::store::{Batch, StatusReport};
+    let site = Site::new();
+    let now: chrono::DateTime<chrono::Utc> = "2026-12-11T13:00:00Z".parse().unwrap();
+    // The status a kiosk sends after a restored journal asked it again for rows it had pruned.
+    let body = r#"{"schema":2,"kiosk":"k4","presence":"online","outbox_depth":0,"reader_ok":true,
+        "clock_synced":true,"at":"2026-12-11T13:00:00Z",
+        "lost":[{"from":7,"to":7},{"from":12,"to":40}]}"#;
+    site.rt
+        .block_on(site.store.call(move |s| {
+            s.commit_batch(
+                &Batch {
+                    messages: Vec::new(),
+                    statuses: vec![StatusReport {
+                        site: otmetka_tests::institution::SITE.into(),
+                        kiosk: "k4".into(),
+                        body: body.into(),
+                    }],
+                },
+                now,
+            )
+            .map(drop)
+        }))
+        .unwrap();
+    let (head, _) = site.sign_in("head");
+    let page = site.send(Method::GET, "/fleet", Some(&head), None);
+    assert!(
+        page.body
+            .contains("demo/k4: 30 сообщ. киоска не придут никогда (№ 7, 12–40)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("по бумажному журналу"));
+}
+
+#[test]
 fn an_administrator_provisions_a_kiosk_from_the_page_and_its_bundle_stays_on_the_journals_machine()
 {
     let site = Site::with_config(|dir| {
