@@ -10,6 +10,8 @@
 //!   (counted by re-running a fixed number of check-ins under `strace -c`).
 //! - `pages`: see the `pages` module: the journal's pages on 300 recipients and a year of units.
 //! - `pdf`: see the `pdf` module: the monthly act and a 300-session group journal as PDF.
+//! - `flood`: see the `flood` module: a good kiosk's delivery latency while another kiosk's
+//!   credential floods the journal, the journal's peak memory and its database's growth.
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +24,8 @@ use std::path::Path;
 use std::time::Instant;
 use uuid::Uuid;
 
+#[path = "otmetka-bench/flood.rs"]
+mod flood;
 #[path = "otmetka-bench/pages.rs"]
 mod pages;
 #[path = "otmetka-bench/pdf.rs"]
@@ -36,6 +40,7 @@ fn main() -> Result<()> {
             kiosk::run()?;
             pages::run()?;
             pdf::run()?;
+            flood::run()?;
             bench_pin()
         }
         Some("store") => bench_store(),
@@ -44,6 +49,7 @@ fn main() -> Result<()> {
         Some("pages") => pages::run(),
         Some("pdf") => pdf::run(),
         Some("pin") => bench_pin(),
+        Some("flood") => flood::run(),
         Some("store-fsync-child") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200);
             let db = args.get(1).context("db path")?;
@@ -58,7 +64,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some(other) => {
-            bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pdf, pin")
+            bail!("unknown benchmark {other:?}; known: store, feed, kiosk, pages, pdf, pin, flood")
         }
     }
 }
@@ -308,7 +314,7 @@ mod feed {
 
     const N: usize = 10_000;
 
-    fn envelope(kiosk: &str, seq: u64, event: Event) -> Result<Bytes> {
+    pub(crate) fn envelope(kiosk: &str, seq: u64, event: Event) -> Result<Bytes> {
         let env = Envelope {
             schema: SCHEMA,
             site: "bench".into(),
@@ -345,7 +351,7 @@ mod feed {
         }
     }
 
-    async fn client(
+    pub(crate) async fn client(
         port: u16,
         id: &str,
     ) -> Result<(otmetka_link::ClientHandle, otmetka_link::EventStream)> {
@@ -447,7 +453,10 @@ mod feed {
             let mosq = N as f64 / t.elapsed().as_secs_f64();
             // (2) The journal: the same messages, timed until its ack says all are committed.
             let jdir = dir.join("journal");
-            let journal = JournalProcess::start(&jdir, broker.port, &["bench"], None)?;
+            // The sample roster is site "demo"'s, which the journal refuses for "bench".
+            let roster = dir.join("roster.toml");
+            std::fs::write(&roster, load_roster_toml("bench", 10, "004-5.1"))?;
+            let journal = JournalProcess::start(&jdir, broker.port, &["bench"], Some(&roster))?;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let (acks, mut acks_ev) = client(broker.port, "bench-acks").await?;
             let f1 = topics::acks(&site, &Id::new("b1").context("id")?);
