@@ -152,6 +152,21 @@ fn checkin(session: SessionId, i: u64) -> Event {
     }
 }
 
+/// A journal for site "bench" in `jdir`, with a small roster of its own written into `dir` (the
+/// sample roster is site "demo"'s, which the journal refuses for "bench").
+fn bench_journal(
+    dir: &Path,
+    jdir: &Path,
+    port: u16,
+) -> Result<otmetka_tests::site::JournalProcess> {
+    let roster = dir.join("roster.toml");
+    std::fs::write(
+        &roster,
+        otmetka_tests::site::load_roster_toml("bench", 10, "004-5.1"),
+    )?;
+    otmetka_tests::site::JournalProcess::start(jdir, port, &["bench"], Some(&roster))
+}
+
 fn open_store(db: &Path) -> Result<(Store, SessionId)> {
     let mut store = Store::open(
         db,
@@ -453,10 +468,7 @@ mod feed {
             let mosq = N as f64 / t.elapsed().as_secs_f64();
             // (2) The journal: the same messages, timed until its ack says all are committed.
             let jdir = dir.join("journal");
-            // The sample roster is site "demo"'s, which the journal refuses for "bench".
-            let roster = dir.join("roster.toml");
-            std::fs::write(&roster, load_roster_toml("bench", 10, "004-5.1"))?;
-            let journal = JournalProcess::start(&jdir, broker.port, &["bench"], Some(&roster))?;
+            let journal = super::bench_journal(dir, &jdir, broker.port)?;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let (acks, mut acks_ev) = client(broker.port, "bench-acks").await?;
             let f1 = topics::acks(&site, &Id::new("b1").context("id")?);

@@ -14,14 +14,13 @@
 //! The good kiosk sends a check-in every [`GOOD_EVERY`] throughout.
 
 use super::feed::{client, envelope};
-use super::{checkin, machine, percentile};
+use super::{bench_journal, checkin, machine, percentile};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use otmetka_core::wire::Ack;
 use otmetka_link::testing::Broker;
 use otmetka_link::topics::{self, Id};
 use otmetka_link::{Event as LinkEvent, QoS};
-use otmetka_tests::site::{JournalProcess, load_roster_toml};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,10 +49,7 @@ pub fn run() -> Result<()> {
         .build()?;
     let broker = Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS)?;
     let jdir = dir.path().join("journal");
-    // The sample roster is site "demo"'s, which the journal refuses for "bench".
-    let roster = dir.path().join("roster.toml");
-    std::fs::write(&roster, load_roster_toml("bench", 10, "004-5.1"))?;
-    let mut journal = JournalProcess::start(&jdir, broker.port, &["bench"], Some(&roster))?;
+    let mut journal = bench_journal(dir.path(), &jdir, broker.port)?;
     let pid = journal.pid().context("the journal's pid")?;
     println!("flood bench: machine: {}", machine());
     rt.block_on(async {
@@ -63,10 +59,10 @@ pub fn run() -> Result<()> {
             anyhow::bail!("the journal stopped as it started:\n{}", journal.log());
         }
         let site = Id::new("bench").context("id")?;
-        let good = Id::new("good").context("id")?;
+        let good_id = Id::new("good").context("id")?;
         let (listen, mut listen_ev) = client(broker.port, "bench-good-acks").await?;
         listen
-            .subscribe(&[(topics::acks(&site, &good).as_str(), QoS::AtLeastOnce)])
+            .subscribe(&[(topics::acks(&site, &good_id).as_str(), QoS::AtLeastOnce)])
             .await?
             .wait()
             .await?;
@@ -84,22 +80,18 @@ pub fn run() -> Result<()> {
             }
         });
         let (good_pub, _good_ev) = client(broker.port, "bench-good").await?;
-        let session = otmetka_core::session::SessionId(uuid::Uuid::now_v7());
-        let mut good_seq = 0u64;
-        let mut sent: Vec<(u64, Instant)> = Vec::new();
+        let mut good = GoodKiosk {
+            topic: topics::events(&site, &good_id),
+            kiosk: good_id,
+            publish: good_pub,
+            session: otmetka_core::session::SessionId(uuid::Uuid::now_v7()),
+            seq: 0,
+            sent: Vec::new(),
+        };
         let before = db_bytes(&jdir);
         // Idle: the good kiosk alone.
-        let idle = good_phase(
-            &good_pub,
-            &site,
-            &good,
-            session,
-            &mut good_seq,
-            &mut sent,
-            Duration::from_secs(IDLE_SECS),
-        )
-        .await?;
-        let idle_lat = latencies(&acks, &sent[idle.clone()]).await;
+        let idle = good.send_for(Duration::from_secs(IDLE_SECS)).await?;
+        let idle_lat = latencies(&acks, &good.sent[idle]).await;
         report("idle (no flood)", &idle_lat, None);
         for (n, kind) in [Flood::Garbage, Flood::Valid].into_iter().enumerate() {
             let flooder = Id::new(&format!("flood{n}")).context("id")?;
@@ -135,31 +127,13 @@ pub fn run() -> Result<()> {
                 }
                 Ok::<_, anyhow::Error>((n, t.elapsed()))
             });
-            let during = good_phase(
-                &good_pub,
-                &site,
-                &good,
-                session,
-                &mut good_seq,
-                &mut sent,
-                Duration::from_secs(FLOOD_SECS),
-            )
-            .await?;
+            let during = good.send_for(Duration::from_secs(FLOOD_SECS)).await?;
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             let (flooded, took) = flood.await??;
             // Caught up: a probe sent after the flood's last PUBACK is acknowledged.
-            let probe = good_phase(
-                &good_pub,
-                &site,
-                &good,
-                session,
-                &mut good_seq,
-                &mut sent,
-                Duration::from_millis(1),
-            )
-            .await?;
-            let caught_up = latencies(&acks, &sent[probe]).await;
-            let lat = latencies(&acks, &sent[during]).await;
+            let probe = good.send_for(Duration::from_millis(1)).await?;
+            let caught_up = latencies(&acks, &good.sent[probe]).await;
+            let lat = latencies(&acks, &good.sent[during]).await;
             let label = match kind {
                 Flood::Garbage => "garbage flood (4 KiB, not JSON)",
                 Flood::Valid => "valid flood (check-ins with fresh seqs)",
@@ -197,35 +171,43 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-/// The good kiosk sends a check-in every [`GOOD_EVERY`] for `how_long` (at least one); returns
-/// the range of `sent` it added.
-async fn good_phase(
-    h: &otmetka_link::ClientHandle,
-    site: &Id,
-    good: &Id,
+/// The kiosk that is not flooding: what it has sent, `(seq, when)`, in order.
+struct GoodKiosk {
+    publish: otmetka_link::ClientHandle,
+    kiosk: Id,
+    topic: String,
     session: otmetka_core::session::SessionId,
-    seq: &mut u64,
-    sent: &mut Vec<(u64, Instant)>,
-    how_long: Duration,
-) -> Result<std::ops::Range<usize>> {
-    let start = sent.len();
-    let t = Instant::now();
-    let topic = topics::events(site, good);
-    loop {
-        *seq += 1;
-        let payload = envelope(good.as_str(), *seq, checkin(session, *seq))?;
-        sent.push((*seq, Instant::now()));
-        // Not waited for: the kiosk's feed keeps a window in flight.
-        drop(
-            h.publish(topic.clone(), payload, QoS::AtLeastOnce, false)
-                .await?,
-        );
-        if t.elapsed() >= how_long {
-            break;
+    seq: u64,
+    sent: Vec<(u64, Instant)>,
+}
+
+impl GoodKiosk {
+    /// Sends a check-in every [`GOOD_EVERY`] for `how_long` (at least one); returns the range
+    /// of `sent` it added.
+    async fn send_for(&mut self, how_long: Duration) -> Result<std::ops::Range<usize>> {
+        let start = self.sent.len();
+        let t = Instant::now();
+        loop {
+            self.seq += 1;
+            let payload = envelope(
+                self.kiosk.as_str(),
+                self.seq,
+                checkin(self.session, self.seq),
+            )?;
+            self.sent.push((self.seq, Instant::now()));
+            // Not waited for: the kiosk's feed keeps a window in flight.
+            drop(
+                self.publish
+                    .publish(self.topic.clone(), payload, QoS::AtLeastOnce, false)
+                    .await?,
+            );
+            if t.elapsed() >= how_long {
+                break;
+            }
+            tokio::time::sleep(GOOD_EVERY).await;
         }
-        tokio::time::sleep(GOOD_EVERY).await;
+        Ok(start..self.sent.len())
     }
-    Ok(start..sent.len())
 }
 
 /// Each sent seq's delay (ms) until the first ack covering it; waits up to [`ACK_WAIT_SECS`] for the
