@@ -261,6 +261,83 @@ pub struct JournalConfig {
     pub documents: DocumentsConfig,
     #[serde(default)]
     pub egisso: EgissoConfig,
+    #[serde(default)]
+    pub ingest: IngestConfig,
+}
+
+/// How much the journal takes off the broker (`[ingest]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Each kiosk's allowance (see [`crate::ingest::admission`]): messages at once…
+    #[serde(default = "default_kiosk_burst")]
+    pub kiosk_burst: u32,
+    /// …a second after that…
+    #[serde(default = "default_kiosk_rate")]
+    pub kiosk_rate: f64,
+    /// …and in a day.
+    #[serde(default = "default_kiosk_daily")]
+    pub kiosk_daily: u32,
+    /// The broker's window of messages in flight to the journal (Mosquitto's
+    /// `max_inflight_messages`): a batch that holds as many is committed at once.
+    #[serde(default = "default_broker_inflight")]
+    pub broker_inflight: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> IngestConfig {
+        IngestConfig {
+            kiosk_burst: default_kiosk_burst(),
+            kiosk_rate: default_kiosk_rate(),
+            kiosk_daily: default_kiosk_daily(),
+            broker_inflight: default_broker_inflight(),
+        }
+    }
+}
+
+impl IngestConfig {
+    pub fn admission(&self) -> crate::ingest::AdmissionLimits {
+        crate::ingest::AdmissionLimits {
+            burst: self.kiosk_burst,
+            rate: self.kiosk_rate,
+            daily: self.kiosk_daily,
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.kiosk_burst == 0 || self.kiosk_daily < self.kiosk_burst {
+            return Err(format!(
+                "kiosk_burst must be at least 1 and at most kiosk_daily ({} > {})",
+                self.kiosk_burst, self.kiosk_daily
+            ));
+        }
+        if !(self.kiosk_rate.is_finite() && self.kiosk_rate > 0.0) {
+            return Err(format!(
+                "kiosk_rate must be above 0, not {}",
+                self.kiosk_rate
+            ));
+        }
+        if self.broker_inflight == 0 {
+            return Err("broker_inflight must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+fn default_kiosk_burst() -> u32 {
+    crate::ingest::AdmissionLimits::default().burst
+}
+
+fn default_kiosk_rate() -> f64 {
+    crate::ingest::AdmissionLimits::default().rate
+}
+
+fn default_kiosk_daily() -> u32 {
+    crate::ingest::AdmissionLimits::default().daily
+}
+
+fn default_broker_inflight() -> usize {
+    crate::ingest::batch::Limits::default().window
 }
 
 fn default_client_id() -> String {
@@ -348,6 +425,9 @@ impl JournalConfig {
         }
         cfg.check_egisso()
             .map_err(|e| Error::Config(format!("{}: [egisso]: {e}", path.display())))?;
+        cfg.ingest
+            .check()
+            .map_err(|e| Error::Config(format!("{}: [ingest]: {e}", path.display())))?;
         for p in [
             cfg.web.cert_file.as_mut(),
             cfg.web.key_file.as_mut(),

@@ -6,11 +6,12 @@
 //! from the broker. It also publishes the documents ([`crate::documents`]) and card requests.
 
 use crate::clock::SharedClock;
-use crate::config::JournalConfig;
+use crate::config::{IngestConfig, JournalConfig};
 use crate::documents::{Documents, roster_body, schedule_body, usage_body};
 use crate::error::Error;
 use crate::ingest::batch::{Limits, Pending};
-use crate::ingest::{self, Batcher, Revoked, after_commit};
+use crate::ingest::quiet::Quiet;
+use crate::ingest::{self, Batcher, Gate, after_commit};
 use crate::shutdown::Shutdown;
 use crate::store::{self, Shared};
 use bytes::Bytes;
@@ -30,6 +31,9 @@ pub const MAX_PACKET: usize = 16 << 20;
 /// How often the set of revoked kiosks is read again (`revoke-kiosk` writes it from another
 /// process).
 const REVOKED_REFRESH: Duration = Duration::from_secs(1);
+
+/// The fewest seconds between two log lines about one kiosk's refused or deferred messages.
+const QUIET_LOG: Duration = Duration::from_secs(10);
 
 /// How often the timetables are expanded again: the published window moves with the date.
 const SCHEDULE_REFRESH: Duration = Duration::from_secs(3600);
@@ -124,6 +128,7 @@ pub struct Feed {
     pub store: Shared,
     pub clock: SharedClock,
     pub health: FeedHealth,
+    pub ingest: IngestConfig,
 }
 
 /// The running feed: the link, the batch, what it last read of the store.
@@ -131,8 +136,10 @@ struct Running {
     feed: Feed,
     handle: ClientHandle,
     batcher: Batcher<AckId>,
-    revoked: Revoked,
+    /// The revoked kiosks and every kiosk's allowance.
+    gate: Gate,
     revoked_read: Option<Instant>,
+    quiet: Quiet,
     connected: bool,
     /// The revision of each site's `people`, `plan` and `usage` last published.
     published: std::collections::HashMap<(String, &'static str), u64>,
@@ -150,12 +157,18 @@ pub async fn run(feed: Feed, mut shutdown: Shutdown) -> Result<(), Error> {
     schedule_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: the connection publishes the schedules anyway.
     schedule_tick.tick().await;
+    let limits = Limits {
+        window: feed.ingest.broker_inflight,
+        ..Limits::default()
+    };
+    let gate = Gate::new(feed.ingest.admission());
     let mut r = Running {
         feed,
         handle,
-        batcher: Batcher::new(Limits::default()),
-        revoked: Revoked::new(),
+        batcher: Batcher::new(limits),
+        gate,
         revoked_read: None,
+        quiet: Quiet::new(QUIET_LOG),
         connected: false,
         published: std::collections::HashMap::new(),
         usage_at: std::collections::HashMap::new(),
@@ -284,19 +297,34 @@ impl Running {
             }
             Event::Message(m) => {
                 self.refresh_revoked().await?;
+                let now = Instant::now();
                 let received = ingest::receive(
                     &m.topic,
                     &m.payload,
                     m.qos,
-                    &self.revoked,
+                    &mut self.gate,
                     &self.feed.documents,
+                    now,
                 );
-                if let ingest::Received::Event(j) = &received {
-                    if let ingest::Verdict::Reject { reason, .. } = &j.verdict {
-                        tracing::warn!(topic = %m.topic, ?reason, "rejected a message");
+                match &received {
+                    ingest::Received::Event(j) => {
+                        if let ingest::Verdict::Reject { reason, .. } = &j.verdict {
+                            if let Some(unsaid) =
+                                self.quiet.speak(&j.site, &j.kiosk, reason.kind(), now)
+                            {
+                                tracing::warn!(topic = %m.topic, ?reason, unsaid, "rejected a message (and `unsaid` more of its kind from this kiosk since the last line)");
+                            }
+                        }
                     }
+                    ingest::Received::Deferred(d) => {
+                        if let Some(unsaid) = self.quiet.speak(&d.site, &d.kiosk, d.kind, now) {
+                            tracing::warn!(site = %d.site, kiosk = %d.kiosk, kind = d.kind, unsaid,
+                                "a kiosk is past its allowance: its messages are deferred unread (it publishes them again); `unsaid` more since the last line");
+                        }
+                    }
+                    ingest::Received::Status(_) => {}
                 }
-                self.batcher.push(received, m.ack, Instant::now());
+                self.batcher.push(received, m.ack, now);
             }
         }
         Ok(())
@@ -310,7 +338,7 @@ impl Running {
         {
             return Ok(());
         }
-        self.revoked = self
+        self.gate.revoked = self
             .feed
             .store
             .call(|s| {

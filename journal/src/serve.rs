@@ -41,6 +41,7 @@ pub async fn run(
         store: Shared::new(store::open(&database)?),
         clock: Arc::clone(&clock),
         health: health.clone(),
+        ingest: cfg.ingest.clone(),
     };
     let tls = match (&cfg.web.cert_file, &cfg.web.key_file) {
         (Some(cert), Some(key)) => Some(web::tls_config(cert, key)?),

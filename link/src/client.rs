@@ -12,6 +12,9 @@
 //! [`ClientOptions::event_capacity`]); while one waits, the socket is not read, which is the
 //! backpressure towards the broker. So the application must keep reading its stream, or drop it
 //! (a dropped stream discards events; QoS 1 messages are then acknowledged as delivered).
+//! Requests, acks and DISCONNECT are still taken while an event waits: an application that
+//! publishes before it reads its next event (the journal answers each batch with an ack per
+//! kiosk) would otherwise wait on the task while the task waits on it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -347,6 +350,7 @@ impl Client {
             ctl_closed: false,
             ev_tx,
             completions: HashMap::new(),
+            stop_asked: None,
         };
         tokio::spawn(task.run());
         let handle = ClientHandle {
@@ -395,6 +399,9 @@ struct Task {
     ctl_closed: bool,
     ev_tx: mpsc::Sender<Event>,
     completions: HashMap<RequestId, Completion>,
+    /// A DISCONNECT (or the last handle dropped: `Some(None)`) that came while an event waited
+    /// for room; acted on once it is delivered.
+    stop_asked: Option<Option<oneshot::Sender<()>>>,
 }
 
 impl Task {
@@ -471,8 +478,38 @@ impl Task {
     /// Hands an event to the application, waiting for room: connection events are never lost
     /// (an outbox may start draining on `Connected`). The application must keep reading its
     /// [`EventStream`] or drop it; a dropped stream discards events.
-    async fn emit(&self, event: Event) {
-        let _ = self.ev_tx.send(event).await;
+    ///
+    /// While it waits, acks and requests are still taken into the session (their packets go
+    /// out after), and a DISCONNECT is kept in [`Task::stop_asked`].
+    async fn emit(&mut self, event: Event) {
+        let mut cmds_open = true;
+        // A clone, so that waiting for room does not hold `self`.
+        let tx = self.ev_tx.clone();
+        loop {
+            let room = cmds_open && self.session.queued_len() < self.opts.max_queued;
+            tokio::select! {
+                biased;
+                permit = tx.reserve() => {
+                    // Err: the application dropped its stream; the event is discarded.
+                    if let Ok(permit) = permit {
+                        permit.send(event);
+                    }
+                    return;
+                }
+                ctl = self.ctl_rx.recv(), if !self.ctl_closed => match ctl {
+                    Some(Control::Ack(ack)) => self.session.handle_request(Request::Ack(ack)),
+                    None => self.ctl_closed = true,
+                    Some(Control::Disconnect(done)) => self.stop_asked = Some(Some(done)),
+                },
+                cmd = self.cmd_rx.recv(), if room => match cmd {
+                    Some(Queued(r, c)) => self.accept(r, c),
+                    None => {
+                        cmds_open = false;
+                        self.stop_asked.get_or_insert(None);
+                    }
+                },
+            }
+        }
     }
 
     async fn open(&self) -> Result<Box<dyn Stream>, LinkError> {
@@ -499,6 +536,9 @@ impl Task {
     async fn idle(&mut self, delay: Duration) -> Option<Stop> {
         let until = tokio::time::Instant::now() + delay;
         loop {
+            if let Some(done) = self.stop_asked.take() {
+                return Some(Stop::Client(done));
+            }
             let room = self.session.queued_len() < self.opts.max_queued;
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return None,
@@ -542,6 +582,10 @@ impl Task {
             // Hand events to the application, then write whatever the session has queued.
             if let Err(e) = self.dispatch(&mut was_connected).await {
                 return lost(e.to_string(), was_connected);
+            }
+            if let Some(done) = self.stop_asked.take() {
+                self.close(&mut stream).await;
+                return Stop::Client(done);
             }
             if let Err(e) = self.write_out(&mut stream).await {
                 return lost(e.to_string(), was_connected);
@@ -701,7 +745,7 @@ impl Task {
                         // Waiting for room here is the backpressure: the socket is not read
                         // meanwhile. If the application dropped its stream, the message is gone
                         // and is acknowledged like a delivered one.
-                        let _ = self.ev_tx.send(Event::Message(message)).await;
+                        self.emit(Event::Message(message)).await;
                         if let (false, Some(ack)) = (manual, ack) {
                             self.session.handle_request(Request::Ack(ack));
                         }

@@ -538,3 +538,68 @@ async fn a_large_retained_message_on_a_slow_link_arrives_without_the_keep_alive_
     assert!(quiet.is_empty());
     kiosk.disconnect().await.unwrap();
 }
+
+/// The journal's pattern: take a batch of messages, then publish an answer for each before
+/// reading on. With its event channel full (the broker goes on sending), the task must still
+/// take the publishes: once it waited on the application while the application waited on it,
+/// and both stood still until the broker dropped the connection for a missed keep-alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_publishes_while_its_events_wait_is_not_deadlocked() {
+    let broker = Broker::start("").unwrap();
+    let mut o = options(broker.port, "answerer");
+    o.manual_ack = true;
+    o.event_capacity = 4;
+    let (sub, mut sub_ev) = start(o);
+    connected(&mut sub_ev).await;
+    sub.subscribe(&[("in/#", QoS::AtLeastOnce)])
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap();
+    let (publ, mut pub_ev) = start(options(broker.port, "sender"));
+    connected(&mut pub_ev).await;
+    let mut sent = Vec::new();
+    for i in 0..200 {
+        sent.push(
+            publ.publish(format!("in/{i}"), "x", QoS::AtLeastOnce, false)
+                .await
+                .unwrap(),
+        );
+    }
+    for t in sent {
+        t.wait().await.unwrap();
+    }
+    // One message taken; its answer: more publishes than the request queue (64) holds, while
+    // the broker's next messages fill the event channel.
+    let first = message(&mut sub_ev).await;
+    let answers = async {
+        let mut tokens = Vec::new();
+        for i in 0..500 {
+            tokens.push(
+                sub.publish(format!("out/{i}"), "answer", QoS::AtLeastOnce, false)
+                    .await
+                    .unwrap(),
+            );
+        }
+        tokens
+    };
+    let tokens = tokio::time::timeout(Duration::from_secs(20), answers)
+        .await
+        .expect("the publishes were taken while events waited (no deadlock)");
+    sub.ack(first.ack.unwrap()).await.unwrap();
+    // The rest of the messages still arrive and are acked; the socket is read again, and the
+    // broker's PUBACKs of the answers come in.
+    for _ in 1..200 {
+        let m = message(&mut sub_ev).await;
+        sub.ack(m.ack.unwrap()).await.unwrap();
+    }
+    for t in tokens {
+        tokio::time::timeout(Duration::from_secs(20), t.wait())
+            .await
+            .expect("every answer PUBACKed")
+            .unwrap();
+    }
+    publ.disconnect().await.unwrap();
+    sub.disconnect().await.unwrap();
+}

@@ -12,6 +12,34 @@ use std::time::{Duration, Instant};
 /// journal's queue must hold a burst from many kiosks (Mosquitto's default, 1000, drops the rest).
 pub const BROKER_SETTINGS: &str = "max_queued_messages 100000\n";
 
+/// A recorded kiosk message (schema 2) of one units event, made `kiosk`'s message `seq` with its
+/// one unit in a session of its own: `session` and `event_id` are UUIDs, and the unit's id is the
+/// one its session and recipient give (the journal checks it), so it lands as one new unit.
+pub fn one_unit_message(
+    kiosk: &str,
+    seq: u64,
+    session: uuid::Uuid,
+    event_id: uuid::Uuid,
+) -> serde_json::Value {
+    const TEMPLATE: &str = include_str!("../../journal/tests/data/schema2_units.json");
+    let mut v: serde_json::Value = serde_json::from_str(TEMPLATE).expect("the recorded message");
+    v["kiosk"] = kiosk.into();
+    v["seq"] = seq.into();
+    v["event_id"] = event_id.to_string().into();
+    v["event"]["session"] = session.to_string().into();
+    v["event"]["units"][0]["session"] = session.to_string().into();
+    let recipient = v["event"]["units"][0]["recipient"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .expect("the recorded unit's recipient");
+    let id = otmetka_core::unit::UnitId::per_recipient(
+        otmetka_core::session::SessionId(session),
+        otmetka_core::people::RecipientId(recipient),
+    );
+    v["event"]["units"][0]["id"] = id.0.to_string().into();
+    v
+}
+
 /// The repository root (for `config/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -25,32 +25,15 @@ const BAD: usize = 3000;
 /// The journal's limit (`otmetka_journal::ingest::MAX_PAYLOAD`).
 const MAX_PAYLOAD: usize = 256 * 1024;
 
-const TEMPLATE: &str = include_str!("../../journal/tests/data/schema2_units.json");
-
 fn uuid(rng: &mut StdRng) -> String {
     uuid::Uuid::from_u128(rng.r#gen::<u128>()).to_string()
 }
 
 /// A units message of `kiosk` with one unit of a fresh id (it lands as one unit).
 fn units_message(rng: &mut StdRng, kiosk: &str, seq: u64) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(TEMPLATE).unwrap();
-    let session = uuid(rng);
-    v["kiosk"] = kiosk.into();
-    v["seq"] = seq.into();
-    v["event_id"] = uuid(rng).into();
-    v["event"]["session"] = session.clone().into();
-    v["event"]["units"][0]["session"] = session.clone().into();
-    let recipient = v["event"]["units"][0]["recipient"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // The id a unit of that session and recipient has (the journal checks it).
-    let id = otmetka_core::unit::UnitId::per_recipient(
-        otmetka_core::session::SessionId(session.parse().unwrap()),
-        otmetka_core::people::RecipientId(recipient.parse().unwrap()),
-    );
-    v["event"]["units"][0]["id"] = id.0.to_string().into();
-    v
+    let session = uuid::Uuid::from_u128(rng.r#gen::<u128>());
+    let event = uuid::Uuid::from_u128(rng.r#gen::<u128>());
+    otmetka_tests::site::one_unit_message(kiosk, seq, session, event)
 }
 
 fn events(kiosk: &str) -> String {

@@ -21,8 +21,12 @@ pub struct Limits {
     pub bytes: usize,
     /// A batch is committed once no message came for this long…
     pub idle: Duration,
-    /// …or once its first message has waited this long (a steady trickle still commits).
+    /// …or once its first message has waited this long (a steady trickle still commits)…
     pub age: Duration,
+    /// …or once it holds this many unacknowledged messages: the broker's window of messages in
+    /// flight to the journal (Mosquitto's `max_inflight_messages`, 20 by default), past which
+    /// nothing more comes until the journal PUBACKs — waiting out `idle` then is only lost time.
+    pub window: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +36,7 @@ impl Default for Limits {
             bytes: 8 << 20,
             idle: Duration::from_millis(2),
             age: Duration::from_millis(100),
+            window: 20,
         }
     }
 }
@@ -50,6 +55,8 @@ pub struct Batcher<T> {
     batch: Batch,
     tokens: Vec<T>,
     bytes: usize,
+    /// Messages pushed (a deferred one counts: its PUBACK waits too).
+    count: usize,
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -61,6 +68,7 @@ impl<T> Batcher<T> {
             batch: Batch::default(),
             tokens: Vec::new(),
             bytes: 0,
+            count: 0,
             first: None,
             last: None,
         }
@@ -81,7 +89,16 @@ impl<T> Batcher<T> {
                 self.bytes += j.payload.len();
                 self.batch.messages.push(j);
             }
+            Received::Deferred(d) => {
+                match self.batch.deferred.iter_mut().find(|o| {
+                    (o.site.as_str(), o.kiosk.as_str(), o.kind) == (&d.site, &d.kiosk, d.kind)
+                }) {
+                    Some(o) => o.count += d.count,
+                    None => self.batch.deferred.push(d),
+                }
+            }
         }
+        self.count += 1;
         self.tokens.extend(token);
         self.first.get_or_insert(now);
         self.last = Some(now);
@@ -92,7 +109,8 @@ impl<T> Batcher<T> {
         let Some(deadline) = self.next_deadline() else {
             return false;
         };
-        self.batch.messages.len() + self.batch.statuses.len() >= self.limits.messages
+        self.count >= self.limits.messages
+            || self.tokens.len() >= self.limits.window
             || self.bytes >= self.limits.bytes
             || now >= deadline
     }
@@ -109,6 +127,7 @@ impl<T> Batcher<T> {
             return None;
         }
         self.bytes = 0;
+        self.count = 0;
         self.first = None;
         self.last = None;
         Some(Pending {
@@ -188,6 +207,7 @@ mod tests {
             bytes: 1000,
             idle: ms(2),
             age: ms(10),
+            window: 100,
         });
         assert!(!b.is_due(t0) && b.next_deadline().is_none() && b.take().is_none());
         b.push(status("k1", "a"), Some(1), t0);
@@ -213,5 +233,41 @@ mod tests {
         b.take();
         b.push(status("k1", &"x".repeat(1000)), None, t0);
         assert!(b.is_due(t0), "full in bytes");
+    }
+
+    #[test]
+    fn a_batch_is_due_when_it_holds_the_brokers_window_and_deferred_messages_are_counts() {
+        let t0 = Instant::now();
+        let mut b: Batcher<u32> = Batcher::new(Limits {
+            window: 3,
+            ..Limits::default()
+        });
+        let deferred = |kiosk: &str| {
+            Received::Deferred(crate::ingest::Deferred {
+                site: "demo".into(),
+                kiosk: kiosk.into(),
+                kind: "deferred_rate",
+                count: 1,
+            })
+        };
+        b.push(deferred("k1"), Some(1), t0);
+        b.push(deferred("k1"), Some(2), t0);
+        assert!(!b.is_due(t0), "two of a window of three");
+        b.push(deferred("k2"), Some(3), t0);
+        assert!(
+            b.is_due(t0),
+            "the broker sends no more until these are PUBACKed"
+        );
+        let p = b.take().unwrap();
+        assert_eq!(p.tokens, [1, 2, 3]);
+        assert!(p.batch.messages.is_empty() && !p.batch.is_empty());
+        let counts: Vec<_> = p
+            .batch
+            .deferred
+            .iter()
+            .map(|d| (d.kiosk.as_str(), d.count))
+            .collect();
+        assert_eq!(counts, [("k1", 2), ("k2", 1)]);
+        assert!(b.take().is_none());
     }
 }

@@ -3,14 +3,18 @@
 //! here touches a socket, a database or the clock (instants are passed in).
 //!
 //! # Layout
+//! - [`admission`]: each kiosk's allowance; what is past it is deferred unread.
 //! - [`judge`]: one event message → accepted envelope or rejection with its reason.
 //! - [`batch`]: the [`Batcher`] that collects judged messages and status reports into one
 //!   transaction, and [`after_commit`], which says what to publish once it committed.
 
+pub mod admission;
 pub mod batch;
 pub mod judge;
+pub mod quiet;
 
 pub use crate::store::Verdict;
+pub use admission::{Admission, AdmissionLimits, Admit};
 pub use batch::{Batcher, Published, after_commit};
 pub use judge::{Incoming, MAX_PAYLOAD, judge};
 
@@ -20,13 +24,26 @@ use otmetka_core::wire::{Envelope, RejectReason};
 use otmetka_link::QoS;
 use otmetka_link::topics::{self, Topic};
 use std::collections::HashSet;
+use std::time::Instant;
 
-/// One message off the broker, classified: a kiosk's status (recorded as the latest) or an
-/// event message, judged.
+/// One message off the broker, classified: a kiosk's status (recorded as the latest), an
+/// event message, judged, or a message past its kiosk's allowance, deferred unread (only
+/// counted: the kiosk publishes it again).
 #[derive(Debug, Clone)]
 pub enum Received {
     Status(StatusReport),
     Event(Judged),
+    Deferred(Deferred),
+}
+
+/// Messages of one kiosk deferred by [`Admission`], by why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    pub site: String,
+    pub kiosk: String,
+    /// [`Admit::kind`].
+    pub kind: &'static str,
+    pub count: u64,
 }
 
 /// The largest status message taken (a kiosk's is about 300 bytes): the journal keeps the last
@@ -56,18 +73,49 @@ fn status_refusal(payload: &[u8], kiosk: &str) -> Option<RejectReason> {
 /// Kiosks whose credentials were revoked: (site, kiosk).
 pub type Revoked = HashSet<(String, String)>;
 
-/// Classifies and judges a message from `topic`, delivered with `qos`, against what the journal
-/// publishes (`documents`: the catalogue, and the rosters whose cards an enrolment must not
-/// take). An event must come with QoS 1: a QoS 0 message has no ack to hold back until it is
-/// committed, so the journal could lose it without a word; it is refused.
+/// What a message is checked against before it is read: the revoked kiosks and every kiosk's
+/// allowance.
+#[derive(Debug)]
+pub struct Gate {
+    pub revoked: Revoked,
+    pub admission: Admission,
+}
+
+impl Gate {
+    pub fn new(limits: AdmissionLimits) -> Gate {
+        Gate {
+            revoked: Revoked::new(),
+            admission: Admission::new(limits),
+        }
+    }
+}
+
+/// Classifies and judges a message from `topic`, delivered with `qos` at `now`, against what
+/// the journal publishes (`documents`: the catalogue, and the rosters whose cards an enrolment
+/// must not take). A message from a kiosk past its allowance is deferred before its payload is
+/// looked at. An event must come with QoS 1: a QoS 0 message has no ack to hold back until it
+/// is committed, so the journal could lose it without a word; it is refused.
 pub fn receive(
     topic: &str,
     payload: &[u8],
     qos: QoS,
-    revoked: &Revoked,
+    gate: &mut Gate,
     documents: &Documents,
+    now: Instant,
 ) -> Received {
     let parsed = topics::parse_topic(topic);
+    if let Some(Topic::Status { site, kiosk } | Topic::Events { site, kiosk }) = &parsed {
+        let admit = gate.admission.admit(site.as_str(), kiosk.as_str(), now);
+        if let Some(kind) = admit.kind() {
+            return Received::Deferred(Deferred {
+                site: site.as_str().to_string(),
+                kiosk: kiosk.as_str().to_string(),
+                kind,
+                count: 1,
+            });
+        }
+    }
+    let revoked = &gate.revoked;
     if let Some(Topic::Status { site, kiosk }) = &parsed {
         let (site, kiosk) = (site.as_str().to_string(), kiosk.as_str().to_string());
         return match status_refusal(payload, &kiosk) {
@@ -134,21 +182,33 @@ mod tests {
         }
     }
 
+    fn gate() -> Gate {
+        Gate::new(AdmissionLimits::default())
+    }
+
     #[test]
     fn a_status_is_recorded_only_when_it_is_a_small_status_of_its_own_kiosk() {
         let topic = "otmetka/v1/demo/kiosk/k1/status";
         let docs = documents();
         let good = br#"{"schema":2,"kiosk":"k1","presence":"online","outbox_depth":3}"#;
         assert!(matches!(
-            receive(topic, good, QoS::AtLeastOnce, &Revoked::new(), &docs),
+            receive(
+                topic,
+                good,
+                QoS::AtLeastOnce,
+                &mut gate(),
+                &docs,
+                Instant::now()
+            ),
             Received::Status(_)
         ));
         let refused = |payload: &[u8]| match receive(
             topic,
             payload,
             QoS::AtLeastOnce,
-            &Revoked::new(),
+            &mut gate(),
             &docs,
+            Instant::now(),
         ) {
             Received::Event(Judged {
                 verdict: Verdict::Reject { reason, .. },
@@ -182,7 +242,8 @@ mod tests {
             "/tests/data/schema2_units.json"
         ))
         .unwrap();
-        let verdict = |qos| match receive(topic, &payload, qos, &Revoked::new(), &docs) {
+        let verdict = |qos| match receive(topic, &payload, qos, &mut gate(), &docs, Instant::now())
+        {
             Received::Event(j) => j.verdict,
             other => panic!("{other:?}"),
         };

@@ -85,11 +85,13 @@ pub struct StatusReport {
     pub body: String,
 }
 
-/// What one transaction commits: judged event messages and status reports.
+/// What one transaction commits: judged event messages, status reports, and the counts of
+/// messages deferred past their kiosk's allowance (kept with the rejections' counts).
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub messages: Vec<Judged>,
     pub statuses: Vec<StatusReport>,
+    pub deferred: Vec<crate::ingest::Deferred>,
 }
 
 impl Batch {
@@ -97,12 +99,12 @@ impl Batch {
     pub fn of(messages: Vec<Judged>) -> Batch {
         Batch {
             messages,
-            statuses: Vec::new(),
+            ..Batch::default()
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty() && self.statuses.is_empty()
+        self.messages.is_empty() && self.statuses.is_empty() && self.deferred.is_empty()
     }
 
     pub fn len(&self) -> usize {
@@ -300,7 +302,7 @@ pub fn commit_isolating(
         Ok(acks) => return Ok(acks),
         Err(e) => e,
     };
-    if batch.messages.len() <= 1 && batch.statuses.is_empty() {
+    if batch.messages.len() <= 1 && batch.statuses.is_empty() && batch.deferred.is_empty() {
         if let Some(m) = batch.messages.first() {
             return reject_alone(store, m, &whole, now);
         }
@@ -310,11 +312,13 @@ pub fn commit_isolating(
         "a batch of {} did not commit ({whole}): one message at a time",
         batch.len()
     );
-    if !batch.statuses.is_empty() {
-        // Status reports are only the latest word of each kiosk: one that fails is dropped.
+    if !batch.statuses.is_empty() || !batch.deferred.is_empty() {
+        // Status reports are only the latest word of each kiosk, and the deferred only counts:
+        // what fails is dropped.
         let statuses = Batch {
-            messages: Vec::new(),
             statuses: batch.statuses.clone(),
+            deferred: batch.deferred.clone(),
+            ..Batch::default()
         };
         if let Err(e) = store.commit_batch(&statuses, now) {
             tracing::warn!("status reports not recorded: {e}");

@@ -144,11 +144,27 @@ pub async fn show(
             }
         }
         // Refusals in the last day: a kiosk out of date, a broken one, or someone else's.
-        let recent: Vec<&&RejectionCount> = r
+        let (deferred, recent): (Vec<&&RejectionCount>, Vec<&&RejectionCount>) = r
             .refused
             .iter()
             .filter(|c| (now - c.last).num_hours() < 24)
-            .collect();
+            .partition(|c| c.kind.starts_with("deferred_"));
+        if !deferred.is_empty() {
+            // Past its allowance (`[ingest]`): read later, when the kiosk sends them again.
+            let n: u64 = deferred.iter().map(|c| c.count).sum();
+            let daily = deferred.iter().any(|c| c.kind == "deferred_daily");
+            alerts.push(format!(
+                "{site}/{kiosk}: шлёт больше, чем журнал принимает от одного киоска — {n} сообщ. \
+                 отложено{}. Киоск пришлёт их снова, но столько не бывает даже после недель без \
+                 связи: проверьте киоск; если он в порядке, его учётные данные могли украсть — \
+                 отзовите их",
+                if daily {
+                    " (исчерпан дневной предел)"
+                } else {
+                    ""
+                }
+            ));
+        }
         if !recent.is_empty() {
             let n: u64 = recent.iter().map(|c| c.count).sum();
             let kinds: Vec<&str> = recent.iter().map(|c| refusal_kind(&c.kind)).collect();
@@ -285,6 +301,8 @@ fn refusal_kind(kind: &str) -> &'static str {
         "too_large" => "слишком большие",
         "revoked" => "после отзыва",
         "foreign" => "о чужих записях",
+        "deferred_rate" => "отложены: слишком часто",
+        "deferred_daily" => "отложены: дневной предел",
         _ => "иные",
     }
 }

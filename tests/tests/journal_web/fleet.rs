@@ -58,7 +58,7 @@ fn a_kiosk_never_heard_from_is_an_alert_and_revoking_needs_a_confirmation_and_a_
 }
 
 #[test]
-fn a_kiosk_whose_messages_the_journal_refuses_is_an_alert_with_the_count() {
+fn a_kiosk_whose_messages_the_journal_refuses_or_defers_is_an_alert_with_the_count() {
     use otmetka_journal::store::{Batch, Judged, Verdict};
     let site = Site::new();
     // Three broken messages from k7 (an out-of-date or damaged kiosk), committed as ingest does.
@@ -78,8 +78,17 @@ fn a_kiosk_whose_messages_the_journal_refuses_is_an_alert_with_the_count() {
     let now: chrono::DateTime<chrono::Utc> = "2026-12-11T13:00:00Z".parse().unwrap();
     site.rt
         .block_on(site.store.call(move |s| {
-            s.commit_batch(&Batch::of((1..=3).map(broken).collect()), now)
-                .map(drop)
+            let batch = Batch {
+                // And k5, past its allowance: counted, not read.
+                deferred: vec![otmetka_journal::ingest::Deferred {
+                    site: otmetka_tests::institution::SITE.into(),
+                    kiosk: "k5".into(),
+                    kind: "deferred_rate",
+                    count: 41_000,
+                }],
+                ..Batch::of((1..=3).map(broken).collect())
+            };
+            s.commit_batch(&batch, now).map(drop)
         }))
         .unwrap();
     let (admin, _) = site.sign_in("admin");
@@ -92,6 +101,13 @@ fn a_kiosk_whose_messages_the_journal_refuses_is_an_alert_with_the_count() {
         page.body
     );
     assert!(page.body.contains("Отклонено"));
+    assert!(
+        page.body.contains(
+            "demo/k5: шлёт больше, чем журнал принимает от одного киоска — 41000 сообщ. отложено."
+        ) && page.body.contains("41000</span> — отложены: слишком часто"),
+        "{}",
+        page.body
+    );
 }
 
 #[test]
@@ -107,12 +123,12 @@ fn a_kiosk_that_says_some_events_will_never_come_is_an_alert_naming_them() {
         .block_on(site.store.call(move |s| {
             s.commit_batch(
                 &Batch {
-                    messages: Vec::new(),
                     statuses: vec![StatusReport {
                         site: otmetka_tests::institution::SITE.into(),
                         kiosk: "k4".into(),
                         body: body.into(),
                     }],
+                    ..Batch::default()
                 },
                 now,
             )

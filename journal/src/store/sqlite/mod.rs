@@ -471,6 +471,13 @@ impl JournalStore for SqliteJournal {
         }
         // (site, kiosk, installation) → the refusals to tell that kiosk.
         let mut touched: BTreeMap<(String, String, String), Vec<Rejection>> = BTreeMap::new();
+        // (site, kiosk, kind) → messages refused or deferred in this batch.
+        let mut refusals: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+        for d in &batch.deferred {
+            *refusals
+                .entry((d.site.clone(), d.kiosk.clone(), d.kind))
+                .or_default() += d.count;
+        }
         for m in &batch.messages {
             let installation = match &m.verdict {
                 Verdict::Accept(env) => env.installation,
@@ -479,16 +486,13 @@ impl JournalStore for SqliteJournal {
             .map(|i| i.to_string())
             .unwrap_or_default();
             let key = (m.site.clone(), m.kiosk.clone(), installation.clone());
-            // Counted always; kept as one of the latest REJECTED_SAMPLE of its kind.
-            let keep = |reason: &RejectReason, seq: Option<u64>| {
+            // Counted always (once per kind and kiosk in the batch, below); kept as one of
+            // the latest REJECTED_SAMPLE of its kind (the sample trimmed once per batch).
+            let mut keep = |reason: &RejectReason, seq: Option<u64>| {
                 let kind = reason.kind();
-                tx.execute(
-                    "INSERT INTO rejected_counts (site, kiosk, kind, count, first_at, last_at)
-                     VALUES (?1, ?2, ?3, 1, ?4, ?4)
-                     ON CONFLICT (site, kiosk, kind) DO UPDATE
-                     SET count = count + 1, last_at = excluded.last_at",
-                    params![m.site, m.kiosk, kind, ts(now)],
-                )?;
+                *refusals
+                    .entry((m.site.clone(), m.kiosk.clone(), kind))
+                    .or_default() += 1;
                 tx.execute(
                     "INSERT INTO rejected
                      (site, kiosk, topic, seq, reason, payload, received_at, kind)
@@ -503,12 +507,6 @@ impl JournalStore for SqliteJournal {
                         ts(now),
                         kind
                     ],
-                )?;
-                tx.execute(
-                    "DELETE FROM rejected WHERE site = ?1 AND kiosk = ?2 AND kind = ?3
-                     AND id <= (SELECT id FROM rejected WHERE site = ?1 AND kiosk = ?2
-                                AND kind = ?3 ORDER BY id DESC LIMIT 1 OFFSET ?4)",
-                    params![m.site, m.kiosk, kind, REJECTED_SAMPLE],
                 )?;
                 Ok::<_, StoreError>(())
             };
@@ -599,6 +597,21 @@ impl JournalStore for SqliteJournal {
                     });
                 }
             }
+        }
+        for ((site, kiosk, kind), n) in &refusals {
+            tx.execute(
+                "INSERT INTO rejected_counts (site, kiosk, kind, count, first_at, last_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (site, kiosk, kind) DO UPDATE
+                 SET count = count + excluded.count, last_at = excluded.last_at",
+                params![site, kiosk, kind, n, ts(now)],
+            )?;
+            tx.execute(
+                "DELETE FROM rejected WHERE site = ?1 AND kiosk = ?2 AND kind = ?3
+                 AND id <= (SELECT id FROM rejected WHERE site = ?1 AND kiosk = ?2
+                            AND kind = ?3 ORDER BY id DESC LIMIT 1 OFFSET ?4)",
+                params![site, kiosk, kind, REJECTED_SAMPLE],
+            )?;
         }
         let mut acks = Vec::new();
         for ((site, kiosk, installation), rejected) in touched {
