@@ -4,6 +4,7 @@
 //! filled journald's share of the disk.)
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 /// The most keys held; past it, the oldest interval's are forgotten (their next line is logged).
@@ -13,8 +14,11 @@ const MAX_KEYS: usize = 10_000;
 #[derive(Debug)]
 pub struct Quiet {
     every: Duration,
-    /// (site, kiosk, kind) → when its last line was written, and lines not written since.
-    last: HashMap<(String, String, &'static str), (Instant, u64)>,
+    /// The hash of (site, kiosk, kind) → when its last line was written, and lines not written
+    /// since. A hash, so that a flood's every message allocates nothing here (two keys that
+    /// collide share their interval: a line fewer, never a message lost).
+    last: HashMap<u64, (Instant, u64)>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl Quiet {
@@ -22,6 +26,7 @@ impl Quiet {
         Quiet {
             every,
             last: HashMap::new(),
+            hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -34,7 +39,7 @@ impl Quiet {
         kind: &'static str,
         now: Instant,
     ) -> Option<u64> {
-        let key = (site.to_string(), kiosk.to_string(), kind);
+        let key = self.hasher.hash_one((site, kiosk, kind));
         match self.last.get_mut(&key) {
             Some((at, held)) if now.saturating_duration_since(*at) < self.every => {
                 *held += 1;
