@@ -324,7 +324,9 @@ impl Running {
                     }
                     ingest::Received::Status(_) => {}
                 }
-                self.batcher.push(received, m.ack, now);
+                if let Some(now_ack) = self.batcher.push(received, m.ack, now) {
+                    self.handle.ack(now_ack).await?;
+                }
             }
         }
         Ok(())

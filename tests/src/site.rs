@@ -9,8 +9,12 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// Broker settings the tests share with the shipped `config/mosquitto/mosquitto.conf`: the
-/// journal's queue must hold a burst from many kiosks (Mosquitto's default, 1000, drops the rest).
-pub const BROKER_SETTINGS: &str = "max_queued_messages 100000\n";
+/// journal's queue must hold a burst from many kiosks (Mosquitto's default, 1000, drops the
+/// rest), and [`BROKER_INFLIGHT`] messages go to it per commit.
+pub const BROKER_SETTINGS: &str = "max_queued_messages 100000\nmax_inflight_messages 200\n";
+
+/// The shipped `max_inflight_messages` (and the journal's default `[ingest] broker_inflight`).
+pub const BROKER_INFLIGHT: usize = 200;
 
 /// A recorded kiosk message (schema 2) of one units event, made `kiosk`'s message `seq` with its
 /// one unit in a session of its own: `session` and `event_id` are UUIDs, and the unit's id is the
@@ -760,4 +764,38 @@ pub fn add_journal_user(
         bail!("add-user failed: {said}");
     }
     Ok(said)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tests_broker_the_shipped_broker_and_the_journal_agree_on_the_in_flight_window() {
+        let shipped =
+            std::fs::read_to_string(repo_root().join("config/mosquitto/mosquitto.conf")).unwrap();
+        let setting = |text: &str, key: &str| -> Option<String> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+                .next_back()
+        };
+        for key in ["max_queued_messages ", "max_inflight_messages "] {
+            assert_eq!(
+                setting(BROKER_SETTINGS, key),
+                setting(&shipped, key),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            setting(&shipped, "max_inflight_messages "),
+            Some(BROKER_INFLIGHT.to_string())
+        );
+        assert_eq!(
+            otmetka_journal::config::IngestConfig::default().broker_inflight,
+            BROKER_INFLIGHT,
+            "a batch is committed once it holds the broker's window"
+        );
+    }
 }

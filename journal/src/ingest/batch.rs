@@ -24,8 +24,9 @@ pub struct Limits {
     /// …or once its first message has waited this long (a steady trickle still commits)…
     pub age: Duration,
     /// …or once it holds this many unacknowledged messages: the broker's window of messages in
-    /// flight to the journal (Mosquitto's `max_inflight_messages`, 20 by default), past which
-    /// nothing more comes until the journal PUBACKs — waiting out `idle` then is only lost time.
+    /// flight to the journal (Mosquitto's `max_inflight_messages`: 200 in the shipped config,
+    /// 20 by Mosquitto's default), past which nothing more comes until the journal PUBACKs —
+    /// waiting out `idle` then is only lost time.
     pub window: usize,
 }
 
@@ -36,7 +37,7 @@ impl Default for Limits {
             bytes: 8 << 20,
             idle: Duration::from_millis(2),
             age: Duration::from_millis(100),
-            window: 20,
+            window: 200,
         }
     }
 }
@@ -49,13 +50,18 @@ pub struct Pending<T> {
 }
 
 /// Collects received messages into a batch. `T` is the broker's acknowledgement handle.
+///
+/// A deferred message is only a count that rides with the next commit: its PUBACK goes at
+/// once (see [`Batcher::push`]), so a flood past a kiosk's allowance costs the journal no
+/// commit per broker window and drains from the broker as fast as it comes. A count lost in a
+/// crash before that commit is only a count (the kiosk publishes the messages again).
 #[derive(Debug)]
 pub struct Batcher<T> {
     limits: Limits,
     batch: Batch,
     tokens: Vec<T>,
     bytes: usize,
-    /// Messages pushed (a deferred one counts: its PUBACK waits too).
+    /// Messages pushed that wait for the commit (not the deferred).
     count: usize,
     first: Option<Instant>,
     last: Option<Instant>,
@@ -74,8 +80,13 @@ impl<T> Batcher<T> {
         }
     }
 
-    /// Adds a message received at `now`; `token` is PUBACKed after the commit.
-    pub fn push(&mut self, received: Received, token: Option<T>, now: Instant) {
+    /// Adds a message received at `now`; `token` is PUBACKed after the commit, except a
+    /// deferred message's, which is handed back to be PUBACKed now. Mosquitto frees an
+    /// in-flight slot by packet id, so a PUBACK ahead of earlier ones it holds is taken.
+    #[must_use = "a returned token is PUBACKed now"]
+    pub fn push(&mut self, received: Received, token: Option<T>, now: Instant) -> Option<T> {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
         match received {
             Received::Status(s) => {
                 self.bytes += s.body.len();
@@ -96,12 +107,12 @@ impl<T> Batcher<T> {
                     Some(o) => o.count += d.count,
                     None => self.batch.deferred.push(d),
                 }
+                return token;
             }
         }
         self.count += 1;
         self.tokens.extend(token);
-        self.first.get_or_insert(now);
-        self.last = Some(now);
+        None
     }
 
     /// Whether the batch should be committed now.
@@ -210,13 +221,16 @@ mod tests {
             window: 100,
         });
         assert!(!b.is_due(t0) && b.next_deadline().is_none() && b.take().is_none());
-        b.push(status("k1", "a"), Some(1), t0);
+        assert_eq!(b.push(status("k1", "a"), Some(1), t0), None);
         assert_eq!(b.next_deadline(), Some(t0 + ms(2)));
         assert!(!b.is_due(t0 + ms(1)));
         assert!(b.is_due(t0 + ms(2)), "quiet for 2 ms");
         // A trickle every millisecond keeps it open until it is 10 ms old.
         for i in 1..12 {
-            b.push(status("k1", "a"), Some(i), t0 + ms(u64::from(i)));
+            assert_eq!(
+                b.push(status("k1", "a"), Some(i), t0 + ms(u64::from(i))),
+                None
+            );
         }
         assert_eq!(b.next_deadline(), Some(t0 + ms(10)));
         let p = b.take().unwrap();
@@ -227,17 +241,19 @@ mod tests {
         );
         assert_eq!(p.tokens.len(), 12, "every PUBACK waits for the commit");
         for k in ["k1", "k2", "k3"] {
-            b.push(status(k, "a"), None, t0);
+            let _ = b.push(status(k, "a"), None, t0);
         }
         assert!(b.is_due(t0), "full");
         b.take();
-        b.push(status("k1", &"x".repeat(1000)), None, t0);
+        let _ = b.push(status("k1", &"x".repeat(1000)), None, t0);
         assert!(b.is_due(t0), "full in bytes");
     }
 
     #[test]
-    fn a_batch_is_due_when_it_holds_the_brokers_window_and_deferred_messages_are_counts() {
+    fn a_batch_is_due_when_it_holds_the_brokers_window_and_deferred_messages_are_counts_acked_now()
+    {
         let t0 = Instant::now();
+        let ms = Duration::from_millis;
         let mut b: Batcher<u32> = Batcher::new(Limits {
             window: 3,
             ..Limits::default()
@@ -250,16 +266,26 @@ mod tests {
                 count: 1,
             })
         };
-        b.push(deferred("k1"), Some(1), t0);
-        b.push(deferred("k1"), Some(2), t0);
+        // A flood past the allowance: each PUBACK at once, none fills the window, and the
+        // counts commit on the batch's age.
+        for (i, k) in ["k1", "k1", "k2", "k1"].into_iter().enumerate() {
+            assert_eq!(b.push(deferred(k), Some(i as u32), t0), Some(i as u32));
+        }
+        assert!(!b.is_due(t0), "deferred messages hold no window");
+        assert!(
+            b.is_due(t0 + ms(100)),
+            "their counts commit on the batch's age"
+        );
+        let _ = b.push(status("k3", "a"), Some(10), t0);
+        let _ = b.push(status("k4", "a"), Some(11), t0);
         assert!(!b.is_due(t0), "two of a window of three");
-        b.push(deferred("k2"), Some(3), t0);
+        let _ = b.push(status("k5", "a"), Some(12), t0);
         assert!(
             b.is_due(t0),
             "the broker sends no more until these are PUBACKed"
         );
         let p = b.take().unwrap();
-        assert_eq!(p.tokens, [1, 2, 3]);
+        assert_eq!(p.tokens, [10, 11, 12], "only what the commit holds waits");
         assert!(p.batch.messages.is_empty() && !p.batch.is_empty());
         let counts: Vec<_> = p
             .batch
@@ -267,7 +293,7 @@ mod tests {
             .iter()
             .map(|d| (d.kiosk.as_str(), d.count))
             .collect();
-        assert_eq!(counts, [("k1", 2), ("k2", 1)]);
+        assert_eq!(counts, [("k1", 3), ("k2", 1)]);
         assert!(b.take().is_none());
     }
 }

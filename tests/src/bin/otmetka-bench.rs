@@ -154,17 +154,21 @@ fn checkin(session: SessionId, i: u64) -> Event {
 
 /// A journal for site "bench" in `jdir`, with a small roster of its own written into `dir` (the
 /// sample roster is site "demo"'s, which the journal refuses for "bench").
+/// A journal for site "bench" with ten people, `extra_toml` appended to its config.
 fn bench_journal(
     dir: &Path,
     jdir: &Path,
     port: u16,
+    extra_toml: &str,
 ) -> Result<otmetka_tests::site::JournalProcess> {
     let roster = dir.join("roster.toml");
     std::fs::write(
         &roster,
         otmetka_tests::site::load_roster_toml("bench", 10, "004-5.1"),
     )?;
-    otmetka_tests::site::JournalProcess::start(jdir, port, &["bench"], Some(&roster))
+    let text =
+        otmetka_tests::site::JournalProcess::config_text(jdir, port, &["bench"], Some(&roster))?;
+    otmetka_tests::site::JournalProcess::start_with_config(jdir, &format!("{text}\n{extra_toml}"))
 }
 
 fn open_store(db: &Path) -> Result<(Store, SessionId)> {
@@ -468,7 +472,7 @@ mod feed {
             let mosq = N as f64 / t.elapsed().as_secs_f64();
             // (2) The journal: the same messages, timed until its ack says all are committed.
             let jdir = dir.join("journal");
-            let journal = super::bench_journal(dir, &jdir, broker.port)?;
+            let journal = super::bench_journal(dir, &jdir, broker.port, "")?;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let (acks, mut acks_ev) = client(broker.port, "bench-acks").await?;
             let f1 = topics::acks(&site, &Id::new("b1").context("id")?);

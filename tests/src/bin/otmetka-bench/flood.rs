@@ -4,12 +4,20 @@
 //! flooder got through the broker; how long the journal took to catch up after it; the
 //! journal's peak resident memory (`VmHWM`) and its database's growth.
 //!
+//! All of it twice, with the broker's in-flight window to the journal at Mosquitto's default (20)
+//! and at the shipped config's (200): the journal PUBACKs a stored message after its commit, so
+//! the window bounds how fast it drains the broker's queue while it stores a burst.
+//!
 //! Floods, [`FLOOD_SECS`] s each, as fast as the broker takes them (500 QoS 1 publishes in
 //! flight):
 //! - `garbage`: 4 KiB that is not JSON, on the flooder's own events topic (what a broken or
 //!   hostile kiosk can send; refused, counted, a capped sample kept);
-//! - `valid`: well-formed check-ins with fresh seqs (what a stolen kiosk's credential can send
-//!   that the journal must take: each is stored).
+//! - `valid`: well-formed check-ins with fresh seqs (what a stolen kiosk's credential can send:
+//!   the journal stores up to the credential's allowance, `[ingest]` in journal.toml, and counts
+//!   the rest as deferred without reading them).
+//!
+//! After each flood the bench reads from the journal's database what became of the flooder's
+//! messages: how many were stored, how many counted by kind.
 //!
 //! The good kiosk sends a check-in every [`GOOD_EVERY`] throughout.
 
@@ -41,17 +49,36 @@ enum Flood {
 /// Every ack the good kiosk got: (committed seq, when).
 type Acks = Arc<Mutex<Vec<(u64, Instant)>>>;
 
+/// The broker's in-flight windows to the journal measured (Mosquitto's `max_inflight_messages`,
+/// the journal's `[ingest] broker_inflight`): Mosquitto's default, then the shipped config's.
+const WINDOWS: [usize; 2] = [20, otmetka_tests::site::BROKER_INFLIGHT];
+
 pub fn run() -> Result<()> {
+    println!("flood bench: machine: {}", machine());
+    for window in WINDOWS {
+        println!("broker in-flight window to the journal: {window}");
+        run_with(window)?;
+    }
+    Ok(())
+}
+
+fn run_with(window: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let broker = Broker::start_quiet(otmetka_tests::site::BROKER_SETTINGS)?;
+    let broker = Broker::start_quiet(&format!(
+        "max_queued_messages 100000\nmax_inflight_messages {window}\n"
+    ))?;
     let jdir = dir.path().join("journal");
-    let mut journal = bench_journal(dir.path(), &jdir, broker.port)?;
+    let mut journal = bench_journal(
+        dir.path(),
+        &jdir,
+        broker.port,
+        &format!("[ingest]\nbroker_inflight = {window}\n"),
+    )?;
     let pid = journal.pid().context("the journal's pid")?;
-    println!("flood bench: machine: {}", machine());
     rt.block_on(async {
         // The journal subscribes as it starts: give it the moment.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -156,6 +183,19 @@ pub fn run() -> Result<()> {
                         ),
                     }
                 )),
+            );
+            let (stored, counted) = flooder_fate(&jdir, flooder.as_str())?;
+            println!(
+                "    the flooder's messages in the journal: {stored} stored; counted, not stored: {}",
+                if counted.is_empty() {
+                    "none".to_string()
+                } else {
+                    counted
+                        .iter()
+                        .map(|(k, n)| format!("{n} {k}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             );
             let hwm = peak_kib(pid);
             println!(
@@ -274,6 +314,26 @@ fn peak_kib(pid: u32) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// What became of one flooder's messages, read from the journal's database: how many it stored
+/// and, by kind, how many it counted without storing (refused or deferred past the allowance).
+fn flooder_fate(dir: &std::path::Path, kiosk: &str) -> Result<(u64, Vec<(String, u64)>)> {
+    let db = rusqlite::Connection::open_with_flags(
+        dir.join("journal.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    let stored = db.query_row(
+        "SELECT count(*) FROM messages WHERE kiosk = ?1",
+        [kiosk],
+        |r| r.get(0),
+    )?;
+    let mut q =
+        db.prepare("SELECT kind, count FROM rejected_counts WHERE kiosk = ?1 ORDER BY count DESC")?;
+    let counted = q
+        .query_map([kiosk], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((stored, counted))
 }
 
 /// Bytes of the journal's database files (`journal.db`, `-wal`, `-shm`).
