@@ -175,6 +175,9 @@ pub struct KioskConfig {
     /// The power and the SD card's space (`crate::health`).
     #[serde(default)]
     pub health: crate::health::HealthConfig,
+    /// The backlight and when the idle screen goes dark (`crate::display`).
+    #[serde(default)]
+    pub display: crate::display::DisplayConfig,
 }
 
 /// `outputs`: the lights, buzzer and relay that follow each tap result.

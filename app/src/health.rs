@@ -1,5 +1,5 @@
-//! The Pi's power and the data partition's free space, as the diagnostics screen and `ctl
-//! status` show them (the Pi issue, point 4): a weak power supply corrupts SD cards and resets
+//! The Pi's power, the data partition's free space and the sound device, as the diagnostics
+//! screen and `ctl status` show them (the Pi issue, point 4): a weak power supply corrupts SD cards and resets
 //! the board, a full card stops check-ins being recorded, and neither says so by itself.
 //!
 //! - Power: the Raspberry Pi's firmware reports under-voltage through the `rpi_volt` hwmon
@@ -73,6 +73,8 @@ pub struct Health {
     pub power: Power,
     /// `None`: the directory could not be asked.
     pub space: Option<Space>,
+    /// What the sound device did last (the Pi issue, point 7).
+    pub sound: crate::sound::SoundState,
 }
 
 /// Reads the health; keeps whether under-voltage was seen.
@@ -85,6 +87,7 @@ pub struct Probe {
     data_dir: PathBuf,
     low_space_mb: u64,
     seen_low: bool,
+    sound: Option<crate::sound::SoundWatch>,
 }
 
 /// The `in0_lcrit_alarm` of the `rpi_volt` device under `hwmon_dir`, if there is one.
@@ -120,7 +123,14 @@ impl Probe {
             data_dir: data_dir.to_path_buf(),
             low_space_mb: cfg.low_space_mb,
             seen_low: false,
+            sound: None,
         }
+    }
+
+    /// Reads the sound player's state too.
+    pub fn with_sound(mut self, sound: crate::sound::SoundWatch) -> Probe {
+        self.sound = Some(sound);
+        self
     }
 
     /// Reads the sensor and the space now.
@@ -158,7 +168,15 @@ impl Probe {
                 low: free_mb < self.low_space_mb,
             }
         });
-        Health { power, space }
+        Health {
+            power,
+            space,
+            sound: self
+                .sound
+                .as_ref()
+                .map(crate::sound::SoundWatch::get)
+                .unwrap_or_default(),
+        }
     }
 }
 

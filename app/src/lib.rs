@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod crash;
+pub mod display;
 pub mod feed;
 pub mod health;
 pub mod kiosk;

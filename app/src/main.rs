@@ -197,7 +197,14 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    kiosk.watch_health(otmetka_app::health::Probe::new(&cfg.health, data_dir));
+    // The prompts' player, started now so the health probe reads its device from the first tick.
+    let sound = cfg.sound.to_sound_config();
+    tracing::info!(sink = ?sound.sink, "prompts are played");
+    let player = Player::new();
+    player.probe(&sound);
+    kiosk.watch_health(
+        otmetka_app::health::Probe::new(&cfg.health, data_dir).with_sound(player.watch()),
+    );
     if let Some(file) = &cfg.roster_file {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the roster file {}", file.display()))?;
@@ -235,10 +242,15 @@ fn run(config_path: &Path, headless: bool) -> Result<()> {
         facts,
         now,
     );
-    let sound = cfg.sound.to_sound_config();
-    tracing::info!(sink = ?sound.sink, "prompts are played");
+    // Headless: only a backlight named in the config (the tests' directory); sysfs is not ours.
+    if !headless || cfg.display.backlight_dir.is_some() {
+        screens.blank_with(otmetka_app::display::Blanker::of_config(
+            &cfg.display,
+            std::time::Instant::now(),
+        ));
+    }
     let observer = screens.observer(Outputs {
-        sound: Some((Player::new(), sound)),
+        sound: Some((player, sound)),
         signal: open_outputs(&cfg.outputs)?,
         hold: std::time::Duration::from_secs(3),
     });

@@ -13,7 +13,7 @@
 //! button or with a staff card, and fall back to the idle screen after two minutes untouched.
 
 use crate::kiosk::{Command, Facts, Input, Internal, KioskError, Reply, StartChoice};
-use crate::sound::{Player, SoundConfig};
+use crate::sound::{Player, SoundConfig, SoundState};
 use crate::texts::{Lang, Texts};
 use crate::ui::UiRemote;
 use crate::ui::view::{
@@ -446,6 +446,20 @@ impl Flow {
                 ),
                 !s.low,
             ));
+        }
+        if let Some(key) = match self.facts.health.sound {
+            SoundState::NotUsed => None,
+            SoundState::Unchecked => Some("diag.sound.unchecked"),
+            SoundState::Fine => Some("diag.sound.fine"),
+            SoundState::Missing => Some("diag.sound.missing"),
+            SoundState::Busy => Some("diag.sound.busy"),
+            SoundState::Failed => Some("diag.sound.failed"),
+        } {
+            let ok = matches!(
+                self.facts.health.sound,
+                SoundState::Fine | SoundState::Unchecked
+            );
+            lines.push(line("diag.sound", t.get(key), ok));
         }
         lines.push(match &self.facts.feed {
             Some((true, broker)) => line(
@@ -1009,6 +1023,11 @@ impl Flow {
         self.held_until.is_some()
     }
 
+    /// Whether the screen may go dark: the idle screen, no session open, no result up.
+    pub fn may_blank(&self) -> bool {
+        self.mode == Mode::Idle && self.facts.session.is_none() && !self.held()
+    }
+
     /// When the flow next acts by itself: a held result ends, or an untouched instructor's
     /// screen times out ([`INSTRUCTOR_TIMEOUT`] after the last touch). `None`: nothing waits.
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -1087,11 +1106,17 @@ struct Glue {
     now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// The worker, once events are forwarded to it: the timeout's sign-out goes there.
     worker: Mutex<Option<WorkerHandle>>,
+    /// The backlight's blanking (never, until [`Screens::blank_with`]).
+    blank: Mutex<crate::display::Blanker>,
 }
 
 impl Glue {
     fn lock(&self) -> std::sync::MutexGuard<'_, Flow> {
         self.flow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn blank(&self) -> std::sync::MutexGuard<'_, crate::display::Blanker> {
+        self.blank.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Shows `view`, which is a result held until `held` if given (called with the flow
@@ -1159,7 +1184,9 @@ fn drive(glue: std::sync::Weak<Glue>) {
                 g.show(&mut flow, view, None);
             }
         }
+        let may_blank = flow.may_blank();
         drop(flow);
+        g.blank().tick(Instant::now(), may_blank);
         g.send(inputs);
     }
 }
@@ -1204,6 +1231,7 @@ impl Screens {
             remote,
             now,
             worker: Mutex::new(None),
+            blank: Mutex::new(crate::display::Blanker::default()),
         });
         {
             let mut flow = glue.lock();
@@ -1244,6 +1272,10 @@ impl Screens {
             let Some(shown) = shown else {
                 return;
             };
+            if !matches!(cmd, Input::Internal(Internal::Tick)) {
+                // A card, an enrolment request, a command: someone is at the kiosk.
+                let _ = glue.blank().activity(Instant::now());
+            }
             if let Some(view) = &shown.tap {
                 if let Some((player, config)) = &out.sound {
                     player.play(&view.prompt, config);
@@ -1267,6 +1299,11 @@ impl Screens {
     /// to the worker (and come back through the observer). Returns the first refusal.
     pub fn act(&self, ev: UiEvent, worker: &WorkerHandle) -> Result<(), String> {
         let glue = &self.glue;
+        if glue.blank().activity(Instant::now()) {
+            // A touch on the dark screen only lights it.
+            tracing::debug!(?ev, "the screen woke: not taken as a press");
+            return Ok(());
+        }
         let cmds = {
             let mut flow = glue.lock();
             flow.touched(Instant::now());
@@ -1289,6 +1326,16 @@ impl Screens {
             }
         }
         first_err
+    }
+
+    /// Blanks the screen as `blanker` says from now on (`[display]`).
+    pub fn blank_with(&self, blanker: crate::display::Blanker) {
+        *self.glue.blank() = blanker;
+    }
+
+    /// Whether the screen is dark now.
+    pub fn blanked(&self) -> bool {
+        self.glue.blank().blanked()
     }
 
     /// Forwards what people do on the screens to [`Screens::act`], on a thread of its own.
@@ -1439,6 +1486,7 @@ mod tests {
             lines(Health {
                 power: Power::WasLow,
                 space: Some(space(21_913, false)),
+                ..Health::default()
             }),
             vec![
                 line(
@@ -1453,6 +1501,7 @@ mod tests {
             lines(Health {
                 power: Power::Low,
                 space: Some(space(150, true)),
+                ..Health::default()
             }),
             vec![
                 line(
@@ -1462,6 +1511,43 @@ mod tests {
                 ),
                 line("Карта памяти", "мало места: 0,1 ГБ из 29,1 ГБ", false),
             ]
+        );
+    }
+
+    #[test]
+    fn the_diagnostics_say_when_the_sound_device_is_missing_or_busy() {
+        use crate::health::Health;
+        let sound = |sound: SoundState| -> Option<(String, bool)> {
+            flow(Facts {
+                health: Health {
+                    sound,
+                    ..Health::default()
+                },
+                ..Facts::default()
+            })
+            .diagnostics()
+            .lines
+            .into_iter()
+            .find(|l| l.label == "Звук")
+            .map(|l| (l.value, l.ok))
+        };
+        let said = |v: &str, ok: bool| Some((v.to_string(), ok));
+        assert_eq!(sound(SoundState::NotUsed), None, "headless: no device");
+        assert_eq!(sound(SoundState::Fine), said("работает", true));
+        assert_eq!(
+            sound(SoundState::Missing),
+            said("нет устройства: проверьте колонку и кабель", false)
+        );
+        assert_eq!(
+            sound(SoundState::Busy),
+            said(
+                "устройство занято другой программой: перезапустите киоск",
+                false
+            )
+        );
+        assert_eq!(
+            sound(SoundState::Failed),
+            said("не играет: подробности в журнале системы", false)
         );
     }
 

@@ -12,6 +12,11 @@
 //! WAVs to a [`Sink`]: `aplay` (alsa-utils) on the kiosk, a directory for tests and headless
 //! demos, or nothing. A newer prompt replaces the ones still waiting: a person tapping twice
 //! hears the latest answer, not a backlog.
+//!
+//! The player keeps what the sound device did last ([`SoundState`]: fine, missing, busy, failed),
+//! read from aplay's exit and its message; the kiosk's health carries it to the diagnostics
+//! screen and `ctl status`, so a speaker unplugged or a device another program holds is seen,
+//! not silent. At start the player plays 20 ms of silence to learn it before the first tap.
 
 use crate::ui::view::Prompt;
 use otmetka_core::decision::Tone;
@@ -89,6 +94,76 @@ pub enum SoundError {
     Tts { cmd: String, why: String },
     #[error("player {cmd}: {why}")]
     Play { cmd: String, why: String },
+    #[error("cannot start the player {cmd}: {why}")]
+    NoPlayer { cmd: String, why: String },
+}
+
+/// What the sound device did the last time the player used it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoundState {
+    /// Not played through a device (headless, a directory of WAVs, silent).
+    #[default]
+    NotUsed,
+    /// A device, not tried yet.
+    Unchecked,
+    Fine,
+    /// No such device: unplugged, the wrong `device`, no sound card.
+    Missing,
+    /// Another program holds the device.
+    Busy,
+    /// It failed otherwise (the log says how).
+    Failed,
+}
+
+impl SoundState {
+    /// How a failed aplay's message reads (its `audio open error: …` is the C library's
+    /// `strerror`, in English whatever the locale: the player runs with `LC_ALL=C`).
+    pub fn of_failure(message: &str) -> SoundState {
+        if message.contains("Device or resource busy") {
+            SoundState::Busy
+        } else if [
+            "No such file or directory",
+            "No such device",
+            "no soundcards found",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
+        {
+            SoundState::Missing
+        } else {
+            SoundState::Failed
+        }
+    }
+}
+
+/// A shared view of the player's [`SoundState`] (the health probe reads it on each tick).
+#[derive(Debug, Clone, Default)]
+pub struct SoundWatch(std::sync::Arc<std::sync::Mutex<SoundState>>);
+
+impl SoundWatch {
+    pub fn get(&self) -> SoundState {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set(&self, state: SoundState) {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if *s != state {
+            match state {
+                SoundState::Fine if *s != SoundState::Unchecked => {
+                    tracing::info!("the sound device plays again")
+                }
+                SoundState::Missing | SoundState::Busy | SoundState::Failed => {
+                    tracing::error!(
+                        ?state,
+                        "the sound device does not play: the prompts are silent"
+                    )
+                }
+                _ => {}
+            }
+        }
+        *s = state;
+    }
 }
 
 /// One part of a prompt.
@@ -264,11 +339,12 @@ fn aplay(device: &Option<String>, wav: &[u8]) -> Result<(), SoundError> {
     }
     let mut child = cmd
         .arg("-")
+        .env("LC_ALL", "C")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| SoundError::Play {
+        .map_err(|e| SoundError::NoPlayer {
             cmd: "aplay".into(),
             why: e.to_string(),
         })?;
@@ -282,9 +358,14 @@ fn aplay(device: &Option<String>, wav: &[u8]) -> Result<(), SoundError> {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => {
+                // It has exited: what it said is all in the pipe (a line or two).
+                let mut said = String::new();
+                if let Some(mut err) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut err, &mut said);
+                }
                 return Err(SoundError::Play {
                     cmd: "aplay".into(),
-                    why: format!("exit status {status}"),
+                    why: format!("{status}: {}", said.trim()),
                 });
             }
             Ok(None) if started.elapsed() > PROCESS_LIMIT => {
@@ -311,11 +392,14 @@ fn aplay(device: &Option<String>, wav: &[u8]) -> Result<(), SoundError> {
 pub struct Player {
     tx: Option<mpsc::Sender<Job>>,
     worker: Option<std::thread::JoinHandle<()>>,
+    watch: SoundWatch,
 }
 
 #[derive(Debug)]
 enum Job {
     Play(Vec<Piece>, SoundConfig),
+    /// Plays a moment of silence to learn the device's state.
+    Probe(SoundConfig),
     /// Answers when every job before it is done (tests, shutdown).
     Flush(mpsc::Sender<()>),
 }
@@ -324,6 +408,8 @@ impl Player {
     /// Starts the worker. Errors while playing are logged to stderr and never stop the kiosk.
     pub fn new() -> Player {
         let (tx, rx) = mpsc::channel::<Job>();
+        let watch = SoundWatch::default();
+        let state = watch.clone();
         let worker = std::thread::Builder::new()
             .name("sound".into())
             .spawn(move || {
@@ -333,20 +419,37 @@ impl Player {
                     while let Job::Play(..) = job {
                         match rx.try_recv() {
                             Ok(next @ Job::Play(..)) => job = next,
-                            Ok(flush @ Job::Flush(_)) => {
-                                play_job(&job, &mut seq);
-                                job = flush;
+                            Ok(other) => {
+                                play_job(&job, &mut seq, &state);
+                                job = other;
                             }
                             Err(_) => break,
                         }
                     }
-                    play_job(&job, &mut seq);
+                    play_job(&job, &mut seq, &state);
                 }
             })
             .ok();
         Player {
             tx: worker.as_ref().map(|_| tx),
             worker,
+            watch,
+        }
+    }
+
+    /// What the sound device did last, as the health probe reads it.
+    pub fn watch(&self) -> SoundWatch {
+        self.watch.clone()
+    }
+
+    /// Plays 20 ms of silence through `config`'s sink (returns at once): the state is known
+    /// before the first prompt.
+    pub fn probe(&self, config: &SoundConfig) {
+        if let Some(tx) = &self.tx {
+            if matches!(config.sink, Sink::Aplay { .. }) {
+                self.watch.set(SoundState::Unchecked);
+            }
+            let _ = tx.send(Job::Probe(config.clone()));
         }
     }
 
@@ -383,19 +486,75 @@ impl Drop for Player {
     }
 }
 
-fn play_job(job: &Job, seq: &mut u32) {
+fn play_job(job: &Job, seq: &mut u32, state: &SoundWatch) {
     match job {
         Job::Flush(done) => {
             let _ = done.send(());
         }
+        Job::Probe(config) => {
+            if let Sink::Aplay { device } = &config.sink {
+                let played = aplay(device, &silence(20));
+                if let Err(e) = &played {
+                    tracing::warn!("sound: the device at start: {e}");
+                }
+                state.set(device_state(&played));
+            }
+        }
         Job::Play(pieces, config) => {
             for piece in pieces {
-                if let Err(e) = play_piece(piece, config, seq) {
-                    eprintln!("sound: {e}");
+                let played = play_piece(piece, config, seq);
+                if let Err(e) = &played {
+                    tracing::warn!("sound: {e}");
+                }
+                if matches!(config.sink, Sink::Aplay { .. }) {
+                    // A clip or a name that could not be made says nothing of the device.
+                    if !matches!(
+                        played,
+                        Err(SoundError::Read { .. }
+                            | SoundError::Format(_)
+                            | SoundError::Tts { .. })
+                    ) {
+                        state.set(device_state(&played));
+                    }
                 }
             }
         }
     }
+}
+
+/// The device's state after a play through it.
+fn device_state(played: &Result<(), SoundError>) -> SoundState {
+    match played {
+        Ok(()) => SoundState::Fine,
+        Err(SoundError::Play { why, .. }) => SoundState::of_failure(why),
+        Err(_) => SoundState::Failed,
+    }
+}
+
+/// A WAV of `ms` milliseconds of silence.
+fn silence(ms: usize) -> Vec<u8> {
+    pcm_wav(&vec![0; 16 * ms])
+}
+
+/// 16 kHz mono 16-bit samples as a WAV.
+fn pcm_wav(samples: &[i16]) -> Vec<u8> {
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+    let mut v = Vec::with_capacity(44 + data.len());
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&len.saturating_add(36).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    v.extend_from_slice(&1u16.to_le_bytes()); // mono
+    v.extend_from_slice(&16000u32.to_le_bytes());
+    v.extend_from_slice(&32000u32.to_le_bytes());
+    v.extend_from_slice(&2u16.to_le_bytes());
+    v.extend_from_slice(&16u16.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&len.to_le_bytes());
+    v.extend_from_slice(&data);
+    v
 }
 
 fn play_piece(piece: &Piece, config: &SoundConfig, seq: &mut u32) -> Result<(), SoundError> {
@@ -437,22 +596,7 @@ mod tests {
     use crate::texts::Lang;
 
     fn wav(samples: &[i16]) -> Vec<u8> {
-        let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut v = Vec::new();
-        v.extend_from_slice(b"RIFF");
-        v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-        v.extend_from_slice(b"WAVEfmt ");
-        v.extend_from_slice(&16u32.to_le_bytes());
-        v.extend_from_slice(&1u16.to_le_bytes());
-        v.extend_from_slice(&1u16.to_le_bytes());
-        v.extend_from_slice(&16000u32.to_le_bytes());
-        v.extend_from_slice(&32000u32.to_le_bytes());
-        v.extend_from_slice(&2u16.to_le_bytes());
-        v.extend_from_slice(&16u16.to_le_bytes());
-        v.extend_from_slice(b"data");
-        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        v.extend_from_slice(&data);
-        v
+        pcm_wav(samples)
     }
 
     fn prompt(name: Option<&str>) -> Prompt {
@@ -536,6 +680,57 @@ mod tests {
             .filter(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 1000)
             .count();
         assert!(loud > 1000, "nearly silent: {loud} loud samples");
+    }
+
+    #[test]
+    fn a_missing_or_busy_sound_device_is_told_from_aplays_message() {
+        let said = |m: &str| SoundState::of_failure(m);
+        assert_eq!(
+            said("exit status: 1: aplay: main:831: audio open error: Device or resource busy"),
+            SoundState::Busy
+        );
+        assert_eq!(
+            said(
+                "exit status: 1: ALSA lib confmisc.c:165:(snd_config_get_card) Cannot get card index for 5\naplay: main:831: audio open error: No such file or directory"
+            ),
+            SoundState::Missing
+        );
+        assert_eq!(
+            said("exit status: 1: aplay: no soundcards found..."),
+            SoundState::Missing
+        );
+        assert_eq!(said("exit status: 1: underrun!!!"), SoundState::Failed);
+        // aplay itself not installed is the package's fault, not the speaker's.
+        let no_player = Err(SoundError::NoPlayer {
+            cmd: "aplay".into(),
+            why: "No such file or directory (os error 2)".into(),
+        });
+        assert_eq!(device_state(&no_player), SoundState::Failed);
+        assert_eq!(device_state(&Ok(())), SoundState::Fine);
+    }
+
+    #[test]
+    fn the_real_aplay_on_a_card_that_is_not_there_shows_the_device_missing() {
+        let player = Player::new();
+        let watch = player.watch();
+        assert_eq!(watch.get(), SoundState::NotUsed);
+        let mut config = SoundConfig::new("config/sounds");
+        config.sink = Sink::Aplay {
+            device: Some("hw:CARD=OtmetkaNoSuchCard".into()),
+        };
+        player.probe(&config);
+        assert!(player.flush(Duration::from_secs(20)));
+        assert_eq!(
+            watch.get(),
+            SoundState::Missing,
+            "alsa-utils is installed by ./run; the card does not exist"
+        );
+        // A directory sink plays through no device: the state stays as it was.
+        let out = tempfile::tempdir().unwrap();
+        config.sink = Sink::Dir(out.path().to_path_buf());
+        player.play(&prompt(None), &config);
+        assert!(player.flush(Duration::from_secs(20)));
+        assert_eq!(watch.get(), SoundState::Missing);
     }
 
     #[test]

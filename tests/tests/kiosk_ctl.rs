@@ -416,3 +416,56 @@ fn under_voltage_and_the_free_space_are_in_the_status() {
         k.log()
     );
 }
+
+/// The Pi issue, points 5 and 7, through the real binary: the idle screen goes dark through a
+/// backlight directory laid out as sysfs, a card lights it again; a sound card that is not
+/// there is in the kiosk's status (what the diagnostics screen shows), not silent.
+#[test]
+fn the_idle_screen_goes_dark_a_card_lights_it_and_a_missing_sound_card_is_in_the_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let bl = dir.path().join("backlight");
+    std::fs::create_dir_all(&bl).unwrap();
+    std::fs::write(bl.join("max_brightness"), "255\n").unwrap();
+    std::fs::write(bl.join("brightness"), "200\n").unwrap();
+    std::fs::write(bl.join("bl_power"), "0\n").unwrap();
+    let power = || {
+        std::fs::read_to_string(bl.join("bl_power"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let k = KioskProcess::start(
+        dir.path(),
+        "demo",
+        "kiosk-1",
+        &format!(
+            "[display]\nbacklight_dir = {bl:?}\nblank_after_s = 2\n\
+             [sound]\nsink = \"aplay\"\ndevice = \"hw:CARD=OtmetkaNoSuchCard\"\n"
+        ),
+    )
+    .unwrap();
+    otmetka_tests::site::wait_for("the idle screen dark", 30, || {
+        (power() == "4").then_some(())
+    });
+    // A card: recorded and answered as always, and the screen lit for its answer.
+    let _ = tap(&k, "00000000");
+    otmetka_tests::site::wait_for("the screen lit by the card", 10, || {
+        (power() == "0").then_some(())
+    });
+    assert_eq!(
+        std::fs::read_to_string(bl.join("brightness"))
+            .unwrap()
+            .trim(),
+        "200",
+        "back at the level it had"
+    );
+    // And dark again once nobody is there.
+    otmetka_tests::site::wait_for("dark again", 30, || (power() == "4").then_some(()));
+    let sound = otmetka_tests::site::wait_for("the sound card's state", 30, || {
+        let Reply::Status(s) = k.call(Command::Status).unwrap() else {
+            panic!("not a status")
+        };
+        (s.sound != otmetka_app::sound::SoundState::Unchecked).then_some(s.sound)
+    });
+    assert_eq!(sound, otmetka_app::sound::SoundState::Missing);
+}

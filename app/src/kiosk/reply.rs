@@ -54,6 +54,9 @@ pub struct StatusReply {
     /// The data partition's free space, where it could be asked.
     #[serde(default)]
     pub space: Option<crate::health::Space>,
+    /// The sound device: `fine`, `missing`, `busy`, `failed`, `unchecked`, `not_used`.
+    #[serde(default)]
+    pub sound: crate::sound::SoundState,
 }
 
 fn yes() -> bool {

@@ -144,6 +144,7 @@ impl Kiosk {
             },
             power: self.health.power,
             space: self.health.space,
+            sound: self.health.sound,
         })
     }
 }
