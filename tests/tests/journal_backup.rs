@@ -281,7 +281,14 @@ fn a_restore_is_refused_while_the_journal_runs_and_for_a_file_that_is_not_a_whol
     wait_for("the journal's pages", 30, || {
         std::net::TcpStream::connect(("127.0.0.1", running.web_port)).ok()
     });
-    let held = tables(&db);
+    // As it starts, the journal takes in its roster and schedule and publishes them, after its
+    // pages are up: what the restore must not touch is the database once that is done.
+    let held = wait_for("the journal done with its start", 30, || {
+        let before = tables(&db);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let published = before.get("published").is_some_and(|rows| !rows.is_empty());
+        (published && tables(&db) == before).then_some(before)
+    });
     let (ok, said) = journal(
         &inst.config,
         &["restore", "--from", backup.to_str().unwrap()],
